@@ -1,0 +1,116 @@
+# backprop - root Makefile.
+#   make                 library (static + shared), the backprop command, examples
+#   make REAL=double     the same in float64 (build/double)
+#   make test            both precisions, every test, ends with "N passed, N failed"
+#   make demo            trains on Fashion-MNIST and shows the result
+#   make install PREFIX=/usr/local
+#   make SANITIZE=1 ...  AddressSanitizer + UndefinedBehaviorSanitizer build
+REAL     ?= float
+PREFIX   ?= /usr/local
+SANITIZE ?= 0
+
+ifeq ($(REAL),double)
+  REAL_DEFS := -DBP_REAL_DOUBLE
+else ifeq ($(REAL),float)
+  REAL_DEFS :=
+else
+  $(error REAL must be float or double, not '$(REAL)')
+endif
+
+BUILD := build/$(REAL)
+ifeq ($(SANITIZE),1)
+  BUILD := build/$(REAL)-san
+  SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
+
+CC       ?= cc
+OPT      ?= -O2 -march=native
+CPPFLAGS += -Iinclude -Isrc $(REAL_DEFS) -D_POSIX_C_SOURCE=200809L
+CFLAGS   += -std=c11 $(OPT) -g -fPIC -Wall -Wextra -Werror -MMD -MP $(SAN_FLAGS)
+LDFLAGS  += $(SAN_FLAGS)
+LDLIBS   := -lopenblas -ljansson -lz -lm -lpthread
+
+LIB_SRC  := $(sort $(wildcard src/*.c))
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+CLI_SRC  := $(sort $(wildcard cli/*.c))
+CLI_OBJ  := $(CLI_SRC:cli/%.c=$(BUILD)/obj/cli/%.o)
+EX_SRC   := $(sort $(wildcard examples/*.c))
+EX_BIN   := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+STATIC := $(BUILD)/libbackprop.a
+SHARED := $(BUILD)/libbackprop.so
+CLI    := $(BUILD)/bin/backprop
+
+.PHONY: all lib cli examples tests bench-bin deps test demo install clean check-deps
+all: deps lib cli examples
+
+lib: $(STATIC) $(SHARED)
+cli: $(if $(CLI_SRC),$(CLI))
+examples: $(EX_BIN)
+tests: $(TEST_BIN)
+bench-bin: $(BENCH_BIN)
+
+# Installs the Debian packages the build and tests need (as root), or prints
+# the exact command and stops. Quick no-op when everything is there.
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/cli/%.o: cli/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,libbackprop.so.0 $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(CLI): $(CLI_OBJ) $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LDLIBS)
+
+$(BUILD)/examples/%: examples/%.c $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c tests/test.h $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+
+# Both precisions, then every test of each; the runner prints the totals.
+test: deps
+	$(MAKE) REAL=float SANITIZE=$(SANITIZE) lib cli examples tests
+	$(MAKE) REAL=double SANITIZE=$(SANITIZE) lib cli examples tests
+	@scripts/run-tests.sh $(if $(filter 1,$(SANITIZE)),build/float-san build/double-san,build/float build/double)
+
+demo: deps lib cli examples
+	@scripts/demo.sh $(BUILD)
+
+install: lib cli
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 include/backprop.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libbackprop.so.0
+	ln -sf libbackprop.so.0 $(DESTDIR)$(PREFIX)/lib/libbackprop.so
+	$(if $(CLI_SRC),install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' -e 's|@CFLAGS@|$(REAL_DEFS)|' \
+	    backprop.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/backprop.pc
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -1,0 +1,341 @@
+/*
+ * backprop.h - train feedforward neural networks by vectorized backpropagation.
+ *
+ * The one public header of libbackprop. Conventions:
+ *   - Every fallible function returns bp_status (BP_OK == 0). On failure,
+ *     bp_last_error() gives a message naming what was wrong and where.
+ *     The library never prints and never exits.
+ *   - Opaque handles come in create/free pairs; every *_free(NULL) is a no-op.
+ *     A create function stores NULL in *out when it fails.
+ *   - Matrices are row-major, batch first: inputs (batch, n_in), outputs
+ *     (batch, n_out), weights (out, in) like torch.nn.Linear.
+ *   - bp_real is float, or double when the library and your code are built
+ *     with BP_REAL_DOUBLE defined (`make REAL=double`; pkg-config adds it).
+ *
+ * Minimal use (examples/xor.c is the complete program):
+ *
+ *   bp_model_config mc = bp_model_config_default();
+ *   mc.n_layers = 2;
+ *   mc.sizes[0] = 2; mc.sizes[1] = 4; mc.sizes[2] = 1;
+ *   mc.act[0] = BP_ACT_TANH; mc.act[1] = BP_ACT_SIGMOID;
+ *   mc.loss = BP_LOSS_BCE;
+ *   bp_model *model;   bp_model_create(&model, &mc);
+ *   bp_optim_config oc = bp_optim_config_default(BP_OPTIM_ADAM);
+ *   bp_optim *opt;     bp_optim_create(&opt, &oc, bp_model_param_count(model));
+ *   bp_train_config tc = bp_train_config_default();
+ *   bp_trainer *tr;    bp_trainer_create(&tr, model, opt, &tc);
+ *   bp_epoch_stats st;
+ *   for (int e = 0; e < 500; e++) bp_trainer_epoch(tr, x, y, 4, &st);
+ */
+#ifndef BACKPROP_H
+#define BACKPROP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BP_VERSION_MAJOR 0
+#define BP_VERSION_MINOR 1
+#define BP_VERSION_PATCH 0
+#define BP_VERSION_STRING "0.1.0"
+
+#ifdef BP_REAL_DOUBLE
+typedef double bp_real;
+#else
+typedef float bp_real;
+#endif
+
+/* Size in bytes of bp_real in the library as built: lets a program check
+ * that it was compiled with the same BP_REAL_DOUBLE setting as the library. */
+size_t bp_real_size(void);
+const char *bp_version(void);
+
+/* ------------------------------------------------------------------ status */
+
+typedef enum bp_status {
+    BP_OK = 0,
+    BP_ERR_INVALID,     /* an argument or configuration field is out of range */
+    BP_ERR_NOMEM,       /* an allocation failed */
+    BP_ERR_IO,          /* open/read/write/rename failed (errno in the message) */
+    BP_ERR_FORMAT,      /* a file or data set is malformed */
+    BP_ERR_NUMERIC,     /* a NaN or infinity appeared in a loss or gradient */
+    BP_ERR_INTERRUPTED  /* stopped on request (bp_trainer_request_stop) */
+} bp_status;
+
+/* Message of the last failure in the calling thread ("" if none). The pointer
+ * stays valid until the next failing call in that thread. */
+const char *bp_last_error(void);
+/* Short constant name of a status, e.g. "BP_ERR_FORMAT". */
+const char *bp_status_name(bp_status s);
+
+/* Number of threads used by OpenBLAS and by the library's own loops.
+ * n <= 0 selects the number of online cores. */
+void bp_set_threads(int n);
+int bp_get_threads(void);
+
+/* ------------------------------------------------------- activations, loss */
+
+typedef enum bp_activation {
+    BP_ACT_IDENTITY = 0,
+    BP_ACT_SIGMOID,
+    BP_ACT_TANH,
+    BP_ACT_RELU,
+    BP_ACT_LEAKY_RELU,  /* z > 0 ? z : slope*z, slope in [0, 1) */
+    BP_ACT_SOFTMAX,     /* over the features of each sample */
+    BP_ACT_COUNT_
+} bp_activation;
+
+typedef enum bp_loss {
+    BP_LOSS_MSE = 0, /* mean over samples and outputs of (a - y)^2, as torch.nn.MSELoss */
+    BP_LOSS_BCE,     /* binary cross-entropy on a sigmoid output, computed from the logits,
+                        mean over samples and outputs, as torch.nn.BCEWithLogitsLoss */
+    BP_LOSS_XENT,    /* categorical cross-entropy on a softmax output through log-sum-exp,
+                        mean over samples, as torch.nn.CrossEntropyLoss with soft targets */
+    BP_LOSS_COUNT_
+} bp_loss;
+
+typedef enum bp_init {
+    BP_INIT_AUTO = 0, /* He for relu/leaky_relu layers, Xavier for the others */
+    BP_INIT_XAVIER,   /* uniform(-a, a), a = sqrt(6 / (in + out)); biases 0 */
+    BP_INIT_HE,       /* normal(0, 2 / ((1 + slope^2) in)); biases 0 */
+    BP_INIT_SMALL     /* the notes' "small random": normal(0, 0.01^2); biases 0 */
+} bp_init;
+
+/* Names as used by the CLI and model files: "identity", "sigmoid", "tanh",
+ * "relu", "leaky_relu", "softmax"; "mse", "bce", "xent"; "auto", "xavier",
+ * "he", "small". *_from_name returns BP_ERR_INVALID for an unknown name. */
+const char *bp_activation_name(bp_activation a);
+bp_status bp_activation_from_name(const char *name, bp_activation *out);
+const char *bp_loss_name(bp_loss l);
+bp_status bp_loss_from_name(const char *name, bp_loss *out);
+const char *bp_init_name(bp_init i);
+bp_status bp_init_from_name(const char *name, bp_init *out);
+
+/* ------------------------------------------------------------------- model */
+
+#define BP_MAX_LAYERS 32
+
+typedef struct bp_model_config {
+    int n_layers;                       /* number of dense layers, 1..BP_MAX_LAYERS */
+    int sizes[BP_MAX_LAYERS + 1];       /* sizes[0] inputs, sizes[l] width of layer l */
+    bp_activation act[BP_MAX_LAYERS];   /* act[l-1]: activation of layer l */
+    bp_real leaky_slope;                /* slope of leaky_relu for z < 0 (default 0.01) */
+    bp_loss loss;                       /* BCE needs a sigmoid output, XENT a softmax one */
+    bp_init init;
+    uint64_t seed;                      /* seed of the initialization */
+} bp_model_config;
+
+typedef struct bp_model bp_model;
+
+/* Defaults: no layers, relu hidden act, leaky_slope 0.01, MSE, AUTO init, seed 0. */
+bp_model_config bp_model_config_default(void);
+
+/* Validates the configuration (message names the field), allocates the flat
+ * parameter and gradient buffers and initializes the parameters from cfg->seed. */
+bp_status bp_model_create(bp_model **out, const bp_model_config *cfg);
+void bp_model_free(bp_model *m);
+/* Re-initializes all parameters from `seed` with the configured scheme. */
+void bp_model_init_params(bp_model *m, uint64_t seed);
+
+/* The configuration the model was created with (owned by the model). */
+const bp_model_config *bp_model_get_config(const bp_model *m);
+int bp_model_inputs(const bp_model *m);
+int bp_model_outputs(const bp_model *m);
+size_t bp_model_param_count(const bp_model *m);
+
+/* Flat buffers: for each layer l, the weights (out, in) row-major then the
+ * bias (out). Gradients have the same layout. Owned by the model; valid
+ * until bp_model_free. */
+bp_real *bp_model_params(bp_model *m);
+bp_real *bp_model_grads(bp_model *m);
+/* Views into the flat buffers for layer l (0-based). */
+bp_real *bp_model_weight(bp_model *m, int l);       /* (out, in) */
+bp_real *bp_model_bias(bp_model *m, int l);         /* (out) */
+bp_real *bp_model_weight_grad(bp_model *m, int l);  /* (out, in) */
+bp_real *bp_model_bias_grad(bp_model *m, int l);    /* (out) */
+
+/* Grows the cached activations to hold `batch` samples. Forward does this by
+ * itself; calling it once up front keeps allocation out of a training loop. */
+bp_status bp_model_reserve(bp_model *m, int batch);
+
+/* Forward pass on x (batch, inputs): one GEMM per layer, Z = A_prev W^T + 1 b^T,
+ * A = g(Z). *out (optional) receives the output activations (batch, outputs),
+ * owned by the model and valid until the next forward or free. The input
+ * normalization, if set, is NOT applied here (see bp_model_normalize). */
+bp_status bp_model_forward(bp_model *m, const bp_real *x, int batch, const bp_real **out);
+
+/* Loss of the last forward pass against targets y (batch, outputs):
+ * the batch mean, as documented at bp_loss. */
+bp_status bp_model_loss(const bp_model *m, const bp_real *y, int batch, bp_real *loss);
+
+/* Backward pass of the last forward pass (same x, same batch): writes dJ/dθ of
+ * the batch-mean loss into the gradient buffer (overwriting it). */
+bp_status bp_model_backward(bp_model *m, const bp_real *y, int batch);
+
+/* Number of samples among the last forward's outputs that are classified
+ * correctly against y: argmax for a softmax output (or any output with more
+ * than one unit under MSE), threshold 0.5 per output for sigmoid/BCE.
+ * For regression models with one output it returns -1. */
+long bp_model_count_correct(const bp_model *m, const bp_real *y, int batch);
+
+/* Input normalization x' = (x - shift) * scale, per input feature, stored with
+ * the model (and in its file). NULL clears it. */
+bp_status bp_model_set_normalization(bp_model *m, const bp_real *shift, const bp_real *scale);
+/* Pointers (inputs) owned by the model, or NULL when none is set. */
+const bp_real *bp_model_norm_shift(const bp_model *m);
+const bp_real *bp_model_norm_scale(const bp_model *m);
+/* Applies the normalization in place to x (n, inputs); no-op if none. */
+void bp_model_normalize(const bp_model *m, bp_real *x, size_t n);
+
+/* Class label names (for classifiers), stored with the model. NULL clears. */
+bp_status bp_model_set_labels(bp_model *m, int n, const char *const *names);
+int bp_model_label_count(const bp_model *m);
+const char *bp_model_label(const bp_model *m, int i);
+
+/* Runs the model over n samples in chunks of `batch` (<= 0: 256), writing
+ * the outputs into out (n, outputs). x is taken as already normalized. */
+bp_status bp_model_predict(bp_model *m, const bp_real *x, size_t n, int batch, bp_real *out);
+
+/* Mean loss and accuracy over n samples, in chunks of `batch`. accuracy is
+ * set to -1 when it does not apply (bp_model_count_correct). */
+bp_status bp_model_evaluate(bp_model *m, const bp_real *x, const bp_real *y, size_t n,
+                            int batch, double *loss, double *accuracy);
+
+/* --------------------------------------------------------------- optimizer */
+
+typedef enum bp_optim_kind {
+    BP_OPTIM_SGD = 0,       /* w -= lr g */
+    BP_OPTIM_MOMENTUM,      /* PyTorch SGD(momentum): v = mu v + g; w -= lr v */
+    BP_OPTIM_NESTEROV,      /* PyTorch SGD(nesterov): v = mu v + g; w -= lr (g + mu v) */
+    BP_OPTIM_NOTES_MOMENTUM,/* the notes: m = b m + (1-b) g; w -= lr m / (1 - b^t) */
+    BP_OPTIM_ADAM,          /* Kingma & Ba with bias correction, as torch.optim.Adam */
+    BP_OPTIM_ADAMW,         /* Adam with decoupled weight decay, as torch.optim.AdamW */
+    BP_OPTIM_RMSPROP,       /* as torch.optim.RMSprop: v = a v + (1-a) g^2; w -= lr g/(sqrt v + eps) */
+    BP_OPTIM_COUNT_
+} bp_optim_kind;
+
+typedef struct bp_optim_config {
+    bp_optim_kind kind;
+    double lr;            /* learning rate alpha */
+    double momentum;      /* mu for MOMENTUM/NESTEROV/RMSPROP, beta for NOTES_MOMENTUM */
+    double beta1, beta2;  /* Adam/AdamW moments */
+    double alpha;         /* RMSprop smoothing constant */
+    double eps;
+    int eps_inside_sqrt;  /* Adam: the notes' m^ / sqrt(v^ + eps) instead of m^ / (sqrt(v^) + eps) */
+    double weight_decay;  /* L2 term added to g (coupled); AdamW: decoupled w -= lr wd w */
+    double clip_norm;     /* > 0: scale g so that its global L2 norm is at most this */
+} bp_optim_config;
+
+typedef struct bp_optim bp_optim;
+
+/* Defaults per kind, as PyTorch's: lr 0.01 (SGD family, RMSprop) or 0.001 (Adam),
+ * momentum 0.9, betas (0.9, 0.999), alpha 0.99, eps 1e-8 (Adam) / 1e-8 (RMSprop),
+ * weight_decay 0 (AdamW 0.01), no clipping. */
+bp_optim_config bp_optim_config_default(bp_optim_kind kind);
+const char *bp_optim_name(bp_optim_kind k);  /* "sgd", "momentum", "nesterov", "notes-momentum", "adam", "adamw", "rmsprop" */
+bp_status bp_optim_from_name(const char *name, bp_optim_kind *out);
+
+/* An optimizer for n parameters; its state buffers are zeroed. */
+bp_status bp_optim_create(bp_optim **out, const bp_optim_config *cfg, size_t n);
+void bp_optim_free(bp_optim *o);
+/* One update of params from grads (both n long). grads may be modified
+ * (clipping, weight decay). Returns BP_ERR_NUMERIC, leaving params untouched,
+ * when the gradient norm is not finite. */
+bp_status bp_optim_step(bp_optim *o, bp_real *params, bp_real *grads);
+void bp_optim_set_lr(bp_optim *o, double lr);
+double bp_optim_get_lr(const bp_optim *o);
+const bp_optim_config *bp_optim_get_config(const bp_optim *o);
+/* Number of steps taken (t of the bias corrections). */
+uint64_t bp_optim_steps(const bp_optim *o);
+void bp_optim_set_steps(bp_optim *o, uint64_t t);
+/* Norm of the last gradient before clipping. */
+double bp_optim_last_grad_norm(const bp_optim *o);
+/* State buffers (each n long) for checkpoints: slot 0 is the first moment /
+ * velocity, slot 1 the second moment; NULL for a slot the kind does not use.
+ * bp_optim_state_count gives how many slots the kind uses. */
+int bp_optim_state_count(const bp_optim *o);
+bp_real *bp_optim_state(bp_optim *o, int slot);
+const char *bp_optim_state_name(const bp_optim *o, int slot); /* "m", "v" or "velocity" */
+
+/* ------------------------------------------------------------------ training */
+
+typedef struct bp_train_config {
+    int batch_size;      /* 1: SGD, n: full batch; anything between: mini-batch */
+    int shuffle;         /* nonzero: reshuffle the sample order every epoch */
+    uint64_t seed;       /* seed of the shuffling */
+} bp_train_config;
+
+/* batch_size 32, shuffle on, seed 0. */
+bp_train_config bp_train_config_default(void);
+
+typedef struct bp_epoch_stats {
+    int epoch;              /* 1-based number of the epoch just run */
+    double loss;            /* mean training loss over the epoch's samples */
+    double accuracy;        /* fraction correct, or -1 when it does not apply */
+    double seconds;         /* wall time of the epoch */
+    double samples_per_sec;
+    uint64_t steps;         /* optimizer steps so far */
+} bp_epoch_stats;
+
+typedef struct bp_trainer bp_trainer;
+
+/* A training loop over `model` updated by `opt` (both borrowed: they must
+ * outlive the trainer). Allocates the batch buffers once. */
+bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
+                            const bp_train_config *cfg);
+void bp_trainer_free(bp_trainer *t);
+
+/* One epoch of the notes' Algorithm 1 over x (n, inputs), y (n, outputs):
+ * shuffle (if on), then for each mini-batch (the last partial one included)
+ * forward, backward, update. Returns BP_ERR_NUMERIC, naming epoch and batch,
+ * if the loss or gradient stops being finite (the bad step is not applied);
+ * BP_ERR_INTERRUPTED if bp_trainer_request_stop was called (the epoch stops
+ * after the current batch; stats cover the batches run). */
+bp_status bp_trainer_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n,
+                           bp_epoch_stats *stats);
+
+/* Safe to call from a signal handler. */
+void bp_trainer_request_stop(bp_trainer *t);
+int bp_trainer_epochs_done(const bp_trainer *t);
+/* Generator state (4 words) for checkpoints, and the epoch counter. */
+void bp_trainer_get_rng(const bp_trainer *t, uint64_t state[4]);
+void bp_trainer_set_rng(bp_trainer *t, const uint64_t state[4]);
+void bp_trainer_set_epochs_done(bp_trainer *t, int epochs);
+
+/* ------------------------------------------------------------ gradient check */
+
+typedef struct bp_gradcheck_result {
+    double max_rel_error;  /* max over parameters of |a - n| / max(|a|, |n|, floor) */
+    double norm_rel_error; /* ||a - n|| / (||a|| + ||n||) over all parameters */
+    double grad_norm;      /* ||a||: guards against a trivially zero gradient */
+    size_t worst_index;    /* flat index of the worst parameter */
+    int worst_layer;       /* its layer (0-based) */
+    int worst_is_bias;     /* whether it is a bias */
+    double worst_analytic, worst_numeric;
+} bp_gradcheck_result;
+
+/* Compares backpropagation with central finite differences
+ * (J(θ + h) - J(θ - h)) / 2h for every parameter, on x (batch, inputs),
+ * y (batch, outputs). h <= 0 picks 1e-6 (double) or 1e-2 (float); `floor`
+ * is the smallest denominator of the relative error (<= 0 picks 1e-8).
+ * The parameters are restored exactly. */
+bp_status bp_gradcheck(bp_model *m, const bp_real *x, const bp_real *y, int batch,
+                       double h, double floor, bp_gradcheck_result *res);
+
+/* -------------------------------------------------------------- random */
+
+/* The library's generator (xoshiro256**, seeded through splitmix64). */
+typedef struct bp_rng { uint64_t s[4]; } bp_rng;
+void bp_rng_seed(bp_rng *r, uint64_t seed);
+uint64_t bp_rng_next(bp_rng *r);
+double bp_rng_uniform(bp_rng *r);                 /* [0, 1) */
+double bp_rng_normal(bp_rng *r);                  /* standard normal */
+uint64_t bp_rng_below(bp_rng *r, uint64_t bound); /* uniform in [0, bound), unbiased */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BACKPROP_H */

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every test program of each build directory given, then every
+# tests/*.py and tests/*.sh once per build (with BP_BUILD set to it), adds up
+# their "cases: P ok, F failed" lines and ends with "N passed, N failed".
+# A program that dies before its summary counts as one failure.
+set -u
+cd "$(dirname "$0")/.."
+passed=0; failed=0
+run_one() {  # label, command...
+    local label=$1; shift
+    local out rc
+    out=$("$@" 2>&1); rc=$?
+    local line
+    line=$(printf '%s\n' "$out" | grep -E '^cases: [0-9]+ ok, [0-9]+ failed' | tail -n 1)
+    if [ -n "$line" ]; then
+        local p f
+        p=$(sed -E 's/^cases: ([0-9]+) ok.*/\1/' <<<"$line")
+        f=$(sed -E 's/^cases: [0-9]+ ok, ([0-9]+) failed.*/\1/' <<<"$line")
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+        passed=$((passed + p)); failed=$((failed + f))
+    else
+        failed=$((failed + 1))
+        line="no summary (exit $rc)"
+    fi
+    if [ "$rc" -ne 0 ] || grep -q '^FAIL' <<<"$out" || [ -n "${VERBOSE:-}" ]; then
+        printf '%s\n' "$out"
+    fi
+    printf '%-40s %s\n' "$label" "$line"
+}
+for build in "$@"; do
+    for t in "$build"/tests/test_*; do
+        [ -x "$t" ] || continue
+        run_one "$(basename "$build")/$(basename "$t")" timeout 900 "$t"
+    done
+    for s in tests/*.py tests/*.sh; do
+        [ -f "$s" ] || continue
+        case "$s" in *.py) interp=/usr/bin/python3 ;; *) interp=bash ;; esac
+        run_one "$(basename "$build")/$(basename "$s")" env BP_BUILD="$build" timeout 900 "$interp" "$s"
+    done
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,101 @@
+/* internal.h - private structures and helpers shared across src/ files. */
+#ifndef BP_INTERNAL_H
+#define BP_INTERNAL_H
+
+#include "backprop.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Internal invariants only: user input and I/O errors are statuses. */
+#define BP_ASSERT(cond) assert(cond)
+
+#ifdef BP_REAL_DOUBLE
+#define BP_REAL_NAME "float64"
+#else
+#define BP_REAL_NAME "float32"
+#endif
+
+/* Records a printf-style message as the thread's last error and returns s.
+ * Usage: return bp__fail(BP_ERR_INVALID, "sizes[%d] = %d: must be >= 1", l, n); */
+bp_status bp__fail(bp_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* calloc of n * size with overflow check; NULL on failure (message set). */
+void *bp__calloc(size_t n, size_t size);
+
+/* Monotonic wall clock in seconds. */
+double bp__now(void);
+
+/* ------------------------------------------------------------------ gemm */
+
+typedef enum { BP_NO_TRANS = 0, BP_TRANS = 1 } bp__trans;
+
+/* C (m, n) = alpha op(A) op(B) + beta C, row-major, cblas argument order.
+ * op(A) is (m, k), op(B) is (k, n). */
+void bp__gemm(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
+              const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
+              bp_real *c, int ldc);
+/* The naive triple loop with the same contract, kept as the tests' reference. */
+void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
+                  const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
+                  bp_real *c, int ldc);
+
+/* ----------------------------------------------------------- activations */
+
+/* a (rows, cols) = g(z + bias) in place over z, bias (cols) added per row. */
+void bp__bias_activate(bp_real *z, const bp_real *bias, int rows, int cols,
+                       bp_activation act, bp_real slope);
+/* Same, but keeps z + bias in z and writes g(z) into a. */
+void bp__bias_activate_keep(bp_real *a, bp_real *z, const bp_real *bias, int rows,
+                            int cols, bp_activation act, bp_real slope);
+/* dz (rows, cols) = da * g'(z) in place over da, computed from the layer's
+ * output a = g(z) (softmax: the Jacobian-vector product). */
+void bp__activation_backward(bp_real *da, const bp_real *a, int rows, int cols,
+                             bp_activation act, bp_real slope);
+
+/* ------------------------------------------------------------------ loss */
+
+/* Batch-mean loss of outputs a / logits z (both (rows, cols)) against y. */
+double bp__loss(bp_loss loss, const bp_real *a, const bp_real *z, const bp_real *y,
+                int rows, int cols);
+/* dJ/dA for MSE, or dJ/dZ for the fused BCE/XENT (both (a - y) / count),
+ * written into d (rows, cols). */
+void bp__loss_grad(bp_loss loss, bp_real *d, const bp_real *a, const bp_real *y,
+                   int rows, int cols);
+
+/* ----------------------------------------------------------------- model */
+
+typedef struct bp_layer {
+    int in, out;
+    bp_activation act;
+    size_t w_off, b_off;  /* offsets of W (out, in) and b (out) in the flat buffers */
+} bp_layer;
+
+struct bp_model {
+    bp_model_config cfg;
+    bp_layer layers[BP_MAX_LAYERS];
+    size_t n_params;
+    bp_real *params;     /* (n_params) */
+    bp_real *grads;      /* (n_params) */
+
+    /* Workspace for `capacity` samples. */
+    int capacity;
+    int last_batch;      /* batch of the last forward, 0 if none */
+    const bp_real *last_x;  /* input of the last forward (caller's memory) */
+    bp_real *acts[BP_MAX_LAYERS]; /* acts[l]: (capacity, layers[l].out) */
+    bp_real *logits;     /* (capacity, outputs): Z of the last layer */
+    bp_real *delta[2];   /* (capacity, max width): ping-pong dZ / dA */
+    int max_width;
+
+    bp_real *norm_shift, *norm_scale; /* (inputs) or NULL */
+    int n_labels;
+    char **labels;
+};
+
+#endif

@@ -1,0 +1,64 @@
+/* rng.c - xoshiro256** (Blackman & Vigna), seeded through splitmix64.
+ * The library's only source of randomness: never rand(). */
+#include "internal.h"
+
+#include <math.h>
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void bp_rng_seed(bp_rng *r, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t bp_rng_next(bp_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+double bp_rng_uniform(bp_rng *r)
+{
+    return (double)(bp_rng_next(r) >> 11) * 0x1.0p-53; /* 53 random bits */
+}
+
+double bp_rng_normal(bp_rng *r)
+{
+    /* Box-Muller; u1 in (0, 1] so the log is finite. One value per call keeps
+     * the stream a plain function of the seed. */
+    double u1 = 1.0 - bp_rng_uniform(r);
+    double u2 = bp_rng_uniform(r);
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+uint64_t bp_rng_below(bp_rng *r, uint64_t bound)
+{
+    /* Lemire's multiply-shift with rejection: unbiased for any bound. */
+    if (bound == 0) return 0;
+    __uint128_t m = (__uint128_t)bp_rng_next(r) * bound;
+    uint64_t low = (uint64_t)m;
+    if (low < bound) {
+        uint64_t threshold = -bound % bound;
+        while (low < threshold) {
+            m = (__uint128_t)bp_rng_next(r) * bound;
+            low = (uint64_t)m;
+        }
+    }
+    return (uint64_t)(m >> 64);
+}

@@ -1,0 +1,57 @@
+/* status.c - bp_status, the thread's last error message, small utilities. */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static _Thread_local char last_error[1024];
+
+const char *bp_last_error(void) { return last_error; }
+
+bp_status bp__fail(bp_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+const char *bp_status_name(bp_status s)
+{
+    switch (s) {
+    case BP_OK: return "BP_OK";
+    case BP_ERR_INVALID: return "BP_ERR_INVALID";
+    case BP_ERR_NOMEM: return "BP_ERR_NOMEM";
+    case BP_ERR_IO: return "BP_ERR_IO";
+    case BP_ERR_FORMAT: return "BP_ERR_FORMAT";
+    case BP_ERR_NUMERIC: return "BP_ERR_NUMERIC";
+    case BP_ERR_INTERRUPTED: return "BP_ERR_INTERRUPTED";
+    }
+    return "BP_ERR_UNKNOWN";
+}
+
+void *bp__calloc(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size) {
+        bp__fail(BP_ERR_NOMEM, "allocation of %zu x %zu bytes overflows", n, size);
+        return NULL;
+    }
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) bp__fail(BP_ERR_NOMEM, "out of memory allocating %zu bytes", n * size);
+    return p;
+}
+
+double bp__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+size_t bp_real_size(void) { return sizeof(bp_real); }
+const char *bp_version(void) { return BP_VERSION_STRING; }
