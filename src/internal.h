@@ -69,6 +69,14 @@ double bp__loss(bp_loss loss, const bp_real *a, const bp_real *z, const bp_real 
 void bp__loss_grad(bp_loss loss, bp_real *d, const bp_real *a, const bp_real *y,
                    int rows, int cols);
 
+/* ----------------------------------------------------------------- dense */
+
+void bp__dense_forward(bp_real *a, bp_real *z, const bp_real *a_prev, const bp_real *w,
+                       const bp_real *b, int m, int in, int out, bp_activation act,
+                       bp_real slope);
+void bp__dense_backward(bp_real *dw, bp_real *db, bp_real *da_prev, const bp_real *dz,
+                        const bp_real *a_prev, const bp_real *w, int m, int in, int out);
+
 /* ----------------------------------------------------------------- model */
 
 typedef struct bp_layer {
