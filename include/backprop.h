@@ -325,7 +325,7 @@ typedef struct bp_gradcheck_result {
 
 /* Compares backpropagation with central finite differences
  * (J(θ + h) - J(θ - h)) / 2h for every parameter, on x (batch, inputs),
- * y (batch, outputs). h <= 0 picks 1e-6 (double) or 1e-2 (float); `floor`
+ * y (batch, outputs). h <= 0 picks 1e-5 (double) or 1e-2 (float); `floor`
  * is the smallest denominator of the relative error (<= 0 picks 1e-8).
  * The parameters are restored exactly. */
 bp_status bp_gradcheck(bp_model *m, const bp_real *x, const bp_real *y, int batch,

@@ -31,7 +31,7 @@ static void locate(const bp_model *m, size_t i, int *layer, int *is_bias)
 bp_status bp_gradcheck(bp_model *m, const bp_real *x, const bp_real *y, int batch,
                        double h, double floor, bp_gradcheck_result *res)
 {
-    if (h <= 0) h = sizeof(bp_real) == sizeof(double) ? 1e-6 : 1e-2;
+    if (h <= 0) h = sizeof(bp_real) == sizeof(double) ? 1e-5 : 1e-2;
     if (floor <= 0) floor = 1e-8;
     memset(res, 0, sizeof *res);
     double j;
