@@ -316,7 +316,11 @@ static bp_status read_layers(const mfile *f, const char *sizes, const char *acts
 {
     char items[BP_MAX_LAYERS + 1][ITEM_MAX];
     int n = split(sizes, items, BP_MAX_LAYERS + 1);
-    if (n < 2) return bad(f, "layer_sizes", sizes, "expected 2 to BP_MAX_LAYERS + 1 sizes");
+    if (n < 2) {
+        char expected[64];
+        snprintf(expected, sizeof expected, "expected 2 to %d comma-separated sizes", BP_MAX_LAYERS + 1);
+        return bad(f, "layer_sizes", sizes, expected);
+    }
     c->n_layers = n - 1;
     for (int l = 0; l < n; l++)
         if (!parse_int(items[l], 1, &c->sizes[l]))
@@ -393,7 +397,7 @@ static bp_status get_tensor(const mfile *f, const char *name, int d0, int d1, co
         bp_real v = element(f, t, i);
         if (!isfinite(v))
             return bp__fail(BP_ERR_FORMAT, "%s: tensor \"%s\": element %zu is %g%s", f->path,
-                            name, i, (double)v, t->elem == 8 && sizeof(bp_real) == 4
+                            name, i, (double)v, t->elem == 8 && sizeof(bp_real) == 4 && isinf(v)
                             ? " as a float32" : "");
     }
     return BP_OK;
