@@ -16,6 +16,9 @@
 #define BP_REAL_NAME "float64"
 #else
 #define BP_REAL_NAME "float32"
+/* Frees the normalization and labels (model_meta.c). */
+void bp__model_free_meta(bp_model *m);
+
 #endif
 
 /* Records a printf-style message as the thread's last error and returns s.
@@ -23,6 +26,9 @@
 bp_status bp__fail(bp_status s, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
+/* Frees the normalization and labels (model_meta.c). */
+void bp__model_free_meta(bp_model *m);
+
 #endif
     ;
 
@@ -105,5 +111,8 @@ struct bp_model {
     int n_labels;
     char **labels;
 };
+
+/* Frees the normalization and labels (model_meta.c). */
+void bp__model_free_meta(bp_model *m);
 
 #endif
