@@ -16,9 +16,6 @@
 #define BP_REAL_NAME "float64"
 #else
 #define BP_REAL_NAME "float32"
-/* Frees the normalization and labels (model_meta.c). */
-void bp__model_free_meta(bp_model *m);
-
 #endif
 
 /* Records a printf-style message as the thread's last error and returns s.
@@ -26,9 +23,6 @@ void bp__model_free_meta(bp_model *m);
 bp_status bp__fail(bp_status s, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
-/* Frees the normalization and labels (model_meta.c). */
-void bp__model_free_meta(bp_model *m);
-
 #endif
     ;
 
