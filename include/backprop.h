@@ -253,12 +253,13 @@ uint64_t bp_optim_steps(const bp_optim *o);
 void bp_optim_set_steps(bp_optim *o, uint64_t t);
 /* Norm of the last gradient before clipping. */
 double bp_optim_last_grad_norm(const bp_optim *o);
-/* State buffers (each n long) for checkpoints: slot 0 is the first moment /
- * velocity, slot 1 the second moment; NULL for a slot the kind does not use.
- * bp_optim_state_count gives how many slots the kind uses. */
+/* State buffers (each n long, zero at creation) for checkpoints: slots
+ * 0 .. bp_optim_state_count()-1, named "m", "v" or "velocity" (Adam: m, v;
+ * momentum/Nesterov: velocity; notes-momentum: m; RMSprop: v, and velocity
+ * when momentum > 0; SGD none). NULL for a slot out of range. */
 int bp_optim_state_count(const bp_optim *o);
 bp_real *bp_optim_state(bp_optim *o, int slot);
-const char *bp_optim_state_name(const bp_optim *o, int slot); /* "m", "v" or "velocity" */
+const char *bp_optim_state_name(const bp_optim *o, int slot);
 
 /* ------------------------------------------------------------------ training */
 
@@ -297,13 +298,18 @@ void bp_trainer_free(bp_trainer *t);
 bp_status bp_trainer_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n,
                            bp_epoch_stats *stats);
 
-/* Safe to call from a signal handler. */
+/* Asks the running (or next) epoch to stop after its current batch. Safe to
+ * call from a signal handler. */
 void bp_trainer_request_stop(bp_trainer *t);
 int bp_trainer_epochs_done(const bp_trainer *t);
-/* Generator state (4 words) for checkpoints, and the epoch counter. */
+void bp_trainer_set_epochs_done(bp_trainer *t, int epochs);
+/* What a checkpoint needs to resume bit-exactly: the generator state (4 words)
+ * at the start of the next or interrupted epoch (its shuffle is redrawn from
+ * it), and the batch an interrupted epoch resumes at (0 otherwise). */
 void bp_trainer_get_rng(const bp_trainer *t, uint64_t state[4]);
 void bp_trainer_set_rng(bp_trainer *t, const uint64_t state[4]);
-void bp_trainer_set_epochs_done(bp_trainer *t, int epochs);
+size_t bp_trainer_next_batch(const bp_trainer *t);
+void bp_trainer_set_next_batch(bp_trainer *t, size_t batch);
 
 /* ------------------------------------------------------------ gradient check */
 
@@ -319,7 +325,7 @@ typedef struct bp_gradcheck_result {
 
 /* Compares backpropagation with central finite differences
  * (J(θ + h) - J(θ - h)) / 2h for every parameter, on x (batch, inputs),
- * y (batch, outputs). h <= 0 picks 1e-6 (double) or 1e-2 (float); `floor`
+ * y (batch, outputs). h <= 0 picks 1e-5 (double) or 1e-2 (float); `floor`
  * is the smallest denominator of the relative error (<= 0 picks 1e-8).
  * The parameters are restored exactly. */
 bp_status bp_gradcheck(bp_model *m, const bp_real *x, const bp_real *y, int batch,

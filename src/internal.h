@@ -12,10 +12,17 @@
 /* Internal invariants only: user input and I/O errors are statuses. */
 #define BP_ASSERT(cond) assert(cond)
 
+/* Math at bp_real precision: float loops must not round-trip through double. */
 #ifdef BP_REAL_DOUBLE
 #define BP_REAL_NAME "float64"
+#define R_EXP exp
+#define R_TANH tanh
+#define R_SQRT sqrt
 #else
 #define BP_REAL_NAME "float32"
+#define R_EXP expf
+#define R_TANH tanhf
+#define R_SQRT sqrtf
 #endif
 
 /* Records a printf-style message as the thread's last error and returns s.
@@ -69,6 +76,14 @@ double bp__loss(bp_loss loss, const bp_real *a, const bp_real *z, const bp_real 
 void bp__loss_grad(bp_loss loss, bp_real *d, const bp_real *a, const bp_real *y,
                    int rows, int cols);
 
+/* ----------------------------------------------------------------- dense */
+
+void bp__dense_forward(bp_real *a, bp_real *z, const bp_real *a_prev, const bp_real *w,
+                       const bp_real *b, int m, int in, int out, bp_activation act,
+                       bp_real slope);
+void bp__dense_backward(bp_real *dw, bp_real *db, bp_real *da_prev, const bp_real *dz,
+                        const bp_real *a_prev, const bp_real *w, int m, int in, int out);
+
 /* ----------------------------------------------------------------- model */
 
 typedef struct bp_layer {
@@ -97,5 +112,8 @@ struct bp_model {
     int n_labels;
     char **labels;
 };
+
+/* Frees the normalization and labels (model_meta.c). */
+void bp__model_free_meta(bp_model *m);
 
 #endif

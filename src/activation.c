@@ -1,0 +1,104 @@
+/* activation.c - identity, sigmoid, tanh, relu, leaky_relu, softmax:
+ * forward fused with the bias add, and the derivative from the output. */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const act_names[BP_ACT_COUNT_] = {
+    "identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"};
+
+const char *bp_activation_name(bp_activation a)
+{
+    return (unsigned)a < BP_ACT_COUNT_ ? act_names[a] : "unknown";
+}
+
+bp_status bp_activation_from_name(const char *name, bp_activation *out)
+{
+    for (int i = 0; i < BP_ACT_COUNT_; i++)
+        if (name && strcmp(name, act_names[i]) == 0) {
+            *out = (bp_activation)i;
+            return BP_OK;
+        }
+    return bp__fail(BP_ERR_INVALID,
+                    "unknown activation '%s' (expected identity, sigmoid, tanh, relu, leaky_relu or softmax)",
+                    name ? name : "(null)");
+}
+
+/* sigma(z) = 1 / (1 + e^-z), written so that no exp overflows. */
+static inline bp_real sigmoid(bp_real z)
+{
+    if (z >= 0) return 1 / (1 + R_EXP(-z));
+    bp_real e = R_EXP(z);
+    return e / (1 + e);
+}
+
+/* Softmax of one row in place: subtract the max so exp never overflows. */
+static void softmax_row(bp_real *z, int n)
+{
+    bp_real mx = z[0];
+    for (int j = 1; j < n; j++) mx = z[j] > mx ? z[j] : mx;
+    bp_real sum = 0;
+    for (int j = 0; j < n; j++) sum += (z[j] = R_EXP(z[j] - mx));
+    bp_real inv = 1 / sum;
+    for (int j = 0; j < n; j++) z[j] *= inv;
+}
+
+static void activate_row(bp_real *a, int n, bp_activation act, bp_real slope)
+{
+    switch (act) {
+    case BP_ACT_IDENTITY: break;
+    case BP_ACT_SIGMOID: for (int j = 0; j < n; j++) a[j] = sigmoid(a[j]); break;
+    case BP_ACT_TANH: for (int j = 0; j < n; j++) a[j] = R_TANH(a[j]); break;
+    case BP_ACT_RELU: for (int j = 0; j < n; j++) a[j] = a[j] > 0 ? a[j] : 0; break;
+    case BP_ACT_LEAKY_RELU: for (int j = 0; j < n; j++) a[j] = a[j] > 0 ? a[j] : slope * a[j]; break;
+    case BP_ACT_SOFTMAX: softmax_row(a, n); break;
+    case BP_ACT_COUNT_: BP_ASSERT(0);
+    }
+}
+
+void bp__bias_activate(bp_real *z, const bp_real *bias, int rows, int cols,
+                       bp_activation act, bp_real slope)
+{
+    for (int i = 0; i < rows; i++) {
+        bp_real *row = z + (size_t)i * cols;
+        for (int j = 0; j < cols; j++) row[j] += bias[j];
+        activate_row(row, cols, act, slope);
+    }
+}
+
+void bp__bias_activate_keep(bp_real *a, bp_real *z, const bp_real *bias, int rows,
+                            int cols, bp_activation act, bp_real slope)
+{
+    for (int i = 0; i < rows; i++) {
+        bp_real *zr = z + (size_t)i * cols, *ar = a + (size_t)i * cols;
+        for (int j = 0; j < cols; j++) ar[j] = (zr[j] += bias[j]);
+        activate_row(ar, cols, act, slope);
+    }
+}
+
+/* dZ = dA ⊙ g'(Z), with g' written in terms of A = g(Z):
+ * sigmoid a(1-a), tanh 1-a², relu [a>0], leaky [a>0] + slope [a<=0] (valid
+ * because slope >= 0 keeps the sign of z), softmax a ⊙ (dA - <dA, a>). */
+void bp__activation_backward(bp_real *da, const bp_real *a, int rows, int cols,
+                             bp_activation act, bp_real slope)
+{
+    size_t n = (size_t)rows * cols;
+    switch (act) {
+    case BP_ACT_IDENTITY: break;
+    case BP_ACT_SIGMOID: for (size_t i = 0; i < n; i++) da[i] *= a[i] * (1 - a[i]); break;
+    case BP_ACT_TANH: for (size_t i = 0; i < n; i++) da[i] *= 1 - a[i] * a[i]; break;
+    case BP_ACT_RELU: for (size_t i = 0; i < n; i++) da[i] = a[i] > 0 ? da[i] : 0; break;
+    case BP_ACT_LEAKY_RELU: for (size_t i = 0; i < n; i++) da[i] = a[i] > 0 ? da[i] : slope * da[i]; break;
+    case BP_ACT_SOFTMAX:
+        for (int r = 0; r < rows; r++) {
+            bp_real *d = da + (size_t)r * cols;
+            const bp_real *ar = a + (size_t)r * cols;
+            bp_real dot = 0;
+            for (int j = 0; j < cols; j++) dot += d[j] * ar[j];
+            for (int j = 0; j < cols; j++) d[j] = ar[j] * (d[j] - dot);
+        }
+        break;
+    case BP_ACT_COUNT_: BP_ASSERT(0);
+    }
+}

@@ -1,0 +1,106 @@
+/* loss.c - mean squared error, and the two cross-entropies fused with their
+ * output activation and computed from the logits, so they stay finite and
+ * exact for logits of any size. All losses are batch means (docs/MATH.md). */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const loss_names[BP_LOSS_COUNT_] = {"mse", "bce", "xent"};
+
+const char *bp_loss_name(bp_loss l)
+{
+    return (unsigned)l < BP_LOSS_COUNT_ ? loss_names[l] : "unknown";
+}
+
+bp_status bp_loss_from_name(const char *name, bp_loss *out)
+{
+    for (int i = 0; i < BP_LOSS_COUNT_; i++)
+        if (name && strcmp(name, loss_names[i]) == 0) {
+            *out = (bp_loss)i;
+            return BP_OK;
+        }
+    return bp__fail(BP_ERR_INVALID, "unknown loss '%s' (expected mse, bce or xent)",
+                    name ? name : "(null)");
+}
+
+/* (1 / mk) Σ (a - y)² */
+static double mse(const bp_real *a, const bp_real *y, size_t count)
+{
+    double sum = 0;
+    for (size_t i = 0; i < count; i++) {
+        double d = (double)a[i] - (double)y[i];
+        sum += d * d;
+    }
+    return sum / (double)count;
+}
+
+/* -[y log σ(z) + (1 - y) log(1 - σ(z))] = max(z, 0) - z y + log(1 + e^-|z|) */
+static double bce_logits(const bp_real *z, const bp_real *y, size_t count)
+{
+    double sum = 0;
+    for (size_t i = 0; i < count; i++) {
+        double zi = z[i];
+        sum += (zi > 0 ? zi : 0) - zi * (double)y[i] + log1p(exp(-fabs(zi)));
+    }
+    return sum / (double)count;
+}
+
+/* -Σ_j y_j log softmax(z)_j = Σ_j y_j (lse(z) - z_j), lse through the max. */
+static double xent_logits(const bp_real *z, const bp_real *y, int rows, int cols)
+{
+    double sum = 0;
+    for (int r = 0; r < rows; r++) {
+        const bp_real *zr = z + (size_t)r * cols, *yr = y + (size_t)r * cols;
+        double mx = zr[0], s = 0;
+        for (int j = 1; j < cols; j++) mx = zr[j] > mx ? zr[j] : mx;
+        for (int j = 0; j < cols; j++) s += exp((double)zr[j] - mx);
+        double lse = mx + log(s);
+        for (int j = 0; j < cols; j++)
+            if (yr[j] != 0) sum += (double)yr[j] * (lse - (double)zr[j]);
+    }
+    return sum / rows;
+}
+
+double bp__loss(bp_loss loss, const bp_real *a, const bp_real *z, const bp_real *y,
+                int rows, int cols)
+{
+    size_t count = (size_t)rows * cols;
+    switch (loss) {
+    case BP_LOSS_MSE: return mse(a, y, count);
+    case BP_LOSS_BCE: return bce_logits(z, y, count);
+    case BP_LOSS_XENT: return xent_logits(z, y, rows, cols);
+    case BP_LOSS_COUNT_: break;
+    }
+    BP_ASSERT(0);
+    return NAN;
+}
+
+void bp__loss_grad(bp_loss loss, bp_real *d, const bp_real *a, const bp_real *y,
+                   int rows, int cols)
+{
+    size_t count = (size_t)rows * cols;
+    switch (loss) {
+    case BP_LOSS_MSE: { /* dJ/dA = 2 (a - y) / mk */
+        bp_real s = (bp_real)(2.0 / (double)count);
+        for (size_t i = 0; i < count; i++) d[i] = s * (a[i] - y[i]);
+        break;
+    }
+    case BP_LOSS_BCE: { /* dJ/dZ = (σ(z) - y) / mk */
+        bp_real s = (bp_real)(1.0 / (double)count);
+        for (size_t i = 0; i < count; i++) d[i] = s * (a[i] - y[i]);
+        break;
+    }
+    case BP_LOSS_XENT: { /* dJ/dZ = (softmax(z) Σy - y) / m; Σy = 1 for one-hot targets */
+        bp_real s = (bp_real)(1.0 / rows);
+        for (int r = 0; r < rows; r++) {
+            const bp_real *ar = a + (size_t)r * cols, *yr = y + (size_t)r * cols;
+            bp_real *dr = d + (size_t)r * cols, ysum = 0;
+            for (int j = 0; j < cols; j++) ysum += yr[j];
+            for (int j = 0; j < cols; j++) dr[j] = s * (ar[j] * ysum - yr[j]);
+        }
+        break;
+    }
+    case BP_LOSS_COUNT_: BP_ASSERT(0);
+    }
+}

@@ -1,0 +1,316 @@
+/* model.c - an L-layer network: configuration, flat parameter and gradient
+ * buffers with per-layer views, forward and backward over a whole batch. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BP_MAX_WIDTH (1 << 24) /* keeps every GEMM dimension and product in range */
+
+static const char *const init_names[] = {"auto", "xavier", "he", "small"};
+
+const char *bp_init_name(bp_init i)
+{
+    return (unsigned)i <= BP_INIT_SMALL ? init_names[i] : "unknown";
+}
+
+bp_status bp_init_from_name(const char *name, bp_init *out)
+{
+    for (int i = 0; i <= BP_INIT_SMALL; i++)
+        if (name && strcmp(name, init_names[i]) == 0) {
+            *out = (bp_init)i;
+            return BP_OK;
+        }
+    return bp__fail(BP_ERR_INVALID, "unknown init '%s' (expected auto, xavier, he or small)",
+                    name ? name : "(null)");
+}
+
+bp_model_config bp_model_config_default(void)
+{
+    bp_model_config c;
+    memset(&c, 0, sizeof c);
+    for (int l = 0; l < BP_MAX_LAYERS; l++) c.act[l] = BP_ACT_RELU;
+    c.leaky_slope = (bp_real)0.01;
+    c.loss = BP_LOSS_MSE;
+    c.init = BP_INIT_AUTO;
+    return c;
+}
+
+static bp_status validate_config(const bp_model_config *c)
+{
+    if (c->n_layers < 1 || c->n_layers > BP_MAX_LAYERS)
+        return bp__fail(BP_ERR_INVALID, "model config: n_layers = %d, must be 1..%d",
+                        c->n_layers, BP_MAX_LAYERS);
+    for (int l = 0; l <= c->n_layers; l++)
+        if (c->sizes[l] < 1 || c->sizes[l] > BP_MAX_WIDTH)
+            return bp__fail(BP_ERR_INVALID, "model config: sizes[%d] = %d, must be 1..%d",
+                            l, c->sizes[l], BP_MAX_WIDTH);
+    for (int l = 0; l < c->n_layers; l++) {
+        if ((unsigned)c->act[l] >= BP_ACT_COUNT_)
+            return bp__fail(BP_ERR_INVALID, "model config: act[%d] = %d is not an activation",
+                            l, (int)c->act[l]);
+        if (c->act[l] == BP_ACT_LEAKY_RELU && !(c->leaky_slope >= 0 && c->leaky_slope < 1))
+            return bp__fail(BP_ERR_INVALID, "model config: leaky_slope = %g, must be in [0, 1)",
+                            (double)c->leaky_slope);
+    }
+    bp_activation out_act = c->act[c->n_layers - 1];
+    int outputs = c->sizes[c->n_layers];
+    switch (c->loss) {
+    case BP_LOSS_MSE: break;
+    case BP_LOSS_BCE:
+        if (out_act != BP_ACT_SIGMOID)
+            return bp__fail(BP_ERR_INVALID,
+                            "model config: loss bce needs a sigmoid output layer, act[%d] is %s",
+                            c->n_layers - 1, bp_activation_name(out_act));
+        break;
+    case BP_LOSS_XENT:
+        if (out_act != BP_ACT_SOFTMAX || outputs < 2)
+            return bp__fail(BP_ERR_INVALID,
+                            "model config: loss xent needs a softmax output layer of at least 2 "
+                            "units, got act[%d] = %s with %d units",
+                            c->n_layers - 1, bp_activation_name(out_act), outputs);
+        break;
+    default:
+        return bp__fail(BP_ERR_INVALID, "model config: loss = %d is not a loss", (int)c->loss);
+    }
+    if ((unsigned)c->init > BP_INIT_SMALL)
+        return bp__fail(BP_ERR_INVALID, "model config: init = %d is not an init scheme", (int)c->init);
+    return BP_OK;
+}
+
+static void init_layer(bp_real *w, bp_real *b, const bp_layer *L, bp_init scheme,
+                       bp_real slope, bp_rng *rng)
+{
+    if (scheme == BP_INIT_AUTO)
+        scheme = L->act == BP_ACT_RELU || L->act == BP_ACT_LEAKY_RELU ? BP_INIT_HE : BP_INIT_XAVIER;
+    size_t n = (size_t)L->out * L->in;
+    double s = slope, bound = sqrt(6.0 / (L->in + L->out));
+    double he_std = sqrt(2.0 / ((1.0 + (L->act == BP_ACT_LEAKY_RELU ? s * s : 0)) * L->in));
+    for (size_t i = 0; i < n; i++) {
+        switch (scheme) {
+        case BP_INIT_XAVIER: w[i] = (bp_real)(bound * (2 * bp_rng_uniform(rng) - 1)); break;
+        case BP_INIT_HE: w[i] = (bp_real)(he_std * bp_rng_normal(rng)); break;
+        default: w[i] = (bp_real)(0.01 * bp_rng_normal(rng)); break;
+        }
+    }
+    memset(b, 0, (size_t)L->out * sizeof *b);
+}
+
+void bp_model_init_params(bp_model *m, uint64_t seed)
+{
+    bp_rng rng;
+    bp_rng_seed(&rng, seed);
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        const bp_layer *L = &m->layers[l];
+        init_layer(m->params + L->w_off, m->params + L->b_off, L, m->cfg.init,
+                   m->cfg.leaky_slope, &rng);
+    }
+}
+
+bp_status bp_model_create(bp_model **out, const bp_model_config *cfg)
+{
+    *out = NULL;
+    bp_status st = validate_config(cfg);
+    if (st) return st;
+    bp_model *m = bp__calloc(1, sizeof *m);
+    if (!m) return BP_ERR_NOMEM;
+    m->cfg = *cfg;
+    size_t off = 0;
+    for (int l = 0; l < cfg->n_layers; l++) {
+        bp_layer *L = &m->layers[l];
+        L->in = cfg->sizes[l];
+        L->out = cfg->sizes[l + 1];
+        L->act = cfg->act[l];
+        L->w_off = off;
+        L->b_off = off + (size_t)L->out * L->in;
+        off = L->b_off + L->out;
+        if (L->out > m->max_width) m->max_width = L->out;
+    }
+    m->n_params = off;
+    m->params = bp__calloc(off, sizeof(bp_real));
+    m->grads = bp__calloc(off, sizeof(bp_real));
+    if (!m->params || !m->grads) {
+        bp_model_free(m);
+        return BP_ERR_NOMEM;
+    }
+    bp_model_init_params(m, cfg->seed);
+    *out = m;
+    return BP_OK;
+}
+
+static void free_workspace(bp_model *m)
+{
+    for (int l = 0; l < m->cfg.n_layers; l++) free(m->acts[l]), m->acts[l] = NULL;
+    free(m->logits), m->logits = NULL;
+    free(m->delta[0]), free(m->delta[1]), m->delta[0] = m->delta[1] = NULL;
+    m->capacity = 0;
+}
+
+void bp_model_free(bp_model *m)
+{
+    if (!m) return;
+    free_workspace(m);
+    bp__model_free_meta(m);
+    free(m->params);
+    free(m->grads);
+    free(m);
+}
+
+bp_status bp_model_reserve(bp_model *m, int batch)
+{
+    if (batch < 1) return bp__fail(BP_ERR_INVALID, "batch = %d, must be >= 1", batch);
+    if (batch <= m->capacity) return BP_OK;
+    free_workspace(m);
+    size_t cap = (size_t)batch;
+    bool ok = true;
+    for (int l = 0; l < m->cfg.n_layers; l++)
+        ok &= (m->acts[l] = bp__calloc(cap * m->layers[l].out, sizeof(bp_real))) != NULL;
+    ok &= (m->logits = bp__calloc(cap * bp_model_outputs(m), sizeof(bp_real))) != NULL;
+    for (int i = 0; i < 2; i++)
+        ok &= (m->delta[i] = bp__calloc(cap * m->max_width, sizeof(bp_real))) != NULL;
+    if (!ok) {
+        free_workspace(m);
+        return BP_ERR_NOMEM;
+    }
+    m->capacity = batch;
+    m->last_batch = 0;
+    return BP_OK;
+}
+
+const bp_model_config *bp_model_get_config(const bp_model *m) { return &m->cfg; }
+int bp_model_inputs(const bp_model *m) { return m->cfg.sizes[0]; }
+int bp_model_outputs(const bp_model *m) { return m->cfg.sizes[m->cfg.n_layers]; }
+size_t bp_model_param_count(const bp_model *m) { return m->n_params; }
+bp_real *bp_model_params(bp_model *m) { return m->params; }
+bp_real *bp_model_grads(bp_model *m) { return m->grads; }
+bp_real *bp_model_weight(bp_model *m, int l) { return m->params + m->layers[l].w_off; }
+bp_real *bp_model_bias(bp_model *m, int l) { return m->params + m->layers[l].b_off; }
+bp_real *bp_model_weight_grad(bp_model *m, int l) { return m->grads + m->layers[l].w_off; }
+bp_real *bp_model_bias_grad(bp_model *m, int l) { return m->grads + m->layers[l].b_off; }
+
+bp_status bp_model_forward(bp_model *m, const bp_real *x, int batch, const bp_real **out)
+{
+    bp_status st = bp_model_reserve(m, batch);
+    if (st) return st;
+    int last = m->cfg.n_layers - 1;
+    const bp_real *a_prev = x; /* (batch, layers[l].in) */
+    for (int l = 0; l <= last; l++) {
+        const bp_layer *L = &m->layers[l];
+        bp__dense_forward(m->acts[l], l == last ? m->logits : NULL, a_prev,
+                          m->params + L->w_off, m->params + L->b_off, batch, L->in, L->out,
+                          L->act, m->cfg.leaky_slope);
+        a_prev = m->acts[l];
+    }
+    m->last_batch = batch;
+    m->last_x = x;
+    if (out) *out = m->acts[last];
+    return BP_OK;
+}
+
+static bp_status check_last_forward(const bp_model *m, int batch, const char *what)
+{
+    if (m->last_batch == 0)
+        return bp__fail(BP_ERR_INVALID, "%s: no forward pass to take it from", what);
+    if (batch != m->last_batch)
+        return bp__fail(BP_ERR_INVALID, "%s: batch = %d but the last forward pass had %d samples",
+                        what, batch, m->last_batch);
+    return BP_OK;
+}
+
+bp_status bp_model_loss(const bp_model *m, const bp_real *y, int batch, bp_real *loss)
+{
+    bp_status st = check_last_forward(m, batch, "loss");
+    if (st) return st;
+    int L = m->cfg.n_layers;
+    *loss = (bp_real)bp__loss(m->cfg.loss, m->acts[L - 1], m->logits, y, batch, m->cfg.sizes[L]);
+    return BP_OK;
+}
+
+bp_status bp_model_backward(bp_model *m, const bp_real *y, int batch)
+{
+    bp_status st = check_last_forward(m, batch, "backward");
+    if (st) return st;
+    int last = m->cfg.n_layers - 1, cur = 0;
+    const bp_layer *out = &m->layers[last];
+    /* dZ of the output layer: fused (A - Y)/count for bce/xent; for mse dA ⊙ g'(Z). */
+    bp__loss_grad(m->cfg.loss, m->delta[0], m->acts[last], y, batch, out->out);
+    if (m->cfg.loss == BP_LOSS_MSE)
+        bp__activation_backward(m->delta[0], m->acts[last], batch, out->out, out->act,
+                                m->cfg.leaky_slope);
+    for (int l = last; l >= 0; l--) {
+        const bp_layer *L = &m->layers[l];
+        bp_real *dz = m->delta[cur];                /* (batch, L->out) */
+        bp_real *da_prev = l ? m->delta[!cur] : NULL; /* (batch, L->in) */
+        const bp_real *a_prev = l ? m->acts[l - 1] : m->last_x;
+        bp__dense_backward(m->grads + L->w_off, m->grads + L->b_off, da_prev, dz, a_prev,
+                           m->params + L->w_off, batch, L->in, L->out);
+        if (l) bp__activation_backward(da_prev, m->acts[l - 1], batch, L->in,
+                                       m->layers[l - 1].act, m->cfg.leaky_slope);
+        cur = !cur;
+    }
+    return BP_OK;
+}
+
+static int argmax(const bp_real *v, int n)
+{
+    int best = 0;
+    for (int j = 1; j < n; j++) if (v[j] > v[best]) best = j;
+    return best;
+}
+
+long bp_model_count_correct(const bp_model *m, const bp_real *y, int batch)
+{
+    int L = m->cfg.n_layers, k = m->cfg.sizes[L];
+    bool thresholded = m->cfg.loss == BP_LOSS_BCE || (k == 1 && m->cfg.act[L - 1] == BP_ACT_SIGMOID);
+    if (!thresholded && k == 1) return -1;
+    const bp_real *a = m->acts[L - 1];
+    long correct = 0;
+    for (int i = 0; i < batch; i++) {
+        const bp_real *ai = a + (size_t)i * k, *yi = y + (size_t)i * k;
+        bool ok = true;
+        if (thresholded)
+            for (int j = 0; j < k; j++) ok &= (ai[j] > (bp_real)0.5) == (yi[j] > (bp_real)0.5);
+        else
+            ok = argmax(ai, k) == argmax(yi, k);
+        correct += ok;
+    }
+    return correct;
+}
+
+bp_status bp_model_predict(bp_model *m, const bp_real *x, size_t n, int batch, bp_real *out)
+{
+    if (batch <= 0) batch = 256;
+    int k = bp_model_outputs(m), in = bp_model_inputs(m);
+    for (size_t i = 0; i < n; i += (size_t)batch) {
+        int rows = n - i < (size_t)batch ? (int)(n - i) : batch;
+        const bp_real *y;
+        bp_status st = bp_model_forward(m, x + i * in, rows, &y);
+        if (st) return st;
+        memcpy(out + i * k, y, (size_t)rows * k * sizeof *out);
+    }
+    return BP_OK;
+}
+
+bp_status bp_model_evaluate(bp_model *m, const bp_real *x, const bp_real *y, size_t n,
+                            int batch, double *loss, double *accuracy)
+{
+    if (n == 0) return bp__fail(BP_ERR_INVALID, "evaluate: no samples");
+    if (batch <= 0) batch = 256;
+    int k = bp_model_outputs(m), in = bp_model_inputs(m);
+    double loss_sum = 0;
+    long correct = 0;
+    for (size_t i = 0; i < n; i += (size_t)batch) {
+        int rows = n - i < (size_t)batch ? (int)(n - i) : batch;
+        bp_real l;
+        bp_status st = bp_model_forward(m, x + i * in, rows, NULL);
+        if (!st) st = bp_model_loss(m, y + i * k, rows, &l);
+        if (st) return st;
+        loss_sum += (double)l * rows;
+        long c = bp_model_count_correct(m, y + i * k, rows);
+        correct = c < 0 || correct < 0 ? -1 : correct + c;
+    }
+    if (loss) *loss = loss_sum / (double)n;
+    if (accuracy) *accuracy = correct < 0 ? -1 : (double)correct / (double)n;
+    return BP_OK;
+}

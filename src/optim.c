@@ -1,0 +1,260 @@
+/* optim.c - optimizers, each one loop over the flat parameter, gradient and
+ * state buffers. Formulas and operation order follow torch.optim (1.13) so
+ * that trajectories agree with PyTorch; the notes' bias-corrected momentum and
+ * eps-inside-the-root Adam are their own cases (docs/MATH.md). */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SLOTS 2
+
+struct bp_optim {
+    bp_optim_config cfg;
+    size_t n;
+    uint64_t t;                   /* steps taken */
+    double last_norm;
+    int n_slots;
+    const char *slot_names[MAX_SLOTS];
+    bp_real *slot[MAX_SLOTS];     /* (n) each */
+};
+
+static const char *const optim_names[BP_OPTIM_COUNT_] = {
+    "sgd", "momentum", "nesterov", "notes-momentum", "adam", "adamw", "rmsprop"};
+
+const char *bp_optim_name(bp_optim_kind k)
+{
+    return (unsigned)k < BP_OPTIM_COUNT_ ? optim_names[k] : "unknown";
+}
+
+bp_status bp_optim_from_name(const char *name, bp_optim_kind *out)
+{
+    for (int i = 0; i < BP_OPTIM_COUNT_; i++)
+        if (name && strcmp(name, optim_names[i]) == 0) {
+            *out = (bp_optim_kind)i;
+            return BP_OK;
+        }
+    return bp__fail(BP_ERR_INVALID,
+                    "unknown optimizer '%s' (expected sgd, momentum, nesterov, notes-momentum, "
+                    "adam, adamw or rmsprop)", name ? name : "(null)");
+}
+
+bp_optim_config bp_optim_config_default(bp_optim_kind kind)
+{
+    bp_optim_config c;
+    memset(&c, 0, sizeof c);
+    c.kind = kind;
+    bool adam = kind == BP_OPTIM_ADAM || kind == BP_OPTIM_ADAMW;
+    c.lr = adam ? 1e-3 : 1e-2;
+    c.momentum = kind == BP_OPTIM_RMSPROP ? 0.0 : 0.9;
+    c.beta1 = 0.9;
+    c.beta2 = 0.999;
+    c.alpha = 0.99;
+    c.eps = 1e-8;
+    c.weight_decay = kind == BP_OPTIM_ADAMW ? 1e-2 : 0.0;
+    return c;
+}
+
+static bp_status validate(const bp_optim_config *c)
+{
+#define RANGE(field, ok, what)                                                         \
+    if (!(ok)) return bp__fail(BP_ERR_INVALID, "optimizer config: " #field " = %g, %s", \
+                               (double)c->field, what)
+    RANGE(kind, (unsigned)c->kind < BP_OPTIM_COUNT_, "not an optimizer");
+    RANGE(lr, c->lr > 0 && isfinite(c->lr), "must be > 0");
+    RANGE(momentum, c->momentum >= 0 && c->momentum < 1, "must be in [0, 1)");
+    RANGE(beta1, c->beta1 >= 0 && c->beta1 < 1, "must be in [0, 1)");
+    RANGE(beta2, c->beta2 >= 0 && c->beta2 < 1, "must be in [0, 1)");
+    RANGE(alpha, c->alpha >= 0 && c->alpha < 1, "must be in [0, 1)");
+    RANGE(eps, c->eps >= 0 && isfinite(c->eps), "must be >= 0");
+    RANGE(weight_decay, c->weight_decay >= 0 && isfinite(c->weight_decay), "must be >= 0");
+    RANGE(clip_norm, c->clip_norm >= 0 && isfinite(c->clip_norm), "must be >= 0 (0: off)");
+    if (c->kind == BP_OPTIM_NOTES_MOMENTUM && c->momentum == 0)
+        return bp__fail(BP_ERR_INVALID, "optimizer config: momentum = 0: notes-momentum "
+                        "needs beta in (0, 1) (use sgd for none)");
+#undef RANGE
+    return BP_OK;
+}
+
+static void name_slots(bp_optim *o)
+{
+    switch (o->cfg.kind) {
+    case BP_OPTIM_SGD: o->n_slots = 0; break;
+    case BP_OPTIM_MOMENTUM:
+    case BP_OPTIM_NESTEROV: o->n_slots = 1, o->slot_names[0] = "velocity"; break;
+    case BP_OPTIM_NOTES_MOMENTUM: o->n_slots = 1, o->slot_names[0] = "m"; break;
+    case BP_OPTIM_ADAM:
+    case BP_OPTIM_ADAMW: o->n_slots = 2, o->slot_names[0] = "m", o->slot_names[1] = "v"; break;
+    case BP_OPTIM_RMSPROP:
+        o->n_slots = o->cfg.momentum > 0 ? 2 : 1;
+        o->slot_names[0] = "v", o->slot_names[1] = "velocity";
+        break;
+    case BP_OPTIM_COUNT_: BP_ASSERT(0);
+    }
+}
+
+bp_status bp_optim_create(bp_optim **out, const bp_optim_config *cfg, size_t n)
+{
+    *out = NULL;
+    bp_status st = validate(cfg);
+    if (st) return st;
+    if (n == 0) return bp__fail(BP_ERR_INVALID, "optimizer: no parameters");
+    bp_optim *o = bp__calloc(1, sizeof *o);
+    if (!o) return BP_ERR_NOMEM;
+    o->cfg = *cfg;
+    o->n = n;
+    name_slots(o);
+    for (int s = 0; s < o->n_slots; s++)
+        if (!(o->slot[s] = bp__calloc(n, sizeof(bp_real)))) {
+            bp_optim_free(o);
+            return BP_ERR_NOMEM;
+        }
+    *out = o;
+    return BP_OK;
+}
+
+void bp_optim_free(bp_optim *o)
+{
+    if (!o) return;
+    for (int s = 0; s < MAX_SLOTS; s++) free(o->slot[s]);
+    free(o);
+}
+
+/* ||g||_2, accumulated in double. */
+static double grad_norm(const bp_real *g, size_t n)
+{
+    double lane[8] = {0}, sum = 0; /* independent lanes: vectorizes without reordering */
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) lane[j] += (double)g[i + j] * g[i + j];
+    for (; i < n; i++) sum += (double)g[i] * g[i];
+    for (int j = 0; j < 8; j++) sum += lane[j];
+    return sqrt(sum);
+}
+
+/* As torch.nn.utils.clip_grad_norm_: g *= max / (norm + 1e-6) when that is < 1. */
+static void clip(bp_real *g, size_t n, double norm, double max_norm)
+{
+    double coef = max_norm / (norm + 1e-6);
+    if (coef >= 1) return;
+    bp_real c = (bp_real)coef;
+    for (size_t i = 0; i < n; i++) g[i] *= c;
+}
+
+/* Coupled L2 decay, g += wd w, as torch.optim's weight_decay. */
+static void add_l2(bp_real *g, const bp_real *w, size_t n, double wd)
+{
+    bp_real d = (bp_real)wd;
+    for (size_t i = 0; i < n; i++) g[i] += d * w[i];
+}
+
+static void sgd(bp_real *w, const bp_real *g, size_t n, double lr)
+{
+    bp_real a = (bp_real)lr;
+    for (size_t i = 0; i < n; i++) w[i] -= a * g[i];
+}
+
+/* v = mu v + g; w -= lr v (or lr (g + mu v), Nesterov). */
+static void momentum(bp_real *w, bp_real *v, const bp_real *g, size_t n, double lr,
+                     double mu, bool nesterov)
+{
+    bp_real a = (bp_real)lr, m = (bp_real)mu;
+    for (size_t i = 0; i < n; i++) {
+        v[i] = m * v[i] + g[i];
+        w[i] -= a * (nesterov ? g[i] + m * v[i] : v[i]);
+    }
+}
+
+/* The notes: m = b m + (1 - b) g;  m^ = m / (1 - b^t);  w -= lr m^. */
+static void notes_momentum(bp_real *w, bp_real *m, const bp_real *g, size_t n, double lr,
+                           double beta, uint64_t t)
+{
+    bp_real b = (bp_real)beta, one_b = (bp_real)(1 - beta);
+    bp_real step = (bp_real)(lr / (1 - pow(beta, (double)t)));
+    for (size_t i = 0; i < n; i++) {
+        m[i] = b * m[i] + one_b * g[i];
+        w[i] -= step * m[i];
+    }
+}
+
+/* Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; with c_k = 1 - b_k^t,
+ * w -= (lr / c1) m / (sqrt(v) / sqrt(c2) + eps)   (torch's order), or the
+ * notes' w -= lr m^ / sqrt(v^ + eps). */
+static void adam(bp_real *w, bp_real *m, bp_real *v, const bp_real *g, size_t n,
+                 const bp_optim_config *c, uint64_t t)
+{
+    bp_real b1 = (bp_real)c->beta1, b2 = (bp_real)c->beta2;
+    bp_real one_b1 = (bp_real)(1 - c->beta1), one_b2 = (bp_real)(1 - c->beta2);
+    double c1 = 1 - pow(c->beta1, (double)t), c2 = 1 - pow(c->beta2, (double)t);
+    bp_real step = (bp_real)(c->lr / c1), eps = (bp_real)c->eps;
+    bp_real c2_sqrt = (bp_real)sqrt(c2), inv_c2 = (bp_real)(1 / c2);
+    for (size_t i = 0; i < n; i++) {
+        m[i] = b1 * m[i] + one_b1 * g[i];
+        v[i] = b2 * v[i] + one_b2 * g[i] * g[i];
+    }
+    if (c->eps_inside_sqrt)
+        for (size_t i = 0; i < n; i++) w[i] -= step * m[i] / R_SQRT(v[i] * inv_c2 + eps);
+    else
+        for (size_t i = 0; i < n; i++) w[i] -= step * m[i] / (R_SQRT(v[i]) / c2_sqrt + eps);
+}
+
+/* RMSprop: v = a v + (1-a) g²; w -= lr g / (sqrt(v) + eps), or with momentum
+ * buf = mu buf + g / (sqrt(v) + eps); w -= lr buf. */
+static void rmsprop(bp_real *w, bp_real *v, bp_real *buf, const bp_real *g, size_t n,
+                    const bp_optim_config *c)
+{
+    bp_real a = (bp_real)c->alpha, one_a = (bp_real)(1 - c->alpha);
+    bp_real lr = (bp_real)c->lr, eps = (bp_real)c->eps, mu = (bp_real)c->momentum;
+    for (size_t i = 0; i < n; i++) {
+        v[i] = a * v[i] + one_a * g[i] * g[i];
+        bp_real scaled = g[i] / (R_SQRT(v[i]) + eps);
+        if (buf) {
+            buf[i] = mu * buf[i] + scaled;
+            w[i] -= lr * buf[i];
+        } else {
+            w[i] -= lr * scaled;
+        }
+    }
+}
+
+bp_status bp_optim_step(bp_optim *o, bp_real *w, bp_real *g)
+{
+    const bp_optim_config *c = &o->cfg;
+    size_t n = o->n;
+    double norm = grad_norm(g, n);
+    o->last_norm = norm;
+    if (!isfinite(norm))
+        return bp__fail(BP_ERR_NUMERIC, "gradient norm is %g at step %llu", norm,
+                        (unsigned long long)(o->t + 1));
+    if (c->clip_norm > 0) clip(g, n, norm, c->clip_norm);
+    if (c->weight_decay > 0 && c->kind != BP_OPTIM_ADAMW) add_l2(g, w, n, c->weight_decay);
+    o->t++;
+    switch (c->kind) {
+    case BP_OPTIM_SGD: sgd(w, g, n, c->lr); break;
+    case BP_OPTIM_MOMENTUM: momentum(w, o->slot[0], g, n, c->lr, c->momentum, false); break;
+    case BP_OPTIM_NESTEROV: momentum(w, o->slot[0], g, n, c->lr, c->momentum, true); break;
+    case BP_OPTIM_NOTES_MOMENTUM: notes_momentum(w, o->slot[0], g, n, c->lr, c->momentum, o->t); break;
+    case BP_OPTIM_ADAMW: {
+        bp_real keep = (bp_real)(1 - c->lr * c->weight_decay); /* decoupled decay first */
+        for (size_t i = 0; i < n; i++) w[i] *= keep;
+    } /* fall through */
+    case BP_OPTIM_ADAM: adam(w, o->slot[0], o->slot[1], g, n, c, o->t); break;
+    case BP_OPTIM_RMSPROP: rmsprop(w, o->slot[0], o->n_slots > 1 ? o->slot[1] : NULL, g, n, c); break;
+    case BP_OPTIM_COUNT_: BP_ASSERT(0);
+    }
+    return BP_OK;
+}
+
+void bp_optim_set_lr(bp_optim *o, double lr) { o->cfg.lr = lr; }
+double bp_optim_get_lr(const bp_optim *o) { return o->cfg.lr; }
+const bp_optim_config *bp_optim_get_config(const bp_optim *o) { return &o->cfg; }
+uint64_t bp_optim_steps(const bp_optim *o) { return o->t; }
+void bp_optim_set_steps(bp_optim *o, uint64_t t) { o->t = t; }
+double bp_optim_last_grad_norm(const bp_optim *o) { return o->last_norm; }
+int bp_optim_state_count(const bp_optim *o) { return o->n_slots; }
+bp_real *bp_optim_state(bp_optim *o, int s) { return s >= 0 && s < o->n_slots ? o->slot[s] : NULL; }
+const char *bp_optim_state_name(const bp_optim *o, int s)
+{
+    return s >= 0 && s < o->n_slots ? o->slot_names[s] : NULL;
+}

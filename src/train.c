@@ -1,0 +1,175 @@
+/* train.c - the notes' Algorithm 1: for each epoch, shuffle, cut mini-batches
+ * (the last partial one included), forward, backward, update. Batch size 1 is
+ * SGD, batch size n is full-batch gradient descent: one code path. */
+#include "internal.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct bp_trainer {
+    bp_model *model;
+    bp_optim *opt;
+    bp_train_config cfg;
+    bp_rng rng;            /* state at the start of the next (or interrupted) epoch */
+    int epochs_done;
+    size_t next_batch;     /* where an interrupted epoch resumes */
+    volatile sig_atomic_t stop;
+    size_t *order;         /* (order_n) sample permutation */
+    size_t order_n;
+    bp_real *xb, *yb;      /* (batch_size, inputs), (batch_size, outputs): gathered batch */
+};
+
+bp_train_config bp_train_config_default(void)
+{
+    bp_train_config c = {.batch_size = 32, .shuffle = 1, .seed = 0};
+    return c;
+}
+
+bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
+                            const bp_train_config *cfg)
+{
+    *out = NULL;
+    if (cfg->batch_size < 1)
+        return bp__fail(BP_ERR_INVALID, "train config: batch_size = %d, must be >= 1",
+                        cfg->batch_size);
+    bp_trainer *t = bp__calloc(1, sizeof *t);
+    if (!t) return BP_ERR_NOMEM;
+    t->model = model, t->opt = opt, t->cfg = *cfg;
+    bp_rng_seed(&t->rng, cfg->seed);
+    size_t b = (size_t)cfg->batch_size;
+    t->xb = bp__calloc(b * bp_model_inputs(model), sizeof(bp_real));
+    t->yb = bp__calloc(b * bp_model_outputs(model), sizeof(bp_real));
+    bp_status st = t->xb && t->yb ? bp_model_reserve(model, cfg->batch_size) : BP_ERR_NOMEM;
+    if (st) {
+        bp_trainer_free(t);
+        return st;
+    }
+    *out = t;
+    return BP_OK;
+}
+
+void bp_trainer_free(bp_trainer *t)
+{
+    if (!t) return;
+    free(t->order);
+    free(t->xb);
+    free(t->yb);
+    free(t);
+}
+
+/* The epoch's sample order: identity, then Fisher-Yates with the generator. */
+static bp_status make_order(bp_trainer *t, size_t n, bp_rng *rng)
+{
+    if (t->order_n != n) { /* only when the data set changes size */
+        free(t->order);
+        t->order_n = 0;
+        if (!(t->order = bp__calloc(n, sizeof *t->order))) return BP_ERR_NOMEM;
+        t->order_n = n;
+    }
+    for (size_t i = 0; i < n; i++) t->order[i] = i;
+    if (t->cfg.shuffle)
+        for (size_t i = n - 1; i > 0; i--) {
+            size_t j = (size_t)bp_rng_below(rng, i + 1), tmp = t->order[i];
+            t->order[i] = t->order[j], t->order[j] = tmp;
+        }
+    return BP_OK;
+}
+
+/* Copies the rows order[start .. start+rows) of src (n, width) into dst. */
+static void gather(bp_real *dst, const bp_real *src, const size_t *order, size_t start,
+                   int rows, int width)
+{
+    size_t bytes = (size_t)width * sizeof *dst;
+    for (int i = 0; i < rows; i++)
+        memcpy(dst + (size_t)i * width, src + order[start + i] * width, bytes);
+}
+
+/* forward, loss, backward, update on one batch; *loss and *correct out. */
+static bp_status train_step(bp_trainer *t, const bp_real *x, const bp_real *y, int rows,
+                            double *loss, long *correct)
+{
+    bp_model *m = t->model;
+    bp_real l;
+    bp_status st = bp_model_forward(m, x, rows, NULL);
+    if (!st) st = bp_model_loss(m, y, rows, &l);
+    if (st) return st;
+    if (!isfinite(l))
+        return bp__fail(BP_ERR_NUMERIC, "loss is %g", (double)l);
+    *loss = l;
+    *correct = bp_model_count_correct(m, y, rows);
+    st = bp_model_backward(m, y, rows);
+    if (!st) st = bp_optim_step(t->opt, bp_model_params(m), bp_model_grads(m));
+    return st;
+}
+
+bp_status bp_trainer_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n,
+                           bp_epoch_stats *stats)
+{
+    if (n == 0) return bp__fail(BP_ERR_INVALID, "train: no samples");
+    double t0 = bp__now();
+    int in = bp_model_inputs(t->model), k = bp_model_outputs(t->model);
+    size_t B = (size_t)t->cfg.batch_size, n_batches = (n + B - 1) / B;
+    bp_rng rng = t->rng;
+    bp_status st = make_order(t, n, &rng);
+    if (st) return st;
+    if (t->next_batch >= n_batches) t->next_batch = 0; /* stale position: data changed */
+    double loss_sum = 0;
+    long correct = 0;
+    size_t seen = 0, b;
+    for (b = t->next_batch; b < n_batches && !st; b++) {
+        size_t start = b * B;
+        int rows = (int)(n - start < B ? n - start : B);
+        const bp_real *xb = x + start * in, *yb = y + start * k;
+        if (t->cfg.shuffle) {
+            gather(t->xb, x, t->order, start, rows, in);
+            gather(t->yb, y, t->order, start, rows, k);
+            xb = t->xb, yb = t->yb;
+        }
+        double l = 0;
+        long c = 0;
+        st = train_step(t, xb, yb, rows, &l, &c);
+        if (st) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", bp_last_error());
+            bp__fail(st, "epoch %d, batch %zu: %s%s", t->epochs_done + 1, b + 1, why,
+                     st == BP_ERR_NUMERIC ? " (try a lower learning rate or gradient clipping)" : "");
+            break;
+        }
+        loss_sum += l * rows;
+        correct = c < 0 || correct < 0 ? -1 : correct + c;
+        seen += (size_t)rows;
+        if (t->stop && b + 1 < n_batches) {
+            t->stop = 0;
+            t->next_batch = b + 1;
+            st = bp__fail(BP_ERR_INTERRUPTED, "epoch %d stopped after batch %zu of %zu",
+                          t->epochs_done + 1, b + 1, n_batches);
+            break;
+        }
+    }
+    if (!st) {
+        t->rng = rng;
+        t->next_batch = 0;
+        t->epochs_done++;
+    }
+    if (stats) {
+        double secs = bp__now() - t0;
+        stats->epoch = t->epochs_done + (st ? 1 : 0);
+        stats->loss = seen ? loss_sum / (double)seen : NAN;
+        stats->accuracy = correct < 0 || !seen ? -1 : (double)correct / (double)seen;
+        stats->seconds = secs;
+        stats->samples_per_sec = secs > 0 ? (double)seen / secs : 0;
+        stats->steps = bp_optim_steps(t->opt);
+    }
+    return st;
+}
+
+void bp_trainer_request_stop(bp_trainer *t) { t->stop = 1; }
+int bp_trainer_epochs_done(const bp_trainer *t) { return t->epochs_done; }
+void bp_trainer_set_epochs_done(bp_trainer *t, int epochs) { t->epochs_done = epochs; }
+void bp_trainer_get_rng(const bp_trainer *t, uint64_t s[4]) { memcpy(s, t->rng.s, sizeof t->rng.s); }
+void bp_trainer_set_rng(bp_trainer *t, const uint64_t s[4]) { memcpy(t->rng.s, s, sizeof t->rng.s); }
+size_t bp_trainer_next_batch(const bp_trainer *t) { return t->next_batch; }
+void bp_trainer_set_next_batch(bp_trainer *t, size_t b) { t->next_batch = b; }

@@ -1,0 +1,60 @@
+/* OpenBLAS GEMM through bp__gemm against the naive reference, every
+ * transpose combination, odd shapes, leading dimensions and alpha/beta. */
+#include "test.h"
+#include "internal.h"
+
+static void fill(bp_real *v, size_t n, bp_rng *r)
+{
+    for (size_t i = 0; i < n; i++) v[i] = (bp_real)(2 * bp_rng_uniform(r) - 1);
+}
+
+static void check_case(bp__trans ta, bp__trans tb, int m, int n, int k, double alpha, double beta)
+{
+    bp_rng r;
+    bp_rng_seed(&r, (uint64_t)(m * 1000 + n * 100 + k));
+    int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + 2;
+    size_t sa = (size_t)(ta ? k : m) * lda, sb = (size_t)(tb ? n : k) * ldb, sc = (size_t)m * ldc;
+    bp_real *a = malloc(sa * sizeof *a), *b = malloc(sb * sizeof *b);
+    bp_real *c1 = malloc(sc * sizeof *c1), *c2 = malloc(sc * sizeof *c2);
+    fill(a, sa, &r), fill(b, sb, &r), fill(c1, sc, &r);
+    memcpy(c2, c1, sc * sizeof *c1);
+    bp__gemm(ta, tb, m, n, k, (bp_real)alpha, a, lda, b, ldb, (bp_real)beta, c1, ldc);
+    bp__gemm_ref(ta, tb, m, n, k, (bp_real)alpha, a, lda, b, ldb, (bp_real)beta, c2, ldc);
+    double tol = TEST_DOUBLE ? 1e-12 : 1e-5, worst = 0;
+    for (size_t i = 0; i < sc; i++) {
+        double d = fabs((double)c1[i] - (double)c2[i]) / (1 + fabs((double)c2[i]));
+        worst = d > worst ? d : worst;
+    }
+    CHECK(worst <= tol * sqrt((double)k), "ta=%d tb=%d m=%d n=%d k=%d: worst rel diff %g", ta, tb,
+          m, n, k, worst);
+    free(a), free(b), free(c1), free(c2);
+}
+
+static void test_gemm_matches_reference(void)
+{
+    const int shapes[][3] = {{1, 1, 1}, {7, 5, 3}, {64, 33, 17}, {128, 10, 256}, {3, 129, 65}};
+    for (int s = 0; s < 5; s++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                check_case(ta, tb, shapes[s][0], shapes[s][1], shapes[s][2], 1.0, 0.0);
+                check_case(ta, tb, shapes[s][0], shapes[s][1], shapes[s][2], -0.5, 1.25);
+            }
+}
+
+static void test_threads_setting(void)
+{
+    bp_set_threads(1);
+    CHECK(bp_get_threads() == 1, "threads = %d", bp_get_threads());
+    bp_set_threads(2);
+    CHECK(bp_get_threads() == 2, "threads = %d", bp_get_threads());
+    check_case(BP_NO_TRANS, BP_TRANS, 300, 200, 100, 1.0, 0.0);
+    bp_set_threads(0);
+    CHECK(bp_get_threads() >= 1, "threads = %d", bp_get_threads());
+}
+
+int main(void)
+{
+    RUN(test_gemm_matches_reference);
+    RUN(test_threads_setting);
+    return test_summary("test_gemm");
+}
