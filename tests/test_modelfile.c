@@ -26,6 +26,7 @@ static const char *at(const char *name)
 
 static unsigned char *read_all(const char *path, size_t *size)
 {
+    *size = 0;
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);
