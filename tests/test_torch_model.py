@@ -24,7 +24,18 @@ import torch
 
 BUILD = os.environ.get("BP_BUILD", "build/float")
 TOOL = os.path.join(BUILD, "tests", "tool_predict")
-DOUBLE = "double" in os.path.basename(BUILD.rstrip("/"))
+
+def build_is_double():
+    try:
+        out = subprocess.run([TOOL, "real"], capture_output=True, text=True, check=True).stdout
+        return out.strip() == "8"
+    except (OSError, subprocess.CalledProcessError) as e:
+        print("FAIL %s: %s" % (TOOL, e))
+        print("cases: 0 ok, 1 failed (test_torch_model.py)")
+        sys.exit(1)
+
+
+DOUBLE = build_is_double()
 NP_DTYPE = np.float64 if DOUBLE else np.float32
 TORCH_DTYPE = torch.float64 if DOUBLE else torch.float32
 TOL = 1e-12 if DOUBLE else 1e-5

@@ -6,6 +6,8 @@
  *       saves it to FILE, and prints predictions for N inputs drawn from SEED.
  *   tool_predict load FILE SEED N
  *       loads FILE and prints its predictions for N inputs drawn from SEED.
+ *   tool_predict real
+ *       prints the size of bp_real in this build (4 or 8).
  *
  * Output: N lines "x v v ..." (the raw inputs), then N lines "y v v ..."
  * (the outputs, normalization applied first), every value exact (%.17g). */
@@ -97,12 +99,16 @@ int main(int argc, char **argv)
         uint64_t seed = strtoull(argv[3], NULL, 10);
         if (!(m = create(seed, argv[4], argv[5], atof(argv[6]), atoi(argv[7])))) return 1;
         rc = bp_model_save(m, argv[2], NULL) ? fail(argv[2]) : predict(m, seed, atoi(argv[8]));
+    } else if (argc == 2 && strcmp(argv[1], "real") == 0) {
+        printf("%zu\n", bp_real_size());
+        return 0;
     } else if (argc == 5 && strcmp(argv[1], "load") == 0) {
         if (bp_model_load(&m, argv[2], NULL)) return fail(argv[2]);
         rc = predict(m, strtoull(argv[3], NULL, 10), atoi(argv[4]));
     } else {
         fprintf(stderr, "usage: tool_predict save FILE SEED SIZES ACTS SLOPE NORM N\n"
-                        "       tool_predict load FILE SEED N\n");
+                        "       tool_predict load FILE SEED N\n"
+                        "       tool_predict real\n");
         return 2;
     }
     bp_model_free(m);
