@@ -359,6 +359,7 @@ static void test_bad_headers(void)
         {"\"format\":\"backprop\"", "\"format\":\"backprop\",\"format\":\"backprop\"", "duplicate"},
         {"\"__metadata__\":{", "\"__metadata__\":{\"x\":{},", "\"x\" is not a string"},
         {"}}", "}}x", "end of file expected"},
+        {"\"layers.1.bias\":{", "\"junk\":7,\"layers.1.bias\":{", "\"junk\": entry is not an object"},
     };
     char name[64];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -535,6 +536,25 @@ static void test_save_io_errors(void)
     CHECK(bp_model_save(NULL, at("x"), NULL) == BP_ERR_INVALID, "NULL model");
 }
 
+/* JSON holds UTF-8 only: a byte string that is not is refused, nothing written. */
+static void test_save_refuses_bad_utf8(void)
+{
+    bp_model *m = sample_model(2);
+    bp_meta *x = sample_meta();
+    bp_meta_set(x, "note", "caf\xe9");
+    int before = count_entries(dir);
+    bp_status st = bp_model_save(m, at("utf8.safetensors"), x);
+    CHECK(st == BP_ERR_INVALID && strstr(bp_last_error(), "user.note"), "%s: %s",
+          bp_status_name(st), bp_last_error());
+    const char *bad[] = {"ok", "\xff"};
+    bp_model_set_labels(m, 2, bad);
+    st = bp_model_save(m, at("utf8.safetensors"), NULL);
+    CHECK(st == BP_ERR_INVALID && strstr(bp_last_error(), "labels"), "%s: %s",
+          bp_status_name(st), bp_last_error());
+    CHECK(count_entries(dir) == before, "a file was written");
+    bp_model_free(m), bp_meta_free(x);
+}
+
 /* ------------------------------------------------------------ checkpoints */
 
 #define N_SAMPLES 23
@@ -694,6 +714,7 @@ int main(void)
     RUN(test_dtypes);
     RUN(test_save_refuses_nonfinite);
     RUN(test_save_io_errors);
+    RUN(test_save_refuses_bad_utf8);
     RUN(test_checkpoint_resume);
     RUN(test_checkpoint_resume_interrupted);
     RUN(test_checkpoint_vs_model);
