@@ -12,7 +12,8 @@ build's precision: float32 or float64), and compares:
   train  each epoch's mean training loss, the optimizer step count, every
          parameter after >= 100 optimizer steps, and the outputs and loss of a
          forward pass with the trained parameters. Mini-batches are taken in
-         file order (no shuffling), the last partial one included, exactly as
+         file order, or in the order the trainer shuffled them (the driver
+         prints it), the last partial one included, exactly as
          bp_trainer_epoch cuts them. torch.optim does the steps, after
          torch.nn.utils.clip_grad_norm_ when clipping is on; the notes'
          bias-corrected momentum and eps-inside-the-root Adam, which PyTorch
@@ -254,6 +255,9 @@ class NotesAdam:
 
 
 def make_optimizer(opt, params, o):
+    if not o:  # torch's defaults, which bp_optim_config_default claims to copy
+        return {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
+                "rmsprop": torch.optim.RMSprop}[opt](params)
     wd = o.get("weight_decay", 0.0)
     if opt == "notes-momentum":
         return NotesMomentum(params, **o)
@@ -273,24 +277,34 @@ def make_optimizer(opt, params, o):
     raise ValueError(opt)
 
 
-def run_train(case, tmp, opt, batch, min_steps=100, **o):
-    """Trains for the fewest whole epochs that make >= min_steps steps."""
+def run_train(case, tmp, opt, batch, shuffle_seed=None, min_steps=100, **o):
+    """Trains for the fewest whole epochs that make >= min_steps steps, in the
+    samples' order, or in the order the driver says the trainer shuffled them."""
     per_epoch = -(-case.n // batch)
     epochs = -(-min_steps // per_epoch)
     keys = ["opt=" + opt, "batch=%d" % batch, "epochs=%d" % epochs]
     keys += ["%s=%r" % kv for kv in o.items()]
+    if shuffle_seed is not None:
+        keys += ["shuffle=1", "seed=%d" % shuffle_seed]
     got = parse(driver("train", *case.write(tmp), case.n, *keys))
     p = case.params()
     optim = make_optimizer(opt, p, o)
     x, y = torch.from_numpy(case.x), torch.from_numpy(case.y)
     epoch_loss, steps, clipped = [], 0, 0
-    for _ in range(epochs):
-        total = 0.0
+    errs = {}
+    for e in range(epochs):
+        order = np.arange(case.n)
+        if shuffle_seed is not None:
+            order = got.get("order.%d" % e, np.zeros(0)).astype(int)
+            if sorted(order) != list(range(case.n)):
+                errs["order.%d is not a permutation" % e] = math.inf
+                break
+        xe, ye, total = x[order], y[order], 0.0
         for s in range(0, case.n, batch):
             for q in p:
                 q.grad = None
-            z, a = case.forward(p, x[s:s + batch])
-            loss = case.loss_of(z, a, y[s:s + batch])
+            z, a = case.forward(p, xe[s:s + batch])
+            loss = case.loss_of(z, a, ye[s:s + batch])
             loss.backward()
             if o.get("clip_norm"):
                 norm = torch.nn.utils.clip_grad_norm_(p, o["clip_norm"])
@@ -298,14 +312,14 @@ def run_train(case, tmp, opt, batch, min_steps=100, **o):
             with torch.no_grad():
                 optim.step()
             steps += 1
-            total += loss.item() * len(x[s:s + batch])
+            total += loss.item() * len(xe[s:s + batch])
         epoch_loss.append(total / case.n)
     with torch.no_grad():
         z, a = case.forward(p, x)
         loss = case.loss_of(z, a, y)
     want = {"epoch_loss": epoch_loss, "steps": steps, "out": a.numpy(), "loss": loss.item()}
     want.update(named(case, p))
-    errs = compare(got, want)
+    errs.update(compare(got, want))
     if "steps" in got and got["steps"][0] != steps:
         errs["steps"] = math.inf
     note = ""
@@ -418,6 +432,14 @@ def train_cases():
     out.append(("batch30_over_n_adam_xent", TRAIN_NETS[0](131), "adam", 30, {"lr": 0.01}))
     out.append(("wide_adam_xent", Case("wide", [32, 64, 10], ["relu", "softmax"], "xent",
                                        "onehot", n=100, seed=132), "adam", 16, {"lr": 0.003}))
+    # shuffled by the trainer (the driver prints each epoch's order)
+    out.append(("shuffled_batch5_adam_xent", TRAIN_NETS[0](140), "adam", 5,
+                {"lr": 0.01, "shuffle_seed": 42}))
+    out.append(("shuffled_batch1_sgd_bce", TRAIN_NETS[1](141), "sgd", 1,
+                {"lr": 0.1, "shuffle_seed": 7}))
+    # the defaults of bp_optim_config_default against torch.optim's own
+    for opt in ("adam", "adamw", "rmsprop"):
+        out.append((opt + "_defaults", TRAIN_NETS[2](150), opt, 7, {}))
     # depth 1 and 5
     out.append(("depth1_adam_xent", Case("d1", [7, 3], ["softmax"], "xent", "onehot", seed=120),
                 "adam", 7, {"lr": 0.01}))

@@ -3,9 +3,10 @@
  *   reference_driver pass  MODEL DATA N
  *       one forward and backward pass over all N samples as one batch;
  *   reference_driver train MODEL DATA N key=value ...
- *       trains with bp_trainer_epoch, samples in file order (no shuffling), then
+ *       trains with bp_trainer_epoch, samples in file order unless shuffle=1, then
  *       one forward pass over all N samples. Keys: opt (a bp_optim_from_name
- *       name), batch, epochs, and the bp_optim_config fields lr, momentum,
+ *       name), batch, epochs, shuffle, seed (bp_train_config's), and the
+ *       bp_optim_config fields lr, momentum,
  *       beta1, beta2, alpha, eps, eps_inside_sqrt, weight_decay, clip_norm
  *       (the kind's defaults for those not given).
  *   reference_driver real
@@ -20,6 +21,7 @@
  *   loss            its loss
  *   layers.I.weight.grad, layers.I.bias.grad   (pass) the gradients
  *   epoch_loss      (train) each epoch's mean training loss
+ *   order.E         (train, shuffle=1) the sample order of epoch E (0-based)
  *   steps           (train) optimizer steps taken
  *   layers.I.weight, layers.I.bias             (train) the trained parameters */
 #include "backprop.h"
@@ -34,23 +36,32 @@ static int fail(const char *what)
     return 1;
 }
 
-static void print_vec(const char *name, int i, const char *suffix, const bp_real *v, size_t n)
+static void print_real(const char *name, const bp_real *v, size_t n)
 {
-    if (i >= 0) printf("layers.%d.%s", i, name);
-    else printf("%s", name);
-    printf("%s", suffix);
+    printf("%s", name);
     for (size_t j = 0; j < n; j++) printf(" %.17g", (double)v[j]);
     printf("\n");
 }
 
+static void print_double(const char *name, const double *v, size_t n)
+{
+    printf("%s", name);
+    for (size_t j = 0; j < n; j++) printf(" %.17g", v[j]);
+    printf("\n");
+}
+
+/* layers.I.weight and layers.I.bias of every layer (".grad" ones if grads) */
 static void print_layers(bp_model *m, int grads)
 {
     const bp_model_config *c = bp_model_get_config(m);
     const char *sfx = grads ? ".grad" : "";
+    char name[64];
     for (int l = 0; l < c->n_layers; l++) {
         size_t in = (size_t)c->sizes[l], out = (size_t)c->sizes[l + 1];
-        print_vec("weight", l, sfx, grads ? bp_model_weight_grad(m, l) : bp_model_weight(m, l), out * in);
-        print_vec("bias", l, sfx, grads ? bp_model_bias_grad(m, l) : bp_model_bias(m, l), out);
+        snprintf(name, sizeof name, "layers.%d.weight%s", l, sfx);
+        print_real(name, grads ? bp_model_weight_grad(m, l) : bp_model_weight(m, l), out * in);
+        snprintf(name, sizeof name, "layers.%d.bias%s", l, sfx);
+        print_real(name, grads ? bp_model_bias_grad(m, l) : bp_model_bias(m, l), out);
     }
 }
 
@@ -79,8 +90,8 @@ static int forward_all(bp_model *m, const bp_real *x, const bp_real *y, int n)
     const bp_real *a;
     bp_real loss;
     if (bp_model_forward(m, x, n, &a) || bp_model_loss(m, y, n, &loss)) return fail("forward");
-    print_vec("out", -1, "", a, (size_t)n * bp_model_outputs(m));
-    print_vec("loss", -1, "", &loss, 1);
+    print_real("out", a, (size_t)n * bp_model_outputs(m));
+    print_real("loss", &loss, 1);
     return 0;
 }
 
@@ -90,6 +101,19 @@ static int one_pass(bp_model *m, const bp_real *x, const bp_real *y, int n)
     if (bp_model_backward(m, y, n)) return fail("backward");
     print_layers(m, 1);
     return 0;
+}
+
+/* The sample order of the trainer's next epoch, as src/train.c draws it:
+ * Fisher-Yates on the identity with the generator seeded by the train seed,
+ * its state carried from epoch to epoch. */
+static void next_order(double *order, size_t n, bp_rng *r)
+{
+    for (size_t i = 0; i < n; i++) order[i] = (double)i;
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = (size_t)bp_rng_below(r, i + 1);
+        double t = order[i];
+        order[i] = order[j], order[j] = t;
+    }
 }
 
 static int train(bp_model *m, const bp_real *x, const bp_real *y, int n, int argc, char **argv)
@@ -111,6 +135,8 @@ static int train(bp_model *m, const bp_real *x, const bp_real *y, int n, int arg
         if (!strcmp(k, "opt")) continue;
         else if (!strcmp(k, "batch")) tc.batch_size = (int)v;
         else if (!strcmp(k, "epochs")) epochs = (int)v;
+        else if (!strcmp(k, "shuffle")) tc.shuffle = (int)v;
+        else if (!strcmp(k, "seed")) tc.seed = strtoull(eq + 1, NULL, 10);
         else if (!strcmp(k, "lr")) oc.lr = v;
         else if (!strcmp(k, "momentum")) oc.momentum = v;
         else if (!strcmp(k, "beta1")) oc.beta1 = v;
@@ -127,13 +153,24 @@ static int train(bp_model *m, const bp_real *x, const bp_real *y, int n, int arg
     int rc = 0;
     if (bp_optim_create(&o, &oc, bp_model_param_count(m)) || bp_trainer_create(&t, m, o, &tc))
         rc = fail("create");
-    printf("epoch_loss");
+    double *order = malloc((size_t)n * sizeof *order), *loss = malloc((size_t)epochs * sizeof *loss);
+    bp_rng r;
+    bp_rng_seed(&r, tc.seed);
+    if (!order || !loss) rc = (fprintf(stderr, "reference_driver: out of memory\n"), 1);
     for (int e = 0; e < epochs && !rc; e++) {
         bp_epoch_stats st;
+        if (tc.shuffle) {
+            char name[32];
+            snprintf(name, sizeof name, "order.%d", e);
+            next_order(order, (size_t)n, &r);
+            print_double(name, order, (size_t)n);
+        }
         if (bp_trainer_epoch(t, x, y, (size_t)n, &st)) rc = fail("epoch");
-        else printf(" %.17g", st.loss);
+        loss[e] = st.loss;
     }
-    printf("\nsteps %llu\n", (unsigned long long)(o ? bp_optim_steps(o) : 0));
+    if (!rc) print_double("epoch_loss", loss, (size_t)epochs);
+    free(order), free(loss);
+    printf("steps %llu\n", (unsigned long long)(o ? bp_optim_steps(o) : 0));
     if (!rc) print_layers(m, 0), rc = forward_all(m, x, y, n);
     bp_trainer_free(t);
     bp_optim_free(o);
