@@ -222,13 +222,10 @@ const char *bp_norm_name(bp_norm_kind k)
 
 bp_status bp_norm_from_name(const char *name, bp_norm_kind *out)
 {
-    for (int k = 0; k < BP_NORM_COUNT_; k++)
-        if (name && strcmp(name, norm_names[k]) == 0) {
-            *out = (bp_norm_kind)k;
-            return BP_OK;
-        }
-    return bp__fail(BP_ERR_INVALID, "unknown normalization \"%s\" (none, scale, standard)",
-                    name ? name : "(null)");
+    int i;
+    bp_status st = bp__lookup("normalization", norm_names, BP_NORM_COUNT_, name, &i);
+    if (!st) *out = (bp_norm_kind)i;
+    return st;
 }
 
 /* 1 / spread, or 1 for a constant feature: a scale that would overflow

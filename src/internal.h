@@ -33,6 +33,10 @@ bp_status bp__fail(bp_status s, const char *fmt, ...)
 #endif
     ;
 
+/* Index of `name` in names[0..n) into *out, or BP_ERR_INVALID with a message
+ * "unknown WHAT 'name' (expected a, b or c)". */
+bp_status bp__lookup(const char *what, const char *const *names, int n, const char *name, int *out);
+
 /* calloc of n * size with overflow check; NULL on failure (message set). */
 void *bp__calloc(size_t n, size_t size);
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static _Thread_local char last_error[1024];
@@ -51,6 +52,21 @@ double bp__now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+bp_status bp__lookup(const char *what, const char *const *names, int n, const char *name, int *out)
+{
+    for (int i = 0; i < n; i++)
+        if (name && strcmp(name, names[i]) == 0) {
+            *out = i;
+            return BP_OK;
+        }
+    char expected[256] = "";
+    for (int i = 0; i < n; i++)
+        snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s",
+                 i ? (i == n - 1 ? " or " : ", ") : "", names[i]);
+    return bp__fail(BP_ERR_INVALID, "unknown %s '%s' (expected %s)", what, name ? name : "(null)",
+                    expected);
 }
 
 size_t bp_real_size(void) { return sizeof(bp_real); }
