@@ -246,6 +246,7 @@ void bp_optim_set_lr(bp_optim *o, double lr) { o->cfg.lr = lr; }
 double bp_optim_get_lr(const bp_optim *o) { return o->cfg.lr; }
 const bp_optim_config *bp_optim_get_config(const bp_optim *o) { return &o->cfg; }
 uint64_t bp_optim_steps(const bp_optim *o) { return o->t; }
+size_t bp_optim_param_count(const bp_optim *o) { return o->n; }
 void bp_optim_set_steps(bp_optim *o, uint64_t t) { o->t = t; }
 double bp_optim_last_grad_norm(const bp_optim *o) { return o->last_norm; }
 int bp_optim_state_count(const bp_optim *o) { return o->n_slots; }
