@@ -48,7 +48,7 @@ STATIC := $(BUILD)/libbackprop.a
 SHARED := $(BUILD)/libbackprop.so
 CLI    := $(BUILD)/bin/backprop
 
-.PHONY: all lib cli examples tests bench-bin deps test demo install clean check-deps
+.PHONY: all lib cli examples tests bench-bin bench deps test demo install clean
 all: deps lib cli examples
 
 lib: $(STATIC) $(SHARED)
@@ -99,6 +99,11 @@ test: deps
 	$(MAKE) REAL=float SANITIZE=$(SANITIZE) lib cli examples tests
 	$(MAKE) REAL=double SANITIZE=$(SANITIZE) lib cli examples tests
 	@scripts/run-tests.sh $(if $(filter 1,$(SANITIZE)),build/float-san build/double-san,build/float build/double)
+
+# Speed beside PyTorch, as ratios (bench/run.py; REPEATS=3 by default).
+bench: deps
+	$(MAKE) REAL=float bench-bin
+	/usr/bin/python3 bench/run.py build/float $(or $(REPEATS),3)
 
 demo: deps lib cli examples
 	@scripts/demo.sh $(BUILD)
