@@ -72,8 +72,7 @@ bp_status bp_dataset_create(bp_dataset **out, size_t n, int inputs, int outputs)
 
 static void free_labels(bp_dataset *d)
 {
-    for (int i = 0; i < d->n_labels; i++) free(d->labels[i]);
-    free(d->labels);
+    bp__strings_free(d->labels, d->n_labels);
     d->labels = NULL;
     d->n_labels = 0;
 }
@@ -105,35 +104,13 @@ const char *const *bp_dataset_labels(const bp_dataset *d)
     return d->n_labels ? (const char *const *)d->labels : NULL;
 }
 
-static char *copy_string(const char *s)
-{
-    size_t len = strlen(s);
-    char *c = bp__calloc(len + 1, 1);
-    if (c) memcpy(c, s, len);
-    return c;
-}
-
 bp_status bp_dataset_set_labels(bp_dataset *d, int n, const char *const *names)
 {
     if (n != 0 && n != d->n_out)
         return bp__fail(BP_ERR_INVALID, "%d labels for a data set with %d outputs", n, d->n_out);
-    char **labels = n ? bp__calloc((size_t)n, sizeof *labels) : NULL;
-    if (n && !labels) return BP_ERR_NOMEM;
-    for (int i = 0; i < n; i++) {
-        char num[16];
-        if (!names) snprintf(num, sizeof num, "%d", i);
-        else if (!names[i]) {
-            for (int j = 0; j < i; j++) free(labels[j]);
-            free(labels);
-            return bp__fail(BP_ERR_INVALID, "label %d is NULL", i);
-        }
-        labels[i] = copy_string(names ? names[i] : num);
-        if (!labels[i]) {
-            for (int j = 0; j < i; j++) free(labels[j]);
-            free(labels);
-            return BP_ERR_NOMEM;
-        }
-    }
+    char **labels;
+    bp_status st = bp__strings_copy(&labels, n, names);
+    if (st) return st;
     free_labels(d);
     d->labels = labels;
     d->n_labels = n;
