@@ -50,7 +50,7 @@ STATIC := $(BUILD)/libbackprop.a
 SHARED := $(BUILD)/libbackprop.so
 CLI    := $(BUILD)/bin/backprop
 
-.PHONY: all lib cli examples tests bench-bin deps test conformance demo install clean check-deps
+.PHONY: all lib cli examples tests bench-bin bench deps test conformance demo install clean
 all: deps lib cli examples
 
 lib: $(STATIC) $(SHARED)
@@ -112,6 +112,11 @@ conformance: deps
 	$(MAKE) REAL=double build/double/tests/reference_driver
 	BP_BUILD=build/float /usr/bin/python3 tests/test_conformance.py
 	BP_BUILD=build/double /usr/bin/python3 tests/test_conformance.py
+
+# Speed beside PyTorch, as ratios (bench/run.py; REPEATS=3 by default).
+bench: deps
+	$(MAKE) REAL=float bench-bin
+	/usr/bin/python3 bench/run.py build/float $(or $(REPEATS),3)
 
 demo: deps lib cli examples
 	@scripts/demo.sh $(BUILD)
