@@ -10,6 +10,7 @@
  * ran (the GEMM calls of forward and backward, timed alone on the same shapes). */
 #include "internal.h"
 
+#include <cblas.h>
 #include <sys/resource.h>
 
 #include <stdio.h>
@@ -38,9 +39,11 @@ static int parse_layers(const char *s, bp_model_config *c)
 }
 
 /* Samples/s of the GEMMs alone: forward Z = A Wᵀ per layer, backward dW = dZᵀ A
- * per layer and dA = dZ W for all but the first layer, on batches of `batch`. */
-static double gemm_only_rate(const bp_model_config *c, int batch, size_t n)
+ * per layer and dA = dZ W for all but the first layer, on batches of `batch`,
+ * each one whole call to OpenBLAS with its own `threads` threads. */
+static double gemm_only_rate(const bp_model_config *c, int batch, size_t n, int threads)
 {
+    openblas_set_num_threads(threads);
     int wmax = 0;
     for (int l = 0; l <= c->n_layers; l++) wmax = c->sizes[l] > wmax ? c->sizes[l] : wmax;
     size_t big = (size_t)batch * wmax, wbig = (size_t)wmax * wmax;
@@ -56,6 +59,7 @@ static double gemm_only_rate(const bp_model_config *c, int batch, size_t n)
             if (l) bp__gemm(BP_NO_TRANS, BP_NO_TRANS, batch, in, out, 1, z, out, w, in, 0, a, in);
         }
     double rate = (double)(batches * batch) / (now() - t0);
+    openblas_set_num_threads(1); /* as the library keeps it */
     free(a), free(z), free(w), free(dw);
     return rate;
 }
@@ -118,7 +122,7 @@ int main(int argc, char **argv)
         double t0 = now();
         bp_model_predict(m, x, n, 1024, out);
         double pred = n / (now() - t0);
-        double roof = gemm_only_rate(&mc, batch, n);
+        double roof = gemm_only_rate(&mc, batch, n, threads);
         printf("train %.0f predict %.0f roofline %.0f rss_mb %.1f\n", st.samples_per_sec, pred, roof,
                peak_rss_mb());
     }

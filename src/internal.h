@@ -64,6 +64,16 @@ void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha
                   const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
                   bp_real *c, int ldc);
 
+/* -------------------------------------------------------------- threads */
+
+/* A job run in `parts` pieces: part p of parts does its share. */
+typedef void (*bp__job_fn)(void *ctx, int part, int parts);
+/* Runs fn on bp_get_threads() parts at once (the caller runs part 0) and
+ * returns when all are done. */
+void bp__parallel(bp__job_fn fn, void *ctx);
+/* The share [lo, hi) of n items that part p of parts takes. */
+void bp__split(size_t n, int part, int parts, size_t *lo, size_t *hi);
+
 /* ----------------------------------------------------------- activations */
 
 /* a (rows, cols) = g(z + bias) in place over z, bias (cols) added per row. */
@@ -92,8 +102,9 @@ void bp__loss_grad(bp_loss loss, bp_real *d, const bp_real *a, const bp_real *y,
 void bp__dense_forward(bp_real *a, bp_real *z, const bp_real *a_prev, const bp_real *w,
                        const bp_real *b, int m, int in, int out, bp_activation act,
                        bp_real slope);
-void bp__dense_backward(bp_real *dw, bp_real *db, bp_real *da_prev, const bp_real *dz,
-                        const bp_real *a_prev, const bp_real *w, int m, int in, int out);
+void bp__dense_backward(bp_real *dw, bp_real *db, bp_real *dz_prev, const bp_real *dz,
+                        const bp_real *a_prev, const bp_real *w, int m, int in, int out,
+                        bp_activation prev_act, bp_real slope);
 
 /* ----------------------------------------------------------------- model */
 

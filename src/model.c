@@ -237,13 +237,12 @@ bp_status bp_model_backward(bp_model *m, const bp_real *y, int batch)
                                 m->cfg.leaky_slope);
     for (int l = last; l >= 0; l--) {
         const bp_layer *L = &m->layers[l];
-        bp_real *dz = m->delta[cur];                /* (batch, L->out) */
-        bp_real *da_prev = l ? m->delta[!cur] : NULL; /* (batch, L->in) */
+        bp_real *dz = m->delta[cur];                  /* (batch, L->out) */
+        bp_real *dz_prev = l ? m->delta[!cur] : NULL; /* (batch, L->in) */
         const bp_real *a_prev = l ? m->acts[l - 1] : m->last_x;
-        bp__dense_backward(m->grads + L->w_off, m->grads + L->b_off, da_prev, dz, a_prev,
-                           m->params + L->w_off, batch, L->in, L->out);
-        if (l) bp__activation_backward(da_prev, m->acts[l - 1], batch, L->in,
-                                       m->layers[l - 1].act, m->cfg.leaky_slope);
+        bp__dense_backward(m->grads + L->w_off, m->grads + L->b_off, dz_prev, dz, a_prev,
+                           m->params + L->w_off, batch, L->in, L->out,
+                           l ? m->layers[l - 1].act : BP_ACT_IDENTITY, m->cfg.leaky_slope);
         cur = !cur;
     }
     return BP_OK;

@@ -117,8 +117,8 @@ void bp_optim_free(bp_optim *o)
     free(o);
 }
 
-/* ||g||_2, accumulated in double. */
-static double grad_norm(const bp_real *g, size_t n)
+/* Σ g², accumulated in double. */
+static double sum_squares(const bp_real *g, size_t n)
 {
     double lane[8] = {0}, sum = 0; /* independent lanes: vectorizes without reordering */
     size_t i = 0;
@@ -126,15 +126,11 @@ static double grad_norm(const bp_real *g, size_t n)
         for (int j = 0; j < 8; j++) lane[j] += (double)g[i + j] * g[i + j];
     for (; i < n; i++) sum += (double)g[i] * g[i];
     for (int j = 0; j < 8; j++) sum += lane[j];
-    return sqrt(sum);
+    return sum;
 }
 
-/* As torch.nn.utils.clip_grad_norm_: g *= max / (norm + 1e-6) when that is < 1. */
-static void clip(bp_real *g, size_t n, double norm, double max_norm)
+static void scale(bp_real *g, size_t n, bp_real c)
 {
-    double coef = max_norm / (norm + 1e-6);
-    if (coef >= 1) return;
-    bp_real c = (bp_real)coef;
     for (size_t i = 0; i < n; i++) g[i] *= c;
 }
 
@@ -214,31 +210,64 @@ static void rmsprop(bp_real *w, bp_real *v, bp_real *buf, const bp_real *g, size
     }
 }
 
+/* One step's work, split by parameter ranges over the library's threads. */
+typedef struct {
+    bp_optim *o;
+    bp_real *w, *g;          /* (n) */
+    double partial[64];      /* Σ g² of each part */
+    bp_real clip_coef;       /* 1: no clipping */
+} step_job;
+
+static void norm_part(void *ctx, int part, int parts)
+{
+    step_job *j = ctx;
+    size_t lo, hi;
+    bp__split(j->o->n, part, parts, &lo, &hi);
+    j->partial[part] = sum_squares(j->g + lo, hi - lo);
+}
+
+/* The update of w[lo, hi): clip, coupled decay, then the kind's rule. */
+static void update_part(void *ctx, int part, int parts)
+{
+    step_job *j = ctx;
+    bp_optim *o = j->o;
+    const bp_optim_config *c = &o->cfg;
+    size_t lo, hi;
+    bp__split(o->n, part, parts, &lo, &hi);
+    size_t n = hi - lo;
+    bp_real *w = j->w + lo, *g = j->g + lo;
+    bp_real *s0 = o->slot[0] ? o->slot[0] + lo : NULL, *s1 = o->slot[1] ? o->slot[1] + lo : NULL;
+    if (j->clip_coef != 1) scale(g, n, j->clip_coef);
+    if (c->weight_decay > 0 && c->kind != BP_OPTIM_ADAMW) add_l2(g, w, n, c->weight_decay);
+    switch (c->kind) {
+    case BP_OPTIM_SGD: sgd(w, g, n, c->lr); break;
+    case BP_OPTIM_MOMENTUM: momentum(w, s0, g, n, c->lr, c->momentum, false); break;
+    case BP_OPTIM_NESTEROV: momentum(w, s0, g, n, c->lr, c->momentum, true); break;
+    case BP_OPTIM_NOTES_MOMENTUM: notes_momentum(w, s0, g, n, c->lr, c->momentum, o->t); break;
+    case BP_OPTIM_ADAMW: scale(w, n, (bp_real)(1 - c->lr * c->weight_decay)); /* decoupled decay first */
+        /* fall through */
+    case BP_OPTIM_ADAM: adam(w, s0, s1, g, n, c, o->t); break;
+    case BP_OPTIM_RMSPROP: rmsprop(w, s0, o->n_slots > 1 ? s1 : NULL, g, n, c); break;
+    case BP_OPTIM_COUNT_: BP_ASSERT(0);
+    }
+}
+
 bp_status bp_optim_step(bp_optim *o, bp_real *w, bp_real *g)
 {
-    const bp_optim_config *c = &o->cfg;
-    size_t n = o->n;
-    double norm = grad_norm(g, n);
+    step_job j = {.o = o, .w = w, .g = g, .clip_coef = 1};
+    bp__parallel(norm_part, &j);
+    double sum = 0;
+    for (int p = 0; p < bp_get_threads() && p < 64; p++) sum += j.partial[p];
+    double norm = sqrt(sum);
     o->last_norm = norm;
     if (!isfinite(norm))
         return bp__fail(BP_ERR_NUMERIC, "gradient norm is %g at step %llu", norm,
                         (unsigned long long)(o->t + 1));
-    if (c->clip_norm > 0) clip(g, n, norm, c->clip_norm);
-    if (c->weight_decay > 0 && c->kind != BP_OPTIM_ADAMW) add_l2(g, w, n, c->weight_decay);
+    /* As torch.nn.utils.clip_grad_norm_: g *= max / (norm + 1e-6) when that is < 1. */
+    double coef = o->cfg.clip_norm > 0 ? o->cfg.clip_norm / (norm + 1e-6) : 1;
+    if (coef < 1) j.clip_coef = (bp_real)coef;
     o->t++;
-    switch (c->kind) {
-    case BP_OPTIM_SGD: sgd(w, g, n, c->lr); break;
-    case BP_OPTIM_MOMENTUM: momentum(w, o->slot[0], g, n, c->lr, c->momentum, false); break;
-    case BP_OPTIM_NESTEROV: momentum(w, o->slot[0], g, n, c->lr, c->momentum, true); break;
-    case BP_OPTIM_NOTES_MOMENTUM: notes_momentum(w, o->slot[0], g, n, c->lr, c->momentum, o->t); break;
-    case BP_OPTIM_ADAMW: {
-        bp_real keep = (bp_real)(1 - c->lr * c->weight_decay); /* decoupled decay first */
-        for (size_t i = 0; i < n; i++) w[i] *= keep;
-    } /* fall through */
-    case BP_OPTIM_ADAM: adam(w, o->slot[0], o->slot[1], g, n, c, o->t); break;
-    case BP_OPTIM_RMSPROP: rmsprop(w, o->slot[0], o->n_slots > 1 ? o->slot[1] : NULL, g, n, c); break;
-    case BP_OPTIM_COUNT_: BP_ASSERT(0);
-    }
+    bp__parallel(update_part, &j);
     return BP_OK;
 }
 
