@@ -263,13 +263,26 @@ const char *bp_optim_state_name(const bp_optim *o, int slot);
 
 /* ------------------------------------------------------------------ training */
 
+/* What bp_train_config.on_batch receives after each mini-batch. */
+typedef struct bp_batch_info {
+    int epoch;            /* 1-based number of the running epoch */
+    size_t batch;         /* 1-based number of the batch just run */
+    size_t n_batches;     /* batches in the epoch */
+    size_t samples;       /* samples run so far in this epoch */
+    double loss;          /* mean training loss over those samples */
+} bp_batch_info;
+
 typedef struct bp_train_config {
     int batch_size;      /* 1: SGD, n: full batch; anything between: mini-batch */
     int shuffle;         /* nonzero: reshuffle the sample order every epoch */
     uint64_t seed;       /* seed of the shuffling */
+    /* Optional (NULL: none): called after every batch, e.g. for a progress bar.
+     * It may call bp_trainer_request_stop and nothing else of the trainer. */
+    void (*on_batch)(void *user, const bp_batch_info *info);
+    void *user;          /* passed to on_batch */
 } bp_train_config;
 
-/* batch_size 32, shuffle on, seed 0. */
+/* batch_size 32, shuffle on, seed 0, no callback. */
 bp_train_config bp_train_config_default(void);
 
 typedef struct bp_epoch_stats {
@@ -294,7 +307,9 @@ void bp_trainer_free(bp_trainer *t);
  * forward, backward, update. Returns BP_ERR_NUMERIC, naming epoch and batch,
  * if the loss or gradient stops being finite (the bad step is not applied);
  * BP_ERR_INTERRUPTED if bp_trainer_request_stop was called (the epoch stops
- * after the current batch; stats cover the batches run). */
+ * after the current batch; the next call resumes it). stats: loss and
+ * accuracy over the epoch's batches run so far (a resumed epoch's earlier
+ * part included), seconds and samples_per_sec of this call. */
 bp_status bp_trainer_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n,
                            bp_epoch_stats *stats);
 
@@ -310,6 +325,12 @@ void bp_trainer_get_rng(const bp_trainer *t, uint64_t state[4]);
 void bp_trainer_set_rng(bp_trainer *t, const uint64_t state[4]);
 size_t bp_trainer_next_batch(const bp_trainer *t);
 void bp_trainer_set_next_batch(bp_trainer *t, size_t batch);
+/* The sums of an interrupted epoch (loss summed over samples, samples
+ * classified correctly or -1, samples run), carried into its resumed part so
+ * that its bp_epoch_stats are those of an uninterrupted epoch. All zero
+ * between epochs. */
+void bp_trainer_get_partial(const bp_trainer *t, double *loss_sum, long *correct, size_t *seen);
+void bp_trainer_set_partial(bp_trainer *t, double loss_sum, long correct, size_t seen);
 
 /* ------------------------------------------------------------ gradient check */
 
