@@ -24,9 +24,9 @@ ifeq ($(SANITIZE),1)
 endif
 
 CC       ?= cc
-OPT      ?= -O2 -march=native
+OPT      ?= -O3 -march=native
 CPPFLAGS += -Iinclude -Isrc $(REAL_DEFS) -D_POSIX_C_SOURCE=200809L
-CFLAGS   += -std=c11 $(OPT) -g -fPIC -Wall -Wextra -Werror -MMD -MP $(SAN_FLAGS)
+CFLAGS   += -std=c11 $(OPT) -fno-math-errno -g -fPIC -Wall -Wextra -Werror -MMD -MP $(SAN_FLAGS)
 LDFLAGS  += $(SAN_FLAGS)
 LDLIBS   := -lopenblas -ljansson -lz -lm -lpthread
 

@@ -362,6 +362,146 @@ double bp_rng_uniform(bp_rng *r);                 /* [0, 1) */
 double bp_rng_normal(bp_rng *r);                  /* standard normal */
 uint64_t bp_rng_below(bp_rng *r, uint64_t bound); /* uniform in [0, bound), unbiased */
 
+/* --------------------------------------------------------------- data sets */
+
+/* A data set: n samples of inputs x (n, inputs) and targets y (n, outputs),
+ * both bp_real, row-major. A classification set has one class label name per
+ * output and one-hot targets; a regression set has no labels. A set read
+ * only to be predicted on may have outputs == 0 (no targets, y NULL). */
+typedef struct bp_dataset bp_dataset;
+
+/* A set of n >= 1 samples with inputs >= 1 and outputs >= 0, x and y zeroed,
+ * no labels. BP_ERR_INVALID for bad sizes, BP_ERR_NOMEM. */
+bp_status bp_dataset_create(bp_dataset **out, size_t n, int inputs, int outputs);
+void bp_dataset_free(bp_dataset *d);
+
+size_t bp_dataset_count(const bp_dataset *d);
+int bp_dataset_inputs(const bp_dataset *d);
+int bp_dataset_outputs(const bp_dataset *d);
+/* The buffers, owned by the set and valid until bp_dataset_free. Writable, so
+ * that the inputs can be normalized in place (bp_model_normalize). */
+bp_real *bp_dataset_x(bp_dataset *d); /* (n, inputs) */
+bp_real *bp_dataset_y(bp_dataset *d); /* (n, outputs), NULL when outputs == 0 */
+
+/* Makes d a classification set with n == outputs class names (copied; name i
+ * belongs to output i); names NULL gives "0", "1", ... . n == 0 removes the
+ * labels (regression). The targets are not checked to be one-hot. */
+bp_status bp_dataset_set_labels(bp_dataset *d, int n, const char *const *names);
+int bp_dataset_label_count(const bp_dataset *d);          /* 0: regression */
+const char *bp_dataset_label(const bp_dataset *d, int i); /* NULL if out of range */
+/* The label_count names (owned by d), ready for bp_model_set_labels; NULL if none. */
+const char *const *bp_dataset_labels(const bp_dataset *d);
+int bp_dataset_is_classification(const bp_dataset *d);    /* label_count > 0 */
+
+/* A new set holding copies of samples idx[0..n) of d, in that order (an
+ * index may repeat), with d's labels. BP_ERR_INVALID for n == 0 or an
+ * index >= count. */
+bp_status bp_dataset_subset(bp_dataset **out, const bp_dataset *d, const size_t *idx,
+                            size_t n);
+
+/* Splits d into two new sets (d is unchanged): round(fraction * count)
+ * samples (fraction in [0, 1]), drawn uniformly by the library's generator
+ * seeded with `seed`, go to *val, the others to *train; each part keeps the
+ * original sample order. The same seed gives the same split. BP_ERR_INVALID
+ * when a part would be empty; both outputs are NULL on failure. */
+bp_status bp_dataset_split(const bp_dataset *d, double fraction, uint64_t seed,
+                           bp_dataset **train, bp_dataset **val);
+
+/* Input normalization, x' = (x - shift) * scale per feature. */
+typedef enum bp_norm_kind {
+    BP_NORM_NONE = 0, /* shift 0, scale 1 */
+    BP_NORM_SCALE,    /* min-max to [0, 1]: shift = min, scale = 1 / (max - min) */
+    BP_NORM_STANDARD, /* shift = mean, scale = 1 / std (population std, divisor n) */
+    BP_NORM_COUNT_
+} bp_norm_kind;
+
+/* "none", "scale", "standard"; from_name returns BP_ERR_INVALID for others. */
+const char *bp_norm_name(bp_norm_kind k);
+bp_status bp_norm_from_name(const char *name, bp_norm_kind *out);
+
+/* Computes, in double, the shift and scale (inputs) of d's inputs for
+ * bp_model_set_normalization. A constant feature (max == min, or a spread so
+ * small that its inverse is not finite in bp_real) gets scale 1, so that it
+ * is only shifted. BP_ERR_INVALID for a bad kind or NULL buffer. */
+bp_status bp_normalization_compute(const bp_dataset *d, bp_norm_kind kind,
+                                   bp_real *shift, bp_real *scale);
+
+/* What the targets of a CSV file are. */
+typedef enum bp_task {
+    BP_TASK_AUTO = 0,       /* see bp_csv_options.task */
+    BP_TASK_CLASSIFICATION, /* target values are class labels: one-hot outputs */
+    BP_TASK_REGRESSION      /* target values are numbers: one output */
+} bp_task;
+
+#define BP_CSV_MAX_CLASSES 65536
+
+typedef struct bp_csv_options {
+    int header;              /* -1: auto (default): the first row is a header when
+                                one of its fields is not a number while the same
+                                column of the second row is; 0: none; 1: header */
+    char delimiter;          /* 0 (default): whichever of ',' ';' '\t' occurs most
+                                in the first line (',' on a tie or none) */
+    const char *target_name; /* target column by header name; NULL (default): by index */
+    int target_index;        /* 0-based target column; negative counts from the
+                                end: -1 (default) is the last column */
+    int has_target;          /* 1 (default); 0: every column is an input and the
+                                set has no outputs (data to predict on) */
+    bp_task task;            /* AUTO (default): classification when the targets
+                                are not numbers, or when they are all integers
+                                with 2..max_classes distinct values; regression
+                                otherwise. A mix of numbers and non-numbers is an
+                                error under AUTO (force CLASSIFICATION). */
+    int max_classes;         /* for AUTO; default 20 */
+    int n_labels;            /* a fixed class list (e.g. the model's labels) in */
+    const char *const *labels; /* output order: forces classification, a label not
+                                in it is an error. NULL (default): the distinct
+                                targets, sorted (numerically when all are
+                                numbers, else by strcmp) */
+} bp_csv_options;
+
+bp_csv_options bp_csv_options_default(void);
+
+/* Reads a CSV file (gzip-compressed or not) into a new set; opt NULL means
+ * the defaults. Quoted fields ("a,b", "" for a quote, line breaks inside),
+ * LF or CRLF, a last line with or without a newline; blank lines and a UTF-8
+ * byte order mark are skipped, blanks around fields trimmed. Every
+ * non-target column is an input and must hold a finite number (strtod over
+ * the whole field); so must a regression target. Errors: BP_ERR_IO
+ * (open/read, with errno); BP_ERR_FORMAT with "path:line:column: what" for a
+ * ragged row (expected vs got fields), a field that is not a number or not
+ * finite, a label not in opt->labels, a quoting error, and "path: what" for
+ * an empty or header-only file, a missing target column, a single class, a
+ * NUL byte; BP_ERR_INVALID for inconsistent options. */
+bp_status bp_dataset_load_csv(bp_dataset **out, const char *path, const bp_csv_options *opt);
+
+/* Reads MNIST-style IDX files (gzip-compressed or not). Images: magic bytes
+ * 00 00 08 D (unsigned bytes, D = 2..8 dimensions, 0x00000803 for
+ * n x rows x cols), then D big-endian sizes; each sample becomes rows*cols
+ * inputs holding the raw pixel values 0..255 (scale them with a
+ * normalization). Labels: magic 0x00000801, one byte per sample, one-hot
+ * encoded with max(10, largest label + 1) classes named "0", "1", ...;
+ * labels_path NULL gives a set with no outputs. Headers are checked before
+ * anything is allocated, and the buffers grow only as data actually arrives,
+ * so a header claiming more than the file holds fails with "truncated"
+ * (BP_ERR_FORMAT) without a large allocation. Errors name the file and the
+ * problem: bad magic, unsupported type, zero or overflowing dimensions,
+ * image and label counts that differ, truncated or corrupt data. */
+bp_status bp_dataset_load_idx(bp_dataset **out, const char *images_path, const char *labels_path);
+
+/* Loads a data set named by a spec string:
+ *   xor                        the 4 XOR samples: 2 inputs, 1 output 0/1 (a
+ *                              single target for a sigmoid + BCE model, so not
+ *                              a classification set: no labels)
+ *   fashion-mnist[:train|:test] Fashion-MNIST (Debian package dataset-fashion-mnist),
+ *                              60000 or 10000 samples of 784 pixels 0..255,
+ *                              10 classes named "T-shirt/top", "Trouser", ...
+ *   mnist[:train|:test]        MNIST, when installed the same way
+ *   idx:IMAGES[,LABELS]        bp_dataset_load_idx
+ *   csv:PATH, or a PATH ending in .csv/.tsv (optionally .gz)  bp_dataset_load_csv with opt
+ * The data sets directory is /usr/share/datasets, or $BP_DATASETS_DIR when set.
+ * An unknown spec gives BP_ERR_INVALID with a message listing these forms. */
+bp_status bp_dataset_load_spec(bp_dataset **out, const char *spec, const bp_csv_options *opt);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,14 +5,6 @@
 #include <math.h>
 #include <string.h>
 
-#ifdef BP_REAL_DOUBLE
-#define R_EXP exp
-#define R_TANH tanh
-#else
-#define R_EXP expf
-#define R_TANH tanhf
-#endif
-
 static const char *const act_names[BP_ACT_COUNT_] = {
     "identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"};
 

@@ -7,7 +7,7 @@
 
 static bp_status loss_at(bp_model *m, const bp_real *x, const bp_real *y, int batch, double *j)
 {
-    bp_real l;
+    bp_real l = 0;
     bp_status st = bp_model_forward(m, x, batch, NULL);
     if (!st) st = bp_model_loss(m, y, batch, &l);
     *j = l;

@@ -12,10 +12,17 @@
 /* Internal invariants only: user input and I/O errors are statuses. */
 #define BP_ASSERT(cond) assert(cond)
 
+/* Math at bp_real precision: float loops must not round-trip through double. */
 #ifdef BP_REAL_DOUBLE
 #define BP_REAL_NAME "float64"
+#define R_EXP exp
+#define R_TANH tanh
+#define R_SQRT sqrt
 #else
 #define BP_REAL_NAME "float32"
+#define R_EXP expf
+#define R_TANH tanhf
+#define R_SQRT sqrtf
 #endif
 
 /* Records a printf-style message as the thread's last error and returns s.
@@ -105,5 +112,8 @@ struct bp_model {
     int n_labels;
     char **labels;
 };
+
+/* Frees the normalization and labels (model_meta.c). */
+void bp__model_free_meta(bp_model *m);
 
 #endif

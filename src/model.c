@@ -147,21 +147,11 @@ static void free_workspace(bp_model *m)
     m->capacity = 0;
 }
 
-static void free_labels(bp_model *m)
-{
-    for (int i = 0; i < m->n_labels; i++) free(m->labels[i]);
-    free(m->labels);
-    m->labels = NULL;
-    m->n_labels = 0;
-}
-
 void bp_model_free(bp_model *m)
 {
     if (!m) return;
     free_workspace(m);
-    free_labels(m);
-    free(m->norm_shift);
-    free(m->norm_scale);
+    bp__model_free_meta(m);
     free(m->params);
     free(m->grads);
     free(m);

@@ -44,6 +44,20 @@ void bp_model_normalize(const bp_model *m, bp_real *x, size_t n)
     }
 }
 
+static void free_labels(bp_model *m)
+{
+    for (int i = 0; i < m->n_labels; i++) free(m->labels[i]);
+    free(m->labels);
+    m->labels = NULL;
+    m->n_labels = 0;
+}
+
+void bp__model_free_meta(bp_model *m)
+{
+    free_labels(m);
+    bp_model_set_normalization(m, NULL, NULL);
+}
+
 bp_status bp_model_set_labels(bp_model *m, int n, const char *const *names)
 {
     if (n < 0 || (n > 0 && !names))
@@ -60,8 +74,7 @@ bp_status bp_model_set_labels(bp_model *m, int n, const char *const *names)
         }
         memcpy(copy[i], names[i], len);
     }
-    for (int i = 0; i < m->n_labels; i++) free(m->labels[i]);
-    free(m->labels);
+    free_labels(m);
     m->labels = copy;
     m->n_labels = n;
     return BP_OK;

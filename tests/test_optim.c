@@ -1,0 +1,233 @@
+/* Each optimizer's first steps against values computed here, by hand, from
+ * its formula (torch.optim's for SGD/momentum/Nesterov/Adam/AdamW/RMSprop, the
+ * notes' for bias-corrected momentum and eps-inside-the-root Adam), with and
+ * without weight decay and clipping. */
+#include "test.h"
+
+#define N 3
+#define STEPS 4
+static const double w0[N] = {0.5, -1.25, 2.0};
+/* g_t(i): a fixed gradient sequence, different per step and parameter */
+static double grad_at(int t, int i) { return 0.3 * (i + 1) * (t % 2 ? -1 : 1) + 0.1 * t - 0.2 * i; }
+
+#define TOL (TEST_DOUBLE ? 1e-14 : 2e-6)
+
+/* Runs the library optimizer for STEPS steps and compares with expect(). */
+static void run_against(const bp_optim_config *c,
+                        void (*expect)(const bp_optim_config *, double w[N]), const char *what)
+{
+    bp_optim *o;
+    CHECK_OK(bp_optim_create(&o, c, N));
+    if (!o) return;
+    bp_real w[N], g[N];
+    for (int i = 0; i < N; i++) w[i] = (bp_real)w0[i];
+    for (int t = 1; t <= STEPS; t++) {
+        for (int i = 0; i < N; i++) g[i] = (bp_real)grad_at(t, i);
+        CHECK_OK(bp_optim_step(o, w, g));
+    }
+    double e[N];
+    expect(c, e);
+    for (int i = 0; i < N; i++)
+        CHECK(fabs(w[i] - e[i]) <= TOL * (1 + fabs(e[i])), "%s: w[%d] = %.17g, expected %.17g",
+              what, i, (double)w[i], e[i]);
+    CHECK(bp_optim_steps(o) == STEPS, "%s: steps %llu", what, (unsigned long long)bp_optim_steps(o));
+    bp_optim_free(o);
+}
+
+/* The gradient as the optimizer sees it: clipped by global norm, then + wd w. */
+static void effective_grad(const bp_optim_config *c, int t, const double w[N], double g[N], bool coupled)
+{
+    double norm = 0;
+    for (int i = 0; i < N; i++) g[i] = grad_at(t, i), norm += g[i] * g[i];
+    norm = sqrt(norm);
+    if (c->clip_norm > 0 && c->clip_norm / (norm + 1e-6) < 1)
+        for (int i = 0; i < N; i++) g[i] *= c->clip_norm / (norm + 1e-6);
+    if (coupled)
+        for (int i = 0; i < N; i++) g[i] += c->weight_decay * w[i];
+}
+
+static void expect_sgd(const bp_optim_config *c, double w[N])
+{
+    memcpy(w, w0, sizeof w0);
+    for (int t = 1; t <= STEPS; t++) {
+        double g[N];
+        effective_grad(c, t, w, g, true);
+        for (int i = 0; i < N; i++) w[i] -= c->lr * g[i];
+    }
+}
+
+static void expect_momentum(const bp_optim_config *c, double w[N])
+{
+    double v[N] = {0};
+    memcpy(w, w0, sizeof w0);
+    for (int t = 1; t <= STEPS; t++) {
+        double g[N];
+        effective_grad(c, t, w, g, true);
+        for (int i = 0; i < N; i++) {
+            v[i] = c->momentum * v[i] + g[i];
+            w[i] -= c->lr * (c->kind == BP_OPTIM_NESTEROV ? g[i] + c->momentum * v[i] : v[i]);
+        }
+    }
+}
+
+static void expect_notes_momentum(const bp_optim_config *c, double w[N])
+{
+    double m[N] = {0};
+    memcpy(w, w0, sizeof w0);
+    for (int t = 1; t <= STEPS; t++) {
+        double g[N];
+        effective_grad(c, t, w, g, true);
+        for (int i = 0; i < N; i++) {
+            m[i] = c->momentum * m[i] + (1 - c->momentum) * g[i];
+            w[i] -= c->lr * m[i] / (1 - pow(c->momentum, t));
+        }
+    }
+}
+
+static void expect_adam(const bp_optim_config *c, double w[N])
+{
+    double m[N] = {0}, v[N] = {0};
+    memcpy(w, w0, sizeof w0);
+    for (int t = 1; t <= STEPS; t++) {
+        double g[N];
+        bool adamw = c->kind == BP_OPTIM_ADAMW;
+        effective_grad(c, t, w, g, !adamw);
+        for (int i = 0; i < N; i++) {
+            if (adamw) w[i] *= 1 - c->lr * c->weight_decay;
+            m[i] = c->beta1 * m[i] + (1 - c->beta1) * g[i];
+            v[i] = c->beta2 * v[i] + (1 - c->beta2) * g[i] * g[i];
+            double mh = m[i] / (1 - pow(c->beta1, t)), vh = v[i] / (1 - pow(c->beta2, t));
+            w[i] -= c->lr * mh / (c->eps_inside_sqrt ? sqrt(vh + c->eps) : sqrt(vh) + c->eps);
+        }
+    }
+}
+
+static void expect_rmsprop(const bp_optim_config *c, double w[N])
+{
+    double v[N] = {0}, b[N] = {0};
+    memcpy(w, w0, sizeof w0);
+    for (int t = 1; t <= STEPS; t++) {
+        double g[N];
+        effective_grad(c, t, w, g, true);
+        for (int i = 0; i < N; i++) {
+            v[i] = c->alpha * v[i] + (1 - c->alpha) * g[i] * g[i];
+            double s = g[i] / (sqrt(v[i]) + c->eps);
+            b[i] = c->momentum * b[i] + s;
+            w[i] -= c->lr * (c->momentum > 0 ? b[i] : s);
+        }
+    }
+}
+
+static void (*expectation(bp_optim_kind k))(const bp_optim_config *, double *)
+{
+    switch (k) {
+    case BP_OPTIM_SGD: return expect_sgd;
+    case BP_OPTIM_MOMENTUM: case BP_OPTIM_NESTEROV: return expect_momentum;
+    case BP_OPTIM_NOTES_MOMENTUM: return expect_notes_momentum;
+    case BP_OPTIM_ADAM: case BP_OPTIM_ADAMW: return expect_adam;
+    default: return expect_rmsprop;
+    }
+}
+
+static void test_every_optimizer_by_hand(void)
+{
+    for (int k = 0; k < BP_OPTIM_COUNT_; k++)
+        for (int variant = 0; variant < 4; variant++) {
+            bp_optim_config c = bp_optim_config_default((bp_optim_kind)k);
+            c.lr = 0.1;
+            c.weight_decay = variant & 1 ? 0.05 : 0;
+            c.clip_norm = variant & 2 ? 0.5 : 0;
+            char what[96];
+            snprintf(what, sizeof what, "%s wd=%g clip=%g", bp_optim_name(c.kind), c.weight_decay, c.clip_norm);
+            run_against(&c, expectation(c.kind), what);
+        }
+}
+
+static void test_notes_variants(void)
+{
+    bp_optim_config c = bp_optim_config_default(BP_OPTIM_ADAM);
+    c.eps_inside_sqrt = 1;
+    c.eps = 1e-4; /* large enough for inside vs outside to differ */
+    run_against(&c, expect_adam, "adam eps inside sqrt");
+    c = bp_optim_config_default(BP_OPTIM_RMSPROP);
+    c.momentum = 0.5;
+    run_against(&c, expect_rmsprop, "rmsprop with momentum");
+    c = bp_optim_config_default(BP_OPTIM_NOTES_MOMENTUM);
+    c.momentum = 0.5;
+    run_against(&c, expect_notes_momentum, "notes momentum beta 0.5");
+}
+
+/* The notes: bias correction makes the first step exactly lr * g. */
+static void test_notes_momentum_first_step_is_unbiased(void)
+{
+    bp_optim_config c = bp_optim_config_default(BP_OPTIM_NOTES_MOMENTUM);
+    c.lr = 0.25;
+    bp_optim *o;
+    CHECK_OK(bp_optim_create(&o, &c, 1));
+    bp_real w = 1, g = 2;
+    CHECK_OK(bp_optim_step(o, &w, &g));
+    CHECK_CLOSE(w, 1 - 0.25 * 2, 1e-7);
+    bp_optim_free(o);
+}
+
+static void test_nonfinite_gradient_is_refused(void)
+{
+    bp_optim_config c = bp_optim_config_default(BP_OPTIM_ADAM);
+    bp_optim *o;
+    CHECK_OK(bp_optim_create(&o, &c, 2));
+    bp_real w[2] = {1, 2}, g[2] = {0.5, NAN};
+    CHECK(bp_optim_step(o, w, g) == BP_ERR_NUMERIC, "NaN gradient accepted");
+    CHECK(w[0] == 1 && w[1] == 2, "parameters changed by a refused step");
+    CHECK(strstr(bp_last_error(), "gradient norm") != NULL, "message: %s", bp_last_error());
+    CHECK(bp_optim_steps(o) == 0, "step counted");
+    bp_optim_free(o);
+}
+
+static void test_config_validation_and_names(void)
+{
+    bp_optim_config c = bp_optim_config_default(BP_OPTIM_SGD);
+    bp_optim *o = (bp_optim *)1;
+    c.lr = -1;
+    CHECK(bp_optim_create(&o, &c, 3) == BP_ERR_INVALID && o == NULL, "negative lr accepted");
+    CHECK(strstr(bp_last_error(), "lr") != NULL, "message: %s", bp_last_error());
+    c = bp_optim_config_default(BP_OPTIM_ADAM);
+    c.beta2 = 1;
+    CHECK(bp_optim_create(&o, &c, 3) == BP_ERR_INVALID, "beta2 = 1 accepted");
+    CHECK(strstr(bp_last_error(), "beta2") != NULL, "message: %s", bp_last_error());
+    for (int k = 0; k < BP_OPTIM_COUNT_; k++) {
+        bp_optim_kind back;
+        CHECK_OK(bp_optim_from_name(bp_optim_name((bp_optim_kind)k), &back));
+        CHECK(back == (bp_optim_kind)k, "name round trip %d", k);
+    }
+    bp_optim_kind k;
+    CHECK(bp_optim_from_name("adagrad", &k) == BP_ERR_INVALID, "unknown name accepted");
+    CHECK(strstr(bp_last_error(), "adagrad") != NULL, "message: %s", bp_last_error());
+    bp_optim_free(NULL);
+}
+
+static void test_state_slots(void)
+{
+    bp_optim_config c = bp_optim_config_default(BP_OPTIM_ADAM);
+    bp_optim *o;
+    CHECK_OK(bp_optim_create(&o, &c, 4));
+    CHECK(bp_optim_state_count(o) == 2, "adam slots %d", bp_optim_state_count(o));
+    CHECK(strcmp(bp_optim_state_name(o, 0), "m") == 0 && strcmp(bp_optim_state_name(o, 1), "v") == 0,
+          "slot names");
+    CHECK(bp_optim_state(o, 2) == NULL, "slot out of range");
+    bp_optim_free(o);
+    c = bp_optim_config_default(BP_OPTIM_SGD);
+    CHECK_OK(bp_optim_create(&o, &c, 4));
+    CHECK(bp_optim_state_count(o) == 0, "sgd slots %d", bp_optim_state_count(o));
+    bp_optim_free(o);
+}
+
+int main(void)
+{
+    RUN(test_every_optimizer_by_hand);
+    RUN(test_notes_variants);
+    RUN(test_notes_momentum_first_step_is_unbiased);
+    RUN(test_nonfinite_gradient_is_refused);
+    RUN(test_config_validation_and_names);
+    RUN(test_state_slots);
+    return test_summary("test_optim");
+}

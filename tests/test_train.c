@@ -1,0 +1,265 @@
+/* The training loop: XOR converges; mini-batches (the last partial one
+ * included), full batch and batch 1 through one code path, checked against
+ * steps written out by hand; determinism; exact resume after a stop; a NaN
+ * stops training with a message; no allocation in the steady-state loop. */
+#include "util.h"
+
+#include <time.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define __SANITIZE_ADDRESS__ 1
+#endif
+#endif
+
+/* Counts allocations: the test binary's malloc family wraps glibc's (not
+ * under AddressSanitizer, which owns malloc itself). */
+static long n_allocs;
+#ifndef __SANITIZE_ADDRESS__
+#define COUNTING_ALLOCS 1
+extern void *__libc_malloc(size_t), *__libc_calloc(size_t, size_t), *__libc_realloc(void *, size_t);
+void *malloc(size_t n) { n_allocs++; return __libc_malloc(n); }
+void *calloc(size_t n, size_t s) { n_allocs++; return __libc_calloc(n, s); }
+void *realloc(void *p, size_t n) { n_allocs++; return __libc_realloc(p, n); }
+#endif
+
+typedef struct {
+    bp_model *model;
+    bp_optim *opt;
+    bp_trainer *trainer;
+} rig;
+
+static rig make_rig(bp_model *m, bp_optim_kind kind, double lr, int batch, int shuffle, uint64_t seed)
+{
+    rig r = {m, NULL, NULL};
+    bp_optim_config oc = bp_optim_config_default(kind);
+    oc.lr = lr;
+    bp_train_config tc = {.batch_size = batch, .shuffle = shuffle, .seed = seed};
+    CHECK_OK(bp_optim_create(&r.opt, &oc, bp_model_param_count(m)));
+    CHECK_OK(bp_trainer_create(&r.trainer, m, r.opt, &tc));
+    return r;
+}
+
+static void free_rig(rig *r)
+{
+    bp_trainer_free(r->trainer);
+    bp_optim_free(r->opt);
+    bp_model_free(r->model);
+}
+
+static bp_model *small_model(uint64_t seed)
+{
+    const int sizes[] = {3, 6, 4};
+    const bp_activation acts[] = {BP_ACT_TANH, BP_ACT_SOFTMAX};
+    return make_model(2, sizes, acts, BP_LOSS_XENT, seed);
+}
+
+enum { N = 10 };
+static bp_real X[N * 3], Y[N * 4];
+
+static void test_xor_converges(void)
+{
+    const int sizes[] = {2, 4, 1};
+    const bp_activation acts[] = {BP_ACT_TANH, BP_ACT_SIGMOID};
+    rig r = make_rig(make_model(2, sizes, acts, BP_LOSS_BCE, 42), BP_OPTIM_ADAM, 0.05, 4, 1, 0);
+    const bp_real x[8] = {0, 0, 0, 1, 1, 0, 1, 1}, y[4] = {0, 1, 1, 0};
+    bp_epoch_stats st = {0};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int e = 0;
+    while (e < 2000 && st.accuracy < 1) {
+        CHECK_OK(bp_trainer_epoch(r.trainer, x, y, 4, &st));
+        e++;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec);
+    CHECK(st.accuracy == 1, "accuracy %g after %d epochs", st.accuracy, e);
+    CHECK(secs < 0.5, "took %g s", secs);
+    printf("xor: 100%% after %d epochs, %.2f ms\n", e, secs * 1e3);
+    free_rig(&r);
+}
+
+/* One epoch without shuffling, batch B, plain SGD, written out by hand. */
+static void manual_epoch(bp_model *m, int B, double lr)
+{
+    for (int start = 0; start < N; start += B) {
+        int rows = N - start < B ? N - start : B;
+        CHECK_OK(bp_model_forward(m, X + start * 3, rows, NULL));
+        CHECK_OK(bp_model_backward(m, Y + start * 4, rows));
+        for (size_t i = 0; i < bp_model_param_count(m); i++)
+            bp_model_params(m)[i] -= (bp_real)lr * bp_model_grads(m)[i];
+    }
+}
+
+static void test_batches_match_manual_steps(void)
+{
+    const int batches[] = {1, 3, 5, N, 100}; /* SGD, partial last batch, divisor, full, > n */
+    for (int i = 0; i < 5; i++) {
+        int B = batches[i];
+        rig r = make_rig(small_model(3), BP_OPTIM_SGD, 0.1, B, 0, 0);
+        bp_model *ref = small_model(3);
+        bp_epoch_stats st;
+        CHECK_OK(bp_trainer_epoch(r.trainer, X, Y, N, &st));
+        manual_epoch(ref, B, 0.1);
+        int expected_steps = (N + B - 1) / B;
+        CHECK(st.steps == (uint64_t)expected_steps, "batch %d: %llu steps, expected %d", B,
+              (unsigned long long)st.steps, expected_steps);
+        CHECK(memcmp(bp_model_params(r.model), bp_model_params(ref),
+                     bp_model_param_count(ref) * sizeof(bp_real)) == 0,
+              "batch %d: parameters differ from the hand-written loop", B);
+        bp_model_free(ref);
+        free_rig(&r);
+    }
+}
+
+/* Full batch: the order of the samples does not change the mean gradient. */
+static void test_full_batch_ignores_shuffle(void)
+{
+    rig a = make_rig(small_model(4), BP_OPTIM_SGD, 0.1, N, 1, 1);
+    rig b = make_rig(small_model(4), BP_OPTIM_SGD, 0.1, N, 0, 0);
+    bp_epoch_stats st;
+    for (int e = 0; e < 3; e++) {
+        CHECK_OK(bp_trainer_epoch(a.trainer, X, Y, N, &st));
+        CHECK_OK(bp_trainer_epoch(b.trainer, X, Y, N, &st));
+    }
+    for (size_t i = 0; i < bp_model_param_count(a.model); i++)
+        CHECK_CLOSE(bp_model_params(a.model)[i], bp_model_params(b.model)[i], TEST_DOUBLE ? 1e-14 : 1e-6);
+    free_rig(&a), free_rig(&b);
+}
+
+static void test_shuffle_is_seeded(void)
+{
+    rig a = make_rig(small_model(5), BP_OPTIM_ADAM, 0.01, 3, 1, 77);
+    rig b = make_rig(small_model(5), BP_OPTIM_ADAM, 0.01, 3, 1, 77);
+    rig c = make_rig(small_model(5), BP_OPTIM_ADAM, 0.01, 3, 1, 78);
+    bp_epoch_stats st;
+    for (int e = 0; e < 4; e++) {
+        CHECK_OK(bp_trainer_epoch(a.trainer, X, Y, N, &st));
+        CHECK_OK(bp_trainer_epoch(b.trainer, X, Y, N, &st));
+        CHECK_OK(bp_trainer_epoch(c.trainer, X, Y, N, &st));
+    }
+    size_t bytes = bp_model_param_count(a.model) * sizeof(bp_real);
+    CHECK(memcmp(bp_model_params(a.model), bp_model_params(b.model), bytes) == 0, "same seed differs");
+    CHECK(memcmp(bp_model_params(a.model), bp_model_params(c.model), bytes) != 0, "seed ignored");
+    free_rig(&a), free_rig(&b), free_rig(&c);
+}
+
+/* Two runs at 2 threads on a problem big enough for OpenBLAS to split. */
+static void test_same_seed_same_threads_identical(void)
+{
+    enum { n = 600, in = 64 };
+    bp_real *x = malloc(sizeof(bp_real) * n * in), *y = malloc(sizeof(bp_real) * n * 10);
+    random_data(x, y, n, in, 10, BP_LOSS_XENT, 8);
+    const int sizes[] = {in, 128, 10};
+    const bp_activation acts[] = {BP_ACT_RELU, BP_ACT_SOFTMAX};
+    bp_real *first = NULL;
+    bp_set_threads(2);
+    for (int run = 0; run < 2; run++) {
+        rig r = make_rig(make_model(2, sizes, acts, BP_LOSS_XENT, 3), BP_OPTIM_ADAM, 1e-3, 64, 1, 5);
+        bp_epoch_stats st;
+        for (int e = 0; e < 2; e++) CHECK_OK(bp_trainer_epoch(r.trainer, x, y, n, &st));
+        size_t bytes = bp_model_param_count(r.model) * sizeof(bp_real);
+        if (!first) first = malloc(bytes), memcpy(first, bp_model_params(r.model), bytes);
+        else CHECK(memcmp(first, bp_model_params(r.model), bytes) == 0, "runs differ");
+        free_rig(&r);
+    }
+    bp_set_threads(1);
+    free(first), free(x), free(y);
+}
+
+/* Stop after a batch, then continue: the same parameters as an unbroken run. */
+static void test_stop_and_resume_is_exact(void)
+{
+    rig a = make_rig(small_model(6), BP_OPTIM_ADAM, 0.01, 3, 1, 9);
+    rig b = make_rig(small_model(6), BP_OPTIM_ADAM, 0.01, 3, 1, 9);
+    bp_epoch_stats st;
+    for (int e = 0; e < 3; e++) CHECK_OK(bp_trainer_epoch(a.trainer, X, Y, N, &st));
+    CHECK_OK(bp_trainer_epoch(b.trainer, X, Y, N, &st));
+    bp_trainer_request_stop(b.trainer);
+    CHECK(bp_trainer_epoch(b.trainer, X, Y, N, &st) == BP_ERR_INTERRUPTED, "stop ignored");
+    CHECK(strstr(bp_last_error(), "epoch 2") != NULL, "%s", bp_last_error());
+    CHECK(bp_trainer_next_batch(b.trainer) == 1 && bp_trainer_epochs_done(b.trainer) == 1,
+          "position %zu, epochs %d", bp_trainer_next_batch(b.trainer), bp_trainer_epochs_done(b.trainer));
+    /* Carry the state to a fresh trainer, as a checkpoint would. */
+    uint64_t rng[4];
+    bp_trainer_get_rng(b.trainer, rng);
+    bp_train_config tc = {.batch_size = 3, .shuffle = 1, .seed = 12345};
+    bp_trainer *t2;
+    CHECK_OK(bp_trainer_create(&t2, b.model, b.opt, &tc));
+    bp_trainer_set_rng(t2, rng);
+    bp_trainer_set_next_batch(t2, bp_trainer_next_batch(b.trainer));
+    bp_trainer_set_epochs_done(t2, bp_trainer_epochs_done(b.trainer));
+    CHECK_OK(bp_trainer_epoch(t2, X, Y, N, &st));
+    CHECK_OK(bp_trainer_epoch(t2, X, Y, N, &st));
+    CHECK(bp_trainer_epochs_done(t2) == 3, "epochs %d", bp_trainer_epochs_done(t2));
+    CHECK(memcmp(bp_model_params(a.model), bp_model_params(b.model),
+                 bp_model_param_count(a.model) * sizeof(bp_real)) == 0, "resumed run differs");
+    bp_trainer_free(t2);
+    free_rig(&a), free_rig(&b);
+}
+
+static void test_nan_stops_with_a_message(void)
+{
+    rig r = make_rig(small_model(7), BP_OPTIM_SGD, 0.1, 4, 0, 0);
+    bp_real x[N * 3];
+    memcpy(x, X, sizeof x);
+    x[5 * 3 + 1] = NAN; /* sample 5: batch 2 */
+    size_t bytes = bp_model_param_count(r.model) * sizeof(bp_real);
+    bp_epoch_stats st;
+    CHECK(bp_trainer_epoch(r.trainer, x, Y, N, &st) == BP_ERR_NUMERIC, "NaN not caught");
+    CHECK(strstr(bp_last_error(), "epoch 1, batch 2") && strstr(bp_last_error(), "learning rate"),
+          "%s", bp_last_error());
+    for (size_t i = 0; i < bytes / sizeof(bp_real); i++)
+        CHECK(isfinite(bp_model_params(r.model)[i]), "non-finite parameter %zu", i);
+    /* A learning rate that diverges is caught the same way. */
+    const int sizes[] = {3, 5, 4};
+    const bp_activation linear[] = {BP_ACT_IDENTITY, BP_ACT_IDENTITY};
+    rig d = make_rig(make_model(2, sizes, linear, BP_LOSS_MSE, 1), BP_OPTIM_SGD, 1e6, 2, 0, 0);
+    bp_status s = BP_OK;
+    for (int e = 0; e < 50 && !s; e++) s = bp_trainer_epoch(d.trainer, X, Y, N, &st);
+    CHECK(s == BP_ERR_NUMERIC, "divergence not caught: %s", bp_status_name(s));
+    free_rig(&r), free_rig(&d);
+}
+
+static void test_no_allocation_in_steady_state(void)
+{
+    rig r = make_rig(small_model(8), BP_OPTIM_ADAM, 0.01, 3, 1, 1);
+    bp_epoch_stats st;
+    CHECK_OK(bp_trainer_epoch(r.trainer, X, Y, N, &st)); /* first epoch sizes the order */
+    long before = n_allocs;
+    for (int e = 0; e < 5; e++) CHECK_OK(bp_trainer_epoch(r.trainer, X, Y, N, &st));
+    CHECK(n_allocs == before, "%ld allocations in 5 epochs", n_allocs - before);
+#ifndef COUNTING_ALLOCS
+    printf("note: allocations not counted under AddressSanitizer\n");
+#endif
+    free_rig(&r);
+}
+
+static void test_stats(void)
+{
+    rig r = make_rig(small_model(9), BP_OPTIM_ADAM, 0.01, 4, 1, 1);
+    bp_epoch_stats st;
+    CHECK_OK(bp_trainer_epoch(r.trainer, X, Y, N, &st));
+    CHECK(st.epoch == 1 && st.loss > 0 && st.accuracy >= 0 && st.accuracy <= 1, "epoch %d loss %g acc %g",
+          st.epoch, st.loss, st.accuracy);
+    CHECK(st.seconds >= 0 && st.samples_per_sec > 0, "%g s, %g/s", st.seconds, st.samples_per_sec);
+    CHECK(bp_trainer_epoch(r.trainer, X, Y, 0, &st) == BP_ERR_INVALID, "empty data accepted");
+    free_rig(&r);
+    bp_trainer_free(NULL);
+}
+
+int main(void)
+{
+    bp_set_threads(1);
+    random_data(X, Y, N, 3, 4, BP_LOSS_XENT, 2);
+    RUN(test_xor_converges);
+    RUN(test_batches_match_manual_steps);
+    RUN(test_full_batch_ignores_shuffle);
+    RUN(test_shuffle_is_seeded);
+    RUN(test_same_seed_same_threads_identical);
+    RUN(test_stop_and_resume_is_exact);
+    RUN(test_nan_stops_with_a_message);
+    RUN(test_no_allocation_in_steady_state);
+    RUN(test_stats);
+    return test_summary("test_train");
+}
