@@ -317,6 +317,8 @@ bp_status bp_trainer_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, si
  * call from a signal handler. */
 void bp_trainer_request_stop(bp_trainer *t);
 int bp_trainer_epochs_done(const bp_trainer *t);
+/* The configuration the trainer was created with (owned by the trainer). */
+const bp_train_config *bp_trainer_get_config(const bp_trainer *t);
 void bp_trainer_set_epochs_done(bp_trainer *t, int epochs);
 /* What a checkpoint needs to resume bit-exactly: the generator state (4 words)
  * at the start of the next or interrupted epoch (its shuffle is redrawn from
@@ -501,6 +503,85 @@ bp_status bp_dataset_load_idx(bp_dataset **out, const char *images_path, const c
  * The data sets directory is /usr/share/datasets, or $BP_DATASETS_DIR when set.
  * An unknown spec gives BP_ERR_INVALID with a message listing these forms. */
 bp_status bp_dataset_load_spec(bp_dataset **out, const char *spec, const bp_csv_options *opt);
+
+/* ------------------------------------------------------------- model files */
+/*
+ * A model file is a safetensors file (docs/FORMAT.md gives the byte layout):
+ * an 8-byte little-endian header length N, N bytes of JSON, then the raw
+ * little-endian tensors "layers.{i}.weight" (out, in) and "layers.{i}.bias"
+ * (out), so torch.nn.Linear loads them as they are. The JSON's __metadata__
+ * holds the architecture, labels, extra metadata and a CRC-32 of the data.
+ *
+ * Saving is atomic: a temporary file in the same directory is written,
+ * fsynced and renamed over `path`, so `path` holds the old file or the new
+ * one, never a mix, and no temporary file is left behind. The same model and
+ * metadata always give the same bytes. Loading checks the whole file (header
+ * bounds, JSON, metadata, dtypes, shapes, offsets, checksum, finiteness)
+ * before it allocates the model; failures are BP_ERR_IO (cannot read, with
+ * errno's text) or BP_ERR_FORMAT, the message naming the file and the field
+ * or byte offset that is wrong.
+ */
+
+/* A small string map of extra metadata saved with a model, e.g. the CLI's
+ * training history. Keys are kept in insertion order; keys and values are
+ * copied. Saved as "user.{key}" entries of __metadata__. */
+typedef struct bp_meta bp_meta;
+
+bp_status bp_meta_create(bp_meta **out);
+void bp_meta_free(bp_meta *m);
+/* Sets key to value, replacing an earlier value (the key keeps its place; a
+ * new key goes last). value NULL removes the key. key must be non-empty. */
+bp_status bp_meta_set(bp_meta *m, const char *key, const char *value);
+/* The value of key, or NULL when absent. Owned by the map; valid until that
+ * key is set or removed, or the map is freed. */
+const char *bp_meta_get(const bp_meta *m, const char *key);
+int bp_meta_count(const bp_meta *m);
+/* Key and value of entry i, 0 <= i < count, in insertion order; NULL when i
+ * is out of range. Same lifetime as bp_meta_get's. */
+const char *bp_meta_key(const bp_meta *m, int i);
+const char *bp_meta_value(const bp_meta *m, int i);
+
+/* Writes the parameters (as F32 or F64, the build's bp_real), architecture,
+ * input normalization, labels and `extra` (NULL for none) to path.
+ * BP_ERR_NUMERIC, writing nothing, if a parameter is not finite; BP_ERR_IO if
+ * writing fails. On failure the file at path is left as it was. */
+bp_status bp_model_save(const bp_model *m, const char *path, const bp_meta *extra);
+
+/* Reads a model file, or the model of a checkpoint (its optimizer state is
+ * ignored). F32 and F64 tensors are both accepted and converted to bp_real.
+ * *out gets a new model, owned by the caller (bp_model_free). If extra_out is
+ * not NULL, *extra_out gets a new map of the extra metadata (empty if none),
+ * owned by the caller (bp_meta_free). On failure both are set to NULL. */
+bp_status bp_model_load(bp_model **out, const char *path, bp_meta **extra_out);
+
+/* What a trainer needs to resume exactly where a checkpoint was taken. */
+typedef struct bp_checkpoint_info {
+    bp_train_config train; /* the trainer's configuration (batch size, shuffle, seed) */
+    int epochs_done;       /* bp_trainer_epochs_done */
+    size_t next_batch;     /* bp_trainer_next_batch: where an interrupted epoch resumes */
+    uint64_t rng[4];       /* bp_trainer_get_rng */
+} bp_checkpoint_info;
+
+/* A model file (as bp_model_save writes) plus the optimizer's configuration,
+ * step count and state buffers, and the trainer's configuration, epoch
+ * counter, batch position and generator state. t is the trainer that drives
+ * m and opt. Same failures as bp_model_save. */
+bp_status bp_checkpoint_save(const char *path, const bp_model *m, const bp_optim *opt,
+                             const bp_trainer *t, const bp_meta *extra);
+
+/* Reads a checkpoint: *model and *opt get a new model and optimizer (owned by
+ * the caller) with the saved parameters, configuration, steps and state;
+ * *info what bp_trainer_resume needs; *extra_out (if not NULL) the extra
+ * metadata. A plain model file fails with BP_ERR_FORMAT ("not a checkpoint").
+ * On failure *model, *opt (and *extra_out) are NULL. To continue training:
+ *   bp_trainer_create(&t, model, opt, &info.train); bp_trainer_resume(t, &info); */
+bp_status bp_checkpoint_load(const char *path, bp_model **model, bp_optim **opt,
+                             bp_checkpoint_info *info, bp_meta **extra_out);
+
+/* Restores a trainer's epoch counter, batch position and generator state from
+ * a checkpoint, so that the next bp_trainer_epoch continues bit-exactly. */
+void bp_trainer_resume(bp_trainer *t, const bp_checkpoint_info *info);
+
 
 #ifdef __cplusplus
 }

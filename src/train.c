@@ -188,6 +188,7 @@ void bp_trainer_get_rng(const bp_trainer *t, uint64_t s[4]) { memcpy(s, t->rng.s
 void bp_trainer_set_rng(bp_trainer *t, const uint64_t s[4]) { memcpy(t->rng.s, s, sizeof t->rng.s); }
 size_t bp_trainer_next_batch(const bp_trainer *t) { return t->next_batch; }
 void bp_trainer_set_next_batch(bp_trainer *t, size_t b) { t->next_batch = b; }
+const bp_train_config *bp_trainer_get_config(const bp_trainer *t) { return &t->cfg; }
 
 void bp_trainer_get_partial(const bp_trainer *t, double *loss_sum, long *correct, size_t *seen)
 {
