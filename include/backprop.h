@@ -560,6 +560,9 @@ typedef struct bp_checkpoint_info {
     int epochs_done;       /* bp_trainer_epochs_done */
     size_t next_batch;     /* bp_trainer_next_batch: where an interrupted epoch resumes */
     uint64_t rng[4];       /* bp_trainer_get_rng */
+    double loss_sum;       /* bp_trainer_get_partial: the interrupted epoch's sums */
+    long correct;          /* (all 0 when the checkpoint is between epochs) */
+    size_t seen;
 } bp_checkpoint_info;
 
 /* A model file (as bp_model_save writes) plus the optimizer's configuration,
@@ -578,8 +581,9 @@ bp_status bp_checkpoint_save(const char *path, const bp_model *m, const bp_optim
 bp_status bp_checkpoint_load(const char *path, bp_model **model, bp_optim **opt,
                              bp_checkpoint_info *info, bp_meta **extra_out);
 
-/* Restores a trainer's epoch counter, batch position and generator state from
- * a checkpoint, so that the next bp_trainer_epoch continues bit-exactly. */
+/* Restores a trainer's epoch counter, batch position, generator state and
+ * partial epoch sums from a checkpoint, so that the next bp_trainer_epoch
+ * continues bit-exactly (its statistics included). */
 void bp_trainer_resume(bp_trainer *t, const bp_checkpoint_info *info);
 
 

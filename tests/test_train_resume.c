@@ -3,6 +3,8 @@
  * statistics as an uninterrupted run, bit for bit. */
 #include "util.h"
 
+#include <unistd.h>
+
 #define N 50
 #define IN 3
 #define OUT 4
@@ -100,8 +102,49 @@ static void test_callback_and_exact_resume(void)
     close_run(&a), close_run(&b), close_run(&c);
 }
 
+/* The same through a checkpoint file: the partial sums travel in it. */
+static void test_checkpoint_carries_partial_epoch(void)
+{
+    static bp_real x[N * IN], y[N * OUT];
+    random_data(x, y, N, IN, OUT, BP_LOSS_XENT, 12);
+    watch wa = {0}, wb = {0};
+    run a, b;
+    bp_epoch_stats sa, sc;
+    open_run(&a, &wa);
+    CHECK_OK(bp_trainer_epoch(a.t, x, y, N, &sa));
+    open_run(&b, &wb);
+    wb.stop_at = 2;
+    CHECK(bp_trainer_epoch(b.t, x, y, N, NULL) == BP_ERR_INTERRUPTED, "not interrupted");
+    char path[] = "/tmp/bp_test_resume_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    CHECK_OK(bp_checkpoint_save(path, b.m, b.o, b.t, NULL));
+    bp_model *m = NULL;
+    bp_optim *o = NULL;
+    bp_trainer *t = NULL;
+    bp_checkpoint_info info;
+    CHECK_OK(bp_checkpoint_load(path, &m, &o, &info, NULL));
+    CHECK(info.next_batch == 2 && info.seen == 16 && info.correct >= 0, "next %zu seen %zu correct %ld",
+          info.next_batch, info.seen, info.correct);
+    if (m && o) {
+        CHECK_OK(bp_trainer_create(&t, m, o, &info.train));
+        bp_trainer_resume(t, &info);
+        CHECK_OK(bp_trainer_epoch(t, x, y, N, &sc));
+        CHECK(sa.loss == sc.loss && sa.accuracy == sc.accuracy, "loss %.17g vs %.17g",
+              sa.loss, sc.loss);
+        size_t n = bp_model_param_count(m);
+        CHECK(memcmp(bp_model_params(a.m), bp_model_params(m), n * sizeof(bp_real)) == 0,
+              "parameters differ after resume from file");
+    }
+    bp_trainer_free(t), bp_optim_free(o), bp_model_free(m);
+    close_run(&a), close_run(&b);
+    remove(path);
+    if (fd >= 0) close(fd);
+}
+
 int main(void)
 {
     RUN(test_callback_and_exact_resume);
+    RUN(test_checkpoint_carries_partial_epoch);
     return test_summary("test_train_resume");
 }
