@@ -139,7 +139,7 @@ _Noreturn void cli_usage(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (see 'backprop %s--help')\n", cmd ? cmd : "");
+    fprintf(stderr, " (see 'backprop %s%s--help')\n", cmd ? cmd : "", cmd ? " " : "");
     exit(EXIT_USAGE);
 }
 
@@ -323,6 +323,13 @@ static const cmd_item *find_item(const cmd_desc *cmd, const char *name, size_t l
             strncmp(cli_specs[it->id].name, name, len) == 0)
             return it;
     return NULL;
+}
+
+int cli_find_option(const char *name)
+{
+    for (int i = 0; i < O_COUNT; i++)
+        if (strcmp(cli_specs[i].name, name) == 0) return i;
+    return -1;
 }
 
 int cli_accepts(const cmd_desc *cmd, opt_id id)

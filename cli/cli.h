@@ -96,6 +96,8 @@ void cli_parse(cli_opts *o, const cmd_desc *cmd, int argc, char **argv);
  * returns 0, or -1 with a message in err. */
 int cli_set(cli_opts *o, opt_id id, const char *text, char *err, size_t errlen);
 void cli_print_help(FILE *f, const cmd_desc *cmd);
+/* The id of the option named name (without "--"), or -1. */
+int cli_find_option(const char *name);
 /* Whether cmd accepts option id. */
 int cli_accepts(const cmd_desc *cmd, opt_id id);
 
@@ -131,6 +133,33 @@ typedef enum data_kind {
 void cli_model_config(const cli_opts *o, data_kind kind, bp_model_config *mc);
 /* "784-256-10 relu/softmax xent" into buf. */
 const char *cli_arch_text(char *buf, size_t len, const bp_model_config *mc);
+
+/* ---------------------------------------------------------------- data */
+
+/* Loads the data set named by option `flag` (--data, --test) with the CSV
+ * settings of --no-header and --target, reading class labels in the order of
+ * `model` when it has labels (so that a test set matches the training
+ * order). has_target 0 reads every CSV column as an input. An unknown spec
+ * is a usage error (exits 2); a file or data error prints bp_last_error()
+ * naming the flag and returns EXIT_RUNTIME; 0 on success. */
+int cli_load_data(bp_dataset **out, const cli_opts *o, opt_id flag, const bp_model *model,
+                  int has_target);
+/* The same without printing: the library's status. */
+bp_status cli_read_data(bp_dataset **out, const cli_opts *o, opt_id flag, const bp_model *model,
+                        int has_target);
+/* Loads --model (a model file or checkpoint) and its extra metadata (meta
+ * may be NULL); prints the error and returns EXIT_RUNTIME on failure. */
+int cli_load_model(bp_model **m, const cli_opts *o, bp_meta **meta);
+/* Whether spec names CSV data (whose default normalization is standard). */
+int cli_spec_is_csv(const char *spec);
+/* Classes, a single 0/1 target, or numbers. */
+data_kind cli_data_kind(const bp_dataset *d);
+/* Checks that model m fits data *d (inputs, outputs), replacing a two-class
+ * set by its single 0/1 target (the second class) for a model with one
+ * sigmoid output. On a mismatch prints what differs and returns EXIT_USAGE
+ * when --layers chose the sizes (from_layers), else EXIT_RUNTIME; 0 if fine. */
+int cli_match_data(const cli_opts *o, const bp_model *m, bp_dataset **d, opt_id flag,
+                   int from_layers);
 
 /* ------------------------------------------------------------ commands */
 

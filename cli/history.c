@@ -55,7 +55,7 @@ char *history_to_text(const history *h, int with_timing)
 {
     json_t *a = json_array();
     for (int i = 0; i < h->n; i++) json_array_append_new(a, epoch_to_json(&h->r[i], with_timing));
-    char *text = json_dumps(a, JSON_COMPACT);
+    char *text = json_dumps(a, HISTORY_JSON_FLAGS);
     json_decref(a);
     return text;
 }

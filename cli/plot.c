@@ -143,16 +143,21 @@ static int draw_series(FILE *f, const panel *p, const history *h, int s, int acc
     return drawn;
 }
 
-static void draw_legend(FILE *f, const panel *p, const int *present)
+/* Top right for falling loss curves, bottom right for rising accuracy ones,
+ * on a white box in case a curve passes there anyway. */
+static void draw_legend(FILE *f, const panel *p, const int *present, int acc)
 {
-    double y = p->y0 + 16;
+    int n = present[0] + present[1] + present[2];
+    double x = p->x1 - 118, h = 17.0 * n + 8, y = acc ? p->y1 - 8 - h : p->y0 + 8;
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"110\" height=\"%.1f\" fill=\"white\" "
+               "fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n", x, y, h);
+    y += 17;
     for (int s = 0; s < 3; s++) {
         if (!present[s]) continue;
-        double x = p->x1 - 110;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-                   "stroke-width=\"3\"/>\n", x, y - 4, x + 22, y - 4, colors[s]);
+                   "stroke-width=\"3\"/>\n", x + 8, y - 4, x + 30, y - 4, colors[s]);
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" fill=\"#333\">%s</text>\n",
-                x + 28, y, names[s]);
+                x + 36, y, names[s]);
         y += 17;
     }
 }
@@ -172,7 +177,7 @@ static void draw_panel(FILE *f, const history *h, int acc, double x0, double wid
     draw_axes(f, &p, acc ? "accuracy (%)" : "loss");
     int present[3];
     for (int s = 0; s < 3; s++) present[s] = draw_series(f, &p, h, s, acc);
-    draw_legend(f, &p, present);
+    draw_legend(f, &p, present, acc);
 }
 
 static void write_svg(FILE *f, const history *h, const char *title)

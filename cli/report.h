@@ -10,6 +10,11 @@
 
 /* ------------------------------------------------------------ history */
 
+/* JSON of logs and histories: 10 significant digits are plenty for losses,
+ * and printing a value parsed from them gives the same text again, so a
+ * resumed run writes the same history as an uninterrupted one. */
+#define HISTORY_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(10))
+
 /* One epoch's figures; NaN where a figure does not exist (no validation
  * part, no accuracy for regression). Accuracies are fractions. */
 typedef struct epoch_rec {
