@@ -75,7 +75,7 @@ int cmd_gradcheck(int argc, char **argv)
                   in > out ? in : out);
     double tol = o.v[O_TOL].given ? o.v[O_TOL].r : bp_real_size() == 8 ? 1e-6 : 2e-2;
     double h = o.v[O_STEP].given ? o.v[O_STEP].r : 0;
-    double floor = o.v[O_FLOOR].given ? o.v[O_FLOOR].r : bp_real_size() == 8 ? 1e-8 : 1e-3;
+    double floor = o.v[O_FLOOR].given ? o.v[O_FLOOR].r : bp_real_size() == 8 ? 1e-4 : 1e-3;
     bp_set_threads((int)o.v[O_THREADS].i);
     bp_model *model = NULL;
     bp_real *x = calloc((size_t)m * in, sizeof *x), *y = calloc((size_t)m * out, sizeof *y);
