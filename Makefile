@@ -38,6 +38,9 @@ EX_SRC   := $(sort $(wildcard examples/*.c))
 EX_BIN   := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+# Helper programs that tests/*.py drive (built by the tests/% rule, not run as tests).
+TOOL_SRC := $(sort $(wildcard tests/tool_*.c))
+TOOL_BIN := $(TOOL_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
@@ -51,7 +54,7 @@ all: deps lib cli examples
 lib: $(STATIC) $(SHARED)
 cli: $(if $(CLI_SRC),$(CLI))
 examples: $(EX_BIN)
-tests: $(TEST_BIN)
+tests: $(TEST_BIN) $(TOOL_BIN)
 bench-bin: $(BENCH_BIN)
 
 # Installs the Debian packages the build and tests need (as root), or prints

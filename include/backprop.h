@@ -543,8 +543,10 @@ const char *bp_meta_value(const bp_meta *m, int i);
 
 /* Writes the parameters (as F32 or F64, the build's bp_real), architecture,
  * input normalization, labels and `extra` (NULL for none) to path.
- * BP_ERR_NUMERIC, writing nothing, if a parameter is not finite; BP_ERR_IO if
- * writing fails. On failure the file at path is left as it was. */
+ * BP_ERR_NUMERIC, writing nothing, if a parameter is not finite;
+ * BP_ERR_INVALID if a label or metadata string is not valid UTF-8; BP_ERR_IO
+ * if writing fails. On failure the file at path is left as it was. A symbolic
+ * link at path is replaced by the file, as with any rename-based save. */
 bp_status bp_model_save(const bp_model *m, const char *path, const bp_meta *extra);
 
 /* Reads a model file, or the model of a checkpoint (its optimizer state is
@@ -567,8 +569,9 @@ typedef struct bp_checkpoint_info {
 
 /* A model file (as bp_model_save writes) plus the optimizer's configuration,
  * step count and state buffers, and the trainer's configuration, epoch
- * counter, batch position and generator state. t is the trainer that drives
- * m and opt. Same failures as bp_model_save. */
+ * counter, batch position and generator state. opt must be m's optimizer
+ * (created for bp_model_param_count(m) parameters) and t the trainer that
+ * drives them. Same failures as bp_model_save. */
 bp_status bp_checkpoint_save(const char *path, const bp_model *m, const bp_optim *opt,
                              const bp_trainer *t, const bp_meta *extra);
 

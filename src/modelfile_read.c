@@ -153,7 +153,9 @@ static bp_status parse_tensor(const mfile *f, const char *name, const json_t *v,
     t->name = name;
     t->dtype = json_string_value(json_object_get(v, "dtype"));
     const json_t *shape = json_object_get(v, "shape"), *offs = json_object_get(v, "data_offsets");
-    if (!json_is_object(v) || !(t->elem = dtype_size(t->dtype)))
+    if (!json_is_object(v))
+        return bp__fail(BP_ERR_FORMAT, "%s: tensor \"%s\": entry is not an object", f->path, name);
+    if (!(t->elem = dtype_size(t->dtype)))
         return bp__fail(BP_ERR_FORMAT, "%s: tensor \"%s\": dtype %s%s%s is not a safetensors "
                         "dtype", f->path, name, t->dtype ? "\"" : "",
                         t->dtype ? t->dtype : "missing", t->dtype ? "\"" : "");
@@ -316,7 +318,11 @@ static bp_status read_layers(const mfile *f, const char *sizes, const char *acts
 {
     char items[BP_MAX_LAYERS + 1][ITEM_MAX];
     int n = split(sizes, items, BP_MAX_LAYERS + 1);
-    if (n < 2) return bad(f, "layer_sizes", sizes, "expected 2 to BP_MAX_LAYERS + 1 sizes");
+    if (n < 2) {
+        char expected[64];
+        snprintf(expected, sizeof expected, "expected 2 to %d comma-separated sizes", BP_MAX_LAYERS + 1);
+        return bad(f, "layer_sizes", sizes, expected);
+    }
     c->n_layers = n - 1;
     for (int l = 0; l < n; l++)
         if (!parse_int(items[l], 1, &c->sizes[l]))
@@ -393,7 +399,7 @@ static bp_status get_tensor(const mfile *f, const char *name, int d0, int d1, co
         bp_real v = element(f, t, i);
         if (!isfinite(v))
             return bp__fail(BP_ERR_FORMAT, "%s: tensor \"%s\": element %zu is %g%s", f->path,
-                            name, i, (double)v, t->elem == 8 && sizeof(bp_real) == 4
+                            name, i, (double)v, t->elem == 8 && sizeof(bp_real) == 4 && isinf(v)
                             ? " as a float32" : "");
     }
     return BP_OK;
@@ -495,7 +501,8 @@ static bp_status read_model(const mfile *f, bp_model **out)
     return st;
 }
 
-/* The "user.{key}" entries of __metadata__, in file order. */
+/* The "user.{key}" entries of __metadata__, in file order ("user." alone,
+ * which bp_meta cannot hold, is skipped like any key we do not know). */
 static bp_status read_extra(const mfile *f, bp_meta **out)
 {
     bp_status st = bp_meta_create(out);
@@ -504,7 +511,7 @@ static bp_status read_extra(const mfile *f, bp_meta **out)
     size_t plen = strlen(BP__MF_USER);
     json_object_foreach(f->meta, key, v) {
         if (st) break;
-        if (strncmp(key, BP__MF_USER, plen) == 0 &&
+        if (strncmp(key, BP__MF_USER, plen) == 0 && key[plen] &&
             (st = bp_meta_set(*out, key + plen, json_string_value(v))))
             st = wrap(BP_ERR_FORMAT, f, "__metadata__ \"" BP__MF_USER "\"");
     }
@@ -575,6 +582,7 @@ static bp_status read_partial(const mfile *f, bp_checkpoint_info *info)
 static bp_status read_train_info(const mfile *f, bp_checkpoint_info *info)
 {
     memset(info, 0, sizeof *info);
+    info->train = bp_train_config_default(); /* fields a later version adds keep defaults */
     bp_status st = BP_OK;
     const char *batch = need(f, "train.batch_size", &st), *shuffle = need(f, "train.shuffle", &st),
                *seed = need(f, "train.seed", &st), *epochs = need(f, "train.epochs_done", &st),

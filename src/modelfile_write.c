@@ -300,8 +300,8 @@ static bp_status write_atomic(const writer *w, const char *json)
         return bp__fail(BP_ERR_IO, "%s: cannot create a temporary file beside it: %s", w->path,
                         strerror(err));
     }
-    const char *step = "write";
-    FILE *f = fchmod(fd, target_mode(w->path)) == 0 ? fdopen(fd, "wb") : NULL;
+    const char *step = "chmod";
+    FILE *f = fchmod(fd, target_mode(w->path)) == 0 ? (step = "write", fdopen(fd, "wb")) : NULL;
     bool ok = f && write_contents(f, w, json) && (step = "flush", fflush(f) == 0) &&
               (step = "fsync", fsync(fileno(f)) == 0);
     int err = errno;
