@@ -76,7 +76,7 @@ static void print_args(const char *args)
 static void print_history(const char *text)
 {
     history h = {0};
-    char err[256], a[4][32];
+    char err[256], a[6][32];
     if (history_from_text(&h, text, 0, err, sizeof err)) {
         printf("%-14s(unreadable: %s)\n", "history", err);
         return;
@@ -85,9 +85,10 @@ static void print_history(const char *text)
            "train loss", "train acc", "val loss", "val acc", "test loss", "test acc", "lr");
     for (int i = 0; i < h.n; i++) {
         const epoch_rec *r = &h.r[i];
-        printf("  %5d %10.4f %9s %10.4f %9s %10.4f %9s %9.3g\n", r->epoch, r->train_loss,
-               fmt_acc(a[0], 32, r->train_acc), r->val_loss, fmt_acc(a[1], 32, r->val_acc),
-               r->test_loss, fmt_acc(a[2], 32, r->test_acc), r->lr);
+        printf("  %5d %10s %9s %10s %9s %10s %9s %9.3g\n", r->epoch,
+               fmt_loss(a[0], 32, r->train_loss), fmt_acc(a[1], 32, r->train_acc),
+               fmt_loss(a[2], 32, r->val_loss), fmt_acc(a[3], 32, r->val_acc),
+               fmt_loss(a[4], 32, r->test_loss), fmt_acc(a[5], 32, r->test_acc), r->lr);
     }
     history_free(&h);
 }

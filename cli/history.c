@@ -22,9 +22,11 @@ void history_free(history *h)
     memset(h, 0, sizeof *h);
 }
 
-void history_add(history *h, const epoch_rec *r)
+int history_add(history *h, const epoch_rec *r)
 {
-    if (h->n < h->cap) h->r[h->n++] = *r;
+    if (h->n == h->cap && history_reserve(h, h->cap ? 2 * h->cap : 64)) return -1;
+    h->r[h->n++] = *r;
+    return 0;
 }
 
 /* A number, or null for NaN (JSON has no NaN). */

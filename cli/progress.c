@@ -54,7 +54,7 @@ static void draw_bar(const progress *p, const bp_batch_info *info, double t)
     char eta[32];
     fmt_time(eta, sizeof eta, rate > 0 ? left / rate : 0);
     char tail[160];
-    int tl = snprintf(tail, sizeof tail, " %zu/%zu  loss %.4f  %.0f samples/s  ETA %s",
+    int tl = snprintf(tail, sizeof tail, " %zu/%zu  loss %.4g  %.0f samples/s  ETA %s",
                       info->batch, info->n_batches, info->loss, rate, eta);
     char head[32];
     int hl = snprintf(head, sizeof head, "epoch %d/%d [", info->epoch, p->epochs);
@@ -87,17 +87,24 @@ const char *fmt_acc(char *buf, size_t len, double acc)
     return buf;
 }
 
+const char *fmt_loss(char *buf, size_t len, double loss)
+{
+    if (isfinite(loss)) snprintf(buf, len, "%.4g", loss);
+    else snprintf(buf, len, "-");
+    return buf;
+}
+
 void progress_epoch(progress *p, const epoch_rec *r)
 {
     if (p->quiet) return;
     char a[32], line[512];
-    int n = snprintf(line, sizeof line, "epoch %*d/%d  train loss %.4f acc %s", p->epochs >= 100 ? 3 : 2,
+    int n = snprintf(line, sizeof line, "epoch %*d/%d  train loss %.4g acc %s", p->epochs >= 100 ? 3 : 2,
                      r->epoch, p->epochs, r->train_loss, fmt_acc(a, sizeof a, r->train_acc));
     if (isfinite(r->val_loss))
-        n += snprintf(line + n, sizeof line - (size_t)n, "  val loss %.4f acc %s", r->val_loss,
+        n += snprintf(line + n, sizeof line - (size_t)n, "  val loss %.4g acc %s", r->val_loss,
                       fmt_acc(a, sizeof a, r->val_acc));
     if (isfinite(r->test_loss))
-        n += snprintf(line + n, sizeof line - (size_t)n, "  test loss %.4f acc %s", r->test_loss,
+        n += snprintf(line + n, sizeof line - (size_t)n, "  test loss %.4g acc %s", r->test_loss,
                       fmt_acc(a, sizeof a, r->test_acc));
     snprintf(line + n, sizeof line - (size_t)n, "  lr %.3g  %.1fs  %.0f samples/s", r->lr,
              r->seconds, r->samples_per_sec);

@@ -28,11 +28,12 @@ typedef struct history {
     int n, cap;
 } history;
 
-/* Room for cap records, so that adding them during training never allocates. */
+/* Room for cap records, so that adding them does not allocate. */
 int history_reserve(history *h, int cap);
 void history_free(history *h);
-/* Appends r; the caller reserved room. */
-void history_add(history *h, const epoch_rec *r);
+/* Appends r, growing the room when it is full (once per epoch at most, never
+ * inside an epoch); -1 when out of memory. */
+int history_add(history *h, const epoch_rec *r);
 /* An epoch as a JSON object; with_timing adds seconds and samples_per_sec
  * (left out of model files, whose bytes must not depend on the clock). */
 json_t *epoch_to_json(const epoch_rec *r, int with_timing);
@@ -81,6 +82,8 @@ void progress_epoch_start(progress *p);
 void progress_epoch(progress *p, const epoch_rec *r);
 /* Formats "88.41%" or "-" for a missing accuracy. */
 const char *fmt_acc(char *buf, size_t len, double acc);
+/* Formats "0.3612" or "-" for a missing loss. */
+const char *fmt_loss(char *buf, size_t len, double loss);
 
 /* ------------------------------------------------------------ signals */
 

@@ -29,7 +29,7 @@ typedef struct run {
     FILE *log;
     bp_real *best;       /* (params): the best weights under --early-stop */
     int best_epoch, bad_epochs;
-    double best_loss, seconds;
+    double best_loss, seconds, last_plot;
 } run;
 
 static double now(void)
@@ -66,7 +66,7 @@ static int open_checkpoint(run *r)
     if (rc) return rc;
     char err[256];
     const char *hist = bp_meta_get(r->src_meta, "history");
-    if (hist && history_from_text(&r->h, hist, (int)r->o->v[O_EPOCHS].i, err, sizeof err))
+    if (hist && history_from_text(&r->h, hist, 0, err, sizeof err))
         return cli_error(r->o->cmd, "--resume: %s: %s", path, err);
     restore_early_stop(r);
     r->resumed = 1;
@@ -299,7 +299,8 @@ static int open_outputs(run *r)
         if (!(r->ckpt = malloc(n))) return cli_error(o->cmd, "out of memory");
         snprintf(r->ckpt, n, c ? "%s" : "%s.ckpt", c ? c : s);
     }
-    if (history_reserve(&r->h, (int)o->v[O_EPOCHS].i)) return cli_error(o->cmd, "out of memory");
+    long cap = o->v[O_EPOCHS].i < 4096 ? o->v[O_EPOCHS].i : 4096;
+    if (history_reserve(&r->h, (int)cap)) return cli_error(o->cmd, "out of memory");
     if (!o->v[O_LOG].given) return 0;
     if (!(r->log = fopen(o->v[O_LOG].s, "w")))
         return cli_error(o->cmd, "--log: %s: %s", o->v[O_LOG].s, strerror(errno));
@@ -312,7 +313,17 @@ static int open_outputs(run *r)
     return 0;
 }
 
-static int write_outputs(run *r, const epoch_rec *rec)
+/* The plot is redrawn after an epoch at most once a second (a run of many
+ * short epochs would otherwise spend its time drawing), and always at the end. */
+static int want_plot(run *r, int last)
+{
+    double t = now();
+    if (!r->o->v[O_PLOT].given || (!last && t - r->last_plot < 1.0)) return 0;
+    r->last_plot = t;
+    return 1;
+}
+
+static int write_outputs(run *r, const epoch_rec *rec, int last)
 {
     cli_opts *o = r->o;
     progress_epoch(&r->pg, rec);
@@ -323,7 +334,7 @@ static int write_outputs(run *r, const epoch_rec *rec)
         json_decref(j);
         if (bad) return cli_error(o->cmd, "--log: %s: %s", o->v[O_LOG].s, strerror(errno));
     }
-    if (o->v[O_PLOT].given) {
+    if (want_plot(r, last)) {
         char title[512], arch[256], err[512];
         snprintf(title, sizeof title, "backprop: %s on %s",
                  cli_arch_text(arch, sizeof arch, bp_model_get_config(r->model)), o->v[O_DATA].s);
@@ -360,7 +371,9 @@ static int early_stop(run *r, const epoch_rec *rec)
     return ++r->bad_epochs >= r->o->v[O_EARLY_STOP].i;
 }
 
-/* Runs one epoch and all that follows it; 1: stop early, 0: go on, else an exit status. */
+#define STOP_EARLY (-1) /* one_epoch's "patience ran out", apart from the exit statuses */
+
+/* Runs one epoch and all that follows it: 0 to go on, STOP_EARLY, or an exit status. */
 static int one_epoch(run *r)
 {
     int e = bp_trainer_epochs_done(r->tr);
@@ -379,12 +392,12 @@ static int one_epoch(run *r)
     int rc = evaluate(r, r->val, &rec.val_loss, &rec.val_acc);
     if (!rc) rc = evaluate(r, r->test, &rec.test_loss, &rec.test_acc);
     if (rc) return rc;
-    history_add(&r->h, &rec);
-    int stop = early_stop(r, &rec);
-    rc = write_outputs(r, &rec);
+    if (history_add(&r->h, &rec)) return cli_error(r->o->cmd, "out of memory");
+    int stop = early_stop(r, &rec), last = e + 1 >= r->o->v[O_EPOCHS].i;
+    rc = write_outputs(r, &rec, stop || last || signals_caught());
     if (rc) return rc;
-    if (signals_caught() && !stop && e + 1 < r->o->v[O_EPOCHS].i) return save_checkpoint(r);
-    return stop;
+    if (signals_caught() && !stop && !last) return save_checkpoint(r);
+    return stop ? STOP_EARLY : 0;
 }
 
 static int epoch_loop(run *r)
@@ -393,7 +406,7 @@ static int epoch_loop(run *r)
     signals_install(r->tr);
     while (!rc && bp_trainer_epochs_done(r->tr) < r->o->v[O_EPOCHS].i) rc = one_epoch(r);
     signals_restore();
-    return rc == 1 ? 0 : rc;
+    return rc == STOP_EARLY ? 0 : rc;
 }
 
 /* ------------------------------------------------------------- finish */
@@ -415,11 +428,11 @@ static void print_summary(const run *r, const epoch_rec *k)
     if (r->best && r->best_epoch > 0 && r->best_epoch != r->h.r[r->h.n - 1].epoch)
         printf("  early stop: kept the weights of epoch %d (lowest validation loss)\n", r->best_epoch);
     if (!k) return;
-    printf("  train loss %.4f acc %s", k->train_loss, fmt_acc(a, sizeof a, k->train_acc));
+    printf("  train loss %.4g acc %s", k->train_loss, fmt_acc(a, sizeof a, k->train_acc));
     if (isfinite(k->val_loss))
-        printf("   val loss %.4f acc %s", k->val_loss, fmt_acc(b, sizeof b, k->val_acc));
+        printf("   val loss %.4g acc %s", k->val_loss, fmt_acc(b, sizeof b, k->val_acc));
     if (isfinite(k->test_loss))
-        printf("   test loss %.4f acc %s", k->test_loss, fmt_acc(b, sizeof b, k->test_acc));
+        printf("   test loss %.4g acc %s", k->test_loss, fmt_acc(b, sizeof b, k->test_acc));
     putchar('\n');
 }
 
