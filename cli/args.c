@@ -115,7 +115,8 @@ const opt_spec cli_specs[O_COUNT] = {
     [O_LOG] = {"log", OT_STR, "FILE.jsonl", NULL, 0, 0, 0, 0, NULL,
                "write one JSON object per epoch"},
     [O_PLOT] = {"plot", OT_STR, "FILE.svg", NULL, 0, 0, 0, 0, NULL,
-                "draw loss and accuracy curves (rewritten after every epoch)"},
+                "draw loss and accuracy curves, redrawn as training goes (at most once a "
+                "second) and at the end"},
     [O_QUIET] = {"quiet", OT_FLAG, NULL, NULL, 0, 0, 0, 0, NULL, "print only the final summary"},
     [O_MODEL] = {"model", OT_STR, "FILE", NULL, 0, 0, 0, 0, NULL,
                  "a model file (or a checkpoint)"},
@@ -421,7 +422,9 @@ void cli_print_help(FILE *f, const cmd_desc *cmd)
         snprintf(head, sizeof head, "  --%s%s%s", sp->name, sp->metavar ? " " : "",
                  sp->metavar ? sp->metavar : "");
         const char *def = it->text ? it->text : sp->def;
-        if (def && sp->type != OT_FLAG && !strstr(sp->help, "(default"))
+        int said = strstr(sp->help, "(default") || (strcmp(def ? def : "", "0") == 0 &&
+                                                      strstr(sp->help, "0: "));
+        if (def && sp->type != OT_FLAG && !said)
             snprintf(help, sizeof help, "%s (default: %s)", sp->help, def);
         else
             snprintf(help, sizeof help, "%s", sp->help);
