@@ -104,7 +104,8 @@ const opt_spec cli_specs[O_COUNT] = {
     [O_THREADS] = {"threads", OT_INT, "N", "0", 0, 1024, 0, 0, NULL,
                    "threads for OpenBLAS and the library (0: all cores)"},
     [O_INIT_FROM] = {"init-from", OT_STR, "FILE", NULL, 0, 0, 0, 0, NULL,
-                     "start from this model's weights, architecture, normalization and labels"},
+                     "start from this model's weights, architecture, normalization and labels "
+                     "(a model from `backprop init` gets them from the data)"},
     [O_RESUME] = {"resume", OT_STR, "CKPT", NULL, 0, 0, 0, 0, NULL,
                   "continue an interrupted run from its checkpoint, with its settings "
                   "(--data and the other training options may be left out)"},

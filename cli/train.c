@@ -89,9 +89,15 @@ static int build_model(run *r, data_kind kind)
     bp_model_config mc;
     cli_model_config(r->o, kind, &mc);
     if (bp_model_create(&r->model, &mc)) return fail(r, NULL);
-    int n = bp_dataset_label_count(r->train);
-    if (n && bp_model_set_labels(r->model, n, bp_dataset_labels(r->train))) return fail(r, NULL);
     return 0;
+}
+
+/* A new model, or one from `backprop init`, takes the data's class names. */
+static int take_labels(run *r)
+{
+    int n = bp_dataset_label_count(r->train);
+    if (!n || bp_model_label_count(r->model)) return 0;
+    return bp_model_set_labels(r->model, n, bp_dataset_labels(r->train)) ? fail(r, NULL) : 0;
 }
 
 /* The seeded validation split; the seed is mixed so that it draws apart from the shuffle. */
@@ -113,6 +119,7 @@ static int load_sets(run *r)
     r->fresh = r->model == NULL;
     int rc = cli_load_data(&r->train, o, O_DATA, r->model, 1);
     if (!rc && r->fresh) rc = build_model(r, cli_data_kind(r->train));
+    if (!rc) rc = take_labels(r);
     if (!rc) rc = cli_match_data(o, r->model, &r->train, O_DATA, r->fresh);
     if (!rc) rc = split_val(r);
     if (!rc && o->v[O_TEST].given) rc = cli_load_data(&r->test, o, O_TEST, r->model, 1);
@@ -120,24 +127,41 @@ static int load_sets(run *r)
     return rc;
 }
 
-/* Computes the normalization on the training part (a fresh model), or uses
- * the model's; then applies it to every part. */
+/* Whether the run computes a normalization: for a new model, and for an
+ * --init-from model that has none and never chose one (`backprop init`'s). */
+static int computes_norm(const run *r)
+{
+    if (r->fresh) return 1;
+    return !r->resumed && !bp_model_norm_shift(r->model) && !bp_meta_get(r->src_meta, "normalize");
+}
+
+static int compute_norm(run *r)
+{
+    bp_norm_kind kind;
+    const char *given = r->o->v[O_NORMALIZE].s;
+    r->norm = given ? given : cli_spec_is_csv(r->o->v[O_DATA].s) ? "standard" : "scale";
+    bp_norm_from_name(r->norm, &kind);
+    int in = bp_model_inputs(r->model);
+    bp_real *shift = calloc((size_t)in, sizeof *shift), *scale = calloc((size_t)in, sizeof *scale);
+    bp_status st = shift && scale ? bp_normalization_compute(r->train, kind, shift, scale)
+                                  : BP_ERR_NOMEM;
+    if (!st && kind != BP_NORM_NONE) st = bp_model_set_normalization(r->model, shift, scale);
+    free(shift), free(scale);
+    return st ? fail(r, "--normalize") : 0;
+}
+
+/* Computes the normalization on the training part, or keeps the model's;
+ * then applies it to every part. */
 static int normalize(run *r)
 {
-    const char *given = r->o->v[O_NORMALIZE].s;
-    if (r->fresh) {
-        bp_norm_kind kind;
-        r->norm = given ? given : cli_spec_is_csv(r->o->v[O_DATA].s) ? "standard" : "scale";
-        bp_norm_from_name(r->norm, &kind);
-        int in = bp_model_inputs(r->model);
-        bp_real *shift = calloc((size_t)in, sizeof *shift), *scale = calloc((size_t)in, sizeof *scale);
-        bp_status st = shift && scale ? bp_normalization_compute(r->train, kind, shift, scale)
-                                      : BP_ERR_NOMEM;
-        if (!st && kind != BP_NORM_NONE) st = bp_model_set_normalization(r->model, shift, scale);
-        free(shift), free(scale);
-        if (st) return fail(r, "--normalize");
+    if (computes_norm(r)) {
+        int rc = compute_norm(r);
+        if (rc) return rc;
+    } else if (r->o->v[O_NORMALIZE].given) {
+        cli_usage(r->o->cmd, "--normalize: the model of --%s has its own normalization",
+                  r->resumed ? "resume" : "init-from");
     } else {
-        const char *n = r->src_meta ? bp_meta_get(r->src_meta, "normalize") : NULL;
+        const char *n = bp_meta_get(r->src_meta, "normalize");
         r->norm = n ? n : bp_model_norm_shift(r->model) ? "custom" : "none";
     }
     bp_dataset *parts[3] = {r->train, r->val, r->test};

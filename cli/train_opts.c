@@ -54,8 +54,7 @@ static void check_limits(const cli_opts *o)
 }
 
 /* Options the model file decides when training starts from one. */
-static const opt_id arch_opts[] = {O_LAYERS, O_ACT, O_OUT_ACT, O_LOSS, O_INIT, O_LEAKY_SLOPE,
-                                   O_NORMALIZE};
+static const opt_id arch_opts[] = {O_LAYERS, O_ACT, O_OUT_ACT, O_LOSS, O_INIT, O_LEAKY_SLOPE};
 
 void train_check_options(const cli_opts *o, int resuming)
 {

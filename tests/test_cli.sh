@@ -132,6 +132,10 @@ done
 expect train-init-from 0 "saved" "$B" train --data iris.csv --init-from iris.st --epochs 2 --save if.st --quiet
 expect init 0 "saved i.st: 5-7-3 tanh/softmax xent, 66 parameters" "$B" init --layers 5,7,3 --act tanh --save i.st
 expect info-init 0 "normalize +none" "$B" info --model i.st
+check train-from-init-model-takes-labels-and-normalization bash -c "
+    '$B' init --layers 4,8,3 --seed 3 --save i4.st >/dev/null && '$B' train --data iris.csv --init-from i4.st --epochs 2 --save fi.st --quiet >/dev/null &&
+    '$B' info --model fi.st | grep -q 'labels *3: setosa' && '$B' info --model fi.st | grep -q 'normalize *standard'"
+expect init-from-keeps-normalization 2 "--normalize: the model of --init-from has its own normalization" "$B" train --data iris.csv --init-from iris.st --normalize scale --save u.st
 expect gradcheck 0 "^ok" "$B" gradcheck --layers 3,5,4,2 --act tanh,sigmoid --loss xent --batch 3
 expect gradcheck-bce 0 "^ok" "$B" gradcheck --layers 3,5,2 --loss bce
 expect gradcheck-mse 0 "^ok" "$B" gradcheck --layers 3,5,2 --act leaky_relu --out-act tanh --loss mse --seed 3
@@ -151,6 +155,13 @@ fi
 # ---------------------------------------------- eval against an independent computation
 check eval-numbers-independent python3 "$HERE/cli/eval_check.py" "$B" iris.st iris_test.csv
 check eval-numbers-known python3 "$HERE/cli/eval_check.py" "$B" known.st known.csv --known
+
+# A model trained here opens in PyTorch and predicts the same (when torch is installed).
+torch_py=python3
+for p in /usr/bin/python3 python3; do "$p" -c 'import torch' 2>/dev/null && { torch_py=$p; break; }; done
+out=$("$torch_py" "$HERE/cli/torch_check.py" "$B" iris.st iris_test.csv 2>&1); rc=$?
+if [ $rc -eq 0 ]; then pass "torch-loads-trained-model"; elif [ $rc -eq 77 ]; then pass "torch-loads-trained-model # skipped: no torch";
+else fail torch-loads-trained-model "$out"; fi
 
 # ------------------------------------------------- determinism, resume
 TR="--data iris.csv --layers 4,16,3 --epochs 3 --batch 16 --val-split 0.2 --seed 5"
