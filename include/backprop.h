@@ -248,6 +248,8 @@ bp_status bp_optim_step(bp_optim *o, bp_real *params, bp_real *grads);
 void bp_optim_set_lr(bp_optim *o, double lr);
 double bp_optim_get_lr(const bp_optim *o);
 const bp_optim_config *bp_optim_get_config(const bp_optim *o);
+/* Number of parameters the optimizer was created for. */
+size_t bp_optim_param_count(const bp_optim *o);
 /* Number of steps taken (t of the bias corrections). */
 uint64_t bp_optim_steps(const bp_optim *o);
 void bp_optim_set_steps(bp_optim *o, uint64_t t);

@@ -33,8 +33,19 @@ bp_status bp__fail(bp_status s, const char *fmt, ...)
 #endif
     ;
 
+/* Index of `name` in names[0..n) into *out, or BP_ERR_INVALID with a message
+ * "unknown WHAT 'name' (expected a, b or c)". */
+bp_status bp__lookup(const char *what, const char *const *names, int n, const char *name, int *out);
+
 /* calloc of n * size with overflow check; NULL on failure (message set). */
 void *bp__calloc(size_t n, size_t size);
+
+/* A heap copy of s; NULL (message set) when out of memory. */
+char *bp__strdup(const char *s);
+/* Copies n strings into a new array (names NULL: "0", "1", ...); *out is NULL
+ * for n == 0. bp__strings_free frees such an array of n. */
+bp_status bp__strings_copy(char ***out, int n, const char *const *names);
+void bp__strings_free(char **list, int n);
 
 /* Monotonic wall clock in seconds. */
 double bp__now(void);

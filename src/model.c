@@ -17,13 +17,10 @@ const char *bp_init_name(bp_init i)
 
 bp_status bp_init_from_name(const char *name, bp_init *out)
 {
-    for (int i = 0; i <= BP_INIT_SMALL; i++)
-        if (name && strcmp(name, init_names[i]) == 0) {
-            *out = (bp_init)i;
-            return BP_OK;
-        }
-    return bp__fail(BP_ERR_INVALID, "unknown init '%s' (expected auto, xavier, he or small)",
-                    name ? name : "(null)");
+    int i;
+    bp_status st = bp__lookup("init", init_names, BP_INIT_SMALL + 1, name, &i);
+    if (!st) *out = (bp_init)i;
+    return st;
 }
 
 bp_model_config bp_model_config_default(void)

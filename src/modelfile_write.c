@@ -339,6 +339,9 @@ bp_status bp_checkpoint_save(const char *path, const bp_model *m, const bp_optim
                              const bp_trainer *t, const bp_meta *extra)
 {
     if (!opt || !t) return bp__fail(BP_ERR_INVALID, "checkpoint: %s is NULL", opt ? "trainer" : "optimizer");
+    if (bp_optim_param_count(opt) != bp_model_param_count(m))
+        return bp__fail(BP_ERR_INVALID, "checkpoint: the optimizer has %zu parameters, the model %zu",
+                        bp_optim_param_count(opt), bp_model_param_count(m));
     writer w;
     bp_status st = begin(&w, path, m);
     char prefix[BP__MF_NAME_MAX];

@@ -30,14 +30,10 @@ const char *bp_optim_name(bp_optim_kind k)
 
 bp_status bp_optim_from_name(const char *name, bp_optim_kind *out)
 {
-    for (int i = 0; i < BP_OPTIM_COUNT_; i++)
-        if (name && strcmp(name, optim_names[i]) == 0) {
-            *out = (bp_optim_kind)i;
-            return BP_OK;
-        }
-    return bp__fail(BP_ERR_INVALID,
-                    "unknown optimizer '%s' (expected sgd, momentum, nesterov, notes-momentum, "
-                    "adam, adamw or rmsprop)", name ? name : "(null)");
+    int i;
+    bp_status st = bp__lookup("optimizer", optim_names, BP_OPTIM_COUNT_, name, &i);
+    if (!st) *out = (bp_optim_kind)i;
+    return st;
 }
 
 bp_optim_config bp_optim_config_default(bp_optim_kind kind)
@@ -250,6 +246,7 @@ void bp_optim_set_lr(bp_optim *o, double lr) { o->cfg.lr = lr; }
 double bp_optim_get_lr(const bp_optim *o) { return o->cfg.lr; }
 const bp_optim_config *bp_optim_get_config(const bp_optim *o) { return &o->cfg; }
 uint64_t bp_optim_steps(const bp_optim *o) { return o->t; }
+size_t bp_optim_param_count(const bp_optim *o) { return o->n; }
 void bp_optim_set_steps(bp_optim *o, uint64_t t) { o->t = t; }
 double bp_optim_last_grad_norm(const bp_optim *o) { return o->last_norm; }
 int bp_optim_state_count(const bp_optim *o) { return o->n_slots; }
