@@ -525,9 +525,10 @@ int train_run(cli_opts *o, train_result *res)
     r.o = o;
     r.best_loss = HUGE_VAL;
     bp_set_threads((int)o->v[O_THREADS].i);
-    train_check_options(o, o->v[O_RESUME].given);
+    train_check_command_line(o);
+    if (!o->v[O_RESUME].given) train_check_settings(o);
     int rc = open_sources(&r);
-    if (!rc && r.resumed) train_check_options(o, 1); /* the settings it brought */
+    if (!rc && r.resumed) train_check_settings(o); /* with the settings it brought */
     if (!rc) rc = load_sets(&r);
     if (!rc) rc = normalize(&r);
     if (!rc) rc = make_optimizer(&r);

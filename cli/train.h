@@ -20,8 +20,12 @@ int train_run(cli_opts *o, train_result *res);
 
 /* The options a checkpoint keeps so that --resume continues the same run. */
 int train_is_resumable(opt_id id);
-/* Cross-option checks of train (exits 2 on a bad combination). */
-void train_check_options(const cli_opts *o, int resuming);
+/* Checks of train's command line as given: required options, options that
+ * exclude each other (exits 2 on a bad combination). */
+void train_check_command_line(const cli_opts *o);
+/* Checks of the settings, after a checkpoint's are applied: options used by
+ * the optimizer and schedule chosen, early stopping, warmup (exits 2). */
+void train_check_settings(const cli_opts *o);
 /* Applies a checkpoint's "train_args" (a JSON object of option texts, kept
  * alive in *keep) to o: options given on this command line must agree with
  * them, except --epochs and the data paths. Exits 2 on a conflict; returns

@@ -56,17 +56,22 @@ static void check_limits(const cli_opts *o)
 /* Options the model file decides when training starts from one. */
 static const opt_id arch_opts[] = {O_LAYERS, O_ACT, O_OUT_ACT, O_LOSS, O_INIT, O_LEAKY_SLOPE};
 
-void train_check_options(const cli_opts *o, int resuming)
+void train_check_command_line(const cli_opts *o)
 {
+    int resuming = o->v[O_RESUME].given;
     if (!resuming && !o->v[O_DATA].given) cli_usage(o->cmd, "--data SPEC is required");
     if (!resuming && !o->v[O_LAYERS].given && !o->v[O_INIT_FROM].given)
         cli_usage(o->cmd, "--layers N,N,... is required (or --init-from FILE)");
-    if (o->v[O_INIT_FROM].given && o->v[O_RESUME].given)
+    if (o->v[O_INIT_FROM].given && resuming)
         cli_usage(o->cmd, "--init-from and --resume exclude each other (a checkpoint has its model)");
     for (size_t i = 0; i < sizeof arch_opts / sizeof *arch_opts; i++)
         if (o->v[O_INIT_FROM].given && o->v[arch_opts[i]].given)
             cli_usage(o->cmd, "--%s cannot be combined with --init-from (the model file gives it)",
                       cli_specs[arch_opts[i]].name);
+}
+
+void train_check_settings(const cli_opts *o)
+{
     check_limits(o);
     if (o->v[O_EARLY_STOP].i > 0 && !(o->v[O_VAL_SPLIT].r > 0))
         cli_usage(o->cmd, "--early-stop needs --val-split F (a validation part to watch)");

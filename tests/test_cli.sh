@@ -178,6 +178,11 @@ check resume-log-has-every-epoch bash -c "
     BACKPROP_TEST_SIGINT_AT=20 '$B' train $TR --save rl.st --log rl.jsonl --quiet 2>/dev/null; test \$? -eq 130 &&
     '$B' train --resume rl.st.ckpt --save rl.st --log rl.jsonl --quiet >/dev/null &&
     test \$(wc -l < rl.jsonl) -eq 3"
+check resume-run-from-init-from-with-momentum bash -c "
+    A='--data iris.csv --init-from iris.st --opt momentum --momentum 0.8 --lr 0.01 --epochs 3 --batch 16'
+    BACKPROP_TEST_SIGINT_AT=20 '$B' train \$A --save ri.st --quiet 2>/dev/null; test \$? -eq 130 &&
+    '$B' train \$A --save ri1.st --quiet >/dev/null &&
+    '$B' train --resume ri.st.ckpt --opt momentum --momentum 0.8 --save ri.st --quiet >/dev/null && cmp ri.st ri1.st"
 expect resume-info-checkpoint 0 "state +checkpoint after 1 epochs and 8 batches" "$B" info --model rl.st.ckpt
 expect resume-refuses-changed-setting 2 "--lr 0.5 differs from the checkpoint" "$B" train --resume rl.st.ckpt --lr 0.5 --save x.st
 expect resume-missing 1 "--resume: .*nope.ckpt" "$B" train --resume nope.ckpt --save x.st
