@@ -150,6 +150,8 @@ bp_status cli_read_data(bp_dataset **out, const cli_opts *o, opt_id flag, const 
 /* Loads --model (a model file or checkpoint) and its extra metadata (meta
  * may be NULL); prints the error and returns EXIT_RUNTIME on failure. */
 int cli_load_model(bp_model **m, const cli_opts *o, bp_meta **meta);
+/* --batch, or n when that is smaller: a chunk beyond the data is the data. */
+int cli_batch(const cli_opts *o, size_t n);
 /* Whether spec names CSV data (whose default normalization is standard). */
 int cli_spec_is_csv(const char *spec);
 /* Classes, a single 0/1 target, or numbers. */

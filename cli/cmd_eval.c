@@ -227,7 +227,7 @@ int cmd_eval(int argc, char **argv)
     if (!rc) {
         e.n = bp_dataset_count(e.data), e.k = bp_model_outputs(e.model);
         bp_model_normalize(e.model, bp_dataset_x(e.data), e.n);
-        rc = compute(&e, o.cmd, (int)o.v[O_BATCH].i);
+        rc = compute(&e, o.cmd, cli_batch(&o, e.n));
     }
     if (!rc && o.v[O_JSON].i) print_json(&e, &o);
     else if (!rc) print_text(&e, &o);

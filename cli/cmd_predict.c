@@ -142,7 +142,8 @@ int cmd_predict(int argc, char **argv)
         bp_model_normalize(m, bp_dataset_x(d), n);
         pred = malloc(n * (size_t)bp_model_outputs(m) * sizeof *pred);
         if (!pred) rc = cli_error(o.cmd, "out of memory");
-        else if (bp_model_predict(m, bp_dataset_x(d), n, (int)o.v[O_BATCH].i, pred)) rc = cli_fail(o.cmd, NULL);
+        else if (bp_model_predict(m, bp_dataset_x(d), n, cli_batch(&o, n), pred))
+            rc = cli_fail(o.cmd, NULL);
         else rc = write_csv(&o, m, pred, n);
     }
     free(pred);

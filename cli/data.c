@@ -122,3 +122,8 @@ int cli_match_data(const cli_opts *o, const bp_model *m, bp_dataset **d, opt_id 
                 sizeof fmt - strlen(fmt) - 1);
     return mismatch(o, from_layers, fmt, classes ? classes : dout, out);
 }
+
+int cli_batch(const cli_opts *o, size_t n)
+{
+    return (size_t)o->v[O_BATCH].i < n ? (int)o->v[O_BATCH].i : (int)n;
+}

@@ -196,7 +196,7 @@ static int make_trainer(run *r)
     cli_opts *o = r->o;
     bp_train_config c = bp_train_config_default();
     if (r->resumed) c = r->info.train;
-    c.batch_size = (int)o->v[O_BATCH].i;
+    c.batch_size = cli_batch(o, bp_dataset_count(r->train)); /* beyond the data is full batch */
     c.shuffle = !o->v[O_NO_SHUFFLE].i;
     c.seed = o->v[O_SEED].u;
     c.on_batch = progress_on_batch;
