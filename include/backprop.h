@@ -307,7 +307,8 @@ void bp_trainer_free(bp_trainer *t);
 /* One epoch of the notes' Algorithm 1 over x (n, inputs), y (n, outputs):
  * shuffle (if on), then for each mini-batch (the last partial one included)
  * forward, backward, update. Returns BP_ERR_NUMERIC, naming epoch and batch,
- * if the loss or gradient stops being finite (the bad step is not applied);
+ * if the loss or gradient stops being finite (the bad step is not applied, and
+ * the epoch is abandoned: the next call starts it again from its first batch);
  * BP_ERR_INTERRUPTED if bp_trainer_request_stop was called (the epoch stops
  * after the current batch; the next call resumes it). stats: loss and
  * accuracy over the epoch's batches run so far (a resumed epoch's earlier
