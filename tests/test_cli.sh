@@ -174,6 +174,12 @@ for at in 7 15 12; do # mid-epoch 1, mid-epoch 2, the last batch of epoch 1 (12 
         '$B' train $TR --early-stop 2 --save e.st --quiet >/dev/null &&
         '$B' train --resume r$at.st.ckpt --save r$at.st --quiet >/dev/null && cmp e.st r$at.st"
 done
+check resume-exact-after-three-interruptions bash -c "
+    BACKPROP_TEST_SIGINT_AT=7 '$B' train $TR --early-stop 3 --save t3.st --quiet 2>/dev/null; test \$? -eq 130 &&
+    BACKPROP_TEST_SIGINT_AT=10 '$B' train --resume t3.st.ckpt --save t3.st --quiet 2>/dev/null; test \$? -eq 130 &&
+    BACKPROP_TEST_SIGINT_AT=12 '$B' train --resume t3.st.ckpt --save t3.st --quiet 2>/dev/null; test \$? -eq 130 &&
+    '$B' train $TR --early-stop 3 --save t0.st --quiet >/dev/null &&
+    '$B' train --resume t3.st.ckpt --save t3.st --quiet >/dev/null && cmp t0.st t3.st"
 check resume-log-has-every-epoch bash -c "
     BACKPROP_TEST_SIGINT_AT=20 '$B' train $TR --save rl.st --log rl.jsonl --quiet 2>/dev/null; test \$? -eq 130 &&
     '$B' train --resume rl.st.ckpt --save rl.st --log rl.jsonl --quiet >/dev/null &&
