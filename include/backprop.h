@@ -265,13 +265,26 @@ const char *bp_optim_state_name(const bp_optim *o, int slot);
 
 /* ------------------------------------------------------------------ training */
 
+/* What bp_train_config.on_batch receives after each mini-batch. */
+typedef struct bp_batch_info {
+    int epoch;            /* 1-based number of the running epoch */
+    size_t batch;         /* 1-based number of the batch just run */
+    size_t n_batches;     /* batches in the epoch */
+    size_t samples;       /* samples run so far in this epoch */
+    double loss;          /* mean training loss over those samples */
+} bp_batch_info;
+
 typedef struct bp_train_config {
     int batch_size;      /* 1: SGD, n: full batch; anything between: mini-batch */
     int shuffle;         /* nonzero: reshuffle the sample order every epoch */
     uint64_t seed;       /* seed of the shuffling */
+    /* Optional (NULL: none): called after every batch, e.g. for a progress bar.
+     * It may call bp_trainer_request_stop and nothing else of the trainer. */
+    void (*on_batch)(void *user, const bp_batch_info *info);
+    void *user;          /* passed to on_batch */
 } bp_train_config;
 
-/* batch_size 32, shuffle on, seed 0. */
+/* batch_size 32, shuffle on, seed 0, no callback. */
 bp_train_config bp_train_config_default(void);
 
 typedef struct bp_epoch_stats {
@@ -294,9 +307,12 @@ void bp_trainer_free(bp_trainer *t);
 /* One epoch of the notes' Algorithm 1 over x (n, inputs), y (n, outputs):
  * shuffle (if on), then for each mini-batch (the last partial one included)
  * forward, backward, update. Returns BP_ERR_NUMERIC, naming epoch and batch,
- * if the loss or gradient stops being finite (the bad step is not applied);
+ * if the loss or gradient stops being finite (the bad step is not applied, and
+ * the epoch is abandoned: the next call starts it again from its first batch);
  * BP_ERR_INTERRUPTED if bp_trainer_request_stop was called (the epoch stops
- * after the current batch; stats cover the batches run). */
+ * after the current batch; the next call resumes it). stats: loss and
+ * accuracy over the epoch's batches run so far (a resumed epoch's earlier
+ * part included), seconds and samples_per_sec of this call. */
 bp_status bp_trainer_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n,
                            bp_epoch_stats *stats);
 
@@ -314,6 +330,12 @@ void bp_trainer_get_rng(const bp_trainer *t, uint64_t state[4]);
 void bp_trainer_set_rng(bp_trainer *t, const uint64_t state[4]);
 size_t bp_trainer_next_batch(const bp_trainer *t);
 void bp_trainer_set_next_batch(bp_trainer *t, size_t batch);
+/* The sums of an interrupted epoch (loss summed over samples, samples
+ * classified correctly or -1, samples run), carried into its resumed part so
+ * that its bp_epoch_stats are those of an uninterrupted epoch. All zero
+ * between epochs. */
+void bp_trainer_get_partial(const bp_trainer *t, double *loss_sum, long *correct, size_t *seen);
+void bp_trainer_set_partial(bp_trainer *t, double loss_sum, long correct, size_t seen);
 
 /* ------------------------------------------------------------ gradient check */
 
@@ -543,6 +565,9 @@ typedef struct bp_checkpoint_info {
     int epochs_done;       /* bp_trainer_epochs_done */
     size_t next_batch;     /* bp_trainer_next_batch: where an interrupted epoch resumes */
     uint64_t rng[4];       /* bp_trainer_get_rng */
+    double loss_sum;       /* bp_trainer_get_partial: the interrupted epoch's sums */
+    long correct;          /* (all 0 when the checkpoint is between epochs) */
+    size_t seen;
 } bp_checkpoint_info;
 
 /* A model file (as bp_model_save writes) plus the optimizer's configuration,
@@ -562,9 +587,11 @@ bp_status bp_checkpoint_save(const char *path, const bp_model *m, const bp_optim
 bp_status bp_checkpoint_load(const char *path, bp_model **model, bp_optim **opt,
                              bp_checkpoint_info *info, bp_meta **extra_out);
 
-/* Restores a trainer's epoch counter, batch position and generator state from
- * a checkpoint, so that the next bp_trainer_epoch continues bit-exactly. */
+/* Restores a trainer's epoch counter, batch position, generator state and
+ * partial epoch sums from a checkpoint, so that the next bp_trainer_epoch
+ * continues bit-exactly (its statistics included). */
 void bp_trainer_resume(bp_trainer *t, const bp_checkpoint_info *info);
+
 
 #ifdef __cplusplus
 }

@@ -208,6 +208,13 @@ static bp_status describe_trainer(writer *w, const bp_trainer *t)
     if (!st) st = setf(w, "train.next_batch", "%zu", bp_trainer_next_batch(t));
     if (!st) st = setf(w, "train.rng", "%016" PRIx64 ",%016" PRIx64 ",%016" PRIx64 ",%016" PRIx64,
                        r[0], r[1], r[2], r[3]);
+    double loss_sum;
+    long correct;
+    size_t seen;
+    bp_trainer_get_partial(t, &loss_sum, &correct, &seen);
+    if (!st) st = set_real(w, "train.partial_loss_sum", loss_sum, false);
+    if (!st) st = setf(w, "train.partial_correct", "%ld", correct);
+    if (!st) st = setf(w, "train.partial_seen", "%zu", seen);
     return st;
 }
 
