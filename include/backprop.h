@@ -71,8 +71,12 @@ const char *bp_last_error(void);
 /* Short constant name of a status, e.g. "BP_ERR_FORMAT". */
 const char *bp_status_name(bp_status s);
 
-/* Number of threads used by OpenBLAS and by the library's own loops.
- * n <= 0 selects the number of online cores. */
+/* Number of threads the library computes with (at most 64); n <= 0 selects
+ * the number of online cores, which is also the default. The library runs
+ * its own pool of threads, each calling OpenBLAS on its share of a layer, so
+ * it sets OpenBLAS itself to one thread (openblas_set_num_threads(1)), a
+ * process-wide setting. Results are reproducible for a given thread count;
+ * another count may change the last bits (docs/ARCHITECTURE.md). */
 void bp_set_threads(int n);
 int bp_get_threads(void);
 
