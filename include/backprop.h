@@ -286,9 +286,37 @@ typedef struct bp_train_config {
      * It may call bp_trainer_request_stop and nothing else of the trainer. */
     void (*on_batch)(void *user, const bp_batch_info *info);
     void *user;          /* passed to on_batch */
+
+    /* Data parallelism (docs/DISTRIBUTED.md): `shards` processes, e.g. MPI
+     * ranks, train one model together. Each runs a trainer with the same
+     * configuration (seed included) on the same data and an identical model
+     * and optimizer; this one is shard `shard`, 0 <= shard < shards. Every
+     * global mini-batch of batch_size rows (the last partial one included) is
+     * cut into `shards` contiguous slices whose sizes differ by at most one,
+     * and this trainer runs forward and backward on its slice only, with the
+     * loss gradient divided by the rows of the whole batch. Then it calls
+     * reduce(reduce_user, buf, n): buf holds the gradient (the first
+     * bp_model_param_count values) followed by a few sums of the trainer's
+     * own (loss, correct answers, stop request), all bp_real, and reduce
+     * must replace each of the n values by its sum over all shards before it
+     * returns, e.g. MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_FLOAT (MPI_DOUBLE
+     * in float64 builds), MPI_SUM, comm). Every shard then holds the whole
+     * batch's mean gradient and applies the same update, so the models stay
+     * identical, up to the rounding of the sums, to one process's; the loss,
+     * accuracy, sample counts of bp_batch_info and bp_epoch_stats, and so
+     * checkpoints, are those of the whole batch. reduce is called once per
+     * batch on every shard (with a zero gradient when its slice is empty),
+     * from the thread running bp_trainer_epoch; a status other than BP_OK
+     * ends the epoch as a failed step does. A stop request on any shard
+     * stops all of them after the same batch: the current one, or the next
+     * when it came after this batch's reduce. Defaults: shard 0 of 1 (shards
+     * 0 is taken as 1), no reduce (required when shards > 1). */
+    int shard, shards;
+    bp_status (*reduce)(void *user, bp_real *buf, size_t n);
+    void *reduce_user;
 } bp_train_config;
 
-/* batch_size 32, shuffle on, seed 0, no callback. */
+/* batch_size 32, shuffle on, seed 0, no callback, shard 0 of 1. */
 bp_train_config bp_train_config_default(void);
 
 typedef struct bp_epoch_stats {

@@ -93,9 +93,10 @@ void bp__activation_backward(bp_real *da, const bp_real *a, int rows, int cols,
 double bp__loss(bp_loss loss, const bp_real *a, const bp_real *z, const bp_real *y,
                 int rows, int cols);
 /* dJ/dA for MSE, or dJ/dZ for the fused BCE/XENT (both (a - y) / count),
- * written into d (rows, cols). */
+ * written into d (rows, cols), for a loss that is the mean over mean_rows
+ * samples (rows, or more when these rows are one shard of a larger batch). */
 void bp__loss_grad(bp_loss loss, bp_real *d, const bp_real *a, const bp_real *y,
-                   int rows, int cols);
+                   int rows, int cols, int mean_rows);
 
 /* ----------------------------------------------------------------- dense */
 
@@ -119,7 +120,7 @@ struct bp_model {
     bp_layer layers[BP_MAX_LAYERS];
     size_t n_params;
     bp_real *params;     /* (n_params) */
-    bp_real *grads;      /* (n_params) */
+    bp_real *grads;      /* (n_params + BP__REDUCE_EXTRA) */
 
     /* Workspace for `capacity` samples. */
     int capacity;
@@ -134,6 +135,16 @@ struct bp_model {
     int n_labels;
     char **labels;
 };
+
+/* bp_model_backward for rows that are one shard of a batch of mean_rows
+ * samples: the gradient of the batch mean restricted to these rows, so that
+ * the shards' gradients sum to the whole batch's. */
+bp_status bp__model_backward(bp_model *m, const bp_real *y, int batch, int mean_rows);
+
+/* The gradient buffer is this much longer than the parameters: a sharded
+ * trainer puts its batch sums there, to reduce them in the same call as the
+ * gradient (train.c). */
+#define BP__REDUCE_EXTRA 3
 
 /* Frees the normalization and labels (model_meta.c). */
 void bp__model_free_meta(bp_model *m);

@@ -74,22 +74,22 @@ double bp__loss(bp_loss loss, const bp_real *a, const bp_real *z, const bp_real 
 }
 
 void bp__loss_grad(bp_loss loss, bp_real *d, const bp_real *a, const bp_real *y,
-                   int rows, int cols)
+                   int rows, int cols, int mean_rows)
 {
-    size_t count = (size_t)rows * cols;
+    size_t count = (size_t)rows * cols, mean_count = (size_t)mean_rows * cols;
     switch (loss) {
     case BP_LOSS_MSE: { /* dJ/dA = 2 (a - y) / mk */
-        bp_real s = (bp_real)(2.0 / (double)count);
+        bp_real s = (bp_real)(2.0 / (double)mean_count);
         for (size_t i = 0; i < count; i++) d[i] = s * (a[i] - y[i]);
         break;
     }
     case BP_LOSS_BCE: { /* dJ/dZ = (σ(z) - y) / mk */
-        bp_real s = (bp_real)(1.0 / (double)count);
+        bp_real s = (bp_real)(1.0 / (double)mean_count);
         for (size_t i = 0; i < count; i++) d[i] = s * (a[i] - y[i]);
         break;
     }
     case BP_LOSS_XENT: { /* dJ/dZ = (softmax(z) Σy - y) / m; Σy = 1 for one-hot targets */
-        bp_real s = (bp_real)(1.0 / rows);
+        bp_real s = (bp_real)(1.0 / mean_rows);
         for (int r = 0; r < rows; r++) {
             const bp_real *ar = a + (size_t)r * cols, *yr = y + (size_t)r * cols;
             bp_real *dr = d + (size_t)r * cols, ysum = 0;

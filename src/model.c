@@ -126,7 +126,7 @@ bp_status bp_model_create(bp_model **out, const bp_model_config *cfg)
     }
     m->n_params = off;
     m->params = bp__calloc(off, sizeof(bp_real));
-    m->grads = bp__calloc(off, sizeof(bp_real));
+    m->grads = bp__calloc(off + BP__REDUCE_EXTRA, sizeof(bp_real));
     if (!m->params || !m->grads) {
         bp_model_free(m);
         return BP_ERR_NOMEM;
@@ -226,12 +226,17 @@ bp_status bp_model_loss(const bp_model *m, const bp_real *y, int batch, bp_real 
 
 bp_status bp_model_backward(bp_model *m, const bp_real *y, int batch)
 {
+    return bp__model_backward(m, y, batch, batch);
+}
+
+bp_status bp__model_backward(bp_model *m, const bp_real *y, int batch, int mean_rows)
+{
     bp_status st = check_last_forward(m, batch, "backward");
     if (st) return st;
     int last = m->cfg.n_layers - 1, cur = 0;
     const bp_layer *out = &m->layers[last];
     /* dZ of the output layer: fused (A - Y)/count for bce/xent; for mse dA ⊙ g'(Z). */
-    bp__loss_grad(m->cfg.loss, m->delta[0], m->acts[last], y, batch, out->out);
+    bp__loss_grad(m->cfg.loss, m->delta[0], m->acts[last], y, batch, out->out, mean_rows);
     if (m->cfg.loss == BP_LOSS_MSE)
         bp__activation_backward(m->delta[0], m->acts[last], batch, out->out, out->act,
                                 m->cfg.leaky_slope);

@@ -27,7 +27,7 @@ struct bp_trainer {
 
 bp_train_config bp_train_config_default(void)
 {
-    bp_train_config c = {.batch_size = 32, .shuffle = 1, .seed = 0};
+    bp_train_config c = {.batch_size = 32, .shuffle = 1, .seed = 0, .shard = 0, .shards = 1};
     return c;
 }
 
@@ -38,14 +38,21 @@ bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
     if (cfg->batch_size < 1)
         return bp__fail(BP_ERR_INVALID, "train config: batch_size = %d, must be >= 1",
                         cfg->batch_size);
+    int shards = cfg->shards > 1 ? cfg->shards : 1; /* 0 (a zeroed config) is 1 */
+    if (cfg->shard < 0 || cfg->shard >= shards)
+        return bp__fail(BP_ERR_INVALID, "train config: shard = %d, must be 0 .. shards - 1 = %d",
+                        cfg->shard, shards - 1);
+    if (shards > 1 && !cfg->reduce)
+        return bp__fail(BP_ERR_INVALID, "train config: %d shards need a reduce function", shards);
     bp_trainer *t = bp__calloc(1, sizeof *t);
     if (!t) return BP_ERR_NOMEM;
     t->model = model, t->opt = opt, t->cfg = *cfg;
+    t->cfg.shards = shards;
     bp_rng_seed(&t->rng, cfg->seed);
-    size_t b = (size_t)cfg->batch_size;
-    t->xb = bp__calloc(b * bp_model_inputs(model), sizeof(bp_real));
-    t->yb = bp__calloc(b * bp_model_outputs(model), sizeof(bp_real));
-    bp_status st = t->xb && t->yb ? bp_model_reserve(model, cfg->batch_size) : BP_ERR_NOMEM;
+    int rows = (cfg->batch_size + shards - 1) / shards; /* the largest slice */
+    t->xb = bp__calloc((size_t)rows * bp_model_inputs(model), sizeof(bp_real));
+    t->yb = bp__calloc((size_t)rows * bp_model_outputs(model), sizeof(bp_real));
+    bp_status st = t->xb && t->yb ? bp_model_reserve(model, rows) : BP_ERR_NOMEM;
     if (st) {
         bp_trainer_free(t);
         return st;
@@ -90,22 +97,51 @@ static void gather(bp_real *dst, const bp_real *src, const size_t *order, size_t
         memcpy(dst + (size_t)i * width, src + order[start + i] * width, bytes);
 }
 
-/* forward, loss, backward, update on one batch; *loss and *correct out. */
+/* What one step adds to the epoch's sums: over the whole batch, all shards. */
+typedef struct step_sums {
+    double loss;   /* loss summed over the batch's samples */
+    long correct;  /* -1 when accuracy does not apply */
+    int stop;      /* a stop was requested (on any shard) */
+} step_sums;
+
+/* The gradient and batch sums of every shard added up by cfg.reduce, in one
+ * call: the sums ride in the BP__REDUCE_EXTRA values after the gradient. */
+static bp_status reduce(bp_trainer *t, step_sums *s)
+{
+    size_t n = bp_model_param_count(t->model);
+    bp_real *buf = bp_model_grads(t->model), *extra = buf + n;
+    extra[0] = (bp_real)s->loss, extra[1] = (bp_real)s->correct, extra[2] = (bp_real)s->stop;
+    bp_status st = t->cfg.reduce(t->cfg.reduce_user, buf, n + BP__REDUCE_EXTRA);
+    if (st) return st;
+    s->loss = extra[0];
+    s->correct = extra[1] < 0 ? -1 : (long)extra[1];
+    s->stop = extra[2] > 0;
+    return BP_OK;
+}
+
+/* Forward, loss and backward on this shard's `rows` of a batch of `total`,
+ * the reduction across shards, then the update. */
 static bp_status train_step(bp_trainer *t, const bp_real *x, const bp_real *y, int rows,
-                            double *loss, long *correct)
+                            int total, step_sums *s)
 {
     bp_model *m = t->model;
-    bp_real l;
-    bp_status st = bp_model_forward(m, x, rows, NULL);
-    if (!st) st = bp_model_loss(m, y, rows, &l);
-    if (st) return st;
-    if (!isfinite(l))
-        return bp__fail(BP_ERR_NUMERIC, "loss is %g", (double)l);
-    *loss = l;
-    *correct = bp_model_count_correct(m, y, rows);
-    st = bp_model_backward(m, y, rows);
-    if (!st) st = bp_optim_step(t->opt, bp_model_params(m), bp_model_grads(m));
-    return st;
+    s->loss = 0, s->correct = bp_model_count_correct(m, y, 0), s->stop = t->stop;
+    bp_status st = BP_OK;
+    if (rows > 0) {
+        bp_real l;
+        st = bp_model_forward(m, x, rows, NULL);
+        if (!st) st = bp_model_loss(m, y, rows, &l);
+        if (!st) st = bp__model_backward(m, y, rows, total);
+        if (st) return st;
+        s->loss = (double)l * rows;
+        s->correct = bp_model_count_correct(m, y, rows);
+    } else {
+        memset(bp_model_grads(m), 0, bp_model_param_count(m) * sizeof(bp_real));
+    }
+    if (t->cfg.reduce && (st = reduce(t, s))) return st;
+    if (!isfinite(s->loss)) /* the same verdict on every shard: it follows the sums */
+        return bp__fail(BP_ERR_NUMERIC, "loss is %g", s->loss / total);
+    return bp_optim_step(t->opt, bp_model_params(m), bp_model_grads(m));
 }
 
 /* Runs batches next_batch.. of the epoch, adding to the trainer's sums. */
@@ -113,33 +149,35 @@ static bp_status run_batches(bp_trainer *t, const bp_real *x, const bp_real *y, 
 {
     int in = bp_model_inputs(t->model), k = bp_model_outputs(t->model);
     size_t B = (size_t)t->cfg.batch_size, n_batches = (n + B - 1) / B;
+    size_t P = (size_t)t->cfg.shards, r = (size_t)t->cfg.shard;
     for (size_t b = t->next_batch; b < n_batches; b++) {
-        size_t start = b * B;
-        int rows = (int)(n - start < B ? n - start : B);
+        size_t total = n - b * B < B ? n - b * B : B;
+        size_t start = b * B + total * r / P; /* this shard's slice of the batch */
+        int rows = (int)(total * (r + 1) / P - total * r / P);
         const bp_real *xb = x + start * in, *yb = y + start * k;
         if (t->cfg.shuffle) {
             gather(t->xb, x, t->order, start, rows, in);
             gather(t->yb, y, t->order, start, rows, k);
             xb = t->xb, yb = t->yb;
         }
-        double l = 0;
-        long c = 0;
-        bp_status st = train_step(t, xb, yb, rows, &l, &c);
+        step_sums s;
+        bp_status st = train_step(t, xb, yb, rows, (int)total, &s);
         if (st) {
             char why[512];
             snprintf(why, sizeof why, "%s", bp_last_error());
             return bp__fail(st, "epoch %d, batch %zu: %s%s", t->epochs_done + 1, b + 1, why,
                             st == BP_ERR_NUMERIC ? " (try a lower learning rate or gradient clipping)" : "");
         }
-        t->loss_sum += l * rows;
-        t->correct = c < 0 || t->correct < 0 ? -1 : t->correct + c;
-        t->seen += (size_t)rows;
+        t->loss_sum += s.loss;
+        t->correct = s.correct < 0 || t->correct < 0 ? -1 : t->correct + s.correct;
+        t->seen += total;
         if (t->cfg.on_batch) {
             bp_batch_info info = {t->epochs_done + 1, b + 1, n_batches, t->seen,
                                   t->loss_sum / (double)t->seen};
             t->cfg.on_batch(t->cfg.user, &info);
         }
-        if (t->stop && b + 1 < n_batches) {
+        /* One process stops on its own flag; shards on the reduced one, so together. */
+        if ((t->cfg.reduce ? s.stop : t->stop) && b + 1 < n_batches) {
             t->stop = 0;
             t->next_batch = b + 1;
             return bp__fail(BP_ERR_INTERRUPTED, "epoch %d stopped after batch %zu of %zu",

@@ -1,9 +1,11 @@
 /* The training loop: XOR converges; mini-batches (the last partial one
  * included), full batch and batch 1 through one code path, checked against
  * steps written out by hand; determinism; exact resume after a stop; a NaN
- * stops training with a message; no allocation in the steady-state loop. */
+ * stops training with a message; no allocation in the steady-state loop;
+ * sharded training (threads standing in for MPI ranks) matches one process. */
 #include "util.h"
 
+#include <pthread.h>
 #include <time.h>
 
 #if defined(__has_feature)
@@ -248,6 +250,169 @@ static void test_stats(void)
     bp_trainer_free(NULL);
 }
 
+
+/* ------------------------------------------ shards: threads standing in for ranks */
+
+enum { MAX_SHARDS = 4, SHARD_EPOCHS = 6 };
+
+/* An allreduce over threads: every shard posts its buffer, shard 0 adds them
+ * in shard order, every shard copies the sum back. */
+typedef struct {
+    pthread_barrier_t posted, summed;
+    int shards;
+    bp_real *bufs[MAX_SHARDS], *sum;
+    int stop_at;        /* shard 1 asks to stop during this reduce call (0: never) */
+} fake_comm;
+
+typedef struct {
+    fake_comm *c;
+    int shard, calls;
+    bp_loss loss;
+    bp_model *model;
+    bp_optim *opt;
+    bp_trainer *trainer;
+    bp_epoch_stats st[SHARD_EPOCHS];
+    bp_status status;
+} shard;
+
+static bp_status fake_allreduce(void *user, bp_real *buf, size_t n)
+{
+    shard *s = user;
+    fake_comm *c = s->c;
+    if (++s->calls == c->stop_at && s->shard == 1) bp_trainer_request_stop(s->trainer);
+    c->bufs[s->shard] = buf;
+    pthread_barrier_wait(&c->posted);
+    if (s->shard == 0)
+        for (size_t i = 0; i < n; i++) {
+            c->sum[i] = 0;
+            for (int r = 0; r < c->shards; r++) c->sum[i] += c->bufs[r][i];
+        }
+    pthread_barrier_wait(&c->summed);
+    memcpy(buf, c->sum, n * sizeof *buf);
+    return BP_OK;
+}
+
+static bp_model *loss_model(bp_loss loss)
+{
+    const int sizes[] = {3, 6, 4};
+    const bp_activation acts[] = {BP_ACT_TANH, loss == BP_LOSS_XENT ? BP_ACT_SOFTMAX
+                                              : loss == BP_LOSS_BCE ? BP_ACT_SIGMOID : BP_ACT_IDENTITY};
+    return make_model(2, sizes, acts, loss, 11);
+}
+
+/* Batch 4 over N = 10: slices 1,1,2 then 0,1,1 at 3 shards (an empty one). */
+static void *run_shard(void *arg)
+{
+    shard *s = arg;
+    s->model = loss_model(s->loss);
+    bp_optim_config oc = bp_optim_config_default(BP_OPTIM_ADAM);
+    oc.lr = 0.02;
+    bp_train_config tc = bp_train_config_default();
+    tc.batch_size = 4, tc.seed = 9;
+    if (s->c) tc.shard = s->shard, tc.shards = s->c->shards, tc.reduce = fake_allreduce, tc.reduce_user = s;
+    s->status = bp_optim_create(&s->opt, &oc, bp_model_param_count(s->model));
+    if (!s->status) s->status = bp_trainer_create(&s->trainer, s->model, s->opt, &tc);
+    for (int e = 0; e < SHARD_EPOCHS && !s->status; e++)
+        s->status = bp_trainer_epoch(s->trainer, X, Y, N, &s->st[e]);
+    return NULL;
+}
+
+static void free_shard(shard *s)
+{
+    bp_trainer_free(s->trainer);
+    bp_optim_free(s->opt);
+    bp_model_free(s->model);
+}
+
+/* Runs `shards` threads; returns them in sh (free_shard each). */
+static void run_shards(shard *sh, fake_comm *c, int shards, bp_loss loss, int stop_at)
+{
+    c->shards = shards, c->stop_at = stop_at;
+    c->sum = calloc(1000, sizeof *c->sum);
+    pthread_barrier_init(&c->posted, NULL, (unsigned)shards);
+    pthread_barrier_init(&c->summed, NULL, (unsigned)shards);
+    pthread_t th[MAX_SHARDS];
+    for (int r = 0; r < shards; r++) {
+        sh[r] = (shard){.c = c, .shard = r, .loss = loss};
+        pthread_create(&th[r], NULL, run_shard, &sh[r]);
+    }
+    for (int r = 0; r < shards; r++) pthread_join(th[r], NULL);
+    pthread_barrier_destroy(&c->posted), pthread_barrier_destroy(&c->summed);
+    free(c->sum);
+}
+
+static double max_rel_diff(const bp_real *a, const bp_real *b, size_t n)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / fmax(fabs((double)b[i]), 1e-3);
+        worst = d > worst ? d : worst;
+    }
+    return worst;
+}
+
+/* 2, 3 and 4 shards give one process's model, losses and accuracies, up to
+ * the rounding of the gradient's sum over the batch, for every loss. */
+static void test_shards_match_one_process(void)
+{
+    const bp_loss losses[] = {BP_LOSS_XENT, BP_LOSS_BCE, BP_LOSS_MSE};
+    double tol = TEST_DOUBLE ? 1e-12 : 1e-4, worst = 0;
+    for (int li = 0; li < 3; li++) {
+        shard one = {.loss = losses[li]};
+        run_shard(&one);
+        CHECK_OK(one.status);
+        size_t n = bp_model_param_count(one.model);
+        for (int P = 2; P <= MAX_SHARDS; P++) {
+            shard sh[MAX_SHARDS];
+            fake_comm c;
+            run_shards(sh, &c, P, losses[li], 0);
+            for (int r = 0; r < P; r++) {
+                CHECK(sh[r].status == BP_OK, "%d shards, shard %d: %s", P, r, bp_status_name(sh[r].status));
+                CHECK(memcmp(bp_model_params(sh[r].model), bp_model_params(sh[0].model),
+                             n * sizeof(bp_real)) == 0, "%d shards: shard %d differs from shard 0", P, r);
+            }
+            double d = max_rel_diff(bp_model_params(sh[0].model), bp_model_params(one.model), n);
+            worst = d > worst ? d : worst;
+            CHECK(d <= tol, "%s, %d shards: max relative difference %g", bp_loss_name(losses[li]), P, d);
+            for (int e = 0; e < SHARD_EPOCHS; e++) {
+                CHECK_CLOSE(sh[0].st[e].loss, one.st[e].loss, tol);
+                CHECK(sh[0].st[e].accuracy == one.st[e].accuracy && sh[0].st[e].steps == one.st[e].steps,
+                      "epoch %d: accuracy %g vs %g", e + 1, sh[0].st[e].accuracy, one.st[e].accuracy);
+            }
+            for (int r = 0; r < P; r++) free_shard(&sh[r]);
+        }
+        free_shard(&one);
+    }
+    printf("shards: parameters within %.2g (relative) of one process's\n", worst);
+}
+
+/* A stop asked on shard 1 alone stops every shard after the same batch: the
+ * next one, since the request came after the current batch's sums were posted. */
+static void test_shards_stop_together(void)
+{
+    shard sh[3];
+    fake_comm c;
+    run_shards(sh, &c, 3, BP_LOSS_XENT, 4); /* during step 4, so after step 5: epoch 2, batch 2 */
+    for (int r = 0; r < 3; r++) {
+        CHECK(sh[r].status == BP_ERR_INTERRUPTED, "shard %d: %s", r, bp_status_name(sh[r].status));
+        CHECK(bp_trainer_epochs_done(sh[r].trainer) == 1 && bp_trainer_next_batch(sh[r].trainer) == 2,
+              "shard %d stopped at epoch %d batch %zu", r, bp_trainer_epochs_done(sh[r].trainer),
+              bp_trainer_next_batch(sh[r].trainer));
+        free_shard(&sh[r]);
+    }
+    bp_train_config tc = bp_train_config_default();
+    tc.shards = 2;
+    bp_trainer *t = NULL;
+    bp_model *m = small_model(1);
+    bp_optim_config oc = bp_optim_config_default(BP_OPTIM_SGD);
+    bp_optim *o = NULL;
+    CHECK_OK(bp_optim_create(&o, &oc, bp_model_param_count(m)));
+    CHECK(bp_trainer_create(&t, m, o, &tc) == BP_ERR_INVALID, "2 shards without reduce accepted");
+    tc.reduce = fake_allreduce, tc.shard = 2;
+    CHECK(bp_trainer_create(&t, m, o, &tc) == BP_ERR_INVALID, "shard 2 of 2 accepted");
+    bp_optim_free(o), bp_model_free(m);
+}
+
 int main(void)
 {
     bp_set_threads(1);
@@ -261,5 +426,7 @@ int main(void)
     RUN(test_nan_stops_with_a_message);
     RUN(test_no_allocation_in_steady_state);
     RUN(test_stats);
+    RUN(test_shards_match_one_process);
+    RUN(test_shards_stop_together);
     return test_summary("test_train");
 }
