@@ -5,9 +5,12 @@
 #   make demo            trains on Fashion-MNIST and shows the result
 #   make install PREFIX=/usr/local
 #   make SANITIZE=1 ...  AddressSanitizer + UndefinedBehaviorSanitizer build
+#   make MPI=1 ...       the backprop command for mpirun (build/float-mpi, mpicc):
+#                        data-parallel training, docs/DISTRIBUTED.md
 REAL     ?= float
 PREFIX   ?= /usr/local
 SANITIZE ?= 0
+MPI      ?= 0
 
 ifeq ($(REAL),double)
   REAL_DEFS := -DBP_REAL_DOUBLE
@@ -24,15 +27,26 @@ ifeq ($(SANITIZE),1)
 endif
 
 CC       ?= cc
+# The library is the same either way; only cli/ talks to MPI (cli/dist_mpi.c
+# instead of cli/dist.c).
+ifeq ($(MPI),1)
+  BUILD := $(BUILD)-mpi
+  CC    := mpicc
+  MPI_DEFS := -DBP_MPI
+  DIST_SKIP := cli/dist.c
+else
+  DIST_SKIP := cli/dist_mpi.c
+endif
+MPICC := $(shell command -v mpicc 2>/dev/null)
 OPT      ?= -O3 -march=native
-CPPFLAGS += -Iinclude -Isrc $(REAL_DEFS) -D_POSIX_C_SOURCE=200809L
+CPPFLAGS += -Iinclude -Isrc $(REAL_DEFS) $(MPI_DEFS) -D_POSIX_C_SOURCE=200809L
 CFLAGS   += -std=c11 $(OPT) -fno-math-errno -g -fPIC -Wall -Wextra -Werror -MMD -MP $(SAN_FLAGS)
 LDFLAGS  += $(SAN_FLAGS)
 LDLIBS   := -lopenblas -ljansson -lz -lm -lpthread
 
 LIB_SRC  := $(sort $(wildcard src/*.c))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
-CLI_SRC  := $(sort $(wildcard cli/*.c))
+CLI_SRC  := $(filter-out $(DIST_SKIP),$(sort $(wildcard cli/*.c)))
 CLI_OBJ  := $(CLI_SRC:cli/%.c=$(BUILD)/obj/cli/%.o)
 EX_SRC   := $(sort $(wildcard examples/*.c))
 EX_BIN   := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
@@ -101,9 +115,12 @@ $(BUILD)/bench/%: bench/%.c $(STATIC)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
 
 # Both precisions, then every test of each; the runner prints the totals.
+# With mpicc (the deps step installs OpenMPI) the MPI command of each is
+# built too, for tests/test_mpi.sh.
 test: deps
 	$(MAKE) REAL=float SANITIZE=$(SANITIZE) lib cli examples tests
 	$(MAKE) REAL=double SANITIZE=$(SANITIZE) lib cli examples tests
+	$(if $(MPICC),$(if $(filter 1,$(SANITIZE)),,$(MAKE) REAL=float MPI=1 cli && $(MAKE) REAL=double MPI=1 cli))
 	@scripts/run-tests.sh $(if $(filter 1,$(SANITIZE)),build/float-san build/double-san,build/float build/double)
 
 # The PyTorch conformance suite alone, in both precisions (also part of make test).

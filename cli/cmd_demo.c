@@ -1,5 +1,6 @@
 /* cmd_demo.c - `backprop demo`: Fashion-MNIST with good defaults, exactly
  * what `backprop train` does with the options printed at the start. */
+#include "dist.h"
 #include "train.h"
 
 #include <stdlib.h>
@@ -47,7 +48,9 @@ int cmd_demo(int argc, char **argv)
     if (!o.v[O_EPOCHS].given) args[n++] = "--epochs", args[n++] = DEMO_EPOCHS;
     cli_parse(&o, &cmd_train_desc, n, args);
     o.cmd = "demo";
-    if (!o.v[O_QUIET].i) {
+    dist_init(); /* under mpirun, rank 0 alone prints */
+    int lead = dist_rank() == 0;
+    if (!o.v[O_QUIET].i && lead) {
         printf("backprop demo: backprop train");
         for (int i = 0; i < n; i++) printf(" %s", args[i]);
         printf("\n\n");
@@ -55,7 +58,7 @@ int cmd_demo(int argc, char **argv)
     train_result res;
     int rc = train_run(&o, &res);
     free(args);
-    if (rc) return rc;
+    if (rc || !lead) return rc;
     printf("\ndemo: Fashion-MNIST test accuracy %.2f%% after %d epochs, %.1f s of training "
            "(%.0f samples/s)\n", 100 * res.last.test_acc, res.epochs, res.seconds,
            res.seconds > 0 ? 60000.0 * res.epochs / res.seconds : 0);

@@ -1,7 +1,11 @@
 /* train.c - one training run: read the data, build or load the model,
  * normalize, then the epoch loop with its schedule, evaluation, early
  * stopping, log, plot and progress; Ctrl-C saves a checkpoint from which
- * --resume continues bit-exactly. Nothing in the loop allocates. */
+ * --resume continues bit-exactly. Nothing in the loop allocates.
+ *
+ * Under mpirun (make MPI=1) every rank does all of this on its shard of each
+ * batch (dist.h), and rank 0, the lead, alone prints and writes files. */
+#include "dist.h"
 #include "train.h"
 
 #include <errno.h>
@@ -30,6 +34,7 @@ typedef struct run {
     bp_real *best;       /* (params): the best weights under --early-stop */
     int best_epoch, bad_epochs;
     double best_loss, seconds, last_plot;
+    int lead;            /* rank 0 (or the only process): prints, writes files */
 } run;
 
 static double now(void)
@@ -201,6 +206,8 @@ static int make_trainer(run *r)
     c.seed = o->v[O_SEED].u;
     c.on_batch = progress_on_batch;
     c.user = &r->pg;
+    if (dist_size() > 1) /* each rank runs its shard of every batch */
+        c.shard = dist_rank(), c.shards = dist_size(), c.reduce = dist_allreduce;
     if (bp_trainer_create(&r->tr, r->model, r->opt, &c)) return fail(r, NULL);
     if (r->resumed) bp_trainer_resume(r->tr, &r->info);
     r->pg.trainer = r->tr;
@@ -295,6 +302,7 @@ static int load_best(run *r)
 
 static int save_checkpoint(run *r)
 {
+    if (!r->lead) return EXIT_INTERRUPTED; /* every rank stopped at this batch; rank 0 saves */
     if (!r->ckpt) {
         fprintf(stderr, "backprop %s: interrupted (no --save, so no checkpoint)\n", r->o->cmd);
         return EXIT_INTERRUPTED;
@@ -325,7 +333,7 @@ static int open_outputs(run *r)
     }
     long cap = o->v[O_EPOCHS].i < 4096 ? o->v[O_EPOCHS].i : 4096;
     if (history_reserve(&r->h, (int)cap)) return cli_error(o->cmd, "out of memory");
-    if (!o->v[O_LOG].given) return 0;
+    if (!o->v[O_LOG].given || !r->lead) return 0;
     if (!(r->log = fopen(o->v[O_LOG].s, "w")))
         return cli_error(o->cmd, "--log: %s: %s", o->v[O_LOG].s, strerror(errno));
     for (int i = 0; i < r->h.n; i++) { /* a resumed run's log holds the whole history */
@@ -342,7 +350,7 @@ static int open_outputs(run *r)
 static int want_plot(run *r, int last)
 {
     double t = now();
-    if (!r->o->v[O_PLOT].given || (!last && t - r->last_plot < 1.0)) return 0;
+    if (!r->o->v[O_PLOT].given || !r->lead || (!last && t - r->last_plot < 1.0)) return 0;
     r->last_plot = t;
     return 1;
 }
@@ -397,6 +405,22 @@ static int early_stop(run *r, const epoch_rec *rec)
 
 #define STOP_EARLY (-1) /* one_epoch's "patience ran out", apart from the exit statuses */
 
+/* After each epoch the ranks agree: a signal caught by any rank stops all
+ * of them, rank 0's early-stopping verdict holds for all (its validation
+ * loss could differ in the last bits on another kind of CPU), and their
+ * parameters must be identical. */
+static int agree(run *r, int *stop, int *caught)
+{
+    size_t n = bp_model_param_count(r->model);
+    unsigned any, mine = (signals_caught() ? 1u : 0u) | (r->lead && *stop ? 2u : 0u);
+    if (!dist_agree(dist_hash(DIST_HASH_INIT, bp_model_params(r->model), n * sizeof(bp_real)),
+                    mine, &any))
+        return cli_error(r->o->cmd, "after epoch %d the ranks' parameters differ (their MPI "
+                         "sums or their arithmetic differ)", bp_trainer_epochs_done(r->tr));
+    *caught = (any & 1u) != 0, *stop = (any & 2u) != 0;
+    return 0;
+}
+
 /* Runs one epoch and all that follows it: 0 to go on, STOP_EARLY, or an exit status. */
 static int one_epoch(run *r)
 {
@@ -417,10 +441,11 @@ static int one_epoch(run *r)
     if (!rc) rc = evaluate(r, r->test, &rec.test_loss, &rec.test_acc);
     if (rc) return rc;
     if (history_add(&r->h, &rec)) return cli_error(r->o->cmd, "out of memory");
-    int stop = early_stop(r, &rec), last = e + 1 >= r->o->v[O_EPOCHS].i;
-    rc = write_outputs(r, &rec, stop || last || signals_caught());
+    int stop = early_stop(r, &rec), last = e + 1 >= r->o->v[O_EPOCHS].i, caught = 0;
+    rc = agree(r, &stop, &caught);
+    if (!rc) rc = write_outputs(r, &rec, stop || last || caught);
     if (rc) return rc;
-    if (signals_caught() && !stop && !last) return save_checkpoint(r);
+    if (caught && !stop && !last) return save_checkpoint(r);
     return stop ? STOP_EARLY : 0;
 }
 
@@ -471,6 +496,7 @@ static int finish(run *r, train_result *res)
         res->epochs = bp_trainer_epochs_done(r->tr);
         res->seconds = r->seconds;
     }
+    if (!r->lead) return 0;
     print_summary(r, k);
     const char *save = r->o->v[O_SAVE].s;
     if (!save) return 0;
@@ -484,7 +510,7 @@ static int finish(run *r, train_result *res)
 
 static void print_header(const run *r)
 {
-    if (r->o->v[O_QUIET].i) return;
+    if (r->o->v[O_QUIET].i || !r->lead) return;
     const cli_opts *o = r->o;
     char arch[256];
     printf("training %s (%zu parameters, %s)\n",
@@ -494,9 +520,11 @@ static void print_header(const run *r)
     if (r->val) printf(", validation %zu", bp_dataset_count(r->val));
     if (r->test) printf("; test %s: %zu", o->v[O_TEST].s, bp_dataset_count(r->test));
     printf("; normalize %s\n", r->norm);
-    printf("  %s lr %g, batch %ld, %ld epochs, %d threads%s\n", o->v[O_OPT].s, o->v[O_LR].r,
+    printf("  %s lr %g, batch %ld, %ld epochs, %d threads%s%s\n", o->v[O_OPT].s, o->v[O_LR].r,
            o->v[O_BATCH].i, o->v[O_EPOCHS].i, bp_get_threads(),
-           r->resumed ? " (resumed)" : "");
+           dist_size() > 1 ? " per rank" : "", r->resumed ? " (resumed)" : "");
+    if (dist_size() > 1)
+        printf("  %d MPI ranks, each running its shard of every batch\n", dist_size());
     if (r->resumed)
         printf("  resuming at epoch %d, batch %zu\n", r->info.epochs_done + 1, r->info.next_batch);
     fflush(stdout);
@@ -518,13 +546,50 @@ static void free_run(run *r)
     free(r->ckpt);
 }
 
+/* The ranks must start from the same model, data and settings: one
+ * collective compares a hash of them. */
+static int check_ranks(run *r)
+{
+    if (dist_size() == 1) return 0;
+    uint64_t h = train_settings_hash(r->o, DIST_HASH_INIT);
+    int threads = bp_get_threads();
+    h = dist_hash(h, &threads, sizeof threads);
+    h = dist_hash(h, bp_model_params(r->model), bp_model_param_count(r->model) * sizeof(bp_real));
+    bp_dataset *parts[3] = {r->train, r->val, r->test};
+    for (int i = 0; i < 3; i++) {
+        bp_dataset *d = parts[i];
+        size_t n = d ? bp_dataset_count(d) : 0;
+        h = dist_hash(h, &n, sizeof n);
+        if (!d) continue;
+        h = dist_hash(h, bp_dataset_x(d), n * (size_t)bp_dataset_inputs(d) * sizeof(bp_real));
+        h = dist_hash(h, bp_dataset_y(d), n * (size_t)bp_dataset_outputs(d) * sizeof(bp_real));
+    }
+    unsigned any;
+    if (!dist_agree(h, 0, &any))
+        return cli_error(r->o->cmd, "the %d ranks differ in their data, model or settings: "
+                         "every rank needs the same options and the same files", dist_size());
+    return 0;
+}
+
+/* Error messages of ranks other than 0 say which rank. */
+static void name_rank(cli_opts *o)
+{
+    static char name[64];
+    if (dist_rank() == 0) return;
+    snprintf(name, sizeof name, "%s [rank %d]", o->cmd, dist_rank());
+    o->cmd = name;
+}
+
 int train_run(cli_opts *o, train_result *res)
 {
     run r;
     memset(&r, 0, sizeof r);
     r.o = o;
     r.best_loss = HUGE_VAL;
-    bp_set_threads((int)o->v[O_THREADS].i);
+    dist_init();
+    r.lead = dist_rank() == 0;
+    name_rank(o);
+    bp_set_threads(o->v[O_THREADS].i ? (int)o->v[O_THREADS].i : dist_default_threads());
     train_check_command_line(o);
     if (!o->v[O_RESUME].given) train_check_settings(o);
     int rc = open_sources(&r);
@@ -534,14 +599,17 @@ int train_run(cli_opts *o, train_result *res)
     if (!rc) rc = make_optimizer(&r);
     if (!rc) rc = make_trainer(&r);
     if (!rc && r.resumed) rc = load_best(&r);
+    if (!rc) rc = check_ranks(&r);
     if (!rc) rc = open_outputs(&r);
     if (!rc) {
-        progress_init(&r.pg, (int)o->v[O_QUIET].i, (int)o->v[O_EPOCHS].i, bp_dataset_count(r.train));
+        progress_init(&r.pg, o->v[O_QUIET].i || !r.lead, (int)o->v[O_EPOCHS].i,
+                      bp_dataset_count(r.train));
+        r.pg.tty &= dist_tty_is_real();
         r.pg.trainer = r.tr;
         print_header(&r);
         rc = epoch_loop(&r);
     }
     if (!rc) rc = finish(&r, res);
     free_run(&r);
-    return rc;
+    return dist_end(rc);
 }

@@ -31,6 +31,9 @@ void train_check_settings(const cli_opts *o);
  * them, except --epochs and the data paths. Exits 2 on a conflict; returns
  * EXIT_RUNTIME for a malformed text, else 0. */
 int train_apply_stored(cli_opts *o, const char *args, json_t **keep);
+/* A hash (dist_hash) of the resumable settings but the data paths,
+ * continuing from h: the ranks of a distributed run compare it. */
+uint64_t train_settings_hash(const cli_opts *o, uint64_t h);
 /* The given resumable options as a JSON object text (malloc'ed). */
 char *train_args_text(const cli_opts *o);
 /* The learning rate of 0-based epoch e under --schedule and --warmup-epochs. */

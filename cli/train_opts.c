@@ -1,5 +1,6 @@
 /* train_opts.c - the rules between train's options, the learning-rate
  * schedules, and the settings a checkpoint keeps for --resume. */
+#include "dist.h"
 #include "train.h"
 
 #include <math.h>
@@ -20,6 +21,17 @@ int train_is_resumable(opt_id id)
     for (int i = 0; i < N_RESUMABLE; i++)
         if (resumable[i] == id) return 1;
     return 0;
+}
+
+uint64_t train_settings_hash(const cli_opts *o, uint64_t h)
+{
+    for (int i = 0; i < N_RESUMABLE; i++) {
+        opt_id id = resumable[i];
+        if (id == O_DATA || id == O_TEST || id == O_INIT_FROM) continue; /* paths */
+        const char *text = o->v[id].s ? o->v[id].s : "";
+        h = dist_hash(h, text, strlen(text) + 1);
+    }
+    return h;
 }
 
 /* An option that only some optimizers (or schedules) use. */
