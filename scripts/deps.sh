@@ -3,7 +3,8 @@
 # apt-get; otherwise it prints the exact command and fails.
 set -euo pipefail
 packages=(gcc make libopenblas-dev zlib1g-dev libjansson-dev
-          python3-torch python3-numpy dataset-fashion-mnist)
+          python3-torch python3-numpy dataset-fashion-mnist
+          libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
