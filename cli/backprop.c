@@ -4,6 +4,12 @@
 
 #include <string.h>
 
+#ifdef BP_MPI
+#define BUILD_NOTE ", MPI" /* make MPI=1: train runs under mpirun */
+#else
+#define BUILD_NOTE ""
+#endif
+
 static const cmd_desc *const commands[] = {
     &cmd_train_desc, &cmd_eval_desc, &cmd_predict_desc, &cmd_init_desc,
     &cmd_info_desc, &cmd_gradcheck_desc, &cmd_demo_desc,
@@ -37,8 +43,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(name, "--version") == 0) {
-        printf("backprop %s (%s, library %s)\n", BP_VERSION_STRING,
-               bp_real_size() == 8 ? "float64" : "float32", bp_version());
+        printf("backprop %s (%s%s, library %s)\n", BP_VERSION_STRING,
+               bp_real_size() == 8 ? "float64" : "float32", BUILD_NOTE, bp_version());
         return 0;
     }
     for (int i = 0; i < N_COMMANDS; i++)
