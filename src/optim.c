@@ -261,7 +261,7 @@ static void update_part(void *ctx, int part, int parts)
 bp_status bp_optim_step(bp_optim *o, bp_real *w, bp_real *g)
 {
     step_job j = {.o = o, .w = w, .g = g, .clip_coef = 1};
-    bp__parallel(norm_part, &j);
+    bp__parallel(norm_part, &j, 2.0 * o->n);
     double sum = 0;
     for (int p = 0; p < bp_get_threads() && p < 64; p++) sum += j.partial[p];
     double norm = sqrt(sum);
@@ -273,7 +273,7 @@ bp_status bp_optim_step(bp_optim *o, bp_real *w, bp_real *g)
     double coef = o->cfg.clip_norm > 0 ? o->cfg.clip_norm / (norm + 1e-6) : 1;
     if (coef < 1) j.clip_coef = (bp_real)coef;
     o->t++;
-    bp__parallel(update_part, &j);
+    bp__parallel(update_part, &j, 10.0 * o->n);
     return BP_OK;
 }
 
