@@ -112,11 +112,24 @@ for run in "2 1 7" "3 2 25" "2 3 40"; do
     if [ $? -eq 0 ]; then same "$name" r$1.st whole.st; else fail "$name" "resume: $(head -c 400 err)"; fi
 done
 
+# rank_pid MPIRUN_PID RANK: the pid of that rank of the job, once it has
+# been training for a second (waits up to 10 s for it to start).
+rank_pid() {
+    local i p
+    for i in $(seq 100); do
+        for p in $(pgrep -P "$1"); do
+            if tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2"; then
+                sleep 1; echo "$p"; return
+            fi
+        done
+        sleep 0.1
+    done
+}
+
 # A signal to rank 0 alone: every rank stops after the same batch, rank 0 saves.
 LONG="--data idx:imgs.idx.gz,labels.idx --layers 64,32,10 --epochs 1000000 --batch 2"
 $MPIRUN -np 2 "$M" train $LONG --save sig.st --quiet >/dev/null 2>&1 & pid=$!
-sleep 2
-rank0=$(pgrep -P $pid -f "save sig.st" | head -n 1)
+rank0=$(rank_pid $pid 0)
 [ -n "$rank0" ] && kill -TERM "$rank0"
 timeout 20 tail --pid=$pid -f /dev/null; wait $pid; rc=$?
 if [ $rc -eq 130 ] && "$S" info --model sig.st.ckpt | grep -q "checkpoint after"; then
@@ -148,8 +161,7 @@ expect_fail "usage-error-ends-all-ranks" "--lr: expected a number > 0" $MPIRUN -
 
 # A rank killed outright: mpirun ends the others.
 $MPIRUN -np 3 "$M" train $LONG --save k.st --quiet >/dev/null 2>&1 & pid=$!
-sleep 2
-victim=$(pgrep -P $pid -f "save k.st" | sed -n 2p)
+victim=$(rank_pid $pid 1)
 [ -n "$victim" ] && kill -KILL "$victim"
 t0=$SECONDS
 timeout 20 tail --pid=$pid -f /dev/null; wait $pid; rc=$?
