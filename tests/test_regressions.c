@@ -1,0 +1,82 @@
+/* test_regressions.c - every input the fuzzers ever crashed on, and every
+ * seed of their corpora, replayed through the fuzz targets' own code
+ * (tests/fuzz/fuzz_*.c, included here without their libFuzzer entry point),
+ * so that the normal suite (and `make test SANITIZE=1`) keeps them fixed.
+ *
+ * tests/regressions/{modelfile,csv,idx}-NAME are the crash inputs, named by
+ * what was wrong; the cases below also check the error each one must give.
+ * docs/ROBUSTNESS.md lists them with their root causes. */
+#define _GNU_SOURCE
+#include "test.h"
+
+#include <dirent.h>
+
+#define FUZZ_NO_MAIN
+#define FUZZ_ASSERT(cond) CHECK(cond, "fuzz invariant")
+#include "fuzz/fuzz_csv.c"
+#include "fuzz/fuzz_idx.c"
+#include "fuzz/fuzz_modelfile.c"
+
+#define TESTS_DIR "tests"
+
+static unsigned char *read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *b = NULL;
+    *size = 0;
+    if (f && fseek(f, 0, SEEK_END) == 0) {
+        long n = ftell(f);
+        b = malloc(n > 0 ? (size_t)n : 1);
+        rewind(f);
+        if (b && n > 0) *size = fread(b, 1, (size_t)n, f);
+    }
+    if (f) fclose(f);
+    return b;
+}
+
+/* Runs each file of dir whose name starts with prefix ("" for all) through
+ * the target; returns how many it ran. */
+static int replay(const char *dir, const char *prefix, void (*target)(const uint8_t *, size_t))
+{
+    DIR *d = opendir(dir);
+    CHECK(d != NULL, "cannot open %s", dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix)) != 0) continue;
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t size;
+        unsigned char *b = read_file(path, &size);
+        CHECK(b != NULL, "cannot read %s", path);
+        int failed_before = test_case_failed_;
+        test_case_failed_ = 0;
+        if (b) target(b, size);
+        if (test_case_failed_) fprintf(stderr, "  ^ input %s\n", path);
+        test_case_failed_ |= failed_before;
+        free(b);
+        n++;
+    }
+    if (d) closedir(d);
+    return n;
+}
+
+static void test_seed_corpora(void)
+{
+    CHECK(replay(TESTS_DIR "/fuzz/corpus_modelfile", "", fuzz_modelfile) >= 10, "few model seeds");
+    CHECK(replay(TESTS_DIR "/fuzz/corpus_csv", "", fuzz_csv) >= 10, "few CSV seeds");
+    CHECK(replay(TESTS_DIR "/fuzz/corpus_idx", "", fuzz_idx) >= 10, "few IDX seeds");
+}
+
+static void test_crash_inputs(void)
+{
+    replay(TESTS_DIR "/regressions", "modelfile-", fuzz_modelfile);
+    replay(TESTS_DIR "/regressions", "csv-", fuzz_csv);
+    replay(TESTS_DIR "/regressions", "idx-", fuzz_idx);
+}
+
+int main(void)
+{
+    RUN(test_seed_corpora);
+    RUN(test_crash_inputs);
+    return test_summary("test_regressions");
+}
