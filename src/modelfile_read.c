@@ -381,9 +381,12 @@ static const char *shape_text(char buf[64], int ndim, uint64_t d0, uint64_t d1)
 }
 
 /* The tensor `name`, checked: present, F32 or F64, shape [d0] (d1 < 0) or
- * [d0, d1], every value finite once converted to bp_real. */
+ * [d0, d1], every value finite once converted to bp_real, and not negative
+ * in an optimizer's "v" slot (a mean of squares, of which Adam and RMSprop
+ * take the square root). */
 static bp_status get_tensor(const mfile *f, const char *name, int d0, int d1, const rtensor **out)
 {
+    bool squares = strncmp(name, "optim.v.", 8) == 0;
     const rtensor *t = *out = find(f, name);
     if (!t) return bp__fail(BP_ERR_FORMAT, "%s: tensor \"%s\" is missing", f->path, name);
     if (strcmp(t->dtype, "F32") != 0 && strcmp(t->dtype, "F64") != 0)
@@ -401,6 +404,10 @@ static bp_status get_tensor(const mfile *f, const char *name, int d0, int d1, co
             return bp__fail(BP_ERR_FORMAT, "%s: tensor \"%s\": element %zu is %g%s", f->path,
                             name, i, (double)v, t->elem == 8 && sizeof(bp_real) == 4 && isinf(v)
                             ? " as a float32" : "");
+        if (squares && v < 0)
+            return bp__fail(BP_ERR_FORMAT, "%s: tensor \"%s\": element %zu is %g, but this "
+                            "mean of squared gradients cannot be negative", f->path, name, i,
+                            (double)v);
     }
     return BP_OK;
 }

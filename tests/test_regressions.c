@@ -74,9 +74,32 @@ static void test_crash_inputs(void)
     replay(TESTS_DIR "/regressions", "idx-", fuzz_idx);
 }
 
+/* A checkpoint must fail to load with BP_ERR_FORMAT and a message holding `text`. */
+static void checkpoint_fails(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, TESTS_DIR "/regressions/%s", name);
+    bp_model *m = NULL;
+    bp_optim *o = NULL;
+    bp_checkpoint_info info;
+    bp_status st = bp_checkpoint_load(path, &m, &o, &info, NULL);
+    CHECK(st == BP_ERR_FORMAT && strstr(bp_last_error(), text), "%s: %s \"%s\", want \"%s\"",
+          name, bp_status_name(st), bp_last_error(), text);
+    bp_model_free(m);
+    bp_optim_free(o);
+}
+
+/* Finding 1: RMSprop's v (a mean of squares) loaded negative, so the first
+ * resumed step took sqrt(v < 0) = NaN into the parameters. */
+static void test_negative_second_moment(void)
+{
+    checkpoint_fails("modelfile-negative-v", "optim.v.layers.1.bias\": element 1 is -2013.79");
+}
+
 int main(void)
 {
     RUN(test_seed_corpora);
     RUN(test_crash_inputs);
+    RUN(test_negative_second_moment);
     return test_summary("test_regressions");
 }
