@@ -243,7 +243,11 @@ bp_status bp_optim_create(bp_optim **out, const bp_optim_config *cfg, size_t n);
 void bp_optim_free(bp_optim *o);
 /* One update of params from grads (both n long). grads may be modified
  * (clipping, weight decay). Returns BP_ERR_NUMERIC, leaving params untouched,
- * when the gradient norm is not finite. */
+ * when the gradient norm is not finite. Returns BP_ERR_NUMERIC too when the
+ * update itself makes a parameter or state value non-finite (a finite
+ * gradient times too large a learning rate, or Adam with eps 0 on a zero
+ * gradient): that step is applied, so the parameters are no longer usable
+ * (bp_model_save refuses them); go back to the last saved model. */
 bp_status bp_optim_step(bp_optim *o, bp_real *params, bp_real *grads);
 void bp_optim_set_lr(bp_optim *o, double lr);
 double bp_optim_get_lr(const bp_optim *o);
@@ -292,7 +296,8 @@ void bp_trainer_free(bp_trainer *t);
 /* One epoch of the notes' Algorithm 1 over x (n, inputs), y (n, outputs):
  * shuffle (if on), then for each mini-batch (the last partial one included)
  * forward, backward, update. Returns BP_ERR_NUMERIC, naming epoch and batch,
- * if the loss or gradient stops being finite (the bad step is not applied);
+ * if the loss or gradient stops being finite (the bad step is not applied)
+ * or the update overflows (see bp_optim_step: the parameters are then lost);
  * BP_ERR_INTERRUPTED if bp_trainer_request_stop was called (the epoch stops
  * after the current batch; stats cover the batches run). */
 bp_status bp_trainer_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n,
