@@ -288,7 +288,9 @@ typedef struct bp_epoch_stats {
 typedef struct bp_trainer bp_trainer;
 
 /* A training loop over `model` updated by `opt` (both borrowed: they must
- * outlive the trainer). Allocates the batch buffers once. */
+ * outlive the trainer). The first epoch allocates the batch buffers (for
+ * min(batch_size, n) samples, so a batch size beyond the data costs
+ * nothing); later epochs on the same n allocate nothing. */
 bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
                             const bp_train_config *cfg);
 void bp_trainer_free(bp_trainer *t);

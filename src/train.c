@@ -19,7 +19,8 @@ struct bp_trainer {
     volatile sig_atomic_t stop;
     size_t *order;         /* (order_n) sample permutation */
     size_t order_n;
-    bp_real *xb, *yb;      /* (batch_size, inputs), (batch_size, outputs): gathered batch */
+    size_t rows;           /* capacity of xb, yb: min(batch_size, samples), 0 before the first epoch */
+    bp_real *xb, *yb;      /* (rows, inputs), (rows, outputs): gathered batch */
 };
 
 bp_train_config bp_train_config_default(void)
@@ -39,14 +40,6 @@ bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
     if (!t) return BP_ERR_NOMEM;
     t->model = model, t->opt = opt, t->cfg = *cfg;
     bp_rng_seed(&t->rng, cfg->seed);
-    size_t b = (size_t)cfg->batch_size;
-    t->xb = bp__calloc(b * bp_model_inputs(model), sizeof(bp_real));
-    t->yb = bp__calloc(b * bp_model_outputs(model), sizeof(bp_real));
-    bp_status st = t->xb && t->yb ? bp_model_reserve(model, cfg->batch_size) : BP_ERR_NOMEM;
-    if (st) {
-        bp_trainer_free(t);
-        return st;
-    }
     *out = t;
     return BP_OK;
 }
@@ -60,12 +53,30 @@ void bp_trainer_free(bp_trainer *t)
     free(t);
 }
 
+/* Batch buffers (and the model's workspace) for min(batch_size, n) samples:
+ * sized by the data, so that a batch size far beyond it (a hostile
+ * checkpoint's, say) allocates nothing extra. They only grow. */
+static bp_status size_batch(bp_trainer *t, size_t n)
+{
+    size_t rows = n < (size_t)t->cfg.batch_size ? n : (size_t)t->cfg.batch_size;
+    if (rows <= t->rows) return BP_OK;
+    free(t->xb), free(t->yb);
+    t->rows = 0;
+    t->xb = bp__calloc(rows * (size_t)bp_model_inputs(t->model), sizeof(bp_real));
+    t->yb = bp__calloc(rows * (size_t)bp_model_outputs(t->model), sizeof(bp_real));
+    if (!t->xb || !t->yb) return BP_ERR_NOMEM;
+    t->rows = rows;
+    return bp_model_reserve(t->model, (int)rows);
+}
+
 /* The epoch's sample order: identity, then Fisher-Yates with the generator. */
 static bp_status make_order(bp_trainer *t, size_t n, bp_rng *rng)
 {
     if (t->order_n != n) { /* only when the data set changes size */
         free(t->order);
         t->order_n = 0;
+        bp_status st = size_batch(t, n);
+        if (st) return st;
         if (!(t->order = bp__calloc(n, sizeof *t->order))) return BP_ERR_NOMEM;
         t->order_n = n;
     }
