@@ -190,7 +190,8 @@ const bp_real *bp_model_norm_scale(const bp_model *m);
 /* Applies the normalization in place to x (n, inputs); no-op if none. */
 void bp_model_normalize(const bp_model *m, bp_real *x, size_t n);
 
-/* Class label names (for classifiers), stored with the model. NULL clears. */
+/* Class label names (for classifiers), stored with the model: one per output,
+ * or two for a single (sigmoid) output; BP_ERR_INVALID otherwise. n = 0 clears. */
 bp_status bp_model_set_labels(bp_model *m, int n, const char *const *names);
 int bp_model_label_count(const bp_model *m);
 const char *bp_model_label(const bp_model *m, int i);

@@ -449,8 +449,9 @@ static bp_status check_normalization(const mfile *f, int inputs, const rtensor *
     return st;
 }
 
-/* "labels": a JSON array of strings, itself encoded as a string. */
-static bp_status parse_labels(const mfile *f, json_t **out)
+/* "labels": a JSON array of strings, itself encoded as a string, one per
+ * output (two for a single sigmoid output), as bp_model_set_labels wants. */
+static bp_status parse_labels(const mfile *f, int outputs, json_t **out)
 {
     *out = NULL;
     const char *s = meta_get(f, "labels");
@@ -459,6 +460,12 @@ static bp_status parse_labels(const mfile *f, json_t **out)
     json_t *a = json_loads(s, 0, &e);
     bool ok = json_is_array(a);
     for (size_t i = 0; ok && i < json_array_size(a); i++) ok = json_is_string(json_array_get(a, i));
+    size_t n = json_array_size(a);
+    if (ok && n && n != (size_t)outputs && !(outputs == 1 && n == 2)) {
+        json_decref(a);
+        return bp__fail(BP_ERR_FORMAT, "%s: __metadata__ \"labels\" holds %zu names for a model "
+                        "with %d outputs", f->path, n, outputs);
+    }
     if (!ok) {
         json_decref(a);
         return bad(f, "labels", s, "expected a JSON array of strings");
@@ -491,7 +498,7 @@ static bp_status read_model(const mfile *f, bp_model **out)
     bp_status st = read_config(f, &c);
     if (!st) st = read_layers_tensors(f, &c, NULL, NULL, NULL);
     if (!st) st = check_normalization(f, c.sizes[0], &shift, &scale);
-    if (!st) st = parse_labels(f, &labels);
+    if (!st) st = parse_labels(f, c.sizes[c.n_layers], &labels);
     if (!st && (st = bp_model_create(&m, &c))) st = wrap(st, f, "__metadata__ architecture");
     if (!st) st = read_layers_tensors(f, &c, NULL, m, m->params);
     if (!st && shift) {
