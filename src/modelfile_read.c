@@ -569,7 +569,9 @@ static bp_status read_optim_config(const mfile *f, bp_optim_config *c, uint64_t 
     if (strcmp(inside, "0") != 0 && strcmp(inside, "1") != 0)
         return bad(f, "optim.eps_inside_sqrt", inside, "expected 0 or 1");
     c->eps_inside_sqrt = inside[0] == '1';
-    if (!bp__mf_parse_u64(t, steps)) return bad(f, "optim.steps", t, "not an unsigned integer");
+    /* The counters must be able to count once more: the next step or epoch. */
+    if (!bp__mf_parse_u64(t, steps) || *steps == UINT64_MAX)
+        return bad(f, "optim.steps", t, "not an unsigned integer below 2^64 - 1");
     return BP_OK;
 }
 
@@ -590,8 +592,8 @@ static bp_status read_train_info(const mfile *f, bp_checkpoint_info *info)
         return bad(f, "train.shuffle", shuffle, "expected 0 or 1");
     if (!bp__mf_parse_u64(seed, &info->train.seed))
         return bad(f, "train.seed", seed, "not an unsigned integer");
-    if (!parse_int(epochs, 0, &info->epochs_done))
-        return bad(f, "train.epochs_done", epochs, "not a non-negative integer");
+    if (!parse_int(epochs, 0, &info->epochs_done) || info->epochs_done == INT_MAX)
+        return bad(f, "train.epochs_done", epochs, "not an integer from 0 to 2147483646");
     if (!bp__mf_parse_u64(next, &u) || u > SIZE_MAX)
         return bad(f, "train.next_batch", next, "not an unsigned integer");
     info->next_batch = (size_t)u;

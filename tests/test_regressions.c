@@ -96,10 +96,21 @@ static void test_negative_second_moment(void)
     checkpoint_fails("modelfile-negative-v", "optim.v.layers.1.bias\": element 1 is -2013.79");
 }
 
+/* Finding 2 (review; the fuzz target's resumed epoch trips UBSan on it): a
+ * checkpoint at train.epochs_done 2^31 - 1 resumed, and finishing the next
+ * epoch overflowed the int counter. Likewise optim.steps 2^64 - 1 wrapped to
+ * step 0, whose bias correction divides by 1 - beta^0 = 0. */
+static void test_counters_at_their_maximum(void)
+{
+    checkpoint_fails("modelfile-epochs-max", "\"train.epochs_done\" is \"2147483647\"");
+    checkpoint_fails("modelfile-steps-max", "\"optim.steps\" is \"18446744073709551615\"");
+}
+
 int main(void)
 {
     RUN(test_seed_corpora);
     RUN(test_crash_inputs);
     RUN(test_negative_second_moment);
+    RUN(test_counters_at_their_maximum);
     return test_summary("test_regressions");
 }
