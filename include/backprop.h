@@ -454,8 +454,8 @@ bp_csv_options bp_csv_options_default(void);
  * the defaults. Quoted fields ("a,b", "" for a quote, line breaks inside),
  * LF or CRLF, a last line with or without a newline; blank lines and a UTF-8
  * byte order mark are skipped, blanks around fields trimmed. Every
- * non-target column is an input and must hold a finite number (strtod over
- * the whole field); so must a regression target. Errors: BP_ERR_IO
+ * non-target column is an input and must hold a number (strtod over the
+ * whole field) that is finite as a bp_real; so must a regression target. Errors: BP_ERR_IO
  * (open/read, with errno); BP_ERR_FORMAT with "path:line:column: what" for a
  * ragged row (expected vs got fields), a field that is not a number or not
  * finite, a label not in opt->labels, a quoting error, and "path: what" for

@@ -106,11 +106,30 @@ static void test_counters_at_their_maximum(void)
     checkpoint_fails("modelfile-steps-max", "\"optim.steps\" is \"18446744073709551615\"");
 }
 
+/* Finding 3: a CSV value finite as a double but not as a float ("1e308")
+ * passed the finiteness check, made in double, and became inf in the float
+ * build's data set. Now an error there naming line, column and value; the
+ * double build still reads it. */
+static void test_csv_value_beyond_float(void)
+{
+    bp_csv_options o = bp_csv_options_default();
+    o.has_target = 0;
+    bp_dataset *d = NULL;
+    bp_status st = bp_dataset_load_csv(&d, TESTS_DIR "/regressions/csv-float-overflow", &o);
+    if (TEST_DOUBLE)
+        CHECK(st == BP_OK && bp_dataset_x(d)[0] == 1e308, "%s", bp_last_error());
+    else
+        CHECK(st == BP_ERR_FORMAT && strstr(bp_last_error(), "csv-float-overflow:1:1: input "
+              "column 1: \"1e308\" is out of the range of float32"), "%s", bp_last_error());
+    bp_dataset_free(d);
+}
+
 int main(void)
 {
     RUN(test_seed_corpora);
     RUN(test_crash_inputs);
     RUN(test_negative_second_moment);
     RUN(test_counters_at_their_maximum);
+    RUN(test_csv_value_beyond_float);
     return test_summary("test_regressions");
 }
