@@ -43,6 +43,8 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # Helper programs that tests/*.py drive (built by the tests/% rule, not run as tests).
 TOOL_SRC := $(sort $(wildcard tests/tool_*.c))
 TOOL_BIN := $(TOOL_SRC:tests/%.c=$(BUILD)/tests/%)
+# The C side of the PyTorch conformance suite (tests/reference/, docs/CONFORMANCE.md).
+REF_BIN  := $(BUILD)/tests/reference_driver
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
@@ -50,14 +52,14 @@ STATIC := $(BUILD)/libbackprop.a
 SHARED := $(BUILD)/libbackprop.so
 CLI    := $(BUILD)/bin/backprop
 
-.PHONY: all lib cli examples tests bench-bin deps test demo install clean check-deps \
+.PHONY: all lib cli examples tests bench-bin bench deps test conformance demo install clean \
         fuzz fuzz-bin fuzz-corpus
 all: deps lib cli examples
 
 lib: $(STATIC) $(SHARED)
 cli: $(if $(CLI_SRC),$(CLI))
 examples: $(EX_BIN)
-tests: $(TEST_BIN) $(TOOL_BIN)
+tests: $(TEST_BIN) $(TOOL_BIN) $(REF_BIN)
 bench-bin: $(BENCH_BIN)
 
 # Installs the Debian packages the build and tests need (as root), or prints
@@ -93,6 +95,10 @@ $(BUILD)/tests/%: tests/%.c tests/test.h $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
 
+$(REF_BIN): tests/reference/driver.c $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+
 $(BUILD)/bench/%: bench/%.c $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
@@ -102,6 +108,18 @@ test: deps
 	$(MAKE) REAL=float SANITIZE=$(SANITIZE) lib cli examples tests
 	$(MAKE) REAL=double SANITIZE=$(SANITIZE) lib cli examples tests
 	@scripts/run-tests.sh $(if $(filter 1,$(SANITIZE)),build/float-san build/double-san,build/float build/double)
+
+# The PyTorch conformance suite alone, in both precisions (also part of make test).
+conformance: deps
+	$(MAKE) REAL=float build/float/tests/reference_driver
+	$(MAKE) REAL=double build/double/tests/reference_driver
+	BP_BUILD=build/float /usr/bin/python3 tests/test_conformance.py
+	BP_BUILD=build/double /usr/bin/python3 tests/test_conformance.py
+
+# Speed beside PyTorch, as ratios (bench/run.py; REPEATS=3 by default).
+bench: deps
+	$(MAKE) REAL=float bench-bin
+	/usr/bin/python3 bench/run.py build/float $(or $(REPEATS),3)
 
 demo: deps lib cli examples
 	@scripts/demo.sh $(BUILD)

@@ -4,8 +4,14 @@
  *   bench_train LAYERS BATCH LOSS THREADS SAMPLES [REPEATS]
  *   e.g. bench_train 784,256,128,10 128 xent 1 60000 3
  *
- * Prints one line per repeat: "train <samples/s> predict <samples/s>". */
-#include <backprop.h>
+ * Prints one line per repeat:
+ *   "train <samples/s> predict <samples/s> roofline <samples/s> rss_mb <MB>"
+ * where roofline is the rate the same batches would reach if only their GEMMs
+ * ran (the GEMM calls of forward and backward, timed alone on the same shapes). */
+#include "internal.h"
+
+#include <cblas.h>
+#include <sys/resource.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +36,39 @@ static int parse_layers(const char *s, bp_model_config *c)
         s = end + 1;
     } while (*end == ',');
     return *end ? -1 : 0;
+}
+
+/* Samples/s of the GEMMs alone: forward Z = A Wᵀ per layer, backward dW = dZᵀ A
+ * per layer and dA = dZ W for all but the first layer, on batches of `batch`,
+ * each one whole call to OpenBLAS with its own `threads` threads. */
+static double gemm_only_rate(const bp_model_config *c, int batch, size_t n, int threads)
+{
+    openblas_set_num_threads(threads);
+    int wmax = 0;
+    for (int l = 0; l <= c->n_layers; l++) wmax = c->sizes[l] > wmax ? c->sizes[l] : wmax;
+    size_t big = (size_t)batch * wmax, wbig = (size_t)wmax * wmax;
+    bp_real *a = calloc(big, sizeof *a), *z = calloc(big, sizeof *z), *w = calloc(wbig, sizeof *w);
+    bp_real *dw = calloc(wbig, sizeof *dw);
+    size_t batches = (n + batch - 1) / batch;
+    double t0 = now();
+    for (size_t b = 0; b < batches; b++)
+        for (int l = 0; l < c->n_layers; l++) {
+            int in = c->sizes[l], out = c->sizes[l + 1];
+            bp__gemm(BP_NO_TRANS, BP_TRANS, batch, out, in, 1, a, in, w, in, 0, z, out);
+            bp__gemm(BP_TRANS, BP_NO_TRANS, out, in, batch, 1, z, out, a, in, 0, dw, in);
+            if (l) bp__gemm(BP_NO_TRANS, BP_NO_TRANS, batch, in, out, 1, z, out, w, in, 0, a, in);
+        }
+    double rate = (double)(batches * batch) / (now() - t0);
+    openblas_set_num_threads(1); /* as the library keeps it */
+    free(a), free(z), free(w), free(dw);
+    return rate;
+}
+
+static double peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
 }
 
 int main(int argc, char **argv)
@@ -83,7 +122,9 @@ int main(int argc, char **argv)
         double t0 = now();
         bp_model_predict(m, x, n, 1024, out);
         double pred = n / (now() - t0);
-        printf("train %.0f predict %.0f\n", st.samples_per_sec, pred);
+        double roof = gemm_only_rate(&mc, batch, n, threads);
+        printf("train %.0f predict %.0f roofline %.0f rss_mb %.1f\n", st.samples_per_sec, pred, roof,
+               peak_rss_mb());
     }
     bp_trainer_free(t), bp_optim_free(o), bp_model_free(m);
     free(x), free(y), free(out);

@@ -3,6 +3,7 @@ shapes and loop as bench_train.c (Adam, shuffled mini-batches, relu hidden).
 
     torch_train.py LAYERS BATCH LOSS THREADS SAMPLES [REPEATS]
 Prints one line per repeat: "train <samples/s> predict <samples/s>"."""
+import resource
 import sys
 import time
 
@@ -48,7 +49,8 @@ def main():
             for s in range(0, n, 1024):
                 model(x[s:s + 1024])
         pred = n / (time.perf_counter() - t0)
-        print(f"train {train:.0f} predict {pred:.0f}", flush=True)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"train {train:.0f} predict {pred:.0f} rss_mb {rss:.1f}", flush=True)
 
 
 if __name__ == "__main__":

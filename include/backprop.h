@@ -71,8 +71,12 @@ const char *bp_last_error(void);
 /* Short constant name of a status, e.g. "BP_ERR_FORMAT". */
 const char *bp_status_name(bp_status s);
 
-/* Number of threads used by OpenBLAS and by the library's own loops.
- * n <= 0 selects the number of online cores. */
+/* Number of threads the library computes with (at most 64); n <= 0 selects
+ * the number of online cores, which is also the default. The library runs
+ * its own pool of threads, each calling OpenBLAS on its share of a layer, so
+ * it sets OpenBLAS itself to one thread (openblas_set_num_threads(1)), a
+ * process-wide setting. Results are reproducible for a given thread count;
+ * another count may change the last bits (docs/ARCHITECTURE.md). */
 void bp_set_threads(int n);
 int bp_get_threads(void);
 
@@ -253,6 +257,8 @@ bp_status bp_optim_step(bp_optim *o, bp_real *params, bp_real *grads);
 void bp_optim_set_lr(bp_optim *o, double lr);
 double bp_optim_get_lr(const bp_optim *o);
 const bp_optim_config *bp_optim_get_config(const bp_optim *o);
+/* Number of parameters the optimizer was created for. */
+size_t bp_optim_param_count(const bp_optim *o);
 /* Number of steps taken (t of the bias corrections). */
 uint64_t bp_optim_steps(const bp_optim *o);
 void bp_optim_set_steps(bp_optim *o, uint64_t t);
@@ -268,13 +274,26 @@ const char *bp_optim_state_name(const bp_optim *o, int slot);
 
 /* ------------------------------------------------------------------ training */
 
+/* What bp_train_config.on_batch receives after each mini-batch. */
+typedef struct bp_batch_info {
+    int epoch;            /* 1-based number of the running epoch */
+    size_t batch;         /* 1-based number of the batch just run */
+    size_t n_batches;     /* batches in the epoch */
+    size_t samples;       /* samples run so far in this epoch */
+    double loss;          /* mean training loss over those samples */
+} bp_batch_info;
+
 typedef struct bp_train_config {
     int batch_size;      /* 1: SGD, n: full batch; anything between: mini-batch */
     int shuffle;         /* nonzero: reshuffle the sample order every epoch */
     uint64_t seed;       /* seed of the shuffling */
+    /* Optional (NULL: none): called after every batch, e.g. for a progress bar.
+     * It may call bp_trainer_request_stop and nothing else of the trainer. */
+    void (*on_batch)(void *user, const bp_batch_info *info);
+    void *user;          /* passed to on_batch */
 } bp_train_config;
 
-/* batch_size 32, shuffle on, seed 0. */
+/* batch_size 32, shuffle on, seed 0, no callback. */
 bp_train_config bp_train_config_default(void);
 
 typedef struct bp_epoch_stats {
@@ -299,10 +318,13 @@ void bp_trainer_free(bp_trainer *t);
 /* One epoch of the notes' Algorithm 1 over x (n, inputs), y (n, outputs):
  * shuffle (if on), then for each mini-batch (the last partial one included)
  * forward, backward, update. Returns BP_ERR_NUMERIC, naming epoch and batch,
- * if the loss or gradient stops being finite (the bad step is not applied)
+ * if the loss or gradient stops being finite (the bad step is not applied, and
+ * the epoch is abandoned: the next call starts it again from its first batch)
  * or the update overflows (see bp_optim_step: the parameters are then lost);
  * BP_ERR_INTERRUPTED if bp_trainer_request_stop was called (the epoch stops
- * after the current batch; stats cover the batches run). */
+ * after the current batch; the next call resumes it). stats: loss and
+ * accuracy over the epoch's batches run so far (a resumed epoch's earlier
+ * part included), seconds and samples_per_sec of this call. */
 bp_status bp_trainer_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n,
                            bp_epoch_stats *stats);
 
@@ -320,6 +342,12 @@ void bp_trainer_get_rng(const bp_trainer *t, uint64_t state[4]);
 void bp_trainer_set_rng(bp_trainer *t, const uint64_t state[4]);
 size_t bp_trainer_next_batch(const bp_trainer *t);
 void bp_trainer_set_next_batch(bp_trainer *t, size_t batch);
+/* The sums of an interrupted epoch (loss summed over samples, samples
+ * classified correctly or -1, samples run), carried into its resumed part so
+ * that its bp_epoch_stats are those of an uninterrupted epoch. All zero
+ * between epochs. */
+void bp_trainer_get_partial(const bp_trainer *t, double *loss_sum, long *correct, size_t *seen);
+void bp_trainer_set_partial(bp_trainer *t, double loss_sum, long correct, size_t seen);
 
 /* ------------------------------------------------------------ gradient check */
 
@@ -549,6 +577,9 @@ typedef struct bp_checkpoint_info {
     int epochs_done;       /* bp_trainer_epochs_done */
     size_t next_batch;     /* bp_trainer_next_batch: where an interrupted epoch resumes */
     uint64_t rng[4];       /* bp_trainer_get_rng */
+    double loss_sum;       /* bp_trainer_get_partial: the interrupted epoch's sums */
+    long correct;          /* (all 0 when the checkpoint is between epochs) */
+    size_t seen;
 } bp_checkpoint_info;
 
 /* A model file (as bp_model_save writes) plus the optimizer's configuration,
@@ -568,9 +599,11 @@ bp_status bp_checkpoint_save(const char *path, const bp_model *m, const bp_optim
 bp_status bp_checkpoint_load(const char *path, bp_model **model, bp_optim **opt,
                              bp_checkpoint_info *info, bp_meta **extra_out);
 
-/* Restores a trainer's epoch counter, batch position and generator state from
- * a checkpoint, so that the next bp_trainer_epoch continues bit-exactly. */
+/* Restores a trainer's epoch counter, batch position, generator state and
+ * partial epoch sums from a checkpoint, so that the next bp_trainer_epoch
+ * continues bit-exactly (its statistics included). */
 void bp_trainer_resume(bp_trainer *t, const bp_checkpoint_info *info);
+
 
 #ifdef __cplusplus
 }

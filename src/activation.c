@@ -15,14 +15,10 @@ const char *bp_activation_name(bp_activation a)
 
 bp_status bp_activation_from_name(const char *name, bp_activation *out)
 {
-    for (int i = 0; i < BP_ACT_COUNT_; i++)
-        if (name && strcmp(name, act_names[i]) == 0) {
-            *out = (bp_activation)i;
-            return BP_OK;
-        }
-    return bp__fail(BP_ERR_INVALID,
-                    "unknown activation '%s' (expected identity, sigmoid, tanh, relu, leaky_relu or softmax)",
-                    name ? name : "(null)");
+    int i;
+    bp_status st = bp__lookup("activation", act_names, BP_ACT_COUNT_, name, &i);
+    if (!st) *out = (bp_activation)i;
+    return st;
 }
 
 /* sigma(z) = 1 / (1 + e^-z), written so that no exp overflows. */

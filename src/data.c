@@ -72,8 +72,7 @@ bp_status bp_dataset_create(bp_dataset **out, size_t n, int inputs, int outputs)
 
 static void free_labels(bp_dataset *d)
 {
-    for (int i = 0; i < d->n_labels; i++) free(d->labels[i]);
-    free(d->labels);
+    bp__strings_free(d->labels, d->n_labels);
     d->labels = NULL;
     d->n_labels = 0;
 }
@@ -105,35 +104,13 @@ const char *const *bp_dataset_labels(const bp_dataset *d)
     return d->n_labels ? (const char *const *)d->labels : NULL;
 }
 
-static char *copy_string(const char *s)
-{
-    size_t len = strlen(s);
-    char *c = bp__calloc(len + 1, 1);
-    if (c) memcpy(c, s, len);
-    return c;
-}
-
 bp_status bp_dataset_set_labels(bp_dataset *d, int n, const char *const *names)
 {
     if (n != 0 && n != d->n_out)
         return bp__fail(BP_ERR_INVALID, "%d labels for a data set with %d outputs", n, d->n_out);
-    char **labels = n ? bp__calloc((size_t)n, sizeof *labels) : NULL;
-    if (n && !labels) return BP_ERR_NOMEM;
-    for (int i = 0; i < n; i++) {
-        char num[16];
-        if (!names) snprintf(num, sizeof num, "%d", i);
-        else if (!names[i]) {
-            for (int j = 0; j < i; j++) free(labels[j]);
-            free(labels);
-            return bp__fail(BP_ERR_INVALID, "label %d is NULL", i);
-        }
-        labels[i] = copy_string(names ? names[i] : num);
-        if (!labels[i]) {
-            for (int j = 0; j < i; j++) free(labels[j]);
-            free(labels);
-            return BP_ERR_NOMEM;
-        }
-    }
+    char **labels;
+    bp_status st = bp__strings_copy(&labels, n, names);
+    if (st) return st;
     free_labels(d);
     d->labels = labels;
     d->n_labels = n;
@@ -222,13 +199,10 @@ const char *bp_norm_name(bp_norm_kind k)
 
 bp_status bp_norm_from_name(const char *name, bp_norm_kind *out)
 {
-    for (int k = 0; k < BP_NORM_COUNT_; k++)
-        if (name && strcmp(name, norm_names[k]) == 0) {
-            *out = (bp_norm_kind)k;
-            return BP_OK;
-        }
-    return bp__fail(BP_ERR_INVALID, "unknown normalization \"%s\" (none, scale, standard)",
-                    name ? name : "(null)");
+    int i;
+    bp_status st = bp__lookup("normalization", norm_names, BP_NORM_COUNT_, name, &i);
+    if (!st) *out = (bp_norm_kind)i;
+    return st;
 }
 
 /* 1 / spread, or 1 for a constant feature: a scale that would overflow

@@ -1,10 +1,37 @@
 /* dense.c - one dense layer on a whole batch, exactly the notes' matrix form
  * with samples as rows (docs/MATH.md):
  *   forward   Z = A_prev · Wᵀ + 1 bᵀ,  A = g(Z)
- *   backward  dW = dZᵀ · A_prev,  db = column sums of dZ,  dA_prev = dZ · W */
+ *   backward  dW = dZᵀ · A_prev,  db = column sums of dZ,  dA_prev = dZ · W
+ * Each runs on the library's threads: forward and dA_prev split the batch
+ * rows, dW and db split the output units; the parts write disjoint slices. */
 #include "internal.h"
 
 #include <string.h>
+
+typedef struct {
+    bp_real *a, *z;          /* (m, out); z NULL unless the logits are kept */
+    const bp_real *a_prev;   /* (m, in) */
+    const bp_real *w, *b;    /* (out, in), (out) */
+    int m, in, out;
+    bp_activation act;
+    bp_real slope;
+} forward_job;
+
+static void forward_part(void *ctx, int part, int parts)
+{
+    const forward_job *j = ctx;
+    size_t r0, r1;
+    bp__split((size_t)j->m, part, parts, &r0, &r1);
+    int rows = (int)(r1 - r0);
+    if (rows == 0) return;
+    bp_real *a = j->a + r0 * j->out, *z = j->z ? j->z + r0 * j->out : NULL;
+    bp__gemm(BP_NO_TRANS, BP_TRANS, rows, j->out, j->in, 1, j->a_prev + r0 * j->in, j->in, j->w,
+             j->in, 0, z ? z : a, j->out);
+    if (z)
+        bp__bias_activate_keep(a, z, j->b, rows, j->out, j->act, j->slope);
+    else
+        bp__bias_activate(a, j->b, rows, j->out, j->act, j->slope);
+}
 
 /* a (m, out); z (m, out) or NULL: where to keep the pre-activation (the loss
  * needs the output layer's logits); a_prev (m, in); w (out, in); b (out). */
@@ -12,25 +39,53 @@ void bp__dense_forward(bp_real *a, bp_real *z, const bp_real *a_prev, const bp_r
                        const bp_real *b, int m, int in, int out, bp_activation act,
                        bp_real slope)
 {
-    bp_real *dst = z ? z : a;
-    bp__gemm(BP_NO_TRANS, BP_TRANS, m, out, in, 1, a_prev, in, w, in, 0, dst, out);
-    if (z)
-        bp__bias_activate_keep(a, z, b, m, out, act, slope);
-    else
-        bp__bias_activate(a, b, m, out, act, slope);
+    forward_job j = {a, z, a_prev, w, b, m, in, out, act, slope};
+    bp__parallel(forward_part, &j);
 }
 
-/* dw (out, in); db (out); da_prev (m, in) or NULL for the first layer, whose
- * input needs no gradient; dz (m, out); a_prev (m, in); w (out, in). */
-void bp__dense_backward(bp_real *dw, bp_real *db, bp_real *da_prev, const bp_real *dz,
-                        const bp_real *a_prev, const bp_real *w, int m, int in, int out)
+typedef struct {
+    bp_real *dw, *db, *da_prev;  /* (out, in), (out), (m, in) or NULL */
+    const bp_real *dz, *a_prev, *w; /* (m, out), (m, in), (out, in) */
+    int m, in, out;
+    bp_activation prev_act;
+    bp_real slope;
+} backward_job;
+
+static void backward_part(void *ctx, int part, int parts)
 {
-    bp__gemm(BP_TRANS, BP_NO_TRANS, out, in, m, 1, dz, out, a_prev, in, 0, dw, in);
-    memcpy(db, dz, (size_t)out * sizeof *db);
-    for (int i = 1; i < m; i++) {
-        const bp_real *row = dz + (size_t)i * out;
-        for (int j = 0; j < out; j++) db[j] += row[j];
+    const backward_job *j = ctx;
+    size_t o0, o1, r0, r1;
+    bp__split((size_t)j->out, part, parts, &o0, &o1);
+    int units = (int)(o1 - o0);
+    if (units > 0) {
+        /* dW[o0:o1] = dZ[:, o0:o1]ᵀ · A_prev;  db[o0:o1] = column sums */
+        bp__gemm(BP_TRANS, BP_NO_TRANS, units, j->in, j->m, 1, j->dz + o0, j->out, j->a_prev,
+                 j->in, 0, j->dw + o0 * j->in, j->in);
+        bp_real *db = j->db + o0;
+        memcpy(db, j->dz + o0, (size_t)units * sizeof *db);
+        for (int i = 1; i < j->m; i++) {
+            const bp_real *row = j->dz + (size_t)i * j->out + o0;
+            for (int k = 0; k < units; k++) db[k] += row[k];
+        }
     }
-    if (da_prev)
-        bp__gemm(BP_NO_TRANS, BP_NO_TRANS, m, in, out, 1, dz, out, w, in, 0, da_prev, in);
+    if (!j->da_prev) return;
+    bp__split((size_t)j->m, part, parts, &r0, &r1);
+    int rows = (int)(r1 - r0);
+    if (rows == 0) return;
+    /* dA_prev[r0:r1] = dZ[r0:r1] · W, then dZ_prev = dA_prev ⊙ g'(A_prev) in place */
+    bp_real *da = j->da_prev + r0 * j->in;
+    bp__gemm(BP_NO_TRANS, BP_NO_TRANS, rows, j->in, j->out, 1, j->dz + r0 * j->out, j->out, j->w,
+             j->in, 0, da, j->in);
+    bp__activation_backward(da, j->a_prev + r0 * j->in, rows, j->in, j->prev_act, j->slope);
+}
+
+/* dw (out, in); db (out); dz_prev (m, in) or NULL for the first layer, whose
+ * input needs no gradient: receives dA_prev ⊙ g'(A_prev), the previous layer's
+ * dZ, with g = prev_act; dz (m, out); a_prev (m, in); w (out, in). */
+void bp__dense_backward(bp_real *dw, bp_real *db, bp_real *dz_prev, const bp_real *dz,
+                        const bp_real *a_prev, const bp_real *w, int m, int in, int out,
+                        bp_activation prev_act, bp_real slope)
+{
+    backward_job j = {dw, db, dz_prev, dz, a_prev, w, m, in, out, prev_act, slope};
+    bp__parallel(backward_part, &j);
 }

@@ -3,7 +3,6 @@
 #include "internal.h"
 
 #include <cblas.h>
-#include <unistd.h>
 
 void bp__gemm(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
               const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
@@ -34,21 +33,4 @@ void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha
             *cij = (bp_real)(alpha * acc + (beta == 0 ? 0.0 : beta * (double)*cij));
         }
     }
-}
-
-static int n_threads = 0;
-
-void bp_set_threads(int n)
-{
-    if (n <= 0) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        n = cores > 0 ? (int)cores : 1;
-    }
-    n_threads = n;
-    openblas_set_num_threads(n);
-}
-
-int bp_get_threads(void)
-{
-    return n_threads > 0 ? n_threads : openblas_get_num_threads();
 }

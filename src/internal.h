@@ -33,8 +33,19 @@ bp_status bp__fail(bp_status s, const char *fmt, ...)
 #endif
     ;
 
+/* Index of `name` in names[0..n) into *out, or BP_ERR_INVALID with a message
+ * "unknown WHAT 'name' (expected a, b or c)". */
+bp_status bp__lookup(const char *what, const char *const *names, int n, const char *name, int *out);
+
 /* calloc of n * size with overflow check; NULL on failure (message set). */
 void *bp__calloc(size_t n, size_t size);
+
+/* A heap copy of s; NULL (message set) when out of memory. */
+char *bp__strdup(const char *s);
+/* Copies n strings into a new array (names NULL: "0", "1", ...); *out is NULL
+ * for n == 0. bp__strings_free frees such an array of n. */
+bp_status bp__strings_copy(char ***out, int n, const char *const *names);
+void bp__strings_free(char **list, int n);
 
 /* Monotonic wall clock in seconds. */
 double bp__now(void);
@@ -52,6 +63,16 @@ void bp__gemm(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
 void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
                   const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
                   bp_real *c, int ldc);
+
+/* -------------------------------------------------------------- threads */
+
+/* A job run in `parts` pieces: part p of parts does its share. */
+typedef void (*bp__job_fn)(void *ctx, int part, int parts);
+/* Runs fn on bp_get_threads() parts at once (the caller runs part 0) and
+ * returns when all are done. */
+void bp__parallel(bp__job_fn fn, void *ctx);
+/* The share [lo, hi) of n items that part p of parts takes. */
+void bp__split(size_t n, int part, int parts, size_t *lo, size_t *hi);
 
 /* ----------------------------------------------------------- activations */
 
@@ -81,8 +102,9 @@ void bp__loss_grad(bp_loss loss, bp_real *d, const bp_real *a, const bp_real *y,
 void bp__dense_forward(bp_real *a, bp_real *z, const bp_real *a_prev, const bp_real *w,
                        const bp_real *b, int m, int in, int out, bp_activation act,
                        bp_real slope);
-void bp__dense_backward(bp_real *dw, bp_real *db, bp_real *da_prev, const bp_real *dz,
-                        const bp_real *a_prev, const bp_real *w, int m, int in, int out);
+void bp__dense_backward(bp_real *dw, bp_real *db, bp_real *dz_prev, const bp_real *dz,
+                        const bp_real *a_prev, const bp_real *w, int m, int in, int out,
+                        bp_activation prev_act, bp_real slope);
 
 /* ----------------------------------------------------------------- model */
 

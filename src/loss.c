@@ -15,13 +15,10 @@ const char *bp_loss_name(bp_loss l)
 
 bp_status bp_loss_from_name(const char *name, bp_loss *out)
 {
-    for (int i = 0; i < BP_LOSS_COUNT_; i++)
-        if (name && strcmp(name, loss_names[i]) == 0) {
-            *out = (bp_loss)i;
-            return BP_OK;
-        }
-    return bp__fail(BP_ERR_INVALID, "unknown loss '%s' (expected mse, bce or xent)",
-                    name ? name : "(null)");
+    int i;
+    bp_status st = bp__lookup("loss", loss_names, BP_LOSS_COUNT_, name, &i);
+    if (!st) *out = (bp_loss)i;
+    return st;
 }
 
 /* (1 / mk) Σ (a - y)² */

@@ -17,13 +17,10 @@ const char *bp_init_name(bp_init i)
 
 bp_status bp_init_from_name(const char *name, bp_init *out)
 {
-    for (int i = 0; i <= BP_INIT_SMALL; i++)
-        if (name && strcmp(name, init_names[i]) == 0) {
-            *out = (bp_init)i;
-            return BP_OK;
-        }
-    return bp__fail(BP_ERR_INVALID, "unknown init '%s' (expected auto, xavier, he or small)",
-                    name ? name : "(null)");
+    int i;
+    bp_status st = bp__lookup("init", init_names, BP_INIT_SMALL + 1, name, &i);
+    if (!st) *out = (bp_init)i;
+    return st;
 }
 
 bp_model_config bp_model_config_default(void)
@@ -240,13 +237,12 @@ bp_status bp_model_backward(bp_model *m, const bp_real *y, int batch)
                                 m->cfg.leaky_slope);
     for (int l = last; l >= 0; l--) {
         const bp_layer *L = &m->layers[l];
-        bp_real *dz = m->delta[cur];                /* (batch, L->out) */
-        bp_real *da_prev = l ? m->delta[!cur] : NULL; /* (batch, L->in) */
+        bp_real *dz = m->delta[cur];                  /* (batch, L->out) */
+        bp_real *dz_prev = l ? m->delta[!cur] : NULL; /* (batch, L->in) */
         const bp_real *a_prev = l ? m->acts[l - 1] : m->last_x;
-        bp__dense_backward(m->grads + L->w_off, m->grads + L->b_off, da_prev, dz, a_prev,
-                           m->params + L->w_off, batch, L->in, L->out);
-        if (l) bp__activation_backward(da_prev, m->acts[l - 1], batch, L->in,
-                                       m->layers[l - 1].act, m->cfg.leaky_slope);
+        bp__dense_backward(m->grads + L->w_off, m->grads + L->b_off, dz_prev, dz, a_prev,
+                           m->params + L->w_off, batch, L->in, L->out,
+                           l ? m->layers[l - 1].act : BP_ACT_IDENTITY, m->cfg.leaky_slope);
         cur = !cur;
     }
     return BP_OK;

@@ -46,8 +46,7 @@ void bp_model_normalize(const bp_model *m, bp_real *x, size_t n)
 
 static void free_labels(bp_model *m)
 {
-    for (int i = 0; i < m->n_labels; i++) free(m->labels[i]);
-    free(m->labels);
+    bp__strings_free(m->labels, m->n_labels);
     m->labels = NULL;
     m->n_labels = 0;
 }
@@ -66,18 +65,9 @@ bp_status bp_model_set_labels(bp_model *m, int n, const char *const *names)
     if (n && n != k && !(k == 1 && n == 2))
         return bp__fail(BP_ERR_INVALID, "labels: %d names for a model with %d outputs (one per "
                         "output, or 2 for a single output)", n, k);
-    char **copy = n ? bp__calloc((size_t)n, sizeof *copy) : NULL;
-    if (n && !copy) return BP_ERR_NOMEM;
-    for (int i = 0; i < n; i++) {
-        size_t len = strlen(names[i]);
-        copy[i] = bp__calloc(len + 1, 1);
-        if (!copy[i]) {
-            while (i--) free(copy[i]);
-            free(copy);
-            return BP_ERR_NOMEM;
-        }
-        memcpy(copy[i], names[i], len);
-    }
+    char **copy;
+    bp_status st = bp__strings_copy(&copy, n, names);
+    if (st) return st;
     free_labels(m);
     m->labels = copy;
     m->n_labels = n;

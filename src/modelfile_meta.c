@@ -33,14 +33,6 @@ static int find(const bp_meta *m, const char *key)
     return -1;
 }
 
-static char *copy_string(const char *s)
-{
-    size_t n = strlen(s);
-    char *c = bp__calloc(n + 1, 1);
-    if (c) memcpy(c, s, n);
-    return c;
-}
-
 static bp_status grow(bp_meta *m)
 {
     if (m->n < m->cap) return BP_OK;
@@ -70,14 +62,14 @@ bp_status bp_meta_set(bp_meta *m, const char *key, const char *value)
         if (i >= 0) remove_at(m, i);
         return BP_OK;
     }
-    char *v = copy_string(value);
+    char *v = bp__strdup(value);
     if (!v) return BP_ERR_NOMEM;
     if (i >= 0) { /* replace in place: the key keeps its position */
         free(m->values[i]);
         m->values[i] = v;
         return BP_OK;
     }
-    char *k = copy_string(key);
+    char *k = bp__strdup(key);
     bp_status st = k ? grow(m) : BP_ERR_NOMEM;
     if (st) {
         free(k), free(v);

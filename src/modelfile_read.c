@@ -575,6 +575,26 @@ static bp_status read_optim_config(const mfile *f, bp_optim_config *c, uint64_t 
     return BP_OK;
 }
 
+/* The interrupted epoch's sums; a checkpoint without them is taken between epochs. */
+static bp_status read_partial(const mfile *f, bp_checkpoint_info *info)
+{
+    const char *sum = meta_get(f, "train.partial_loss_sum"),
+               *correct = meta_get(f, "train.partial_correct"), *seen = meta_get(f, "train.partial_seen");
+    uint64_t u;
+    if (sum && !bp__mf_parse_real(sum, &info->loss_sum))
+        return bad(f, "train.partial_loss_sum", sum, "not a finite number");
+    if (correct && strcmp(correct, "-1") == 0)
+        info->correct = -1;
+    else if (correct && (!bp__mf_parse_u64(correct, &u) || u > LONG_MAX))
+        return bad(f, "train.partial_correct", correct, "not -1 or a non-negative integer");
+    else if (correct)
+        info->correct = (long)u;
+    if (seen && (!bp__mf_parse_u64(seen, &u) || u > SIZE_MAX))
+        return bad(f, "train.partial_seen", seen, "not an unsigned integer");
+    if (seen) info->seen = (size_t)u;
+    return BP_OK;
+}
+
 static bp_status read_train_info(const mfile *f, bp_checkpoint_info *info)
 {
     memset(info, 0, sizeof *info);
@@ -600,7 +620,7 @@ static bp_status read_train_info(const mfile *f, bp_checkpoint_info *info)
     bool ok = split(rng, items, 4) == 4;
     for (int i = 0; ok && i < 4; i++) ok = bp__mf_parse_hex(items[i], 16, &info->rng[i]);
     if (!ok) return bad(f, "train.rng", rng, "expected 4 comma-separated 16-digit hex numbers");
-    return BP_OK;
+    return read_partial(f, info);
 }
 
 /* The optimizer for m with the saved state slots (tensors optim.{slot}.layers.*). */
@@ -648,4 +668,5 @@ void bp_trainer_resume(bp_trainer *t, const bp_checkpoint_info *info)
     bp_trainer_set_epochs_done(t, info->epochs_done);
     bp_trainer_set_next_batch(t, info->next_batch);
     bp_trainer_set_rng(t, info->rng);
+    bp_trainer_set_partial(t, info->loss_sum, info->correct, info->seen);
 }

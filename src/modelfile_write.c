@@ -208,6 +208,13 @@ static bp_status describe_trainer(writer *w, const bp_trainer *t)
     if (!st) st = setf(w, "train.next_batch", "%zu", bp_trainer_next_batch(t));
     if (!st) st = setf(w, "train.rng", "%016" PRIx64 ",%016" PRIx64 ",%016" PRIx64 ",%016" PRIx64,
                        r[0], r[1], r[2], r[3]);
+    double loss_sum;
+    long correct;
+    size_t seen;
+    bp_trainer_get_partial(t, &loss_sum, &correct, &seen);
+    if (!st) st = set_real(w, "train.partial_loss_sum", loss_sum, false);
+    if (!st) st = setf(w, "train.partial_correct", "%ld", correct);
+    if (!st) st = setf(w, "train.partial_seen", "%zu", seen);
     return st;
 }
 
@@ -332,6 +339,9 @@ bp_status bp_checkpoint_save(const char *path, const bp_model *m, const bp_optim
                              const bp_trainer *t, const bp_meta *extra)
 {
     if (!opt || !t) return bp__fail(BP_ERR_INVALID, "checkpoint: %s is NULL", opt ? "trainer" : "optimizer");
+    if (bp_optim_param_count(opt) != bp_model_param_count(m))
+        return bp__fail(BP_ERR_INVALID, "checkpoint: the optimizer has %zu parameters, the model %zu",
+                        bp_optim_param_count(opt), bp_model_param_count(m));
     writer w;
     bp_status st = begin(&w, path, m);
     char prefix[BP__MF_NAME_MAX];

@@ -30,14 +30,10 @@ const char *bp_optim_name(bp_optim_kind k)
 
 bp_status bp_optim_from_name(const char *name, bp_optim_kind *out)
 {
-    for (int i = 0; i < BP_OPTIM_COUNT_; i++)
-        if (name && strcmp(name, optim_names[i]) == 0) {
-            *out = (bp_optim_kind)i;
-            return BP_OK;
-        }
-    return bp__fail(BP_ERR_INVALID,
-                    "unknown optimizer '%s' (expected sgd, momentum, nesterov, notes-momentum, "
-                    "adam, adamw or rmsprop)", name ? name : "(null)");
+    int i;
+    bp_status st = bp__lookup("optimizer", optim_names, BP_OPTIM_COUNT_, name, &i);
+    if (!st) *out = (bp_optim_kind)i;
+    return st;
 }
 
 bp_optim_config bp_optim_config_default(bp_optim_kind kind)
@@ -121,8 +117,8 @@ void bp_optim_free(bp_optim *o)
     free(o);
 }
 
-/* ||g||_2, accumulated in double. */
-static double grad_norm(const bp_real *g, size_t n)
+/* Σ g², accumulated in double. */
+static double sum_squares(const bp_real *g, size_t n)
 {
     double lane[8] = {0}, sum = 0; /* independent lanes: vectorizes without reordering */
     size_t i = 0;
@@ -130,15 +126,11 @@ static double grad_norm(const bp_real *g, size_t n)
         for (int j = 0; j < 8; j++) lane[j] += (double)g[i + j] * g[i + j];
     for (; i < n; i++) sum += (double)g[i] * g[i];
     for (int j = 0; j < 8; j++) sum += lane[j];
-    return sqrt(sum);
+    return sum;
 }
 
-/* As torch.nn.utils.clip_grad_norm_: g *= max / (norm + 1e-6) when that is < 1. */
-static void clip(bp_real *g, size_t n, double norm, double max_norm)
+static void scale(bp_real *g, size_t n, bp_real c)
 {
-    double coef = max_norm / (norm + 1e-6);
-    if (coef >= 1) return;
-    bp_real c = (bp_real)coef;
     for (size_t i = 0; i < n; i++) g[i] *= c;
 }
 
@@ -263,37 +255,69 @@ static bp_status overflowed(const bp_optim *o, const bp_real *w)
                     o->cfg.lr, o->cfg.eps);
 }
 
+/* One step's work, split by parameter ranges over the library's threads. */
+typedef struct {
+    bp_optim *o;
+    bp_real *w, *g;          /* (n) */
+    double partial[64];      /* Σ g² of each part */
+    int bad[64];             /* whether each part's update left a value non-finite */
+    bp_real clip_coef;       /* 1: no clipping */
+} step_job;
+
+static void norm_part(void *ctx, int part, int parts)
+{
+    step_job *j = ctx;
+    size_t lo, hi;
+    bp__split(j->o->n, part, parts, &lo, &hi);
+    j->partial[part] = sum_squares(j->g + lo, hi - lo);
+}
+
+/* The update of w[lo, hi): clip, coupled decay, then the kind's rule. */
+static void update_part(void *ctx, int part, int parts)
+{
+    step_job *j = ctx;
+    bp_optim *o = j->o;
+    const bp_optim_config *c = &o->cfg;
+    size_t lo, hi;
+    bp__split(o->n, part, parts, &lo, &hi);
+    size_t n = hi - lo;
+    bp_real *w = j->w + lo, *g = j->g + lo;
+    bp_real *s0 = o->slot[0] ? o->slot[0] + lo : NULL, *s1 = o->slot[1] ? o->slot[1] + lo : NULL;
+    if (j->clip_coef != 1) scale(g, n, j->clip_coef);
+    if (c->weight_decay > 0 && c->kind != BP_OPTIM_ADAMW) add_l2(g, w, n, c->weight_decay);
+    int bad = 0;
+    switch (c->kind) {
+    case BP_OPTIM_SGD: bad = sgd(w, g, n, c->lr); break;
+    case BP_OPTIM_MOMENTUM: bad = momentum(w, s0, g, n, c->lr, c->momentum, false); break;
+    case BP_OPTIM_NESTEROV: bad = momentum(w, s0, g, n, c->lr, c->momentum, true); break;
+    case BP_OPTIM_NOTES_MOMENTUM: bad = notes_momentum(w, s0, g, n, c->lr, c->momentum, o->t); break;
+    case BP_OPTIM_ADAMW: scale(w, n, (bp_real)(1 - c->lr * c->weight_decay)); /* decoupled decay first */
+        /* fall through */
+    case BP_OPTIM_ADAM: bad = adam(w, s0, s1, g, n, c, o->t); break;
+    case BP_OPTIM_RMSPROP: bad = rmsprop(w, s0, o->n_slots > 1 ? s1 : NULL, g, n, c); break;
+    case BP_OPTIM_COUNT_: BP_ASSERT(0);
+    }
+    j->bad[part] = bad;
+}
+
 bp_status bp_optim_step(bp_optim *o, bp_real *w, bp_real *g)
 {
-    const bp_optim_config *c = &o->cfg;
-    size_t n = o->n;
-    double norm = grad_norm(g, n);
+    step_job j = {.o = o, .w = w, .g = g, .clip_coef = 1};
+    bp__parallel(norm_part, &j);
+    double sum = 0;
+    for (int p = 0; p < bp_get_threads() && p < 64; p++) sum += j.partial[p];
+    double norm = sqrt(sum);
     o->last_norm = norm;
     if (!isfinite(norm))
         return bp__fail(BP_ERR_NUMERIC, "gradient norm is %g at step %llu", norm,
                         (unsigned long long)(o->t + 1));
-    if (c->clip_norm > 0) clip(g, n, norm, c->clip_norm);
-    if (c->weight_decay > 0 && c->kind != BP_OPTIM_ADAMW) add_l2(g, w, n, c->weight_decay);
+    /* As torch.nn.utils.clip_grad_norm_: g *= max / (norm + 1e-6) when that is < 1. */
+    double coef = o->cfg.clip_norm > 0 ? o->cfg.clip_norm / (norm + 1e-6) : 1;
+    if (coef < 1) j.clip_coef = (bp_real)coef;
     o->t++;
-    int bad = 0;
-    switch (c->kind) {
-    case BP_OPTIM_SGD: bad = sgd(w, g, n, c->lr); break;
-    case BP_OPTIM_MOMENTUM: bad = momentum(w, o->slot[0], g, n, c->lr, c->momentum, false); break;
-    case BP_OPTIM_NESTEROV: bad = momentum(w, o->slot[0], g, n, c->lr, c->momentum, true); break;
-    case BP_OPTIM_NOTES_MOMENTUM:
-        bad = notes_momentum(w, o->slot[0], g, n, c->lr, c->momentum, o->t);
-        break;
-    case BP_OPTIM_ADAMW: {
-        bp_real keep = (bp_real)(1 - c->lr * c->weight_decay); /* decoupled decay first */
-        for (size_t i = 0; i < n; i++) w[i] *= keep;
-    } /* fall through */
-    case BP_OPTIM_ADAM: bad = adam(w, o->slot[0], o->slot[1], g, n, c, o->t); break;
-    case BP_OPTIM_RMSPROP:
-        bad = rmsprop(w, o->slot[0], o->n_slots > 1 ? o->slot[1] : NULL, g, n, c);
-        break;
-    case BP_OPTIM_COUNT_: BP_ASSERT(0);
-    }
-    if (bad) return overflowed(o, w);
+    bp__parallel(update_part, &j);
+    for (int p = 0; p < bp_get_threads() && p < 64; p++)
+        if (j.bad[p]) return overflowed(o, w);
     return BP_OK;
 }
 
@@ -301,6 +325,7 @@ void bp_optim_set_lr(bp_optim *o, double lr) { o->cfg.lr = lr; }
 double bp_optim_get_lr(const bp_optim *o) { return o->cfg.lr; }
 const bp_optim_config *bp_optim_get_config(const bp_optim *o) { return &o->cfg; }
 uint64_t bp_optim_steps(const bp_optim *o) { return o->t; }
+size_t bp_optim_param_count(const bp_optim *o) { return o->n; }
 void bp_optim_set_steps(bp_optim *o, uint64_t t) { o->t = t; }
 double bp_optim_last_grad_norm(const bp_optim *o) { return o->last_norm; }
 int bp_optim_state_count(const bp_optim *o) { return o->n_slots; }

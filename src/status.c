@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static _Thread_local char last_error[1024];
@@ -46,11 +47,62 @@ void *bp__calloc(size_t n, size_t size)
     return p;
 }
 
+char *bp__strdup(const char *s)
+{
+    size_t len = strlen(s);
+    char *c = bp__calloc(len + 1, 1);
+    if (c) memcpy(c, s, len);
+    return c;
+}
+
+void bp__strings_free(char **list, int n)
+{
+    for (int i = 0; i < n; i++) free(list[i]);
+    free(list);
+}
+
+bp_status bp__strings_copy(char ***out, int n, const char *const *names)
+{
+    *out = NULL;
+    if (n == 0) return BP_OK;
+    char **list = bp__calloc((size_t)n, sizeof *list);
+    if (!list) return BP_ERR_NOMEM;
+    for (int i = 0; i < n; i++) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", i);
+        if (names && !names[i]) {
+            bp__strings_free(list, i);
+            return bp__fail(BP_ERR_INVALID, "label %d is NULL", i);
+        }
+        if (!(list[i] = bp__strdup(names ? names[i] : num))) {
+            bp__strings_free(list, i);
+            return BP_ERR_NOMEM;
+        }
+    }
+    *out = list;
+    return BP_OK;
+}
+
 double bp__now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+bp_status bp__lookup(const char *what, const char *const *names, int n, const char *name, int *out)
+{
+    for (int i = 0; i < n; i++)
+        if (name && strcmp(name, names[i]) == 0) {
+            *out = i;
+            return BP_OK;
+        }
+    char expected[256] = "";
+    for (int i = 0; i < n; i++)
+        snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s",
+                 i ? (i == n - 1 ? " or " : ", ") : "", names[i]);
+    return bp__fail(BP_ERR_INVALID, "unknown %s '%s' (expected %s)", what, name ? name : "(null)",
+                    expected);
 }
 
 size_t bp_real_size(void) { return sizeof(bp_real); }

@@ -16,6 +16,9 @@ struct bp_trainer {
     bp_rng rng;            /* state at the start of the next (or interrupted) epoch */
     int epochs_done;
     size_t next_batch;     /* where an interrupted epoch resumes */
+    double loss_sum;       /* sums over the current epoch's batches run so far */
+    long correct;          /* -1 when accuracy does not apply */
+    size_t seen;
     volatile sig_atomic_t stop;
     size_t *order;         /* (order_n) sample permutation */
     size_t order_n;
@@ -116,21 +119,12 @@ static bp_status train_step(bp_trainer *t, const bp_real *x, const bp_real *y, i
     return st;
 }
 
-bp_status bp_trainer_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n,
-                           bp_epoch_stats *stats)
+/* Runs batches next_batch.. of the epoch, adding to the trainer's sums. */
+static bp_status run_batches(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n)
 {
-    if (n == 0) return bp__fail(BP_ERR_INVALID, "train: no samples");
-    double t0 = bp__now();
     int in = bp_model_inputs(t->model), k = bp_model_outputs(t->model);
     size_t B = (size_t)t->cfg.batch_size, n_batches = (n + B - 1) / B;
-    bp_rng rng = t->rng;
-    bp_status st = make_order(t, n, &rng);
-    if (st) return st;
-    if (t->next_batch >= n_batches) t->next_batch = 0; /* stale position: data changed */
-    double loss_sum = 0;
-    long correct = 0;
-    size_t seen = 0, b;
-    for (b = t->next_batch; b < n_batches && !st; b++) {
+    for (size_t b = t->next_batch; b < n_batches; b++) {
         size_t start = b * B;
         int rows = (int)(n - start < B ? n - start : B);
         const bp_real *xb = x + start * in, *yb = y + start * k;
@@ -141,39 +135,60 @@ bp_status bp_trainer_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, si
         }
         double l = 0;
         long c = 0;
-        st = train_step(t, xb, yb, rows, &l, &c);
+        bp_status st = train_step(t, xb, yb, rows, &l, &c);
         if (st) {
             char why[512];
             snprintf(why, sizeof why, "%s", bp_last_error());
-            bp__fail(st, "epoch %d, batch %zu: %s%s", t->epochs_done + 1, b + 1, why,
-                     st == BP_ERR_NUMERIC ? " (try a lower learning rate or gradient clipping)" : "");
-            break;
+            return bp__fail(st, "epoch %d, batch %zu: %s%s", t->epochs_done + 1, b + 1, why,
+                            st == BP_ERR_NUMERIC ? " (try a lower learning rate or gradient clipping)" : "");
         }
-        loss_sum += l * rows;
-        correct = c < 0 || correct < 0 ? -1 : correct + c;
-        seen += (size_t)rows;
+        t->loss_sum += l * rows;
+        t->correct = c < 0 || t->correct < 0 ? -1 : t->correct + c;
+        t->seen += (size_t)rows;
+        if (t->cfg.on_batch) {
+            bp_batch_info info = {t->epochs_done + 1, b + 1, n_batches, t->seen,
+                                  t->loss_sum / (double)t->seen};
+            t->cfg.on_batch(t->cfg.user, &info);
+        }
         if (t->stop && b + 1 < n_batches) {
             t->stop = 0;
             t->next_batch = b + 1;
-            st = bp__fail(BP_ERR_INTERRUPTED, "epoch %d stopped after batch %zu of %zu",
-                          t->epochs_done + 1, b + 1, n_batches);
-            break;
+            return bp__fail(BP_ERR_INTERRUPTED, "epoch %d stopped after batch %zu of %zu",
+                            t->epochs_done + 1, b + 1, n_batches);
         }
     }
-    if (!st) {
-        t->rng = rng;
-        t->next_batch = 0;
-        t->epochs_done++;
-    }
+    return BP_OK;
+}
+
+bp_status bp_trainer_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n,
+                           bp_epoch_stats *stats)
+{
+    if (n == 0) return bp__fail(BP_ERR_INVALID, "train: no samples");
+    double t0 = bp__now();
+    size_t B = (size_t)t->cfg.batch_size, n_batches = (n + B - 1) / B;
+    bp_rng rng = t->rng;
+    bp_status st = make_order(t, n, &rng);
+    if (st) return st;
+    if (t->next_batch >= n_batches) t->next_batch = 0; /* stale position: data changed */
+    if (t->next_batch == 0) t->loss_sum = 0, t->correct = 0, t->seen = 0;
+    size_t seen_before = t->seen;
+    st = run_batches(t, x, y, n);
     if (stats) {
         double secs = bp__now() - t0;
-        stats->epoch = t->epochs_done + (st ? 1 : 0);
-        stats->loss = seen ? loss_sum / (double)seen : NAN;
-        stats->accuracy = correct < 0 || !seen ? -1 : (double)correct / (double)seen;
+        stats->epoch = t->epochs_done + 1;
+        stats->loss = t->seen ? t->loss_sum / (double)t->seen : NAN;
+        stats->accuracy = t->correct < 0 || !t->seen ? -1 : (double)t->correct / (double)t->seen;
         stats->seconds = secs;
-        stats->samples_per_sec = secs > 0 ? (double)seen / secs : 0;
+        stats->samples_per_sec = secs > 0 ? (double)(t->seen - seen_before) / secs : 0;
         stats->steps = bp_optim_steps(t->opt);
     }
+    if (st == BP_ERR_INTERRUPTED) return st; /* the next call resumes the epoch */
+    if (!st) {
+        t->rng = rng;
+        t->epochs_done++;
+    }
+    t->next_batch = 0; /* done, or abandoned on an error */
+    t->loss_sum = 0, t->correct = 0, t->seen = 0;
     return st;
 }
 
@@ -185,3 +200,13 @@ void bp_trainer_set_rng(bp_trainer *t, const uint64_t s[4]) { memcpy(t->rng.s, s
 size_t bp_trainer_next_batch(const bp_trainer *t) { return t->next_batch; }
 void bp_trainer_set_next_batch(bp_trainer *t, size_t b) { t->next_batch = b; }
 const bp_train_config *bp_trainer_get_config(const bp_trainer *t) { return &t->cfg; }
+
+void bp_trainer_get_partial(const bp_trainer *t, double *loss_sum, long *correct, size_t *seen)
+{
+    *loss_sum = t->loss_sum, *correct = t->correct, *seen = t->seen;
+}
+
+void bp_trainer_set_partial(bp_trainer *t, double loss_sum, long correct, size_t seen)
+{
+    t->loss_sum = loss_sum, t->correct = correct, t->seen = seen;
+}

@@ -249,6 +249,7 @@ static void test_state_slots(void)
     CHECK(strcmp(bp_optim_state_name(o, 0), "m") == 0 && strcmp(bp_optim_state_name(o, 1), "v") == 0,
           "slot names");
     CHECK(bp_optim_state(o, 2) == NULL, "slot out of range");
+    CHECK(bp_optim_param_count(o) == 4, "param count %zu", bp_optim_param_count(o));
     bp_optim_free(o);
     c = bp_optim_config_default(BP_OPTIM_SGD);
     CHECK_OK(bp_optim_create(&o, &c, 4));

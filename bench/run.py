@@ -1,0 +1,71 @@
+"""make bench: backprop against PyTorch on the same shapes, in the same run.
+
+For each configuration and thread count, the two programs run alternately
+REPEATS times (each run trains one warm-up epoch, then reports a second); the
+table gives medians. PyTorch is given its best setting: OPENBLAS_NUM_THREADS=1
+with torch.set_num_threads(T), or OpenBLAS's threads too; the faster wins and
+the table says which. Ratios, never absolute times, are the result: the
+machine is shared and noisy.
+
+    /usr/bin/python3 bench/run.py BUILD_DIR [REPEATS]
+"""
+import os
+import statistics
+import subprocess
+import sys
+
+CONFIGS = [  # name, layers, batch, loss, samples
+    ("fmnist 784-256-128-10", "784,256,128,10", 128, "xent", 60000),
+    ("deep 784-512x3-10", "784,512,512,512,10", 128, "xent", 20000),
+    ("tabular 20-64-64-1", "20,64,64,1", 32, "bce", 60000),
+]
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run(cmd, env_extra):
+    env = dict(os.environ, **env_extra)
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    last = out.strip().splitlines()[-1].split()  # the warm repeat
+    return {last[i]: float(last[i + 1]) for i in range(0, len(last), 2)}
+
+
+def bench(build, layers, batch, loss, n, threads, repeats):
+    args = [layers, str(batch), loss, str(threads), str(n), "2"]
+    ours, theirs = [], {"OPENBLAS_NUM_THREADS=1": [], f"OPENBLAS_NUM_THREADS={threads}": []}
+    for _ in range(repeats):
+        ours.append(run([f"{build}/bench/bench_train"] + args, {"OPENBLAS_NUM_THREADS": str(threads)}))
+        for setting in theirs:
+            key, val = setting.split("=")
+            theirs[setting].append(run(["/usr/bin/python3", f"{HERE}/torch_train.py"] + args, {key: val}))
+    med = lambda runs, key: statistics.median(r[key] for r in runs)
+    best = max(theirs, key=lambda s: med(theirs[s], "train"))
+    return {
+        "train": med(ours, "train"), "predict": med(ours, "predict"),
+        "roofline": med(ours, "roofline"), "rss": med(ours, "rss_mb"),
+        "torch_train": med(theirs[best], "train"), "torch_predict": med(theirs[best], "predict"),
+        "torch_rss": med(theirs[best], "rss_mb"), "torch_setting": best,
+    }
+
+
+def main():
+    build = sys.argv[1] if len(sys.argv) > 1 else "build/float"
+    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    head = (f"{'configuration':24} {'thr':>3} {'backprop/s':>11} {'pytorch/s':>10} {'ratio':>6} "
+            f"{'roofline':>8} {'rss MB':>7} {'infer ratio':>11}  pytorch setting")
+    print(head)
+    print("-" * len(head))
+    scaling = {}
+    for name, layers, batch, loss, n in CONFIGS:
+        for threads in (1, 2):
+            r = bench(build, layers, batch, loss, n, threads, repeats)
+            scaling[(name, threads)] = r["train"]
+            print(f"{name:24} {threads:>3} {r['train']:>11.0f} {r['torch_train']:>10.0f} "
+                  f"{r['train'] / r['torch_train']:>6.2f} {r['train'] / r['roofline']:>8.0%} "
+                  f"{r['rss']:>7.0f} {r['predict'] / r['torch_predict']:>11.2f}  {r['torch_setting']}",
+                  flush=True)
+    for name, *_ in CONFIGS:
+        print(f"2 threads / 1 thread, {name}: {scaling[(name, 2)] / scaling[(name, 1)]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,547 @@
+/* train.c - one training run: read the data, build or load the model,
+ * normalize, then the epoch loop with its schedule, evaluation, early
+ * stopping, log, plot and progress; Ctrl-C saves a checkpoint from which
+ * --resume continues bit-exactly. Nothing in the loop allocates. */
+#include "train.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EVAL_BATCH 256
+
+typedef struct run {
+    cli_opts *o;
+    bp_dataset *train, *val, *test;
+    bp_model *model;
+    bp_optim *opt;
+    bp_trainer *tr;
+    bp_checkpoint_info info;
+    int resumed, fresh; /* fresh: a new model from --layers */
+    bp_meta *src_meta;   /* extra metadata of the --resume / --init-from file */
+    json_t *stored;      /* keeps a checkpoint's option texts alive */
+    const char *norm;    /* normalization name, for the metadata */
+    char *ckpt;          /* where Ctrl-C saves, or NULL */
+    history h;
+    progress pg;
+    FILE *log;
+    bp_real *best;       /* (params): the best weights under --early-stop */
+    int best_epoch, bad_epochs;
+    double best_loss, seconds, last_plot;
+} run;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int fail(const run *r, const char *what) { return cli_fail(r->o->cmd, what); }
+
+/* ------------------------------------------------------------- sources */
+
+static void restore_early_stop(run *r)
+{
+    const char *es = bp_meta_get(r->src_meta, "early_stop");
+    json_t *j = es ? json_loads(es, 0, NULL) : NULL;
+    r->best_epoch = (int)json_integer_value(json_object_get(j, "best_epoch"));
+    r->bad_epochs = (int)json_integer_value(json_object_get(j, "bad_epochs"));
+    json_t *loss = json_object_get(j, "best_loss");
+    r->best_loss = json_is_number(loss) ? json_number_value(loss) : HUGE_VAL;
+    json_decref(j);
+}
+
+static int open_checkpoint(run *r)
+{
+    const char *path = r->o->v[O_RESUME].s;
+    if (bp_checkpoint_load(path, &r->model, &r->opt, &r->info, &r->src_meta))
+        return fail(r, "--resume");
+    const char *args = bp_meta_get(r->src_meta, "train_args");
+    if (!args) return cli_error(r->o->cmd, "--resume: %s has no train_args: not a checkpoint "
+                                "written by backprop train", path);
+    int rc = train_apply_stored(r->o, args, &r->stored);
+    if (rc) return rc;
+    char err[256];
+    const char *hist = bp_meta_get(r->src_meta, "history");
+    if (hist && history_from_text(&r->h, hist, 0, err, sizeof err))
+        return cli_error(r->o->cmd, "--resume: %s: %s", path, err);
+    restore_early_stop(r);
+    r->resumed = 1;
+    return 0;
+}
+
+static int open_sources(run *r)
+{
+    if (r->o->v[O_RESUME].given) return open_checkpoint(r);
+    if (r->o->v[O_INIT_FROM].given &&
+        bp_model_load(&r->model, r->o->v[O_INIT_FROM].s, &r->src_meta))
+        return fail(r, "--init-from");
+    return 0;
+}
+
+/* ---------------------------------------------------------------- data */
+
+static int build_model(run *r, data_kind kind)
+{
+    bp_model_config mc;
+    cli_model_config(r->o, kind, &mc);
+    if (bp_model_create(&r->model, &mc)) return fail(r, NULL);
+    return 0;
+}
+
+/* A new model, or one from `backprop init`, takes the data's class names. */
+static int take_labels(run *r)
+{
+    int n = bp_dataset_label_count(r->train);
+    if (!n || bp_model_label_count(r->model)) return 0;
+    return bp_model_set_labels(r->model, n, bp_dataset_labels(r->train)) ? fail(r, NULL) : 0;
+}
+
+/* The seeded validation split; the seed is mixed so that it draws apart from the shuffle. */
+static int split_val(run *r)
+{
+    double f = r->o->v[O_VAL_SPLIT].r;
+    if (!(f > 0)) return 0;
+    bp_dataset *tr = NULL, *va = NULL;
+    if (bp_dataset_split(r->train, f, r->o->v[O_SEED].u ^ 0x5eed5eed5eedULL, &tr, &va))
+        return fail(r, "--val-split");
+    bp_dataset_free(r->train);
+    r->train = tr, r->val = va;
+    return 0;
+}
+
+static int load_sets(run *r)
+{
+    cli_opts *o = r->o;
+    r->fresh = r->model == NULL;
+    int rc = cli_load_data(&r->train, o, O_DATA, r->model, 1);
+    if (!rc && r->fresh) rc = build_model(r, cli_data_kind(r->train));
+    if (!rc) rc = take_labels(r);
+    if (!rc) rc = cli_match_data(o, r->model, &r->train, O_DATA, r->fresh);
+    if (!rc) rc = split_val(r);
+    if (!rc && o->v[O_TEST].given) rc = cli_load_data(&r->test, o, O_TEST, r->model, 1);
+    if (!rc && r->test) rc = cli_match_data(o, r->model, &r->test, O_TEST, r->fresh);
+    return rc;
+}
+
+/* Whether the run computes a normalization: for a new model, and for an
+ * --init-from model that has none and never chose one (`backprop init`'s). */
+static int computes_norm(const run *r)
+{
+    if (r->fresh) return 1;
+    return !r->resumed && !bp_model_norm_shift(r->model) && !bp_meta_get(r->src_meta, "normalize");
+}
+
+static int compute_norm(run *r)
+{
+    bp_norm_kind kind;
+    const char *given = r->o->v[O_NORMALIZE].s;
+    r->norm = given ? given : cli_spec_is_csv(r->o->v[O_DATA].s) ? "standard" : "scale";
+    bp_norm_from_name(r->norm, &kind);
+    int in = bp_model_inputs(r->model);
+    bp_real *shift = calloc((size_t)in, sizeof *shift), *scale = calloc((size_t)in, sizeof *scale);
+    bp_status st = shift && scale ? bp_normalization_compute(r->train, kind, shift, scale)
+                                  : BP_ERR_NOMEM;
+    if (!st && kind != BP_NORM_NONE) st = bp_model_set_normalization(r->model, shift, scale);
+    free(shift), free(scale);
+    return st ? fail(r, "--normalize") : 0;
+}
+
+/* Computes the normalization on the training part, or keeps the model's;
+ * then applies it to every part. */
+static int normalize(run *r)
+{
+    if (computes_norm(r)) {
+        int rc = compute_norm(r);
+        if (rc) return rc;
+    } else if (r->o->v[O_NORMALIZE].given) {
+        cli_usage(r->o->cmd, "--normalize: the model of --%s has its own normalization",
+                  r->resumed ? "resume" : "init-from");
+    } else {
+        const char *n = bp_meta_get(r->src_meta, "normalize");
+        r->norm = n ? n : bp_model_norm_shift(r->model) ? "custom" : "none";
+    }
+    bp_dataset *parts[3] = {r->train, r->val, r->test};
+    for (int i = 0; i < 3; i++)
+        if (parts[i]) bp_model_normalize(r->model, bp_dataset_x(parts[i]), bp_dataset_count(parts[i]));
+    return 0;
+}
+
+/* ----------------------------------------------------- optimizer, trainer */
+
+static int make_optimizer(run *r)
+{
+    cli_opts *o = r->o;
+    bp_optim_kind kind;
+    bp_optim_from_name(o->v[O_OPT].s, &kind);
+    bp_optim_config c = bp_optim_config_default(kind);
+    if (!o->v[O_LR].given) o->v[O_LR].r = c.lr; /* the optimizer's own default */
+    if (r->opt) return 0;                         /* from the checkpoint */
+    c.lr = o->v[O_LR].r;
+    if (o->v[O_MOMENTUM].given) c.momentum = o->v[O_MOMENTUM].r;
+    c.beta1 = o->v[O_BETA1].r, c.beta2 = o->v[O_BETA2].r, c.alpha = o->v[O_ALPHA].r;
+    c.eps = o->v[O_EPS].r;
+    c.eps_inside_sqrt = (int)o->v[O_EPS_INSIDE_SQRT].i;
+    if (o->v[O_WEIGHT_DECAY].given) c.weight_decay = o->v[O_WEIGHT_DECAY].r;
+    c.clip_norm = o->v[O_CLIP].r;
+    if (bp_optim_create(&r->opt, &c, bp_model_param_count(r->model))) return fail(r, NULL);
+    return 0;
+}
+
+static int make_trainer(run *r)
+{
+    cli_opts *o = r->o;
+    bp_train_config c = bp_train_config_default();
+    if (r->resumed) c = r->info.train;
+    c.batch_size = cli_batch(o, bp_dataset_count(r->train)); /* beyond the data is full batch */
+    c.shuffle = !o->v[O_NO_SHUFFLE].i;
+    c.seed = o->v[O_SEED].u;
+    c.on_batch = progress_on_batch;
+    c.user = &r->pg;
+    if (bp_trainer_create(&r->tr, r->model, r->opt, &c)) return fail(r, NULL);
+    if (r->resumed) bp_trainer_resume(r->tr, &r->info);
+    r->pg.trainer = r->tr;
+    if (o->v[O_EARLY_STOP].i > 0) {
+        r->best = calloc(bp_model_param_count(r->model), sizeof *r->best);
+        if (!r->best) return cli_error(o->cmd, "out of memory");
+    }
+    return 0;
+}
+
+/* ----------------------------------------------------------- metadata */
+
+/* A checkpoint keeps the early-stopping state; a model file its best epoch. */
+static bp_status set_early_stop(const run *r, bp_meta *m, int checkpoint)
+{
+    if (!checkpoint) {
+        char text[16];
+        snprintf(text, sizeof text, "%d", r->best_epoch);
+        return bp_meta_set(m, "best_epoch", text);
+    }
+    json_t *j = json_pack("{s:i, s:i}", "best_epoch", r->best_epoch, "bad_epochs", r->bad_epochs);
+    if (isfinite(r->best_loss)) json_object_set_new(j, "best_loss", json_real(r->best_loss));
+    char *text = json_dumps(j, JSON_COMPACT);
+    bp_status st = text ? bp_meta_set(m, "early_stop", text) : BP_ERR_NOMEM;
+    free(text);
+    json_decref(j);
+    return st;
+}
+
+static bp_meta *make_meta(const run *r, int checkpoint)
+{
+    bp_meta *m = NULL;
+    char *args = train_args_text(r->o), *hist = history_to_text(&r->h, checkpoint);
+    bp_status st = args && hist ? bp_meta_create(&m) : BP_ERR_NOMEM;
+    if (!st) st = bp_meta_set(m, "train_args", args);
+    if (!st) st = bp_meta_set(m, "history", hist);
+    if (!st) st = bp_meta_set(m, "normalize", r->norm);
+    if (!st && r->best) st = set_early_stop(r, m, checkpoint);
+    free(args), free(hist);
+    if (st) bp_meta_free(m), m = NULL;
+    return m;
+}
+
+/* --------------------------------------------------------- checkpoints */
+
+/* Swaps the model's parameters with the best ones (no allocation). */
+static void swap_best(run *r)
+{
+    bp_real *p = bp_model_params(r->model);
+    for (size_t i = 0, n = bp_model_param_count(r->model); i < n; i++) {
+        bp_real t = p[i];
+        p[i] = r->best[i], r->best[i] = t;
+    }
+}
+
+static char *best_path(const char *ckpt)
+{
+    size_t n = strlen(ckpt) + 6;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s.best", ckpt);
+    return p;
+}
+
+/* Under --early-stop the best weights so far go beside the checkpoint. */
+static int save_best(run *r)
+{
+    if (!r->best || r->best_epoch == 0) return 0;
+    char *path = best_path(r->ckpt);
+    swap_best(r);
+    bp_status st = path ? bp_model_save(r->model, path, NULL) : BP_ERR_NOMEM;
+    swap_best(r);
+    free(path);
+    return st ? fail(r, "checkpoint") : 0;
+}
+
+static int load_best(run *r)
+{
+    if (!r->best || r->best_epoch == 0) return 0;
+    char *path = best_path(r->o->v[O_RESUME].s);
+    bp_model *b = NULL;
+    bp_status st = path ? bp_model_load(&b, path, NULL) : BP_ERR_NOMEM;
+    free(path);
+    if (st) return fail(r, "--resume (best weights of --early-stop)");
+    if (bp_model_param_count(b) != bp_model_param_count(r->model)) {
+        bp_model_free(b);
+        return cli_error(r->o->cmd, "--resume: the .best file does not match the checkpoint");
+    }
+    memcpy(r->best, bp_model_params(b), bp_model_param_count(b) * sizeof *r->best);
+    bp_model_free(b);
+    return 0;
+}
+
+static int save_checkpoint(run *r)
+{
+    if (!r->ckpt) {
+        fprintf(stderr, "backprop %s: interrupted (no --save, so no checkpoint)\n", r->o->cmd);
+        return EXIT_INTERRUPTED;
+    }
+    bp_meta *m = make_meta(r, 1);
+    bp_status st = m ? bp_checkpoint_save(r->ckpt, r->model, r->opt, r->tr, m) : BP_ERR_NOMEM;
+    bp_meta_free(m);
+    if (st) return fail(r, "checkpoint");
+    int rc = save_best(r);
+    if (rc) return rc;
+    fprintf(stderr, "\nbackprop %s: interrupted after %d epochs and %zu batches; checkpoint saved "
+            "to %s\n  continue with: backprop train --resume %s%s%s\n", r->o->cmd,
+            bp_trainer_epochs_done(r->tr), bp_trainer_next_batch(r->tr), r->ckpt, r->ckpt,
+            r->o->v[O_SAVE].s ? " --save " : "", r->o->v[O_SAVE].s ? r->o->v[O_SAVE].s : "");
+    return EXIT_INTERRUPTED;
+}
+
+/* -------------------------------------------------------------- outputs */
+
+static int open_outputs(run *r)
+{
+    cli_opts *o = r->o;
+    if (o->v[O_CHECKPOINT].given || o->v[O_SAVE].given) {
+        const char *c = o->v[O_CHECKPOINT].s, *s = o->v[O_SAVE].s;
+        size_t n = strlen(c ? c : s) + 6;
+        if (!(r->ckpt = malloc(n))) return cli_error(o->cmd, "out of memory");
+        snprintf(r->ckpt, n, c ? "%s" : "%s.ckpt", c ? c : s);
+    }
+    long cap = o->v[O_EPOCHS].i < 4096 ? o->v[O_EPOCHS].i : 4096;
+    if (history_reserve(&r->h, (int)cap)) return cli_error(o->cmd, "out of memory");
+    if (!o->v[O_LOG].given) return 0;
+    if (!(r->log = fopen(o->v[O_LOG].s, "w")))
+        return cli_error(o->cmd, "--log: %s: %s", o->v[O_LOG].s, strerror(errno));
+    for (int i = 0; i < r->h.n; i++) { /* a resumed run's log holds the whole history */
+        json_t *j = epoch_to_json(&r->h.r[i], 1);
+        json_dumpf(j, r->log, HISTORY_JSON_FLAGS);
+        fputc('\n', r->log);
+        json_decref(j);
+    }
+    return 0;
+}
+
+/* The plot is redrawn after an epoch at most once a second (a run of many
+ * short epochs would otherwise spend its time drawing), and always at the end. */
+static int want_plot(run *r, int last)
+{
+    double t = now();
+    if (!r->o->v[O_PLOT].given || (!last && t - r->last_plot < 1.0)) return 0;
+    r->last_plot = t;
+    return 1;
+}
+
+static int write_outputs(run *r, const epoch_rec *rec, int last)
+{
+    cli_opts *o = r->o;
+    progress_epoch(&r->pg, rec);
+    if (r->log) {
+        json_t *j = epoch_to_json(rec, 1);
+        int bad = json_dumpf(j, r->log, HISTORY_JSON_FLAGS) != 0 || fputc('\n', r->log) == EOF ||
+                  fflush(r->log) != 0;
+        json_decref(j);
+        if (bad) return cli_error(o->cmd, "--log: %s: %s", o->v[O_LOG].s, strerror(errno));
+    }
+    if (want_plot(r, last)) {
+        char title[512], arch[256], err[512];
+        snprintf(title, sizeof title, "backprop: %s on %s",
+                 cli_arch_text(arch, sizeof arch, bp_model_get_config(r->model)), o->v[O_DATA].s);
+        if (plot_svg(o->v[O_PLOT].s, &r->h, title, err, sizeof err))
+            return cli_error(o->cmd, "--plot: %s", err);
+    }
+    return 0;
+}
+
+/* --------------------------------------------------------------- loop */
+
+static int evaluate(run *r, bp_dataset *d, double *loss, double *acc)
+{
+    *loss = *acc = NAN;
+    if (!d) return 0;
+    if (bp_model_evaluate(r->model, bp_dataset_x(d), bp_dataset_y(d), bp_dataset_count(d),
+                          EVAL_BATCH, loss, acc))
+        return fail(r, NULL);
+    if (*acc < 0) *acc = NAN;
+    return 0;
+}
+
+/* Keeps the best weights; 1 when patience has run out. */
+static int early_stop(run *r, const epoch_rec *rec)
+{
+    if (!r->best) return 0;
+    if (rec->val_loss < r->best_loss) {
+        r->best_loss = rec->val_loss;
+        r->best_epoch = rec->epoch;
+        r->bad_epochs = 0;
+        memcpy(r->best, bp_model_params(r->model), bp_model_param_count(r->model) * sizeof *r->best);
+        return 0;
+    }
+    return ++r->bad_epochs >= r->o->v[O_EARLY_STOP].i;
+}
+
+#define STOP_EARLY (-1) /* one_epoch's "patience ran out", apart from the exit statuses */
+
+/* Runs one epoch and all that follows it: 0 to go on, STOP_EARLY, or an exit status. */
+static int one_epoch(run *r)
+{
+    int e = bp_trainer_epochs_done(r->tr);
+    double lr = train_lr(r->o, e);
+    bp_optim_set_lr(r->opt, lr);
+    progress_epoch_start(&r->pg);
+    bp_epoch_stats st;
+    double t0 = now();
+    bp_status s = bp_trainer_epoch(r->tr, bp_dataset_x(r->train), bp_dataset_y(r->train),
+                                   bp_dataset_count(r->train), &st);
+    r->seconds += now() - t0;
+    if (s == BP_ERR_INTERRUPTED) return save_checkpoint(r);
+    if (s) return fail(r, NULL);
+    epoch_rec rec = {st.epoch, st.loss, st.accuracy < 0 ? NAN : st.accuracy, NAN, NAN, NAN, NAN,
+                     lr, st.seconds, st.samples_per_sec};
+    int rc = evaluate(r, r->val, &rec.val_loss, &rec.val_acc);
+    if (!rc) rc = evaluate(r, r->test, &rec.test_loss, &rec.test_acc);
+    if (rc) return rc;
+    if (history_add(&r->h, &rec)) return cli_error(r->o->cmd, "out of memory");
+    int stop = early_stop(r, &rec), last = e + 1 >= r->o->v[O_EPOCHS].i;
+    rc = write_outputs(r, &rec, stop || last || signals_caught());
+    if (rc) return rc;
+    if (signals_caught() && !stop && !last) return save_checkpoint(r);
+    return stop ? STOP_EARLY : 0;
+}
+
+static int epoch_loop(run *r)
+{
+    int rc = 0;
+    signals_install(r->tr);
+    while (!rc && bp_trainer_epochs_done(r->tr) < r->o->v[O_EPOCHS].i) rc = one_epoch(r);
+    signals_restore();
+    return rc == STOP_EARLY ? 0 : rc;
+}
+
+/* ------------------------------------------------------------- finish */
+
+static const epoch_rec *kept_record(const run *r)
+{
+    if (r->best && r->best_epoch > 0)
+        for (int i = 0; i < r->h.n; i++)
+            if (r->h.r[i].epoch == r->best_epoch) return &r->h.r[i];
+    return r->h.n ? &r->h.r[r->h.n - 1] : NULL;
+}
+
+static void print_summary(const run *r, const epoch_rec *k)
+{
+    char a[32], b[32], arch[256];
+    printf("trained %s on %s: %d epochs in %.1f s\n",
+           cli_arch_text(arch, sizeof arch, bp_model_get_config(r->model)), r->o->v[O_DATA].s,
+           bp_trainer_epochs_done(r->tr), r->seconds);
+    if (r->best && r->best_epoch > 0 && r->best_epoch != r->h.r[r->h.n - 1].epoch)
+        printf("  early stop: kept the weights of epoch %d (lowest validation loss)\n", r->best_epoch);
+    if (!k) return;
+    printf("  train loss %.4g acc %s", k->train_loss, fmt_acc(a, sizeof a, k->train_acc));
+    if (isfinite(k->val_loss))
+        printf("   val loss %.4g acc %s", k->val_loss, fmt_acc(b, sizeof b, k->val_acc));
+    if (isfinite(k->test_loss))
+        printf("   test loss %.4g acc %s", k->test_loss, fmt_acc(b, sizeof b, k->test_acc));
+    putchar('\n');
+}
+
+static int finish(run *r, train_result *res)
+{
+    if (r->best && r->best_epoch > 0)
+        memcpy(bp_model_params(r->model), r->best, bp_model_param_count(r->model) * sizeof *r->best);
+    const epoch_rec *k = kept_record(r);
+    if (res) {
+        memset(res, 0, sizeof *res);
+        if (k) res->last = *k;
+        res->epochs = bp_trainer_epochs_done(r->tr);
+        res->seconds = r->seconds;
+    }
+    print_summary(r, k);
+    const char *save = r->o->v[O_SAVE].s;
+    if (!save) return 0;
+    bp_meta *m = make_meta(r, 0);
+    bp_status st = m ? bp_model_save(r->model, save, m) : BP_ERR_NOMEM;
+    bp_meta_free(m);
+    if (st) return fail(r, "--save");
+    printf("saved %s\n", save);
+    return 0;
+}
+
+static void print_header(const run *r)
+{
+    if (r->o->v[O_QUIET].i) return;
+    const cli_opts *o = r->o;
+    char arch[256];
+    printf("training %s (%zu parameters, %s)\n",
+           cli_arch_text(arch, sizeof arch, bp_model_get_config(r->model)),
+           bp_model_param_count(r->model), bp_real_size() == 8 ? "float64" : "float32");
+    printf("  data %s: %zu samples", o->v[O_DATA].s, bp_dataset_count(r->train));
+    if (r->val) printf(", validation %zu", bp_dataset_count(r->val));
+    if (r->test) printf("; test %s: %zu", o->v[O_TEST].s, bp_dataset_count(r->test));
+    printf("; normalize %s\n", r->norm);
+    printf("  %s lr %g, batch %ld, %ld epochs, %d threads%s\n", o->v[O_OPT].s, o->v[O_LR].r,
+           o->v[O_BATCH].i, o->v[O_EPOCHS].i, bp_get_threads(),
+           r->resumed ? " (resumed)" : "");
+    if (r->resumed)
+        printf("  resuming at epoch %d, batch %zu\n", r->info.epochs_done + 1, r->info.next_batch);
+    fflush(stdout);
+}
+
+static void free_run(run *r)
+{
+    if (r->log) fclose(r->log);
+    bp_trainer_free(r->tr);
+    bp_optim_free(r->opt);
+    bp_model_free(r->model);
+    bp_dataset_free(r->train);
+    bp_dataset_free(r->val);
+    bp_dataset_free(r->test);
+    bp_meta_free(r->src_meta);
+    json_decref(r->stored);
+    history_free(&r->h);
+    free(r->best);
+    free(r->ckpt);
+}
+
+int train_run(cli_opts *o, train_result *res)
+{
+    run r;
+    memset(&r, 0, sizeof r);
+    r.o = o;
+    r.best_loss = HUGE_VAL;
+    bp_set_threads((int)o->v[O_THREADS].i);
+    train_check_command_line(o);
+    if (!o->v[O_RESUME].given) train_check_settings(o);
+    int rc = open_sources(&r);
+    if (!rc && r.resumed) train_check_settings(o); /* with the settings it brought */
+    if (!rc) rc = load_sets(&r);
+    if (!rc) rc = normalize(&r);
+    if (!rc) rc = make_optimizer(&r);
+    if (!rc) rc = make_trainer(&r);
+    if (!rc && r.resumed) rc = load_best(&r);
+    if (!rc) rc = open_outputs(&r);
+    if (!rc) {
+        progress_init(&r.pg, (int)o->v[O_QUIET].i, (int)o->v[O_EPOCHS].i, bp_dataset_count(r.train));
+        r.pg.trainer = r.tr;
+        print_header(&r);
+        rc = epoch_loop(&r);
+    }
+    if (!rc) rc = finish(&r, res);
+    free_run(&r);
+    return rc;
+}
