@@ -383,6 +383,7 @@ void cli_parse(cli_opts *o, const cmd_desc *cmd, int argc, char **argv)
         char err[512];
         if (cli_set(o, (opt_id)it->id, val, err, sizeof err)) cli_usage(cmd->name, "%s", err);
     }
+    cli_check_input_files(o);
 }
 
 /* ---------------------------------------------------------------- help */
