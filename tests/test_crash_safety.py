@@ -7,8 +7,9 @@ no temporary file. A full disk (a file-size limit, and a tiny tmpfs when this
 process may mount one) or a read-only directory gives a one-line error naming
 the option and the cause, exit 1, and keeps the old file.
 
-The kill times are drawn uniformly over the later 70% of a run, whose end is
-the save (a few ms of 40); how many kills landed inside a save shows in the
+Half the kill times are drawn uniformly over a whole run (about 40 ms), the
+other half within the save itself (a few ms), timed from the moment its
+temporary file appears; how many kills landed inside a save shows in the
 temporary files they left behind, which this test counts and removes.
 $BP_KILL_POINTS (default 250) sets the number of kills per scenario.
 Prints a line per case and "cases: P ok, F failed"; exits non-zero on failure.
@@ -72,23 +73,44 @@ def write_data(path):
             f.write(",".join("%.3f" % r.uniform(-1, 1) for _ in range(32)) + ",c%d\n" % r.randrange(4))
 
 
+def start_and_watch(args, env, d):
+    """Starts a run; returns it and the time its temporary file appeared (None if never)."""
+    p = subprocess.Popen([B] + args, env=dict(os.environ, **env), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    while p.poll() is None:
+        if temps(d):
+            return p, time.monotonic()
+        time.sleep(0.0002)
+    return p, None
+
+
 def kill_test(name, d, target, args, env, old, new):
-    """KILLS runs of args killed at random moments; target must always hold old or new."""
-    times = []
-    for _ in range(3):
+    """KILLS runs of args killed at random moments; target must always hold old or new.
+    Half the kills fall anywhere in a run; the other half wait for the save's temporary
+    file to appear and strike within the save's duration (measured here first)."""
+    spans, saves = [], []
+    for _ in range(5):
         t0 = time.monotonic()
-        run(args, env)
-        times.append(time.monotonic() - t0)
-    span = sorted(times)[1]
+        p, t_tmp = start_and_watch(args, env, d)
+        p.wait()
+        spans.append(time.monotonic() - t0)
+        if t_tmp:
+            saves.append(time.monotonic() - t_tmp)
+    span, save = sorted(spans)[2], sorted(saves)[len(saves) // 2] if saves else 0.005
     rng = random.Random(name)
     counts = {"old": 0, "new": 0, "finished": 0}
     stale = bad = 0
     why = ""
     for i in range(KILLS):
         put(target, old)
-        p = subprocess.Popen([B] + args, env=dict(os.environ, **env), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 1.05) * span)
+        if i % 2:
+            p, t_tmp = start_and_watch(args, env, d)
+            if t_tmp is not None:
+                time.sleep(rng.uniform(0, 1.2) * save)
+        else:
+            p = subprocess.Popen([B] + args, env=dict(os.environ, **env), stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0, 1.05) * span)
         p.send_signal(signal.SIGKILL)
         rc = p.wait()
         got = read(target)
@@ -106,13 +128,14 @@ def kill_test(name, d, target, args, env, old, new):
             counts["new"] += 1
         else:
             bad += 1
-            why = why or "kill %d after %.1f ms: %s holds %s bytes, neither old nor new" % (
-                i, 1e3 * span, os.path.basename(target), "no" if got is None else len(got))
-    print("  %s: %d kill points over a %.1f ms run: %d left the old file, %d the new one, "
-          "%d runs finished first; %d killed mid-save (temporary files left)" %
-          (name, KILLS, 1e3 * span, counts["old"], counts["new"], counts["finished"], stale))
-    result(name, bad == 0 and counts["old"] and counts["new"], why or "never killed both before "
-           "and after the rename: %s" % counts)
+            why = why or "kill %d: %s holds %s bytes, neither old nor new" % (
+                i, os.path.basename(target), "no" if got is None else len(got))
+    print("  %s: %d kill points (a %.1f ms run, a %.1f ms save): %d left the old file, %d the "
+          "new one, %d runs finished first; %d killed mid-save (temporary files left)" %
+          (name, KILLS, 1e3 * span, 1e3 * save, counts["old"], counts["new"], counts["finished"],
+           stale))
+    result(name, bad == 0 and counts["old"] and counts["new"] and stale, why or
+           "the kills missed a case (old, new, mid-save): %s, %d mid-save" % (counts, stale))
     return KILLS
 
 
@@ -184,10 +207,12 @@ def cases(top):
     refused("file-size-limit-checkpoint", run(ckpt_args, sigint, preexec=small_files), ckpt,
             old_ckpt, d, "checkpoint: %s: write failed: File too large" % ckpt)
 
-    # A real full disk: a 2 MB tmpfs holding the old 1.1 MB model (when we may mount).
+    # A real full disk: a tmpfs with room for the old model and half the new one
+    # (when we may mount one).
     full = os.path.join(top, "full")
     os.mkdir(full)
-    m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", full], capture_output=True)
+    size = "size=%dk" % (len(old_model) * 3 // 2 // 1024)
+    m = subprocess.run(["mount", "-t", "tmpfs", "-o", size, "tmpfs", full], capture_output=True)
     if m.returncode == 0:
         try:
             target = os.path.join(full, "m.st")
