@@ -106,6 +106,17 @@ static void test_model_file_claims(void)
                   "\"data_offsets\":[4000000000000000000,4000000004000000000]}}", 16);
     capped("huge claimed layer", file_size(p), load_model, BP_ERR_FORMAT,
            "but the data section");
+    /* The JSON itself: a shape of 10^6 ones is 2 MB of text and about 20 times
+     * that as jansson's tree, the densest header there is; it must fit. */
+    size_t n = 1000000;
+    size_t cap = 2 * n + 1000;
+    char *json = malloc(cap);
+    size_t k = (size_t)snprintf(json, cap, "{" META ",\"junk\":{\"dtype\":\"U8\",\"shape\":[");
+    for (size_t i = 0; i < n; i++) json[k++] = '1', json[k++] = ',';
+    snprintf(json + k - 1, cap - k + 1, "],\"data_offsets\":[0,1]}}");
+    p = container("json-tree", json, 1);
+    free(json);
+    capped("a 10^6-element shape", file_size(p), load_model, BP_ERR_FORMAT, "checksum mismatch");
 }
 
 /* A real checkpoint whose train.batch_size says 2^31 - 1: resuming it over 10
