@@ -589,9 +589,12 @@ static bp_status read_partial(const mfile *f, bp_checkpoint_info *info)
         return bad(f, "train.partial_correct", correct, "not -1 or a non-negative integer");
     else if (correct)
         info->correct = (long)u;
-    if (seen && (!bp__mf_parse_u64(seen, &u) || u > SIZE_MAX))
-        return bad(f, "train.partial_seen", seen, "not an unsigned integer");
+    /* The trainer keeps adding to these sums: bounded here, they cannot overflow. */
+    if (seen && (!bp__mf_parse_u64(seen, &u) || u > (uint64_t)1 << 53))
+        return bad(f, "train.partial_seen", seen, "not an unsigned integer up to 2^53");
     if (seen) info->seen = (size_t)u;
+    if (info->correct > 0 && (uint64_t)info->correct > info->seen)
+        return bad(f, "train.partial_correct", correct, "more samples correct than seen");
     return BP_OK;
 }
 

@@ -106,6 +106,16 @@ static void test_counters_at_their_maximum(void)
     checkpoint_fails("modelfile-steps-max", "\"optim.steps\" is \"18446744073709551615\"");
 }
 
+/* Finding 4 (review of the checkpoint fields the CLI added; the fuzz target's
+ * resume step trips UBSan on it): train.partial_correct = LONG_MAX resumed mid-
+ * epoch, and the next batch's correct + c overflowed a long. The sums are now
+ * bounded on load: seen <= 2^53, correct <= seen. */
+static void test_partial_sums_bounded(void)
+{
+    checkpoint_fails("modelfile-partial-sums-max", "\"train.partial_seen\" is \"18446744073709551615\"");
+    checkpoint_fails("modelfile-partial-correct-over-seen", "more samples correct than seen");
+}
+
 /* Finding 3: a CSV value finite as a double but not as a float ("1e308")
  * passed the finiteness check, made in double, and became inf in the float
  * build's data set. Now an error there naming line, column and value; the
@@ -131,5 +141,6 @@ int main(void)
     RUN(test_negative_second_moment);
     RUN(test_counters_at_their_maximum);
     RUN(test_csv_value_beyond_float);
+    RUN(test_partial_sums_bounded);
     return test_summary("test_regressions");
 }
