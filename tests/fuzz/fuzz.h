@@ -36,6 +36,13 @@
     } while (0)
 #endif
 
+/* One thread: OpenBLAS's thread pool only slows small models down. */
+static inline void fuzz_init(void)
+{
+    static int done;
+    if (!done) bp_set_threads(1), done = 1;
+}
+
 /* The path of memory file `slot` (0..3) holding exactly data[0..size). */
 static inline const char *fuzz_file(int slot, const void *data, size_t size)
 {

@@ -31,6 +31,7 @@ static void csv_check_set(bp_dataset *d, const bp_csv_options *o)
 
 static void fuzz_csv(const uint8_t *data, size_t size)
 {
+    fuzz_init();
     static const char *const labels[] = {"0", "1", "a", "b c"};
     bp_csv_options opts[5];
     for (int i = 0; i < 5; i++) opts[i] = bp_csv_options_default();

@@ -39,6 +39,7 @@ static void idx_load(const char *images, const char *labels)
 
 static void fuzz_idx(const uint8_t *data, size_t size)
 {
+    fuzz_init();
     static const uint8_t magic[4] = {0, 0, 8, 1};
     size_t split = 0;
     for (size_t i = size >= 4 ? size - 4 : 0; i >= 4 && !split; i--)

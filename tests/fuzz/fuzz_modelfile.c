@@ -56,7 +56,9 @@ static void mf_check_model(bp_model *m)
         FUZZ_ASSERT(fuzz_all_finite(bp_model_norm_shift(m), (size_t)in));
         FUZZ_ASSERT(fuzz_all_finite(bp_model_norm_scale(m), (size_t)in));
     }
-    for (int i = 0; i < bp_model_label_count(m); i++) FUZZ_ASSERT(bp_model_label(m, i) != NULL);
+    int k = bp_model_label_count(m), out = bp_model_outputs(m);
+    FUZZ_ASSERT(k == 0 || k == out || (out == 1 && k == 2));
+    for (int i = 0; i < k; i++) FUZZ_ASSERT(bp_model_label(m, i) != NULL);
     bp_real *x = calloc((size_t)in, sizeof *x), *y = calloc((size_t)bp_model_outputs(m), sizeof *y);
     if (x && y) FUZZ_ASSERT(bp_model_predict(m, x, 1, 1, y) == BP_OK);
     free(x), free(y);
@@ -90,6 +92,7 @@ static void mf_load(const char *path)
 
 static void fuzz_modelfile(const uint8_t *data, size_t size)
 {
+    fuzz_init();
     mf_load(fuzz_file(0, data, size));
     unsigned char *copy = malloc(size ? size : 1);
     if (!copy) return;

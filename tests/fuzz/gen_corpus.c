@@ -129,6 +129,11 @@ static void model_files(void)
         char name[64];
         snprintf(name, sizeof name, "ckpt-%s", bp_optim_name(kinds[k]));
         save_model(name, m, o, t, k == 0);
+        if (k == 0) { /* stopped after the first batch: partial sums, next_batch 1 */
+            bp_trainer_request_stop(t);
+            bp_trainer_epoch(t, x, y, 3, NULL);
+            save_model("ckpt-adam-interrupted", m, o, t, 0);
+        }
         bp_trainer_free(t), bp_optim_free(o), bp_model_free(m);
     }
     if (sizeof(bp_real) == 8) return; /* hand-made files once */
