@@ -40,7 +40,7 @@ void bp__dense_forward(bp_real *a, bp_real *z, const bp_real *a_prev, const bp_r
                        bp_real slope)
 {
     forward_job j = {a, z, a_prev, w, b, m, in, out, act, slope};
-    bp__parallel(forward_part, &j);
+    bp__parallel(forward_part, &j, 2.0 * m * in * out);
 }
 
 typedef struct {
@@ -87,5 +87,5 @@ void bp__dense_backward(bp_real *dw, bp_real *db, bp_real *dz_prev, const bp_rea
                         bp_activation prev_act, bp_real slope)
 {
     backward_job j = {dw, db, dz_prev, dz, a_prev, w, m, in, out, prev_act, slope};
-    bp__parallel(backward_part, &j);
+    bp__parallel(backward_part, &j, (dz_prev ? 4.0 : 2.0) * m * in * out);
 }

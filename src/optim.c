@@ -197,21 +197,22 @@ static int adam(bp_real *w, bp_real *m, bp_real *v, const bp_real *g, size_t n,
     double c1 = 1 - pow(c->beta1, (double)t), c2 = 1 - pow(c->beta2, (double)t);
     bp_real step = (bp_real)(c->lr / c1), eps = (bp_real)c->eps;
     bp_real c2_sqrt = (bp_real)sqrt(c2), inv_c2 = (bp_real)(1 / c2);
+    /* One pass over w, m, v and g: two loops only so that the choice of form
+     * stays out of the vectorized body. */
     int bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        m[i] = b1 * m[i] + one_b1 * g[i];
-        v[i] = b2 * v[i] + one_b2 * g[i] * g[i];
-        bad |= BAD(m[i]) | BAD(v[i]);
-    }
     if (c->eps_inside_sqrt)
         for (size_t i = 0; i < n; i++) {
+            m[i] = b1 * m[i] + one_b1 * g[i];
+            v[i] = b2 * v[i] + one_b2 * g[i] * g[i];
             w[i] -= step * m[i] / R_SQRT(v[i] * inv_c2 + eps);
-            bad |= BAD(w[i]);
+            bad |= BAD(m[i]) | BAD(v[i]) | BAD(w[i]);
         }
     else
         for (size_t i = 0; i < n; i++) {
+            m[i] = b1 * m[i] + one_b1 * g[i];
+            v[i] = b2 * v[i] + one_b2 * g[i] * g[i];
             w[i] -= step * m[i] / (R_SQRT(v[i]) / c2_sqrt + eps);
-            bad |= BAD(w[i]);
+            bad |= BAD(m[i]) | BAD(v[i]) | BAD(w[i]);
         }
     return bad;
 }
@@ -303,7 +304,7 @@ static void update_part(void *ctx, int part, int parts)
 bp_status bp_optim_step(bp_optim *o, bp_real *w, bp_real *g)
 {
     step_job j = {.o = o, .w = w, .g = g, .clip_coef = 1};
-    bp__parallel(norm_part, &j);
+    bp__parallel(norm_part, &j, 2.0 * o->n);
     double sum = 0;
     for (int p = 0; p < bp_get_threads() && p < 64; p++) sum += j.partial[p];
     double norm = sqrt(sum);
@@ -315,7 +316,7 @@ bp_status bp_optim_step(bp_optim *o, bp_real *w, bp_real *g)
     double coef = o->cfg.clip_norm > 0 ? o->cfg.clip_norm / (norm + 1e-6) : 1;
     if (coef < 1) j.clip_coef = (bp_real)coef;
     o->t++;
-    bp__parallel(update_part, &j);
+    bp__parallel(update_part, &j, 10.0 * o->n);
     for (int p = 0; p < bp_get_threads() && p < 64; p++)
         if (j.bad[p]) return overflowed(o, w);
     return BP_OK;

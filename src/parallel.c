@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #define MAX_THREADS 64
+#define MIN_FLOPS_PER_PART 2e5
 #define SPINS 100000 /* busy-wait this long for the next job (about a millisecond), then sleep */
 
 static struct {
@@ -104,9 +105,13 @@ static int ensure_workers(int parts)
     return pool.workers + 1 < parts ? pool.workers + 1 : parts;
 }
 
-void bp__parallel(bp__job_fn fn, void *ctx)
+void bp__parallel(bp__job_fn fn, void *ctx, double flops)
 {
-    int parts = ensure_workers(bp_get_threads());
+    /* Waking a part costs about a microsecond: a small job runs on fewer parts. */
+    double by_size = flops / MIN_FLOPS_PER_PART;
+    int parts = bp_get_threads();
+    if (by_size < parts) parts = by_size < 1 ? 1 : (int)by_size;
+    parts = ensure_workers(parts);
     if (parts <= 1) {
         fn(ctx, 0, 1);
         return;
