@@ -184,6 +184,12 @@ def random_argv(rng, all_opts, pool, junk):
     return argv
 
 
+def default_sigint():
+    # A test started in the background by a shell inherits SIGINT ignored, and
+    # an ignored SIGINT would not stop the commands that keep the default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def fuzz(tmp):
     all_opts = {c: options(c) for c in COMMANDS}
     pool, junk = value_pool(tmp)
@@ -195,7 +201,7 @@ def fuzz(tmp):
     for i in range(RUNS):
         argv = random_argv(rng, all_opts, pool, junk)
         p = subprocess.Popen([B] + argv, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             text=True, errors="replace")
+                             text=True, errors="replace", preexec_fn=default_sigint)
         interrupted = False
         try:
             _, err = p.communicate(timeout=limit)
