@@ -7,6 +7,8 @@
 #   make SANITIZE=1 ...  AddressSanitizer + UndefinedBehaviorSanitizer build
 #   make MPI=1 ...       the backprop command for mpirun (build/float-mpi, mpicc):
 #                        data-parallel training, docs/DISTRIBUTED.md
+#   make fuzz            builds the libFuzzer targets (clang) and runs each for
+#                        FUZZ_SECONDS (default 60); docs/ROBUSTNESS.md
 REAL     ?= float
 PREFIX   ?= /usr/local
 SANITIZE ?= 0
@@ -63,7 +65,8 @@ STATIC := $(BUILD)/libbackprop.a
 SHARED := $(BUILD)/libbackprop.so
 CLI    := $(BUILD)/bin/backprop
 
-.PHONY: all lib cli examples tests bench-bin bench deps test conformance demo install clean
+.PHONY: all lib cli examples tests bench-bin bench deps test conformance demo install clean \
+        fuzz fuzz-bin fuzz-corpus
 all: deps lib cli examples
 
 lib: $(STATIC) $(SHARED)
@@ -151,4 +154,50 @@ install: lib cli
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+# ------------------------------------------------------------------ fuzzing
+# The library again, built by clang with coverage for libFuzzer and ASan +
+# UBSan; one program per reader (tests/fuzz/fuzz_*.c). Each runs FUZZ_SECONDS
+# on a working corpus in build/fuzz*/ seeded from tests/fuzz/corpus_*/ (which
+# it never writes); a crash stops `make fuzz` and leaves crash-* in the
+# current directory.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS    ?= -1
+FUZZ_TARGETS := modelfile csv idx
+FUZZ_DIR     := build/fuzz$(if $(filter double,$(REAL)),-double)
+FUZZ_CFLAGS  := -std=c11 -O2 -g -fno-math-errno -Wall -Wextra -Werror -fno-omit-frame-pointer \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ     := $(LIB_SRC:src/%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+# Per run: no input may make a reader allocate more than this in one block.
+FUZZ_OPTS    ?= -malloc_limit_mb=256 -print_final_stats=1
+
+$(FUZZ_DIR)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJ)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+
+fuzz-bin:
+	@scripts/deps.sh fuzz
+	$(MAKE) $(FUZZ_BIN)
+
+fuzz: fuzz-bin
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_DIR)/corpus_$$t && \
+	    echo "fuzz_$$t: $(FUZZ_SECONDS) s" && \
+	    $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) $(FUZZ_OPTS) \
+	        -dict=tests/fuzz/$$t.dict $(FUZZ_DIR)/corpus_$$t tests/fuzz/corpus_$$t || exit 1; \
+	done
+
+# Regenerates the seed corpora (both precisions' model files).
+fuzz-corpus:
+	$(MAKE) REAL=float lib && $(MAKE) REAL=double lib
+	mkdir -p $(FUZZ_TARGETS:%=tests/fuzz/corpus_%)
+	for r in float double; do \
+	    $(CC) $(CPPFLAGS) $$([ $$r = double ] && echo -DBP_REAL_DOUBLE) -std=c11 -o build/$$r/gen_corpus \
+	        tests/fuzz/gen_corpus.c build/$$r/libbackprop.a $(LDLIBS) && build/$$r/gen_corpus tests/fuzz || exit 1; \
+	done
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)

@@ -177,7 +177,8 @@ static int parse_long(const char *s, long *out)
 
 static int parse_double(const char *s, double *out)
 {
-    if (!*s || isspace((unsigned char)*s)) return -1;
+    /* Decimal only: strtod would also take "0x10" and "0x1p-3". */
+    if (!*s || s[strspn(s, "0123456789+-.eE")]) return -1;
     char *end;
     errno = 0;
     double v = strtod(s, &end);
@@ -383,6 +384,7 @@ void cli_parse(cli_opts *o, const cmd_desc *cmd, int argc, char **argv)
         char err[512];
         if (cli_set(o, (opt_id)it->id, val, err, sizeof err)) cli_usage(cmd->name, "%s", err);
     }
+    cli_check_input_files(o);
 }
 
 /* ---------------------------------------------------------------- help */

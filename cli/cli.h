@@ -89,8 +89,9 @@ typedef struct cmd_desc {
 } cmd_desc;
 
 /* Parses argv (after the command name) into o, first setting every
- * default. --help prints the command's help and exits 0; any error prints
- * one line naming the option and exits EXIT_USAGE. */
+ * default. --help prints the command's help and exits 0; any error, an
+ * input file that does not exist included, prints one line naming the
+ * option and exits EXIT_USAGE. */
 void cli_parse(cli_opts *o, const cmd_desc *cmd, int argc, char **argv);
 /* Sets option id from text as if given (a checkpoint's stored setting);
  * returns 0, or -1 with a message in err. */
@@ -154,6 +155,9 @@ int cli_load_model(bp_model **m, const cli_opts *o, bp_meta **meta);
 int cli_batch(const cli_opts *o, size_t n);
 /* Whether spec names CSV data (whose default normalization is standard). */
 int cli_spec_is_csv(const char *spec);
+/* A usage error (exits 2) naming the option when a file that --data, --test,
+ * --model, --resume or --init-from names does not exist (cli_parse calls it). */
+void cli_check_input_files(const cli_opts *o);
 /* Classes, a single 0/1 target, or numbers. */
 data_kind cli_data_kind(const bp_dataset *d);
 /* Checks that model m fits data *d (inputs, outputs), replacing a two-class

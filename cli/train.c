@@ -100,8 +100,9 @@ static int build_model(run *r, data_kind kind)
 /* A new model, or one from `backprop init`, takes the data's class names. */
 static int take_labels(run *r)
 {
-    int n = bp_dataset_label_count(r->train);
+    int n = bp_dataset_label_count(r->train), k = bp_model_outputs(r->model);
     if (!n || bp_model_label_count(r->model)) return 0;
+    if (n != k && !(k == 1 && n == 2)) return 0; /* cli_match_data reports the mismatch */
     return bp_model_set_labels(r->model, n, bp_dataset_labels(r->train)) ? fail(r, NULL) : 0;
 }
 

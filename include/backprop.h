@@ -194,7 +194,8 @@ const bp_real *bp_model_norm_scale(const bp_model *m);
 /* Applies the normalization in place to x (n, inputs); no-op if none. */
 void bp_model_normalize(const bp_model *m, bp_real *x, size_t n);
 
-/* Class label names (for classifiers), stored with the model. NULL clears. */
+/* Class label names (for classifiers), stored with the model: one per output,
+ * or two for a single (sigmoid) output; BP_ERR_INVALID otherwise. n = 0 clears. */
 bp_status bp_model_set_labels(bp_model *m, int n, const char *const *names);
 int bp_model_label_count(const bp_model *m);
 const char *bp_model_label(const bp_model *m, int i);
@@ -247,7 +248,11 @@ bp_status bp_optim_create(bp_optim **out, const bp_optim_config *cfg, size_t n);
 void bp_optim_free(bp_optim *o);
 /* One update of params from grads (both n long). grads may be modified
  * (clipping, weight decay). Returns BP_ERR_NUMERIC, leaving params untouched,
- * when the gradient norm is not finite. */
+ * when the gradient norm is not finite. Returns BP_ERR_NUMERIC too when the
+ * update itself makes a parameter or state value non-finite (a finite
+ * gradient times too large a learning rate, or Adam with eps 0 on a zero
+ * gradient): that step is applied, so the parameters are no longer usable
+ * (bp_model_save refuses them); go back to the last saved model. */
 bp_status bp_optim_step(bp_optim *o, bp_real *params, bp_real *grads);
 void bp_optim_set_lr(bp_optim *o, double lr);
 double bp_optim_get_lr(const bp_optim *o);
@@ -331,7 +336,9 @@ typedef struct bp_epoch_stats {
 typedef struct bp_trainer bp_trainer;
 
 /* A training loop over `model` updated by `opt` (both borrowed: they must
- * outlive the trainer). Allocates the batch buffers once. */
+ * outlive the trainer). The first epoch allocates the batch buffers (for
+ * min(batch_size, n) samples, so a batch size beyond the data costs
+ * nothing); later epochs on the same n allocate nothing. */
 bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
                             const bp_train_config *cfg);
 void bp_trainer_free(bp_trainer *t);
@@ -340,7 +347,8 @@ void bp_trainer_free(bp_trainer *t);
  * shuffle (if on), then for each mini-batch (the last partial one included)
  * forward, backward, update. Returns BP_ERR_NUMERIC, naming epoch and batch,
  * if the loss or gradient stops being finite (the bad step is not applied, and
- * the epoch is abandoned: the next call starts it again from its first batch);
+ * the epoch is abandoned: the next call starts it again from its first batch)
+ * or the update overflows (see bp_optim_step: the parameters are then lost);
  * BP_ERR_INTERRUPTED if bp_trainer_request_stop was called (the epoch stops
  * after the current batch; the next call resumes it). stats: loss and
  * accuracy over the epoch's batches run so far (a resumed epoch's earlier
@@ -502,8 +510,8 @@ bp_csv_options bp_csv_options_default(void);
  * the defaults. Quoted fields ("a,b", "" for a quote, line breaks inside),
  * LF or CRLF, a last line with or without a newline; blank lines and a UTF-8
  * byte order mark are skipped, blanks around fields trimmed. Every
- * non-target column is an input and must hold a finite number (strtod over
- * the whole field); so must a regression target. Errors: BP_ERR_IO
+ * non-target column is an input and must hold a number (strtod over the
+ * whole field) that is finite as a bp_real; so must a regression target. Errors: BP_ERR_IO
  * (open/read, with errno); BP_ERR_FORMAT with "path:line:column: what" for a
  * ragged row (expected vs got fields), a field that is not a number or not
  * finite, a label not in opt->labels, a quoting error, and "path: what" for

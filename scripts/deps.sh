@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages backprop needs, when missing. As root it runs
 # apt-get; otherwise it prints the exact command and fails.
+#   scripts/deps.sh        what the build and the tests need
+#   scripts/deps.sh fuzz   clang and its libFuzzer runtime, for `make fuzz`
 set -euo pipefail
 packages=(gcc make libopenblas-dev zlib1g-dev libjansson-dev
           python3-torch python3-numpy dataset-fashion-mnist
           libopenmpi-dev openmpi-bin)
+[ "${1:-}" = fuzz ] && packages=(clang libclang-rt-dev libopenblas-dev zlib1g-dev libjansson-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -239,6 +239,9 @@ static bp_status check_number(const csv_load *L, const char *s, long line, long 
     if (!isfinite(*v))
         return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: %s column %zu%s: \"%s\" is not finite",
                         L->path, line, col, what, c + 1, name, s);
+    if (!isfinite((bp_real)*v)) /* 1e308 is a double but no float */
+        return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: %s column %zu%s: \"%s\" is out of the "
+                        "range of " BP_REAL_NAME, L->path, line, col, what, c + 1, name, s);
     return BP_OK;
 }
 

@@ -381,9 +381,12 @@ static const char *shape_text(char buf[64], int ndim, uint64_t d0, uint64_t d1)
 }
 
 /* The tensor `name`, checked: present, F32 or F64, shape [d0] (d1 < 0) or
- * [d0, d1], every value finite once converted to bp_real. */
+ * [d0, d1], every value finite once converted to bp_real, and not negative
+ * in an optimizer's "v" slot (a mean of squares, of which Adam and RMSprop
+ * take the square root). */
 static bp_status get_tensor(const mfile *f, const char *name, int d0, int d1, const rtensor **out)
 {
+    bool squares = strncmp(name, "optim.v.", 8) == 0;
     const rtensor *t = *out = find(f, name);
     if (!t) return bp__fail(BP_ERR_FORMAT, "%s: tensor \"%s\" is missing", f->path, name);
     if (strcmp(t->dtype, "F32") != 0 && strcmp(t->dtype, "F64") != 0)
@@ -401,6 +404,10 @@ static bp_status get_tensor(const mfile *f, const char *name, int d0, int d1, co
             return bp__fail(BP_ERR_FORMAT, "%s: tensor \"%s\": element %zu is %g%s", f->path,
                             name, i, (double)v, t->elem == 8 && sizeof(bp_real) == 4 && isinf(v)
                             ? " as a float32" : "");
+        if (squares && v < 0)
+            return bp__fail(BP_ERR_FORMAT, "%s: tensor \"%s\": element %zu is %g, but this "
+                            "mean of squared gradients cannot be negative", f->path, name, i,
+                            (double)v);
     }
     return BP_OK;
 }
@@ -442,8 +449,9 @@ static bp_status check_normalization(const mfile *f, int inputs, const rtensor *
     return st;
 }
 
-/* "labels": a JSON array of strings, itself encoded as a string. */
-static bp_status parse_labels(const mfile *f, json_t **out)
+/* "labels": a JSON array of strings, itself encoded as a string, one per
+ * output (two for a single sigmoid output), as bp_model_set_labels wants. */
+static bp_status parse_labels(const mfile *f, int outputs, json_t **out)
 {
     *out = NULL;
     const char *s = meta_get(f, "labels");
@@ -452,6 +460,12 @@ static bp_status parse_labels(const mfile *f, json_t **out)
     json_t *a = json_loads(s, 0, &e);
     bool ok = json_is_array(a);
     for (size_t i = 0; ok && i < json_array_size(a); i++) ok = json_is_string(json_array_get(a, i));
+    size_t n = json_array_size(a);
+    if (ok && n && n != (size_t)outputs && !(outputs == 1 && n == 2)) {
+        json_decref(a);
+        return bp__fail(BP_ERR_FORMAT, "%s: __metadata__ \"labels\" holds %zu names for a model "
+                        "with %d outputs", f->path, n, outputs);
+    }
     if (!ok) {
         json_decref(a);
         return bad(f, "labels", s, "expected a JSON array of strings");
@@ -484,7 +498,7 @@ static bp_status read_model(const mfile *f, bp_model **out)
     bp_status st = read_config(f, &c);
     if (!st) st = read_layers_tensors(f, &c, NULL, NULL, NULL);
     if (!st) st = check_normalization(f, c.sizes[0], &shift, &scale);
-    if (!st) st = parse_labels(f, &labels);
+    if (!st) st = parse_labels(f, c.sizes[c.n_layers], &labels);
     if (!st && (st = bp_model_create(&m, &c))) st = wrap(st, f, "__metadata__ architecture");
     if (!st) st = read_layers_tensors(f, &c, NULL, m, m->params);
     if (!st && shift) {
@@ -555,7 +569,9 @@ static bp_status read_optim_config(const mfile *f, bp_optim_config *c, uint64_t 
     if (strcmp(inside, "0") != 0 && strcmp(inside, "1") != 0)
         return bad(f, "optim.eps_inside_sqrt", inside, "expected 0 or 1");
     c->eps_inside_sqrt = inside[0] == '1';
-    if (!bp__mf_parse_u64(t, steps)) return bad(f, "optim.steps", t, "not an unsigned integer");
+    /* The counters must be able to count once more: the next step or epoch. */
+    if (!bp__mf_parse_u64(t, steps) || *steps == UINT64_MAX)
+        return bad(f, "optim.steps", t, "not an unsigned integer below 2^64 - 1");
     return BP_OK;
 }
 
@@ -573,9 +589,12 @@ static bp_status read_partial(const mfile *f, bp_checkpoint_info *info)
         return bad(f, "train.partial_correct", correct, "not -1 or a non-negative integer");
     else if (correct)
         info->correct = (long)u;
-    if (seen && (!bp__mf_parse_u64(seen, &u) || u > SIZE_MAX))
-        return bad(f, "train.partial_seen", seen, "not an unsigned integer");
+    /* The trainer keeps adding to these sums: bounded here, they cannot overflow. */
+    if (seen && (!bp__mf_parse_u64(seen, &u) || u > (uint64_t)1 << 53))
+        return bad(f, "train.partial_seen", seen, "not an unsigned integer up to 2^53");
     if (seen) info->seen = (size_t)u;
+    if (info->correct > 0 && (uint64_t)info->correct > info->seen)
+        return bad(f, "train.partial_correct", correct, "more samples correct than seen");
     return BP_OK;
 }
 
@@ -596,8 +615,8 @@ static bp_status read_train_info(const mfile *f, bp_checkpoint_info *info)
         return bad(f, "train.shuffle", shuffle, "expected 0 or 1");
     if (!bp__mf_parse_u64(seed, &info->train.seed))
         return bad(f, "train.seed", seed, "not an unsigned integer");
-    if (!parse_int(epochs, 0, &info->epochs_done))
-        return bad(f, "train.epochs_done", epochs, "not a non-negative integer");
+    if (!parse_int(epochs, 0, &info->epochs_done) || info->epochs_done == INT_MAX)
+        return bad(f, "train.epochs_done", epochs, "not an integer from 0 to 2147483646");
     if (!bp__mf_parse_u64(next, &u) || u > SIZE_MAX)
         return bad(f, "train.next_batch", next, "not an unsigned integer");
     info->next_batch = (size_t)u;

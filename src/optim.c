@@ -141,40 +141,56 @@ static void add_l2(bp_real *g, const bp_real *w, size_t n, double wd)
     for (size_t i = 0; i < n; i++) g[i] += d * w[i];
 }
 
-static void sgd(bp_real *w, const bp_real *g, size_t n, double lr)
+/* Each update returns nonzero when a parameter or state value it wrote is
+ * not finite: a finite gradient times too large a step can still overflow.
+ * The test is fused into the loops, where it costs next to nothing. */
+#define BAD(x) (!isfinite(x))
+
+static int sgd(bp_real *w, const bp_real *g, size_t n, double lr)
 {
     bp_real a = (bp_real)lr;
-    for (size_t i = 0; i < n; i++) w[i] -= a * g[i];
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        w[i] -= a * g[i];
+        bad |= BAD(w[i]);
+    }
+    return bad;
 }
 
 /* v = mu v + g; w -= lr v (or lr (g + mu v), Nesterov). */
-static void momentum(bp_real *w, bp_real *v, const bp_real *g, size_t n, double lr,
-                     double mu, bool nesterov)
+static int momentum(bp_real *w, bp_real *v, const bp_real *g, size_t n, double lr,
+                    double mu, bool nesterov)
 {
     bp_real a = (bp_real)lr, m = (bp_real)mu;
+    int bad = 0;
     for (size_t i = 0; i < n; i++) {
         v[i] = m * v[i] + g[i];
         w[i] -= a * (nesterov ? g[i] + m * v[i] : v[i]);
+        bad |= BAD(v[i]) | BAD(w[i]);
     }
+    return bad;
 }
 
 /* The notes: m = b m + (1 - b) g;  m^ = m / (1 - b^t);  w -= lr m^. */
-static void notes_momentum(bp_real *w, bp_real *m, const bp_real *g, size_t n, double lr,
-                           double beta, uint64_t t)
+static int notes_momentum(bp_real *w, bp_real *m, const bp_real *g, size_t n, double lr,
+                          double beta, uint64_t t)
 {
     bp_real b = (bp_real)beta, one_b = (bp_real)(1 - beta);
     bp_real step = (bp_real)(lr / (1 - pow(beta, (double)t)));
+    int bad = 0;
     for (size_t i = 0; i < n; i++) {
         m[i] = b * m[i] + one_b * g[i];
         w[i] -= step * m[i];
+        bad |= BAD(m[i]) | BAD(w[i]);
     }
+    return bad;
 }
 
 /* Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; with c_k = 1 - b_k^t,
  * w -= (lr / c1) m / (sqrt(v) / sqrt(c2) + eps)   (torch's order), or the
  * notes' w -= lr m^ / sqrt(v^ + eps). */
-static void adam(bp_real *w, bp_real *m, bp_real *v, const bp_real *g, size_t n,
-                 const bp_optim_config *c, uint64_t t)
+static int adam(bp_real *w, bp_real *m, bp_real *v, const bp_real *g, size_t n,
+                const bp_optim_config *c, uint64_t t)
 {
     bp_real b1 = (bp_real)c->beta1, b2 = (bp_real)c->beta2;
     bp_real one_b1 = (bp_real)(1 - c->beta1), one_b2 = (bp_real)(1 - c->beta2);
@@ -183,37 +199,61 @@ static void adam(bp_real *w, bp_real *m, bp_real *v, const bp_real *g, size_t n,
     bp_real c2_sqrt = (bp_real)sqrt(c2), inv_c2 = (bp_real)(1 / c2);
     /* One pass over w, m, v and g: two loops only so that the choice of form
      * stays out of the vectorized body. */
+    int bad = 0;
     if (c->eps_inside_sqrt)
         for (size_t i = 0; i < n; i++) {
             m[i] = b1 * m[i] + one_b1 * g[i];
             v[i] = b2 * v[i] + one_b2 * g[i] * g[i];
             w[i] -= step * m[i] / R_SQRT(v[i] * inv_c2 + eps);
+            bad |= BAD(m[i]) | BAD(v[i]) | BAD(w[i]);
         }
     else
         for (size_t i = 0; i < n; i++) {
             m[i] = b1 * m[i] + one_b1 * g[i];
             v[i] = b2 * v[i] + one_b2 * g[i] * g[i];
             w[i] -= step * m[i] / (R_SQRT(v[i]) / c2_sqrt + eps);
+            bad |= BAD(m[i]) | BAD(v[i]) | BAD(w[i]);
         }
+    return bad;
 }
 
 /* RMSprop: v = a v + (1-a) g²; w -= lr g / (sqrt(v) + eps), or with momentum
  * buf = mu buf + g / (sqrt(v) + eps); w -= lr buf. */
-static void rmsprop(bp_real *w, bp_real *v, bp_real *buf, const bp_real *g, size_t n,
-                    const bp_optim_config *c)
+static int rmsprop(bp_real *w, bp_real *v, bp_real *buf, const bp_real *g, size_t n,
+                   const bp_optim_config *c)
 {
     bp_real a = (bp_real)c->alpha, one_a = (bp_real)(1 - c->alpha);
     bp_real lr = (bp_real)c->lr, eps = (bp_real)c->eps, mu = (bp_real)c->momentum;
+    int bad = 0;
     for (size_t i = 0; i < n; i++) {
         v[i] = a * v[i] + one_a * g[i] * g[i];
         bp_real scaled = g[i] / (R_SQRT(v[i]) + eps);
         if (buf) {
             buf[i] = mu * buf[i] + scaled;
             w[i] -= lr * buf[i];
+            bad |= BAD(buf[i]);
         } else {
             w[i] -= lr * scaled;
         }
+        bad |= BAD(v[i]) | BAD(w[i]);
     }
+    return bad;
+}
+
+/* The message for an update that left w or the state non-finite. */
+static bp_status overflowed(const bp_optim *o, const bp_real *w)
+{
+    const char *what = "parameter";
+    const bp_real *bad = w;
+    for (int s = 0; s < o->n_slots && bad == w; s++)
+        for (size_t i = 0; i < o->n && bad == w; i++)
+            if (BAD(o->slot[s][i])) bad = o->slot[s], what = o->slot_names[s];
+    size_t i = 0;
+    while (i < o->n && !BAD(bad[i])) i++;
+    return bp__fail(BP_ERR_NUMERIC, "step %llu made %s %zu %g from a finite gradient "
+                    "(learning rate %g, eps %g): the parameters are no longer usable",
+                    (unsigned long long)o->t, what, i, i < o->n ? (double)bad[i] : 0.0,
+                    o->cfg.lr, o->cfg.eps);
 }
 
 /* One step's work, split by parameter ranges over the library's threads. */
@@ -221,6 +261,7 @@ typedef struct {
     bp_optim *o;
     bp_real *w, *g;          /* (n) */
     double partial[64];      /* Σ g² of each part */
+    int bad[64];             /* whether each part's update left a value non-finite */
     bp_real clip_coef;       /* 1: no clipping */
 } step_job;
 
@@ -245,17 +286,19 @@ static void update_part(void *ctx, int part, int parts)
     bp_real *s0 = o->slot[0] ? o->slot[0] + lo : NULL, *s1 = o->slot[1] ? o->slot[1] + lo : NULL;
     if (j->clip_coef != 1) scale(g, n, j->clip_coef);
     if (c->weight_decay > 0 && c->kind != BP_OPTIM_ADAMW) add_l2(g, w, n, c->weight_decay);
+    int bad = 0;
     switch (c->kind) {
-    case BP_OPTIM_SGD: sgd(w, g, n, c->lr); break;
-    case BP_OPTIM_MOMENTUM: momentum(w, s0, g, n, c->lr, c->momentum, false); break;
-    case BP_OPTIM_NESTEROV: momentum(w, s0, g, n, c->lr, c->momentum, true); break;
-    case BP_OPTIM_NOTES_MOMENTUM: notes_momentum(w, s0, g, n, c->lr, c->momentum, o->t); break;
+    case BP_OPTIM_SGD: bad = sgd(w, g, n, c->lr); break;
+    case BP_OPTIM_MOMENTUM: bad = momentum(w, s0, g, n, c->lr, c->momentum, false); break;
+    case BP_OPTIM_NESTEROV: bad = momentum(w, s0, g, n, c->lr, c->momentum, true); break;
+    case BP_OPTIM_NOTES_MOMENTUM: bad = notes_momentum(w, s0, g, n, c->lr, c->momentum, o->t); break;
     case BP_OPTIM_ADAMW: scale(w, n, (bp_real)(1 - c->lr * c->weight_decay)); /* decoupled decay first */
         /* fall through */
-    case BP_OPTIM_ADAM: adam(w, s0, s1, g, n, c, o->t); break;
-    case BP_OPTIM_RMSPROP: rmsprop(w, s0, o->n_slots > 1 ? s1 : NULL, g, n, c); break;
+    case BP_OPTIM_ADAM: bad = adam(w, s0, s1, g, n, c, o->t); break;
+    case BP_OPTIM_RMSPROP: bad = rmsprop(w, s0, o->n_slots > 1 ? s1 : NULL, g, n, c); break;
     case BP_OPTIM_COUNT_: BP_ASSERT(0);
     }
+    j->bad[part] = bad;
 }
 
 bp_status bp_optim_step(bp_optim *o, bp_real *w, bp_real *g)
@@ -274,6 +317,8 @@ bp_status bp_optim_step(bp_optim *o, bp_real *w, bp_real *g)
     if (coef < 1) j.clip_coef = (bp_real)coef;
     o->t++;
     bp__parallel(update_part, &j, 10.0 * o->n);
+    for (int p = 0; p < bp_get_threads() && p < 64; p++)
+        if (j.bad[p]) return overflowed(o, w);
     return BP_OK;
 }
 

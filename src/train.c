@@ -22,7 +22,8 @@ struct bp_trainer {
     volatile sig_atomic_t stop;
     size_t *order;         /* (order_n) sample permutation */
     size_t order_n;
-    bp_real *xb, *yb;      /* (batch_size, inputs), (batch_size, outputs): gathered batch */
+    size_t rows;           /* capacity of xb, yb: this shard's slice of min(batch_size, samples); 0 before the first epoch */
+    bp_real *xb, *yb;      /* (rows, inputs), (rows, outputs): gathered batch */
 };
 
 bp_train_config bp_train_config_default(void)
@@ -49,14 +50,6 @@ bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
     t->model = model, t->opt = opt, t->cfg = *cfg;
     t->cfg.shards = shards;
     bp_rng_seed(&t->rng, cfg->seed);
-    int rows = (cfg->batch_size + shards - 1) / shards; /* the largest slice */
-    t->xb = bp__calloc((size_t)rows * bp_model_inputs(model), sizeof(bp_real));
-    t->yb = bp__calloc((size_t)rows * bp_model_outputs(model), sizeof(bp_real));
-    bp_status st = t->xb && t->yb ? bp_model_reserve(model, rows) : BP_ERR_NOMEM;
-    if (st) {
-        bp_trainer_free(t);
-        return st;
-    }
     *out = t;
     return BP_OK;
 }
@@ -70,12 +63,32 @@ void bp_trainer_free(bp_trainer *t)
     free(t);
 }
 
+/* Batch buffers (and the model's workspace) for this shard's slice of the
+ * largest batch, min(batch_size, n) samples: sized by the data, so that a
+ * batch size far beyond it (a hostile checkpoint's, say) allocates nothing
+ * extra. They only grow. */
+static bp_status size_batch(bp_trainer *t, size_t n)
+{
+    size_t batch = n < (size_t)t->cfg.batch_size ? n : (size_t)t->cfg.batch_size;
+    size_t rows = (batch + (size_t)t->cfg.shards - 1) / (size_t)t->cfg.shards;
+    if (rows <= t->rows) return BP_OK;
+    free(t->xb), free(t->yb);
+    t->rows = 0;
+    t->xb = bp__calloc(rows * (size_t)bp_model_inputs(t->model), sizeof(bp_real));
+    t->yb = bp__calloc(rows * (size_t)bp_model_outputs(t->model), sizeof(bp_real));
+    if (!t->xb || !t->yb) return BP_ERR_NOMEM;
+    t->rows = rows;
+    return bp_model_reserve(t->model, (int)rows);
+}
+
 /* The epoch's sample order: identity, then Fisher-Yates with the generator. */
 static bp_status make_order(bp_trainer *t, size_t n, bp_rng *rng)
 {
     if (t->order_n != n) { /* only when the data set changes size */
         free(t->order);
         t->order_n = 0;
+        bp_status st = size_batch(t, n);
+        if (st) return st;
         if (!(t->order = bp__calloc(n, sizeof *t->order))) return BP_ERR_NOMEM;
         t->order_n = n;
     }

@@ -191,7 +191,7 @@ check resume-run-from-init-from-with-momentum bash -c "
     '$B' train --resume ri.st.ckpt --opt momentum --momentum 0.8 --save ri.st --quiet >/dev/null && cmp ri.st ri1.st"
 expect resume-info-checkpoint 0 "state +checkpoint after 1 epochs and 8 batches" "$B" info --model rl.st.ckpt
 expect resume-refuses-changed-setting 2 "--lr 0.5 differs from the checkpoint" "$B" train --resume rl.st.ckpt --lr 0.5 --save x.st
-expect resume-missing 1 "--resume: .*nope.ckpt" "$B" train --resume nope.ckpt --save x.st
+expect resume-missing 2 "--resume: no such file 'nope.ckpt'" "$B" train --resume nope.ckpt --save x.st
 for sig in INT TERM; do
     check "signal-$sig-saves-checkpoint" bash -c "
         '$B' train --data idx:imgs.idx.gz,labels.idx --layers 64,32,10 --epochs 1000000 --batch 1 \
@@ -258,7 +258,7 @@ bad xent-needs-softmax "--loss xent needs --out-act softmax \(got sigmoid\)" tra
 bad bce-needs-sigmoid "--loss bce needs --out-act sigmoid" train $TD --layers 4,3 --loss bce --out-act identity
 bad xent-one-output "--loss xent needs at least 2 outputs" init --layers 4,1 --loss xent --save u.st
 bad init-from-with-layers "--layers cannot be combined with --init-from" train $TD --init-from iris.st --layers 4,3
-bad resume-with-init-from "--init-from and --resume exclude each other" train --resume a.ckpt --init-from iris.st --save u.st
+bad resume-with-init-from "--init-from and --resume exclude each other" train --resume iris.st --init-from iris.st --save u.st
 bad unknown-option "unknown option '--learning-rate'" train $TD --layers 4,3 --learning-rate 0.1
 bad flag-with-value "--quiet takes no value" train $TD --layers 4,3 --quiet=yes
 bad positional "unexpected argument 'extra'" train $TD --layers 4,3 extra
@@ -281,7 +281,7 @@ bad demo-unknown-option "unknown option '--layers'" demo --layers 3,4
 bad demo-epochs "--epochs: expected an integer" demo --epochs 0
 
 # ------------------------------------------------------- runtime errors: exit 1
-expect data-missing-file 1 "--data: .*missing.csv.*(No such file|cannot open)" "$B" train --data missing.csv --layers 4,3 --save u.st
+expect data-missing-file 2 "--data: no such file 'missing.csv'" "$B" train --data missing.csv --layers 4,3 --save u.st
 expect data-ragged-row 1 "ragged.csv:3:[0-9]+: .*expected 3 fields, got 2" "$B" train --data ragged.csv --layers 2,2 --save u.st
 expect data-not-a-number 1 "notnum.csv:3:3: .*(not a number|number)" "$B" train --data notnum.csv --layers 2,2 --save u.st
 expect data-nan 1 "nan.csv:2:1: .*(finite|NaN|nan)" "$B" train --data nan.csv --layers 2,2 --save u.st
@@ -291,7 +291,7 @@ expect data-error-in-test-set 1 "--test: ragged.csv:3:" "$B" train --data iris.c
 expect data-error-in-eval 1 "--data: notnum.csv:3:3" "$B" eval --model bin.st --data notnum.csv
 expect data-error-in-predict 1 "nan.csv:2:1" "$B" predict --model bin.st --data nan.csv
 expect eval-unknown-label 1 "iris_bad_label.csv:[0-9]+:[0-9]+: .*daisy" "$B" eval --model iris.st --data iris_bad_label.csv
-expect eval-model-missing 1 "--model: .*nope.st" "$B" eval --model nope.st --data iris.csv
+expect eval-model-missing 2 "--model: no such file 'nope.st'" "$B" eval --model nope.st --data iris.csv
 expect eval-model-not-safetensors 1 "--model: " "$B" eval --model iris.csv --data iris.csv
 check eval-model-flipped-byte bash -c "cp iris.st flip.st && printf '\\377' | dd of=flip.st bs=1 seek=\$((\$(stat -c %s flip.st) - 3)) conv=notrunc 2>/dev/null &&
     '$B' eval --model flip.st --data iris.csv 2>&1 | grep -q 'checksum mismatch'"

@@ -687,21 +687,24 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Headers claiming 2^31 images of 28 x 28 (1.7 TB) over 16 bytes of data: the
- * load must end in "truncated", in a child whose address space is capped
- * 256 MiB above its size (a trusting reader would get BP_ERR_NOMEM there).
- * Valgrind's own mappings do not fit under such a cap, so it is left off there. */
+/* Headers claiming 2^31 images of 28 x 28 (1.7 TB), or 2^32 - 1 images of
+ * 1024 x 1024 (2^52 bytes), over 16 bytes of data: the load must end in
+ * "truncated", in a child whose address space is capped 256 MiB above its
+ * size (a trusting reader would get BP_ERR_NOMEM there). Valgrind's own
+ * mappings do not fit under such a cap, so it is left off there. */
 static void test_idx_huge_claim(void)
 {
     const uint32_t dims[3] = {1u << 31, 28, 28}, n[1] = {1u << 31};
+    const uint32_t most[3] = {0xffffffffu, 1024, 1024};
     const unsigned char px[16] = {0};
     const char *raw = write_idx("huge", 0, 8, 3, dims, px, 16);
     const char *gz = write_idx("huge.gz", 1, 8, 3, dims, px, 16);
     const char *lab = write_idx("huge-lab", 0, 8, 1, n, px, 16);
-    const char *cases[3][2] = {{raw, NULL}, {gz, NULL}, {raw, lab}};
+    const char *top = write_idx("huge-2^52", 0, 8, 3, most, px, 16);
+    const char *cases[4][2] = {{raw, NULL}, {gz, NULL}, {raw, lab}, {top, NULL}};
     const char *preload = getenv("LD_PRELOAD");
     int capped = !(preload && strstr(preload, "valgrind"));
-    for (int c = 0; c < 3; c++) {
+    for (int c = 0; c < 4; c++) {
         double t0 = now();
         fflush(NULL);
         pid_t pid = fork();

@@ -184,6 +184,15 @@ static void test_normalization_and_labels(void)
     CHECK_OK(bp_model_set_labels(m, 2, names));
     CHECK(bp_model_label_count(m) == 2 && strcmp(bp_model_label(m, 1), "dog") == 0, "labels");
     CHECK(bp_model_label(m, 2) == NULL, "label out of range");
+    const char *three[] = {"a", "b", "c"};
+    CHECK(bp_model_set_labels(m, 3, three) == BP_ERR_INVALID && bp_model_label_count(m) == 2,
+          "3 labels on 2 outputs: %s", bp_last_error());
+    CHECK(bp_model_set_labels(m, 1, three) == BP_ERR_INVALID, "1 label on 2 outputs");
+    const int one[] = {2, 1};
+    const bp_activation sig[] = {BP_ACT_SIGMOID};
+    bp_model *b = make_model(1, one, sig, BP_LOSS_BCE, 1);
+    CHECK_OK(bp_model_set_labels(b, 2, names)); /* a binary classifier's two classes */
+    bp_model_free(b);
     CHECK_OK(bp_model_set_normalization(m, NULL, NULL));
     CHECK(bp_model_norm_scale(m) == NULL, "normalization not cleared");
     bp_model_free(m);

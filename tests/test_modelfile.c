@@ -354,6 +354,7 @@ static void test_bad_headers(void)
         {"\"checksum\":\"crc32:", "\"checksum\":\"md5:", "\"checksum\" is md5:"},
         {"\"checksum\":\"crc32:", "\"checksum\":\"crc32:0", "8 hex digits"},
         {"\"labels\":\"[", "\"labels\":\"[1,", "JSON array of strings"},
+        {"\"labels\":\"[", "\"labels\":\"[\\\"x\\\",", "holds 3 names for a model with 2 outputs"},
         {"layers.2.bias", "layers.2.biaz", "tensor \"layers.2.bias\" is missing"},
         {"normalization.scale", "normalization.scalx", "\"normalization.scale\" is missing"},
         {"\"format\":\"backprop\"", "\"format\":\"backprop\",\"format\":\"backprop\"", "duplicate"},

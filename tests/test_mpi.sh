@@ -150,7 +150,10 @@ expect_fail() {
     elif ! grep -qE -- "$pat" <<<"$out"; then fail "$name" "exit $rc, output does not match /$pat/: $(head -c 400 <<<"$out")"
     else pass "$name # exit $rc after $((SECONDS - t0)) s"; fi
 }
-expect_fail "rank-with-missing-data-aborts-all" "\[rank 1\]: --data: missing.csv" \
+printf 'a,b,c\n1,2,3\n4,5\n' > ragged.csv
+expect_fail "rank-with-bad-data-aborts-all" "\[rank 1\]: .*ragged.csv:3" \
+    $MPIRUN -np 1 "$M" train $IRIS --save f.st --quiet : -np 1 "$M" train $IRIS --data ragged.csv --save f.st --quiet
+expect_fail "rank-with-missing-data-aborts-all" "--data: no such file 'missing.csv'" \
     $MPIRUN -np 1 "$M" train $IRIS --save f.st --quiet : -np 1 "$M" train $IRIS --data missing.csv --save f.st --quiet
 expect_fail "ranks-with-other-settings-abort" "ranks differ in their data, model or settings" \
     $MPIRUN -np 1 "$M" train $IRIS --save f.st --quiet : -np 1 "$M" train $IRIS --lr 0.5 --save f.st --quiet

@@ -183,6 +183,41 @@ static void test_nonfinite_gradient_is_refused(void)
     bp_optim_free(o);
 }
 
+/* A finite gradient can still overflow the update: the step reports it. */
+static void test_overflowing_update_is_reported(void)
+{
+    const double big = TEST_DOUBLE ? 1e308 : 3e38; /* near the type's largest */
+    bp_optim_config c = bp_optim_config_default(BP_OPTIM_SGD);
+    c.lr = big / 2;
+    bp_optim *o;
+    CHECK_OK(bp_optim_create(&o, &c, 2));
+    bp_real w[2] = {(bp_real)(big / 2), 1}, g[2] = {-4, 0};
+    CHECK(bp_optim_step(o, w, g) == BP_ERR_NUMERIC, "overflow to %g not reported", (double)w[0]);
+    CHECK(strstr(bp_last_error(), "step 1 made parameter 0 inf"), "message: %s", bp_last_error());
+    bp_optim_free(o);
+    /* Adam with eps 0 divides 0 by 0 where the gradient is exactly 0. */
+    bp_optim_kind kinds[] = {BP_OPTIM_ADAM, BP_OPTIM_RMSPROP};
+    for (int k = 0; k < 2; k++) {
+        c = bp_optim_config_default(kinds[k]);
+        c.eps = 0;
+        CHECK_OK(bp_optim_create(&o, &c, 2));
+        bp_real w2[2] = {1, 2}, g2[2] = {0.5, 0};
+        CHECK(bp_optim_step(o, w2, g2) == BP_ERR_NUMERIC, "%s: 0/0 not reported", bp_optim_name(kinds[k]));
+        CHECK(strstr(bp_last_error(), "parameter 1 nan") || strstr(bp_last_error(), "parameter 1 -nan"),
+              "message: %s", bp_last_error());
+        bp_optim_free(o);
+    }
+    /* In float, g^2 overflows RMSprop's v while the norm (in double) is fine;
+     * the message names the state. (In double the norm overflows first.) */
+    if (TEST_DOUBLE) return;
+    c = bp_optim_config_default(BP_OPTIM_RMSPROP);
+    CHECK_OK(bp_optim_create(&o, &c, 1));
+    bp_real w3[1] = {0}, g3[1] = {(bp_real)1e21};
+    CHECK(bp_optim_step(o, w3, g3) == BP_ERR_NUMERIC, "v overflow not reported");
+    CHECK(strstr(bp_last_error(), "step 1 made v 0 inf"), "message: %s", bp_last_error());
+    bp_optim_free(o);
+}
+
 static void test_config_validation_and_names(void)
 {
     bp_optim_config c = bp_optim_config_default(BP_OPTIM_SGD);
@@ -228,6 +263,7 @@ int main(void)
     RUN(test_notes_variants);
     RUN(test_notes_momentum_first_step_is_unbiased);
     RUN(test_nonfinite_gradient_is_refused);
+    RUN(test_overflowing_update_is_reported);
     RUN(test_config_validation_and_names);
     RUN(test_state_slots);
     return test_summary("test_optim");

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -223,6 +224,41 @@ static void test_nan_stops_with_a_message(void)
     free_rig(&r), free_rig(&d);
 }
 
+/* Adam with eps 0 on an input that is always 0: its weights' gradient is 0
+ * and the first update divides 0 by 0. Finite loss, finite gradient, NaN
+ * parameters: the epoch stops naming the batch, and the model is not saved. */
+static void test_overflowing_update_stops_and_is_never_saved(void)
+{
+    bp_model *m = small_model(4);
+    bp_optim_config oc = bp_optim_config_default(BP_OPTIM_ADAM);
+    oc.eps = 0;
+    bp_train_config tc = {.batch_size = 4, .shuffle = 0, .seed = 0};
+    bp_optim *o;
+    bp_trainer *t;
+    CHECK_OK(bp_optim_create(&o, &oc, bp_model_param_count(m)));
+    CHECK_OK(bp_trainer_create(&t, m, o, &tc));
+    bp_real x[N * 3];
+    memcpy(x, X, sizeof x);
+    for (int i = 0; i < N; i++) x[i * 3 + 2] = 0;
+    char path[] = "/tmp/bp_test_train_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    if (fd >= 0) close(fd);
+    CHECK_OK(bp_model_save(m, path, NULL));
+    bp_epoch_stats st;
+    CHECK(bp_trainer_epoch(t, x, Y, N, &st) == BP_ERR_NUMERIC, "0/0 update not caught");
+    CHECK(strstr(bp_last_error(), "epoch 1, batch 1: step 1 made parameter") &&
+              strstr(bp_last_error(), "learning rate"), "%s", bp_last_error());
+    CHECK(bp_model_save(m, path, NULL) == BP_ERR_NUMERIC, "non-finite model saved");
+    bp_model *back = NULL;
+    CHECK_OK(bp_model_load(&back, path, NULL)); /* the old file, intact */
+    bp_model_free(back);
+    unlink(path);
+    bp_trainer_free(t);
+    bp_optim_free(o);
+    bp_model_free(m);
+}
+
 static void test_no_allocation_in_steady_state(void)
 {
     rig r = make_rig(small_model(8), BP_OPTIM_ADAM, 0.01, 3, 1, 1);
@@ -424,6 +460,7 @@ int main(void)
     RUN(test_same_seed_same_threads_identical);
     RUN(test_stop_and_resume_is_exact);
     RUN(test_nan_stops_with_a_message);
+    RUN(test_overflowing_update_stops_and_is_never_saved);
     RUN(test_no_allocation_in_steady_state);
     RUN(test_stats);
     RUN(test_shards_match_one_process);

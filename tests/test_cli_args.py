@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""test_cli_args.py - the backprop command (of the build in $BP_BUILD) on bad
+and random command lines.
+
+1. Every option of every command, read from `backprop CMD --help` (not from
+   the C option table), given a value of the wrong type, an empty, negative,
+   zero or non-finite value, an unknown name, no value, or an input file that
+   does not exist: exit 2 and exactly one line on stderr naming the option.
+2. An argv fuzzer: $BP_ARGV_RUNS (default 300) random command lines mixing
+   each command's options, other commands' options and junk with valid and
+   invalid values (seeded by $BP_ARGV_SEED): every run exits 0, 1, 2 or 130
+   (runs still going after a few seconds get a SIGINT, and may die of it),
+   never dies of another signal, and prints no sanitizer report (run it on
+   `make SANITIZE=1`).
+Prints a line per case and "cases: P ok, F failed"; exits non-zero on failure.
+"""
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+
+BUILD = os.environ.get("BP_BUILD", "build/float")
+B = os.path.abspath(os.path.join(BUILD, "bin", "backprop"))
+RUNS = int(os.environ.get("BP_ARGV_RUNS", "300"))
+SEED = int(os.environ.get("BP_ARGV_SEED", "1"))
+SANITIZED = BUILD.rstrip("/").endswith("-san")
+COMMANDS = ["train", "eval", "predict", "init", "info", "gradcheck", "demo"]
+SAN_REPORT = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:")
+ok = failed = 0
+
+
+def result(name, good, why=""):
+    global ok, failed
+    print(("ok   %s" if good else "FAIL %s: " + why) % name)
+    sys.stdout.flush()
+    if good:
+        ok += 1
+    else:
+        failed += 1
+
+
+def options(cmd):
+    """{name: metavar or None} from the command's --help."""
+    out = subprocess.run([B, cmd, "--help"], capture_output=True, text=True).stdout
+    opts = {}
+    for m in re.finditer(r"^  --([a-z0-9-]+)(?: ([^ ]+))?", out, re.M):
+        if m.group(1) != "help":
+            opts[m.group(1)] = m.group(2)
+    return opts
+
+
+REALS = {"RATE", "B", "A", "E", "L", "NORM", "F", "S", "G", "T", "H"}
+INTS = {"N", "M"}
+CHOICES = {"NAME", "NAME[,...]", "KIND"}
+INPUTS = {"SPEC", "CKPT"}
+
+
+def kind(name, metavar):
+    if metavar is None:
+        return "flag"
+    if name in ("model", "init-from"):
+        return "input"
+    if metavar in INPUTS:
+        return "input"
+    if metavar.startswith("FILE"):
+        return "output"
+    if metavar in REALS or metavar in INTS:
+        return "number"
+    if metavar in CHOICES:
+        return "choice"
+    if metavar == "N,N,...":
+        return "layers"
+    return "text"  # --target COL: any header name
+
+
+def bad_values(k):
+    if k == "number":
+        return ["abc", "", "nan", "inf", "-1", "1x", "0x10", "1e999"]
+    if k == "choice":
+        return ["nosuch", "", "RELU"]
+    if k == "layers":
+        return ["a,b", "4,0,3", "4,-1", "", "4,,3"]
+    if k == "input":
+        return ["no/such/file.csv", "missing.csv", "idx:nope,nope2"]
+    return []
+
+
+def one_line_naming(r, name):
+    err = r.stderr.strip()
+    return (r.returncode == 2 and err.count("\n") == 0 and ("--" + name) in err and
+            not SAN_REPORT.search(r.stderr))
+
+
+def systematic(tmp):
+    """Each option of each command with each kind of bad value."""
+    tried = bad = 0
+    first = ""
+    for cmd in COMMANDS:
+        opts = options(cmd)
+        if not opts:
+            result("help-%s" % cmd, False, "no options in --help")
+            continue
+        for name, metavar in sorted(opts.items()):
+            k = kind(name, metavar)
+            argvs = [[cmd, "--" + name]] if k != "flag" else [[cmd, "--%s=1" % name]]
+            argvs += [[cmd, "--%s=%s" % (name, v)] if v == "" else [cmd, "--" + name, v]
+                      for v in bad_values(k)]
+            for argv in argvs:
+                r = subprocess.run([B] + argv, capture_output=True, text=True, cwd=tmp, timeout=60)
+                tried += 1
+                if not one_line_naming(r, name):
+                    bad += 1
+                    first = first or "%s -> exit %d: %r" % (argv, r.returncode, r.stderr[-300:])
+        r = subprocess.run([B, cmd, "--no-such-option", "1"], capture_output=True, text=True, cwd=tmp)
+        tried += 1
+        if not one_line_naming(r, "no-such-option"):
+            bad += 1
+            first = first or "unknown option of %s -> exit %d: %r" % (cmd, r.returncode, r.stderr)
+    print("  %d bad command lines, one per option and kind of bad value" % tried)
+    result("every-option-bad-value", bad == 0, "%d of %d wrong; first: %s" % (bad, tried, first))
+
+
+def value_pool(tmp):
+    """Values by option: some valid (so that runs also succeed), many not."""
+    junk = ["", "-", "--", "=", "0", "-0", "1e308", "-1e308", "nan", "18446744073709551616",
+            "2147483648", "x" * 5000, "\u00e9\u4e2d", "%s%n%x", "../" * 20, "/dev/null", "/"]
+    data = ["xor", "iris.csv", "reg.csv", "csv:iris.csv", "idx:img,lab", "bad.csv",
+            "missing.csv", "idx:img", "idx:,", "csv:", "mnist", "m.st"]
+    files = ["m.st", "c.ckpt", "iris.csv", "nope.st", "/dev/null", "/", "sub/x.st", ""]
+    outs = ["out.st", "out.ckpt", "log.jsonl", "p.svg", "o.csv", "/", "nodir/x", "/dev/full"]
+    return {
+        "data": data, "test": data, "model": files, "init-from": files, "resume": files,
+        "save": outs, "checkpoint": outs, "log": outs, "plot": outs, "output": outs,
+        "layers": ["2,4,1", "2,3,2", "4,8,3", "4,3", "2,1", "1,1", "4,16777216,3", "2," * 40 + "1",
+                   "2,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,1"],
+        "act": ["relu", "tanh,sigmoid", "softmax", "leaky_relu", "identity,identity"],
+        "out-act": ["softmax", "sigmoid", "identity", "relu"],
+        "loss": ["mse", "bce", "xent"], "init": ["auto", "xavier", "he", "small"],
+        "opt": ["sgd", "momentum", "nesterov", "notes-momentum", "adam", "adamw", "rmsprop"],
+        "normalize": ["none", "scale", "standard"],
+        "schedule": ["none", "step", "cosine", "warmup"],
+        "epochs": ["1", "2", "0", "3"], "batch": ["1", "2", "4", "1000", "10000000"],
+        "threads": ["1", "2", "0", "1024"], "seed": ["0", "1", "18446744073709551615"],
+        "lr": ["0.1", "1e-3", "1e30", "1e-300", "10"], "min-lr": ["0", "1e-5", "1"],
+        "momentum": ["0", "0.5", "0.999999"], "beta1": ["0", "0.9"], "beta2": ["0", "0.999"],
+        "alpha": ["0", "0.99"], "eps": ["0", "1e-8", "1"], "weight-decay": ["0", "0.01", "1e10"],
+        "clip": ["0", "1", "1e-30"], "leaky-slope": ["0", "0.01", "0.99"],
+        "val-split": ["0", "0.2", "0.5", "0.99", "1"], "early-stop": ["1", "3"],
+        "lr-step-epochs": ["1", "5"], "lr-gamma": ["0.5", "1", "2"], "warmup-epochs": ["0", "1", "5"],
+        "target": ["-1", "0", "label", "species", "nosuch", "999", "-999"],
+        "tol": ["1e-4", "0", "1"], "step": ["1e-5", "0", "1"], "floor": ["1e-8", "0"],
+    }, junk
+
+
+def random_argv(rng, all_opts, pool, junk):
+    cmd = rng.choice(COMMANDS[:-1] * 6 + ["demo"] + ["", "--help", "--version", "nosuch"])
+    argv = [cmd] if cmd else []
+    own = list(all_opts.get(cmd, {}).items())
+    other = [kv for c in all_opts.values() for kv in c.items()]
+    for _ in range(rng.randrange(9)):
+        roll = rng.random()
+        if roll < 0.8 and own:
+            name, metavar = rng.choice(own)
+        elif roll < 0.9:
+            name, metavar = rng.choice(other)
+        else:
+            argv.append(rng.choice(junk + ["--", "-x", "--=", "--data=", "--lr=1=2"]))
+            continue
+        if metavar is None:
+            argv.append("--" + name if rng.random() < 0.95 else "--%s=1" % name)
+            continue
+        vals = pool.get(name, ["1"])
+        v = rng.choice(vals) if rng.random() < 0.85 else rng.choice(junk)
+        if rng.random() < 0.05:
+            argv.append("--" + name)  # no value
+        elif rng.random() < 0.3:
+            argv.append("--%s=%s" % (name, v))
+        else:
+            argv += ["--" + name, v]
+    return argv
+
+
+def default_sigint():
+    # A test started in the background by a shell inherits SIGINT ignored, and
+    # an ignored SIGINT would not stop the commands that keep the default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def fuzz(tmp):
+    all_opts = {c: options(c) for c in COMMANDS}
+    pool, junk = value_pool(tmp)
+    rng = random.Random(SEED)
+    limit = 20 if SANITIZED else 5
+    codes = {}
+    bad = 0
+    first = ""
+    for i in range(RUNS):
+        argv = random_argv(rng, all_opts, pool, junk)
+        p = subprocess.Popen([B] + argv, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True, errors="replace", preexec_fn=default_sigint)
+        interrupted = False
+        try:
+            _, err = p.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            interrupted = True
+            p.send_signal(signal.SIGINT)
+            try:
+                _, err = p.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                _, err = p.communicate()
+                err = "hung after SIGINT\n" + err
+        rc = p.returncode
+        codes[rc] = codes.get(rc, 0) + 1
+        # A command without a SIGINT handler (init, eval...) dies of the signal,
+        # which a shell reports as 130 too.
+        allowed = {0, 1, 2, 130} | ({-signal.SIGINT} if interrupted else set())
+        if rc not in allowed or SAN_REPORT.search(err) or "hung after" in err:
+            bad += 1
+            first = first or "argv %r%s -> exit %d: %s" % (
+                argv, " (interrupted)" if interrupted else "", rc, err[-600:])
+        for f in os.listdir(tmp):  # outputs of earlier runs must not pile up
+            if f.startswith(("out", "log", "p.", "o.")) or ".tmp." in f:
+                os.unlink(os.path.join(tmp, f))
+    print("  %d random command lines (seed %d): exit statuses %s" % (
+        RUNS, SEED, ", ".join("%d: %d" % kv for kv in sorted(codes.items()))))
+    result("argv-fuzz", bad == 0, "%d bad runs; first: %s" % (bad, first))
+
+
+def setup(tmp):
+    r = random.Random(3)
+    with open(os.path.join(tmp, "iris.csv"), "w") as f:
+        f.write("a,b,c,d,species\n")
+        for _ in range(30):
+            c = r.randrange(3)
+            f.write(",".join("%.2f" % r.gauss(c + j * 0.2, 0.5) for j in range(4)) + ",s%d\n" % c)
+    with open(os.path.join(tmp, "reg.csv"), "w") as f:
+        f.write("x,y,label\n" + "".join("%d,%d,%d\n" % (i, i * 2, i * 3) for i in range(20)))
+    with open(os.path.join(tmp, "bad.csv"), "w") as f:
+        f.write("a,b,c\n1,2\n")
+    img = bytes([0, 0, 8, 3, 0, 0, 0, 4, 0, 0, 0, 2, 0, 0, 0, 2]) + bytes(range(16))
+    lab = bytes([0, 0, 8, 1, 0, 0, 0, 4, 1, 0, 3, 2])
+    for name, b in (("img", img), ("lab", lab)):
+        with open(os.path.join(tmp, name), "wb") as f:
+            f.write(b)
+    os.mkdir(os.path.join(tmp, "sub"))
+    r1 = subprocess.run([B, "init", "--layers", "2,4,1", "--save", "m.st"], cwd=tmp, capture_output=True)
+    r2 = subprocess.run([B, "train", "--data", "xor", "--layers", "2,4,1", "--epochs", "2",
+                         "--save", "x.st", "--quiet"], cwd=tmp, capture_output=True,
+                        env=dict(os.environ, BACKPROP_TEST_SIGINT_AT="1"))
+    os.replace(os.path.join(tmp, "x.st.ckpt"), os.path.join(tmp, "c.ckpt"))
+    return r1.returncode == 0 and r2.returncode == 130
+
+
+def main():
+    if not os.access(B, os.X_OK):
+        print("FAIL build: %s is not built" % B)
+        print("cases: 0 ok, 1 failed (test_cli_args.py)")
+        return 1
+    tmp = tempfile.mkdtemp(prefix="bp_cli_args_")
+    try:
+        result("setup", setup(tmp), "init/train for the fixture files failed")
+        systematic(tmp)
+        fuzz(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("cases: %d ok, %d failed (test_cli_args.py)" % (ok, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
