@@ -22,6 +22,9 @@ import zlib
 import numpy as np
 import torch
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from safetensors_io import DTYPES, write_model_file  # noqa: E402
+
 BUILD = os.environ.get("BP_BUILD", "build/float")
 TOOL = os.path.join(BUILD, "tests", "tool_predict")
 
@@ -39,7 +42,6 @@ DOUBLE = build_is_double()
 NP_DTYPE = np.float64 if DOUBLE else np.float32
 TORCH_DTYPE = torch.float64 if DOUBLE else torch.float32
 TOL = 1e-12 if DOUBLE else 1e-5
-DTYPES = {"F32": "<f4", "F64": "<f8"}
 
 
 def read_model_file(path):
@@ -55,23 +57,6 @@ def read_model_file(path):
         begin, end = t["data_offsets"]
         tensors[name] = np.frombuffer(data[begin:end], dtype=DTYPES[t["dtype"]]).reshape(t["shape"])
     return n, meta, tensors, data
-
-
-def write_model_file(path, meta, tensors, dtype):
-    """A model file as any safetensors writer would make it: no padding, our
-    checksum over the data section."""
-    parts, header, offset = [], {}, 0
-    for name, arr in tensors.items():
-        raw = np.ascontiguousarray(arr, dtype=DTYPES[dtype]).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        parts.append(raw)
-        offset += len(raw)
-    data = b"".join(parts)
-    header = {"__metadata__": dict(meta, checksum="crc32:%08x" % zlib.crc32(data)), **header}
-    h = json.dumps(header).encode()
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + data)
 
 
 class Net(torch.nn.Module):

@@ -29,17 +29,17 @@ tensors; it must not exceed 1e-9 (pass) / 1e-7 (train) in float64 and 1e-5 /
 1e-4 in float32. Prints "ok NAME" or "FAIL NAME" with the error per case, the
 largest error per kind, and "cases: P ok, F failed"; exits 1 on any failure.
 """
-import json
 import math
 import os
-import struct
 import subprocess
 import sys
 import tempfile
-import zlib
 
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from safetensors_io import write_model_file  # noqa: E402
 import torch.nn.functional as F
 
 BUILD = os.environ.get("BP_BUILD", "build/float")
@@ -113,7 +113,7 @@ class Case:
         meta = {"format": "backprop", "format_version": "1",
                 "layer_sizes": ",".join(map(str, self.sizes)), "activations": ",".join(self.acts),
                 "leaky_slope": repr(self.slope), "loss": self.loss, "init": "auto", "seed": "0"}
-        write_model_file(model, meta, tensors)
+        write_model_file(model, meta, tensors, "F64" if DOUBLE else "F32")
         np.concatenate([self.x.ravel(), self.y.ravel()]).astype("<f8").tofile(data)
         return model, data
 
@@ -145,22 +145,6 @@ def exact_case(name, act, loss, w, x, y, exact_loss):
     c.weights = [(np.array(w, dtype=NP), np.zeros(len(w), dtype=NP))]
     c.x, c.y, c.exact_loss = np.array(x, dtype=NP), np.array(y, dtype=NP), exact_loss
     return c
-
-
-def write_model_file(path, meta, tensors):
-    """A safetensors file as docs/FORMAT.md describes, in the build's dtype."""
-    dtype, parts, header, offset = ("F64", "<f8") if DOUBLE else ("F32", "<f4"), [], {}, 0
-    for name, arr in tensors.items():
-        raw = np.ascontiguousarray(arr, dtype=dtype[1]).tobytes()
-        header[name] = {"dtype": dtype[0], "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        parts.append(raw)
-        offset += len(raw)
-    data = b"".join(parts)
-    header = {"__metadata__": dict(meta, checksum="crc32:%08x" % zlib.crc32(data)), **header}
-    h = json.dumps(header).encode()
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + data)
 
 
 def parse(out):
