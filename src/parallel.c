@@ -89,9 +89,21 @@ int bp_get_threads(void)
     return pool.threads;
 }
 
+/* A forked child has none of the parent's workers: start afresh. */
+static void forget_workers_in_child(void)
+{
+    pool.workers = 0;
+    pthread_mutex_init(&pool.mu, NULL);
+    pthread_cond_init(&pool.wake, NULL);
+}
+
+static void register_fork_handler(void) { pthread_atfork(NULL, NULL, forget_workers_in_child); }
+
 /* Starts workers up to parts - 1; returns how many parts can run. */
 static int ensure_workers(int parts)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    if (parts > 1) pthread_once(&once, register_fork_handler);
     while (pool.workers < parts - 1) {
         pthread_t t;
         pthread_attr_t attr;

@@ -6,7 +6,9 @@
 #include "util.h"
 
 #include <pthread.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include <unistd.h>
 
 #if defined(__has_feature)
@@ -273,6 +275,32 @@ static void test_no_allocation_in_steady_state(void)
     free_rig(&r);
 }
 
+/* A child forked after the pool started has no workers: it must start its
+ * own, not wait for the parent's (which would hang). */
+static void test_forked_child_computes(void)
+{
+    enum { n = 256, in = 64 }; /* big enough for the layers to use both threads */
+    bp_real *x = malloc(sizeof(bp_real) * n * in), *y = malloc(sizeof(bp_real) * n * 10);
+    random_data(x, y, n, in, 10, BP_LOSS_XENT, 8);
+    const int sizes[] = {in, 128, 10};
+    const bp_activation acts[] = {BP_ACT_RELU, BP_ACT_SOFTMAX};
+    bp_set_threads(2);
+    rig r = make_rig(make_model(2, sizes, acts, BP_LOSS_XENT, 3), BP_OPTIM_ADAM, 1e-3, 64, 1, 5);
+    bp_epoch_stats st;
+    CHECK_OK(bp_trainer_epoch(r.trainer, x, y, n, &st));
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(20); /* a hang ends the child with SIGALRM */
+        _exit(bp_trainer_epoch(r.trainer, x, y, n, &st) == BP_OK ? 0 : 1);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid, "fork/wait failed");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+    free_rig(&r);
+    free(x), free(y);
+    bp_set_threads(1);
+}
+
 static void test_stats(void)
 {
     rig r = make_rig(small_model(9), BP_OPTIM_ADAM, 0.01, 4, 1, 1);
@@ -462,6 +490,7 @@ int main(void)
     RUN(test_nan_stops_with_a_message);
     RUN(test_overflowing_update_stops_and_is_never_saved);
     RUN(test_no_allocation_in_steady_state);
+    RUN(test_forked_child_computes);
     RUN(test_stats);
     RUN(test_shards_match_one_process);
     RUN(test_shards_stop_together);
