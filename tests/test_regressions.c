@@ -106,7 +106,7 @@ static void test_counters_at_their_maximum(void)
     checkpoint_fails("modelfile-steps-max", "\"optim.steps\" is \"18446744073709551615\"");
 }
 
-/* Finding 4 (review of the checkpoint fields the CLI added; the fuzz target's
+/* Finding 5 (review of the checkpoint fields the CLI added; the fuzz target's
  * resume step trips UBSan on it): train.partial_correct = LONG_MAX resumed mid-
  * epoch, and the next batch's correct + c overflowed a long. The sums are now
  * bounded on load: seen <= 2^53, correct <= seen. */
