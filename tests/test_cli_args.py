@@ -23,6 +23,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from report import result, summary  # noqa: E402
+
 BUILD = os.environ.get("BP_BUILD", "build/float")
 B = os.path.abspath(os.path.join(BUILD, "bin", "backprop"))
 RUNS = int(os.environ.get("BP_ARGV_RUNS", "300"))
@@ -30,17 +33,6 @@ SEED = int(os.environ.get("BP_ARGV_SEED", "1"))
 SANITIZED = BUILD.rstrip("/").endswith("-san")
 COMMANDS = ["train", "eval", "predict", "init", "info", "gradcheck", "demo"]
 SAN_REPORT = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:")
-ok = failed = 0
-
-
-def result(name, good, why=""):
-    global ok, failed
-    print(("ok   %s" if good else "FAIL %s: " + why) % name)
-    sys.stdout.flush()
-    if good:
-        ok += 1
-    else:
-        failed += 1
 
 
 def options(cmd):
@@ -268,8 +260,7 @@ def main():
         fuzz(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("cases: %d ok, %d failed (test_cli_args.py)" % (ok, failed))
-    return 1 if failed else 0
+    return summary("test_cli_args.py")
 
 
 if __name__ == "__main__":

@@ -24,21 +24,14 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import report  # noqa: E402
+from report import result, summary  # noqa: E402
+
 BUILD = os.environ.get("BP_BUILD", "build/float")
 B = os.path.abspath(os.path.join(BUILD, "bin", "backprop"))
 KILLS = int(os.environ.get("BP_KILL_POINTS", "250"))
 ARCH = ["--layers", "32,512,512,4", "--seed", "1", "--quiet"]
-ok = failed = 0
-
-
-def result(name, good, why=""):
-    global ok, failed
-    print(("ok   %s" if good else "FAIL %s: " + why) % name)
-    sys.stdout.flush()
-    if good:
-        ok += 1
-    else:
-        failed += 1
 
 
 def run(args, env=None, preexec=None):
@@ -187,8 +180,8 @@ def cases(top):
            and new_ckpt and old_ckpt != new_ckpt and infos == [0, 0] and not temps(d),
            "exits %s, info %s: %s" % ((r1.returncode, r2.returncode, r3.returncode,
                                        r4.returncode), infos, (r2.stderr + r4.stderr)[-300:]))
-    if failed:
-        print("cases: %d ok, %d failed (test_crash_safety.py)" % (ok, failed))
+    if report.counts["failed"]:
+        summary("test_crash_safety.py")
         return 1
 
     kills = kill_test("sigkill-model-save", d, model, save_args, {}, old_model, new_model)
@@ -244,8 +237,7 @@ def cases(top):
     refused("read-only-directory", r, target, old_model, ro,
             "--save: %s: cannot create a temporary file beside it: Permission denied" % target)
 
-    print("cases: %d ok, %d failed (test_crash_safety.py)" % (ok, failed))
-    return 1 if failed else 0
+    return summary("test_crash_safety.py")
 
 
 if __name__ == "__main__":

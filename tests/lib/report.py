@@ -1,0 +1,17 @@
+"""The Python tests' report, in the form scripts/run-tests.sh adds up: a line
+'ok   NAME' or 'FAIL NAME: why' per case, then 'cases: P ok, F failed (PROGRAM)'."""
+import sys
+
+counts = {"ok": 0, "failed": 0}
+
+
+def result(name, good, why=""):
+    print(("ok   %s" if good else "FAIL %s: " + why) % name)
+    sys.stdout.flush()
+    counts["ok" if good else "failed"] += 1
+
+
+def summary(program):
+    """Prints the closing line; returns the exit status (1 on any failure)."""
+    print("cases: %d ok, %d failed (%s)" % (counts["ok"], counts["failed"], program))
+    return 1 if counts["failed"] else 0
