@@ -58,7 +58,8 @@ TOOL_SRC := $(sort $(wildcard tests/tool_*.c))
 TOOL_BIN := $(TOOL_SRC:tests/%.c=$(BUILD)/tests/%)
 # The C side of the PyTorch conformance suite (tests/reference/, docs/CONFORMANCE.md).
 REF_BIN  := $(BUILD)/tests/reference_driver
-BENCH_SRC := $(sort $(wildcard bench/*.c))
+# bench/*_mpi.c are built by bench/mpi_scaling.sh with mpicc.
+BENCH_SRC := $(sort $(filter-out %_mpi.c,$(wildcard bench/*.c)))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 STATIC := $(BUILD)/libbackprop.a
