@@ -5,9 +5,11 @@
  *   e.g. bench_train 784,256,128,10 128 xent 1 60000 3
  *
  * Prints one line per repeat:
- *   "train <samples/s> predict <samples/s> roofline <samples/s> rss_mb <MB>"
+ *   "train <samples/s> predict <samples/s> roofline <samples/s>
+ *    predict_roofline <samples/s> rss_mb <MB>"
  * where roofline is the rate the same batches would reach if only their GEMMs
- * ran (the GEMM calls of forward and backward, timed alone on the same shapes). */
+ * ran (the GEMM calls of forward and backward, timed alone on the same shapes),
+ * and predict_roofline the same for inference (the forward GEMMs, batch 1024). */
 #include "internal.h"
 
 #include <cblas.h>
@@ -39,9 +41,11 @@ static int parse_layers(const char *s, bp_model_config *c)
 }
 
 /* Samples/s of the GEMMs alone: forward Z = A Wᵀ per layer, backward dW = dZᵀ A
- * per layer and dA = dZ W for all but the first layer, on batches of `batch`,
- * each one whole call to OpenBLAS with its own `threads` threads. */
-static double gemm_only_rate(const bp_model_config *c, int batch, size_t n, int threads)
+ * per layer and dA = dZ W for all but the first layer (forward only when
+ * !backward), on batches of `batch`, each one whole call to OpenBLAS with its
+ * own `threads` threads. */
+static double gemm_only_rate(const bp_model_config *c, int batch, size_t n, int threads,
+                             int backward)
 {
     openblas_set_num_threads(threads);
     int wmax = 0;
@@ -55,6 +59,7 @@ static double gemm_only_rate(const bp_model_config *c, int batch, size_t n, int 
         for (int l = 0; l < c->n_layers; l++) {
             int in = c->sizes[l], out = c->sizes[l + 1];
             bp__gemm(BP_NO_TRANS, BP_TRANS, batch, out, in, 1, a, in, w, in, 0, z, out);
+            if (!backward) continue;
             bp__gemm(BP_TRANS, BP_NO_TRANS, out, in, batch, 1, z, out, a, in, 0, dw, in);
             if (l) bp__gemm(BP_NO_TRANS, BP_NO_TRANS, batch, in, out, 1, z, out, w, in, 0, a, in);
         }
@@ -122,9 +127,11 @@ int main(int argc, char **argv)
         double t0 = now();
         bp_model_predict(m, x, n, 1024, out);
         double pred = n / (now() - t0);
-        double roof = gemm_only_rate(&mc, batch, n, threads);
-        printf("train %.0f predict %.0f roofline %.0f rss_mb %.1f\n", st.samples_per_sec, pred, roof,
-               peak_rss_mb());
+        double rss = peak_rss_mb(); /* before the roofline's own buffers */
+        double roof = gemm_only_rate(&mc, batch, n, threads, 1);
+        double pred_roof = gemm_only_rate(&mc, 1024, n, threads, 0);
+        printf("train %.0f predict %.0f roofline %.0f predict_roofline %.0f rss_mb %.1f\n",
+               st.samples_per_sec, pred, roof, pred_roof, rss);
     }
     bp_trainer_free(t), bp_optim_free(o), bp_model_free(m);
     free(x), free(y), free(out);

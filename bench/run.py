@@ -4,10 +4,16 @@ For each configuration and thread count, the two programs run alternately
 REPEATS times (each run trains one warm-up epoch, then reports a second); the
 table gives medians. PyTorch is given its best setting: OPENBLAS_NUM_THREADS=1
 with torch.set_num_threads(T), or OpenBLAS's threads too; the faster wins and
-the table says which. Ratios, never absolute times, are the result: the
-machine is shared and noisy.
+the table says which (for training and, separately, for inference). Ratios,
+never absolute times, are the result: the machine is shared and noisy.
+
+Columns: samples/s of training for both, their ratio, training's fraction of
+the GEMM roofline (the same GEMMs timed alone), peak RSS of backprop, then
+inference (batch 1024): the ratio to PyTorch, and each one's fraction of the
+inference roofline (the forward GEMMs timed alone), which bounds the ratio.
 
     /usr/bin/python3 bench/run.py BUILD_DIR [REPEATS]
+    BENCH_ONLY=deep /usr/bin/python3 bench/run.py ...  (configurations whose name has "deep")
 """
 import os
 import statistics
@@ -39,11 +45,15 @@ def bench(build, layers, batch, loss, n, threads, repeats):
             theirs[setting].append(run(["/usr/bin/python3", f"{HERE}/torch_train.py"] + args, {key: val}))
     med = lambda runs, key: statistics.median(r[key] for r in runs)
     best = max(theirs, key=lambda s: med(theirs[s], "train"))
+    best_pred = max(theirs, key=lambda s: med(theirs[s], "predict"))
+    short = lambda s: s.split("=")[1]
     return {
         "train": med(ours, "train"), "predict": med(ours, "predict"),
-        "roofline": med(ours, "roofline"), "rss": med(ours, "rss_mb"),
-        "torch_train": med(theirs[best], "train"), "torch_predict": med(theirs[best], "predict"),
-        "torch_rss": med(theirs[best], "rss_mb"), "torch_setting": best,
+        "roofline": med(ours, "roofline"), "predict_roofline": med(ours, "predict_roofline"),
+        "rss": med(ours, "rss_mb"),
+        "torch_train": med(theirs[best], "train"),
+        "torch_predict": med(theirs[best_pred], "predict"),
+        "torch_setting": f"OPENBLAS_NUM_THREADS={short(best)}/{short(best_pred)}",
     }
 
 
@@ -51,19 +61,23 @@ def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build/float"
     repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     head = (f"{'configuration':24} {'thr':>3} {'backprop/s':>11} {'pytorch/s':>10} {'ratio':>6} "
-            f"{'roofline':>8} {'rss MB':>7} {'infer ratio':>11}  pytorch setting")
+            f"{'roofline':>8} {'rss MB':>7} {'infer ratio':>11} {'roof bp/pt':>10}  "
+            f"pytorch setting (train/infer)")
     print(head)
     print("-" * len(head))
     scaling = {}
-    for name, layers, batch, loss, n in CONFIGS:
+    configs = [c for c in CONFIGS if os.environ.get("BENCH_ONLY", "") in c[0]]
+    for name, layers, batch, loss, n in configs:
         for threads in (1, 2):
             r = bench(build, layers, batch, loss, n, threads, repeats)
             scaling[(name, threads)] = r["train"]
             print(f"{name:24} {threads:>3} {r['train']:>11.0f} {r['torch_train']:>10.0f} "
                   f"{r['train'] / r['torch_train']:>6.2f} {r['train'] / r['roofline']:>8.0%} "
-                  f"{r['rss']:>7.0f} {r['predict'] / r['torch_predict']:>11.2f}  {r['torch_setting']}",
+                  f"{r['rss']:>7.0f} {r['predict'] / r['torch_predict']:>11.2f} "
+                  f"{r['predict'] / r['predict_roofline']:>5.0%}/{r['torch_predict'] / r['predict_roofline']:<4.0%}"
+                  f"  {r['torch_setting']}",
                   flush=True)
-    for name, *_ in CONFIGS:
+    for name, *_ in configs:
         print(f"2 threads / 1 thread, {name}: {scaling[(name, 2)] / scaling[(name, 1)]:.2f}x")
 
 
