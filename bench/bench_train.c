@@ -4,10 +4,9 @@
  *   bench_train LAYERS BATCH LOSS THREADS SAMPLES [REPEATS]
  *   e.g. bench_train 784,256,128,10 128 xent 1 60000 3
  *
- * Prints one line per repeat:
- *   "train <samples/s> predict <samples/s> roofline <samples/s>
- *    predict_roofline <samples/s> rss_mb <MB>"
- * where roofline is the rate the same batches would reach if only their GEMMs
+ * Prints one line per repeat, "train <samples/s> predict <samples/s>", the last
+ * one followed by "roofline <samples/s> predict_roofline <samples/s> rss_mb <MB>"
+ * (peak RSS of the training and inference), where roofline is the rate the same batches would reach if only their GEMMs
  * ran (the GEMM calls of forward and backward, timed alone on the same shapes),
  * and predict_roofline the same for inference (the forward GEMMs, batch 1024). */
 #include "internal.h"
@@ -127,11 +126,15 @@ int main(int argc, char **argv)
         double t0 = now();
         bp_model_predict(m, x, n, 1024, out);
         double pred = n / (now() - t0);
-        double rss = peak_rss_mb(); /* before the roofline's own buffers */
-        double roof = gemm_only_rate(&mc, batch, n, threads, 1);
-        double pred_roof = gemm_only_rate(&mc, 1024, n, threads, 0);
-        printf("train %.0f predict %.0f roofline %.0f predict_roofline %.0f rss_mb %.1f\n",
-               st.samples_per_sec, pred, roof, pred_roof, rss);
+        printf("train %.0f predict %.0f", st.samples_per_sec, pred);
+        if (rep == repeats - 1) {
+            double rss = peak_rss_mb(); /* before the roofline's own buffers */
+            double roof = gemm_only_rate(&mc, batch, n, threads, 1);
+            double pred_roof = gemm_only_rate(&mc, 1024, n, threads, 0);
+            printf(" roofline %.0f predict_roofline %.0f rss_mb %.1f", roof, pred_roof, rss);
+        }
+        printf("\n");
+        fflush(stdout);
     }
     bp_trainer_free(t), bp_optim_free(o), bp_model_free(m);
     free(x), free(y), free(out);

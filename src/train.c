@@ -124,12 +124,13 @@ static void gather_part(void *ctx, int part, int parts)
 }
 
 /* Copies the rows order[start .. start+rows) of src (n, width) into dst, on
- * the library's threads: a copied value costs about as much time as 8 flops. */
+ * the library's threads: a value copied from a random row takes as long as
+ * 16 flops or more (a few GB/s against tens of GFLOP/s). */
 static void gather(bp_real *dst, const bp_real *src, const size_t *order, size_t start,
                    int rows, int width)
 {
     gather_job j = {dst, src, order + start, rows, width};
-    bp__parallel(gather_part, &j, 8.0 * rows * width);
+    bp__parallel(gather_part, &j, 16.0 * rows * width);
 }
 
 /* What one step adds to the epoch's sums: over the whole batch, all shards. */

@@ -8,7 +8,7 @@
 
 #include <unistd.h>
 
-enum { N = 600, IN = 64, OUT = 10 };
+enum { N = 600, IN = 256, OUT = 10 }; /* big enough for the layers to use 2 threads */
 static bp_real X[N * IN], Y[N * OUT];
 static char dir[] = "/tmp/bp_test_determinism.XXXXXX";
 
@@ -33,7 +33,7 @@ static unsigned char *run(int threads, uint64_t seed, size_t *size)
     bp_real shift[IN], scale[IN];
     CHECK_OK(bp_normalization_compute(train, BP_NORM_STANDARD, shift, scale));
     size_t n = bp_dataset_count(train);
-    const int sizes[] = {IN, 128, 64, OUT};
+    const int sizes[] = {IN, 256, 64, OUT};
     const bp_activation acts[] = {BP_ACT_RELU, BP_ACT_TANH, BP_ACT_SOFTMAX};
     bp_model *m = make_model(3, sizes, acts, BP_LOSS_XENT, seed);
     CHECK_OK(bp_model_set_normalization(m, shift, scale));

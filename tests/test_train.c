@@ -149,13 +149,13 @@ static void test_shuffle_is_seeded(void)
     free_rig(&a), free_rig(&b), free_rig(&c);
 }
 
-/* Two runs at 2 threads on a problem big enough for OpenBLAS to split. */
+/* Two runs at 2 threads on a problem big enough for the layers to be split. */
 static void test_same_seed_same_threads_identical(void)
 {
-    enum { n = 600, in = 64 };
+    enum { n = 600, in = 256 };
     bp_real *x = malloc(sizeof(bp_real) * n * in), *y = malloc(sizeof(bp_real) * n * 10);
     random_data(x, y, n, in, 10, BP_LOSS_XENT, 8);
-    const int sizes[] = {in, 128, 10};
+    const int sizes[] = {in, 256, 10};
     const bp_activation acts[] = {BP_ACT_RELU, BP_ACT_SOFTMAX};
     bp_real *first = NULL;
     bp_set_threads(2);
@@ -279,10 +279,10 @@ static void test_no_allocation_in_steady_state(void)
  * own, not wait for the parent's (which would hang). */
 static void test_forked_child_computes(void)
 {
-    enum { n = 256, in = 64 }; /* big enough for the layers to use both threads */
+    enum { n = 256, in = 256 }; /* big enough for the layers to use both threads */
     bp_real *x = malloc(sizeof(bp_real) * n * in), *y = malloc(sizeof(bp_real) * n * 10);
     random_data(x, y, n, in, 10, BP_LOSS_XENT, 8);
-    const int sizes[] = {in, 128, 10};
+    const int sizes[] = {in, 256, 10};
     const bp_activation acts[] = {BP_ACT_RELU, BP_ACT_SOFTMAX};
     bp_set_threads(2);
     rig r = make_rig(make_model(2, sizes, acts, BP_LOSS_XENT, 3), BP_OPTIM_ADAM, 1e-3, 64, 1, 5);
