@@ -121,8 +121,8 @@ $(BUILD)/bench/%: bench/%.c $(STATIC)
 # With mpicc (the deps step installs OpenMPI) the MPI command of each is
 # built too, for tests/test_mpi.sh.
 test: deps
-	$(MAKE) REAL=float SANITIZE=$(SANITIZE) lib cli examples tests
-	$(MAKE) REAL=double SANITIZE=$(SANITIZE) lib cli examples tests
+	$(MAKE) REAL=float SANITIZE=$(SANITIZE) lib cli examples tests bench-bin
+	$(MAKE) REAL=double SANITIZE=$(SANITIZE) lib cli examples tests bench-bin
 	$(if $(filter 1,$(SANITIZE)),,if command -v mpicc >/dev/null; then \
 	    $(MAKE) REAL=float MPI=1 cli && $(MAKE) REAL=double MPI=1 cli; fi)
 	@scripts/run-tests.sh $(if $(filter 1,$(SANITIZE)),build/float-san build/double-san,build/float build/double)

@@ -28,11 +28,15 @@ CONFIGS = [  # name, layers, batch, loss, samples
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def parse(out):
+    """The figures of a program's last line (its warm repeat): "key value ..."."""
+    last = out.strip().splitlines()[-1].split()
+    return {last[i]: float(last[i + 1]) for i in range(0, len(last), 2)}
+
+
 def run(cmd, env_extra):
     env = dict(os.environ, **env_extra)
-    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
-    last = out.strip().splitlines()[-1].split()  # the warm repeat
-    return {last[i]: float(last[i + 1]) for i in range(0, len(last), 2)}
+    return parse(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout)
 
 
 def bench(build, layers, batch, loss, n, threads, repeats):
