@@ -5,10 +5,11 @@
  *   e.g. bench_train 784,256,128,10 128 xent 1 60000 3
  *
  * Prints one line per repeat, "train <samples/s> predict <samples/s>", the last
- * one followed by "roofline <samples/s> predict_roofline <samples/s> rss_mb <MB>"
- * (peak RSS of the training and inference), where roofline is the rate the same batches would reach if only their GEMMs
- * ran (the GEMM calls of forward and backward, timed alone on the same shapes),
- * and predict_roofline the same for inference (the forward GEMMs, batch 1024). */
+ * one followed by "roofline <samples/s> predict_roofline <samples/s> rss_mb <MB>":
+ * roofline is the rate the same batches would reach if only their GEMMs ran
+ * (the GEMM calls of forward and backward, timed alone on the same shapes),
+ * predict_roofline the same for inference (the forward GEMMs, batch 1024), and
+ * rss_mb the peak RSS of the training and inference. */
 #include "internal.h"
 
 #include <cblas.h>
