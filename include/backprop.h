@@ -201,7 +201,9 @@ int bp_model_label_count(const bp_model *m);
 const char *bp_model_label(const bp_model *m, int i);
 
 /* Runs the model over n samples in chunks of `batch` (<= 0: 256), writing
- * the outputs into out (n, outputs). x is taken as already normalized. */
+ * the outputs into out (n, outputs). x is taken as already normalized. A NaN
+ * in a sample's inputs gives NaN outputs for that sample (relu does not clip
+ * it to 0, as torch.relu does not); the other samples are unaffected. */
 bp_status bp_model_predict(bp_model *m, const bp_real *x, size_t n, int batch, bp_real *out);
 
 /* Mean loss and accuracy over n samples, in chunks of `batch`. accuracy is

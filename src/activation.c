@@ -46,7 +46,9 @@ static void activate_row(bp_real *a, int n, bp_activation act, bp_real slope)
     case BP_ACT_IDENTITY: break;
     case BP_ACT_SIGMOID: for (int j = 0; j < n; j++) a[j] = sigmoid(a[j]); break;
     case BP_ACT_TANH: for (int j = 0; j < n; j++) a[j] = R_TANH(a[j]); break;
-    case BP_ACT_RELU: for (int j = 0; j < n; j++) a[j] = a[j] > 0 ? a[j] : 0; break;
+    case BP_ACT_RELU: /* written so that NaN stays NaN, as torch.relu */
+        for (int j = 0; j < n; j++) a[j] = a[j] < 0 ? 0 : a[j];
+        break;
     case BP_ACT_LEAKY_RELU: for (int j = 0; j < n; j++) a[j] = a[j] > 0 ? a[j] : slope * a[j]; break;
     case BP_ACT_SOFTMAX: softmax_row(a, n); break;
     case BP_ACT_COUNT_: BP_ASSERT(0);

@@ -3,6 +3,8 @@
  * logits, normalization, labels, predict/evaluate. */
 #include "util.h"
 
+#include <math.h>
+
 static double sigmoid_d(double z) { return 1 / (1 + exp(-z)); }
 
 static void test_config_errors_name_the_field(void)
@@ -226,6 +228,26 @@ static void test_predict_and_evaluate_in_chunks(void)
     bp_model_free(m);
 }
 
+/* A NaN input reaches the outputs of its own row, as in torch (torch.relu(nan)
+ * is nan), instead of being clipped to 0 by relu and predicted as if valid;
+ * the other rows of the batch are untouched. */
+static void test_nan_input_propagates(void)
+{
+    const bp_activation hidden[] = {BP_ACT_RELU, BP_ACT_LEAKY_RELU, BP_ACT_TANH, BP_ACT_SIGMOID};
+    for (int h = 0; h < 4; h++) {
+        const int sizes[] = {3, 8, 8, 2};
+        const bp_activation acts[] = {hidden[h], BP_ACT_RELU, BP_ACT_SOFTMAX};
+        bp_model *m = make_model(3, sizes, acts, BP_LOSS_XENT, 6);
+        bp_real x[2 * 3] = {0.5, (bp_real)NAN, -0.25, 0.5, 0.75, -0.25}, out[2 * 2];
+        CHECK_OK(bp_model_predict(m, x, 2, 2, out));
+        CHECK(isnan(out[0]) && isnan(out[1]), "%s: NaN input gave %g %g",
+              bp_activation_name(hidden[h]), (double)out[0], (double)out[1]);
+        CHECK(isfinite(out[2]) && isfinite(out[3]), "%s: the NaN leaked into another row",
+              bp_activation_name(hidden[h]));
+        bp_model_free(m);
+    }
+}
+
 static void test_names_round_trip(void)
 {
     for (int a = 0; a < BP_ACT_COUNT_; a++) {
@@ -257,6 +279,7 @@ int main(void)
     RUN(test_backward_needs_matching_forward);
     RUN(test_normalization_and_labels);
     RUN(test_predict_and_evaluate_in_chunks);
+    RUN(test_nan_input_propagates);
     RUN(test_names_round_trip);
     return test_summary("test_model");
 }
