@@ -19,10 +19,8 @@ PY
     else echo "FAIL $name"; printf '%s\n' "$out"; failed=$((failed + 1))
     fi
 }
-if [ -x "$BP_BUILD/bench/bench_train" ]; then
-    check bench_train "$BP_BUILD/bench/bench_train" 16,8,3 4 xent 2 64 2
-    check bench_train_bce "$BP_BUILD/bench/bench_train" 5,4,1 3 bce 1 50 1
-fi
+check bench_train "$BP_BUILD/bench/bench_train" 16,8,3 4 xent 2 64 2
+check bench_train_bce "$BP_BUILD/bench/bench_train" 5,4,1 3 bce 1 50 1
 check torch_train env OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_train.py 16,8,3 4 xent 1 64 2
 echo "cases: $ok ok, $failed failed (bench)"
 [ "$failed" -eq 0 ]
