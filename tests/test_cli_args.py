@@ -24,7 +24,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from report import result, summary  # noqa: E402
+from report import built, result, summary  # noqa: E402
 
 BUILD = os.environ.get("BP_BUILD", "build/float")
 B = os.path.abspath(os.path.join(BUILD, "bin", "backprop"))
@@ -249,9 +249,7 @@ def setup(tmp):
 
 
 def main():
-    if not os.access(B, os.X_OK):
-        print("FAIL build: %s is not built" % B)
-        print("cases: 0 ok, 1 failed (test_cli_args.py)")
+    if not built(B, "test_cli_args.py"):
         return 1
     tmp = tempfile.mkdtemp(prefix="bp_cli_args_")
     try:

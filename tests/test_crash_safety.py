@@ -141,9 +141,7 @@ def refused(name, r, target, old, d, pattern):
 
 
 def main():
-    if not os.access(B, os.X_OK):
-        print("FAIL build: %s is not built" % B)
-        print("cases: 0 ok, 1 failed (test_crash_safety.py)")
+    if not report.built(B, "test_crash_safety.py"):
         return 1
     top = tempfile.mkdtemp(prefix="bp_crash_")
     os.chmod(top, 0o755)  # the read-only case runs as another user
