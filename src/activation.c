@@ -42,7 +42,7 @@ static void softmax_row(bp_real *z, int n)
 
 /* a = g(a) in place over rows of cols: one switch for the whole block, so that
  * each case is one flat loop the compiler vectorizes, however narrow the rows. */
-static void activate(bp_real *restrict a, int rows, int cols, bp_activation act, bp_real slope)
+static void activate(bp_real *a, int rows, int cols, bp_activation act, bp_real slope)
 {
     size_t n = (size_t)rows * cols;
     switch (act) {

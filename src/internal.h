@@ -66,6 +66,8 @@ void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha
 
 /* -------------------------------------------------------------- threads */
 
+/* The most parts a job runs in (bp_set_threads caps the threads here). */
+#define BP__MAX_THREADS 64
 /* A job run in `parts` pieces: part p of parts does its share. */
 typedef void (*bp__job_fn)(void *ctx, int part, int parts);
 /* Runs fn on up to bp_get_threads() parts at once (the caller runs part 0),
@@ -109,6 +111,13 @@ void bp__dense_backward(bp_real *dw, bp_real *db, bp_real *dz_prev, const bp_rea
                         bp_activation prev_act, bp_real slope);
 
 /* ----------------------------------------------------------------- model */
+
+/* Whether n class names fit a model with `outputs` outputs: one per output,
+ * or two for a single (sigmoid) output; 0 means none. */
+static inline bool bp__labels_fit(size_t n, int outputs)
+{
+    return n == 0 || n == (size_t)outputs || (outputs == 1 && n == 2);
+}
 
 typedef struct bp_layer {
     int in, out;

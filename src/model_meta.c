@@ -62,7 +62,7 @@ bp_status bp_model_set_labels(bp_model *m, int n, const char *const *names)
     if (n < 0 || (n > 0 && !names))
         return bp__fail(BP_ERR_INVALID, "labels: n = %d with %s names", n, names ? "some" : "no");
     int k = bp_model_outputs(m);
-    if (n && n != k && !(k == 1 && n == 2))
+    if (!bp__labels_fit((size_t)n, k))
         return bp__fail(BP_ERR_INVALID, "labels: %d names for a model with %d outputs (one per "
                         "output, or 2 for a single output)", n, k);
     char **copy;

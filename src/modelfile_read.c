@@ -461,7 +461,7 @@ static bp_status parse_labels(const mfile *f, int outputs, json_t **out)
     bool ok = json_is_array(a);
     for (size_t i = 0; ok && i < json_array_size(a); i++) ok = json_is_string(json_array_get(a, i));
     size_t n = json_array_size(a);
-    if (ok && n && n != (size_t)outputs && !(outputs == 1 && n == 2)) {
+    if (ok && !bp__labels_fit(n, outputs)) {
         json_decref(a);
         return bp__fail(BP_ERR_FORMAT, "%s: __metadata__ \"labels\" holds %zu names for a model "
                         "with %d outputs", f->path, n, outputs);

@@ -268,10 +268,10 @@ static bp_status overflowed(const bp_optim *o, const bp_real *w)
 /* One step's work, split by parameter ranges over the library's threads. */
 typedef struct {
     bp_optim *o;
-    bp_real *w, *g;          /* (n) */
-    double partial[64];      /* Σ g² of each part */
-    int bad[64];             /* whether each part's update left a value non-finite */
-    bp_real clip_coef;       /* 1: no clipping */
+    bp_real *w, *g;                  /* (n) */
+    double partial[BP__MAX_THREADS]; /* Σ g² of each part */
+    int bad[BP__MAX_THREADS];        /* whether each part's update left a value non-finite */
+    bp_real clip_coef;               /* 1: no clipping */
 } step_job;
 
 static void norm_part(void *ctx, int part, int parts)
@@ -315,7 +315,7 @@ bp_status bp_optim_step(bp_optim *o, bp_real *w, bp_real *g)
     step_job j = {.o = o, .w = w, .g = g, .clip_coef = 1};
     bp__parallel(norm_part, &j, 2.0 * o->n);
     double sum = 0;
-    for (int p = 0; p < bp_get_threads() && p < 64; p++) sum += j.partial[p];
+    for (int p = 0; p < bp_get_threads(); p++) sum += j.partial[p];
     double norm = sqrt(sum);
     o->last_norm = norm;
     if (!isfinite(norm))
@@ -326,7 +326,7 @@ bp_status bp_optim_step(bp_optim *o, bp_real *w, bp_real *g)
     if (coef < 1) j.clip_coef = (bp_real)coef;
     o->t++;
     bp__parallel(update_part, &j, 10.0 * o->n);
-    for (int p = 0; p < bp_get_threads() && p < 64; p++)
+    for (int p = 0; p < bp_get_threads(); p++)
         if (j.bad[p]) return overflowed(o, w);
     return BP_OK;
 }

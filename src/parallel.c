@@ -13,7 +13,6 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-#define MAX_THREADS 64
 /* Below this a part is not worth its wake-up and handover: small GEMMs run far
  * below peak and lose more when cut in half (with 2e5, the 20-64-64-1 model
  * trained slower on 2 threads than on 1). */
@@ -82,7 +81,7 @@ static int online_cores(void)
 void bp_set_threads(int n)
 {
     if (n <= 0) n = online_cores();
-    pool.threads = n < MAX_THREADS ? n : MAX_THREADS;
+    pool.threads = n < BP__MAX_THREADS ? n : BP__MAX_THREADS;
     openblas_set_num_threads(1);
 }
 

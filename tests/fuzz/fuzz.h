@@ -36,6 +36,18 @@
     } while (0)
 #endif
 
+/* The libFuzzer entry point of a target, left out when FUZZ_NO_MAIN. */
+#ifdef FUZZ_NO_MAIN
+#define FUZZ_ENTRY(target)
+#else
+#define FUZZ_ENTRY(target)                                            \
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)      \
+    {                                                                 \
+        target(data, size);                                           \
+        return 0;                                                     \
+    }
+#endif
+
 /* One thread: OpenBLAS's thread pool only slows small models down. */
 static inline void fuzz_init(void)
 {

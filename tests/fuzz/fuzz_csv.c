@@ -50,10 +50,4 @@ static void fuzz_csv(const uint8_t *data, size_t size)
     }
 }
 
-#ifndef FUZZ_NO_MAIN
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    fuzz_csv(data, size);
-    return 0;
-}
-#endif
+FUZZ_ENTRY(fuzz_csv)

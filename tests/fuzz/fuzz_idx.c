@@ -52,10 +52,4 @@ static void fuzz_idx(const uint8_t *data, size_t size)
     free(gz);
 }
 
-#ifndef FUZZ_NO_MAIN
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    fuzz_idx(data, size);
-    return 0;
-}
-#endif
+FUZZ_ENTRY(fuzz_idx)

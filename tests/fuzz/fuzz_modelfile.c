@@ -101,10 +101,4 @@ static void fuzz_modelfile(const uint8_t *data, size_t size)
     free(copy);
 }
 
-#ifndef FUZZ_NO_MAIN
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    fuzz_modelfile(data, size);
-    return 0;
-}
-#endif
+FUZZ_ENTRY(fuzz_modelfile)
