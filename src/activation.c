@@ -58,24 +58,41 @@ static void activate(bp_real *a, int rows, int cols, bp_activation act, bp_real 
     }
 }
 
-void bp__bias_activate(bp_real *z, const bp_real *bias, int rows, int cols,
-                       bp_activation act, bp_real slope)
+/* z[i][j] += bias[j] over rows of cols, rows ld apart; then a = g(z). A block
+ * of whole rows (ld == cols) is activated as one flat run. */
+static void add_bias(bp_real *z, int ld, const bp_real *bias, int rows, int cols)
 {
     for (int i = 0; i < rows; i++) {
-        bp_real *row = z + (size_t)i * cols;
+        bp_real *row = z + (size_t)i * ld;
         for (int j = 0; j < cols; j++) row[j] += bias[j];
     }
-    activate(z, rows, cols, act, slope);
 }
 
-void bp__bias_activate_keep(bp_real *a, bp_real *z, const bp_real *bias, int rows,
+static void activate_block(bp_real *a, int ld, int rows, int cols, bp_activation act,
+                           bp_real slope)
+{
+    if (ld == cols) {
+        activate(a, rows, cols, act, slope);
+        return;
+    }
+    for (int i = 0; i < rows; i++) activate(a + (size_t)i * ld, 1, cols, act, slope);
+}
+
+void bp__bias_activate(bp_real *z, int ld, const bp_real *bias, int rows, int cols,
+                       bp_activation act, bp_real slope)
+{
+    add_bias(z, ld, bias, rows, cols);
+    activate_block(z, ld, rows, cols, act, slope);
+}
+
+void bp__bias_activate_keep(bp_real *a, bp_real *z, int ld, const bp_real *bias, int rows,
                             int cols, bp_activation act, bp_real slope)
 {
     for (int i = 0; i < rows; i++) {
-        bp_real *zr = z + (size_t)i * cols, *ar = a + (size_t)i * cols;
+        bp_real *zr = z + (size_t)i * ld, *ar = a + (size_t)i * ld;
         for (int j = 0; j < cols; j++) ar[j] = (zr[j] += bias[j]);
     }
-    activate(a, rows, cols, act, slope);
+    activate_block(a, ld, rows, cols, act, slope);
 }
 
 /* dZ = dA ⊙ g'(Z), with g' written in terms of A = g(Z):

@@ -2,8 +2,8 @@
  * with samples as rows (docs/MATH.md):
  *   forward   Z = A_prev · Wᵀ + 1 bᵀ,  A = g(Z)
  *   backward  dW = dZᵀ · A_prev,  db = column sums of dZ,  dA_prev = dZ · W
- * Each runs on the library's threads: forward and dA_prev split the batch
- * rows, dW and db split the output units; the parts write disjoint slices. */
+ * Each runs on the library's threads: dW and db split the output units, dA_prev
+ * the batch rows, forward either (forward_part); the parts write disjoint slices. */
 #include "internal.h"
 
 #include <string.h>
@@ -17,20 +17,37 @@ typedef struct {
     bp_real slope;
 } forward_job;
 
+/* Z[r0:r1, o0:o1] = A_prev[r0:r1] · W[o0:o1]ᵀ + b[o0:o1], then A = g(Z) there. */
+static void forward_block(const forward_job *j, size_t r0, size_t r1, size_t o0, size_t o1)
+{
+    int rows = (int)(r1 - r0), units = (int)(o1 - o0);
+    if (rows == 0 || units == 0) return;
+    size_t at = r0 * j->out + o0;
+    bp_real *a = j->a + at, *z = j->z ? j->z + at : NULL;
+    bp__gemm(BP_NO_TRANS, BP_TRANS, rows, units, j->in, 1, j->a_prev + r0 * j->in, j->in,
+             j->w + o0 * j->in, j->in, 0, z ? z : a, j->out);
+    if (z)
+        bp__bias_activate_keep(a, z, j->out, j->b + o0, rows, units, j->act, j->slope);
+    else
+        bp__bias_activate(a, j->out, j->b + o0, rows, units, j->act, j->slope);
+}
+
+/* A training batch no wider than the layer is split by output units: each
+ * thread then reads only the rows of W that it also computes the gradient of
+ * and updates (the optimizer splits the same way), so W does not move between
+ * the cores' caches, and each packs half of W rather than all of it. A wide
+ * batch (inference), or softmax, which needs whole rows, is split by rows. */
 static void forward_part(void *ctx, int part, int parts)
 {
     const forward_job *j = ctx;
-    size_t r0, r1;
-    bp__split((size_t)j->m, part, parts, &r0, &r1);
-    int rows = (int)(r1 - r0);
-    if (rows == 0) return;
-    bp_real *a = j->a + r0 * j->out, *z = j->z ? j->z + r0 * j->out : NULL;
-    bp__gemm(BP_NO_TRANS, BP_TRANS, rows, j->out, j->in, 1, j->a_prev + r0 * j->in, j->in, j->w,
-             j->in, 0, z ? z : a, j->out);
-    if (z)
-        bp__bias_activate_keep(a, z, j->b, rows, j->out, j->act, j->slope);
-    else
-        bp__bias_activate(a, j->b, rows, j->out, j->act, j->slope);
+    size_t lo, hi;
+    if (j->m <= j->out && j->act != BP_ACT_SOFTMAX) {
+        bp__split((size_t)j->out, part, parts, &lo, &hi);
+        forward_block(j, 0, (size_t)j->m, lo, hi);
+    } else {
+        bp__split((size_t)j->m, part, parts, &lo, &hi);
+        forward_block(j, lo, hi, 0, (size_t)j->out);
+    }
 }
 
 /* a (m, out); z (m, out) or NULL: where to keep the pre-activation (the loss

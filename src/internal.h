@@ -79,11 +79,13 @@ void bp__split(size_t n, int part, int parts, size_t *lo, size_t *hi);
 
 /* ----------------------------------------------------------- activations */
 
-/* a (rows, cols) = g(z + bias) in place over z, bias (cols) added per row. */
-void bp__bias_activate(bp_real *z, const bp_real *bias, int rows, int cols,
+/* a (rows, cols) = g(z + bias) in place over z, bias (cols) added per row;
+ * rows are ld apart (ld > cols: a block of columns of a wider matrix, which
+ * softmax, a function of the whole row, must not be given). */
+void bp__bias_activate(bp_real *z, int ld, const bp_real *bias, int rows, int cols,
                        bp_activation act, bp_real slope);
-/* Same, but keeps z + bias in z and writes g(z) into a. */
-void bp__bias_activate_keep(bp_real *a, bp_real *z, const bp_real *bias, int rows,
+/* Same, but keeps z + bias in z and writes g(z) into a (both ld apart). */
+void bp__bias_activate_keep(bp_real *a, bp_real *z, int ld, const bp_real *bias, int rows,
                             int cols, bp_activation act, bp_real slope);
 /* dz (rows, cols) = da * g'(z) in place over da, computed from the layer's
  * output a = g(z) (softmax: the Jacobian-vector product). */
@@ -109,6 +111,22 @@ void bp__dense_forward(bp_real *a, bp_real *z, const bp_real *a_prev, const bp_r
 void bp__dense_backward(bp_real *dw, bp_real *db, bp_real *dz_prev, const bp_real *dz,
                         const bp_real *a_prev, const bp_real *w, int m, int in, int out,
                         bp_activation prev_act, bp_real slope);
+
+/* ------------------------------------------------------------- optimizer */
+
+/* A block of `rows` rows of `cols` values at `off` in the flat parameter and
+ * gradient buffers: a layer's W (out, in) or b (out, 1). */
+typedef struct bp__block {
+    size_t off, rows, cols;
+} bp__block;
+
+/* bp_optim_step with the work split over the threads by the rows of each
+ * block, as the layers split their output units (bp__dense_forward and
+ * _backward), so that each thread updates the rows it computed the gradient
+ * of and reads in the next forward, and they stay in its core's cache. The
+ * blocks must tile [0, n). */
+bp_status bp__optim_step_blocks(bp_optim *o, bp_real *w, bp_real *g, const bp__block *blocks,
+                                int n_blocks);
 
 /* ----------------------------------------------------------------- model */
 
@@ -155,6 +173,10 @@ bp_status bp__model_backward(bp_model *m, const bp_real *y, int batch, int mean_
  * trainer puts its batch sums there, to reduce them in the same call as the
  * gradient (train.c). */
 #define BP__REDUCE_EXTRA 3
+
+/* The model's parameter blocks in order, W then b of each layer (2 per layer);
+ * returns how many. */
+int bp__model_blocks(const bp_model *m, bp__block *blocks);
 
 /* Frees the normalization and labels (model_meta.c). */
 void bp__model_free_meta(bp_model *m);

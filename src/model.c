@@ -179,6 +179,16 @@ const bp_model_config *bp_model_get_config(const bp_model *m) { return &m->cfg; 
 int bp_model_inputs(const bp_model *m) { return m->cfg.sizes[0]; }
 int bp_model_outputs(const bp_model *m) { return m->cfg.sizes[m->cfg.n_layers]; }
 size_t bp_model_param_count(const bp_model *m) { return m->n_params; }
+
+int bp__model_blocks(const bp_model *m, bp__block *blocks)
+{
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        const bp_layer *L = &m->layers[l];
+        blocks[2 * l] = (bp__block){L->w_off, (size_t)L->out, (size_t)L->in};
+        blocks[2 * l + 1] = (bp__block){L->b_off, (size_t)L->out, 1};
+    }
+    return 2 * m->cfg.n_layers;
+}
 bp_real *bp_model_params(bp_model *m) { return m->params; }
 bp_real *bp_model_grads(bp_model *m) { return m->grads; }
 bp_real *bp_model_weight(bp_model *m, int l) { return m->params + m->layers[l].w_off; }

@@ -148,6 +148,7 @@ static void add_l2(bp_real *restrict g, const bp_real *restrict w, size_t n, dou
  * without it GCC's vector loops reload after every store (Adam ran 2.5x slower). */
 #define BAD(x) (!isfinite(x))
 
+
 static int sgd(bp_real *restrict w, const bp_real *restrict g, size_t n, double lr)
 {
     bp_real a = (bp_real)lr;
@@ -188,21 +189,35 @@ static int notes_momentum(bp_real *restrict w, bp_real *restrict m, const bp_rea
     return bad;
 }
 
-/* Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; with c_k = 1 - b_k^t,
+/* Adam's per-step constants, with c_k = 1 - b_k^t (computed once a step). */
+typedef struct {
+    bp_real b1, b2, one_b1, one_b2;
+    bp_real step;          /* lr / c1 */
+    bp_real eps, c2_sqrt, inv_c2;
+} adam_consts;
+
+static adam_consts adam_at(const bp_optim_config *c, uint64_t t)
+{
+    double c1 = 1 - pow(c->beta1, (double)t), c2 = 1 - pow(c->beta2, (double)t);
+    return (adam_consts){
+        .b1 = (bp_real)c->beta1, .b2 = (bp_real)c->beta2,
+        .one_b1 = (bp_real)(1 - c->beta1), .one_b2 = (bp_real)(1 - c->beta2),
+        .step = (bp_real)(c->lr / c1), .eps = (bp_real)c->eps,
+        .c2_sqrt = (bp_real)sqrt(c2), .inv_c2 = (bp_real)(1 / c2)};
+}
+
+/* Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²;
  * w -= (lr / c1) m / (sqrt(v) / sqrt(c2) + eps)   (torch's order), or the
  * notes' w -= lr m^ / sqrt(v^ + eps). */
 static int adam(bp_real *restrict w, bp_real *restrict m, bp_real *restrict v,
-                const bp_real *restrict g, size_t n, const bp_optim_config *c, uint64_t t)
+                const bp_real *restrict g, size_t n, const adam_consts *k, bool eps_inside)
 {
-    bp_real b1 = (bp_real)c->beta1, b2 = (bp_real)c->beta2;
-    bp_real one_b1 = (bp_real)(1 - c->beta1), one_b2 = (bp_real)(1 - c->beta2);
-    double c1 = 1 - pow(c->beta1, (double)t), c2 = 1 - pow(c->beta2, (double)t);
-    bp_real step = (bp_real)(c->lr / c1), eps = (bp_real)c->eps;
-    bp_real c2_sqrt = (bp_real)sqrt(c2), inv_c2 = (bp_real)(1 / c2);
+    bp_real b1 = k->b1, b2 = k->b2, one_b1 = k->one_b1, one_b2 = k->one_b2;
+    bp_real step = k->step, eps = k->eps, c2_sqrt = k->c2_sqrt, inv_c2 = k->inv_c2;
     /* One pass over w, m, v and g: two loops only so that the choice of form
      * stays out of the vectorized body. */
     int bad = 0;
-    if (c->eps_inside_sqrt)
+    if (eps_inside)
         for (size_t i = 0; i < n; i++) {
             m[i] = b1 * m[i] + one_b1 * g[i];
             v[i] = b2 * v[i] + one_b2 * g[i] * g[i];
@@ -265,31 +280,46 @@ static bp_status overflowed(const bp_optim *o, const bp_real *w)
                     o->cfg.lr, o->cfg.eps);
 }
 
-/* One step's work, split by parameter ranges over the library's threads. */
+/* One step's work, split over the library's threads: each part takes its
+ * share of the rows of every block (bp__block), or everything on one part. */
 typedef struct {
     bp_optim *o;
     bp_real *w, *g;                  /* (n) */
+    const bp__block *blocks;
+    int n_blocks;
     double partial[BP__MAX_THREADS]; /* Σ g² of each part */
     int bad[BP__MAX_THREADS];        /* whether each part's update left a value non-finite */
     bp_real clip_coef;               /* 1: no clipping */
+    adam_consts adam;                /* Adam's and AdamW's, for this step */
 } step_job;
 
-static void norm_part(void *ctx, int part, int parts)
+typedef void range_fn(step_job *j, int part, size_t lo, size_t hi);
+
+/* Runs fn on each [lo, hi) of the flat buffers that is this part's. */
+static void for_part_ranges(step_job *j, int part, int parts, range_fn *fn)
 {
-    step_job *j = ctx;
-    size_t lo, hi;
-    bp__split(j->o->n, part, parts, &lo, &hi);
-    j->partial[part] = sum_squares(j->g + lo, hi - lo);
+    if (parts == 1) {
+        fn(j, part, 0, j->o->n);
+        return;
+    }
+    for (int b = 0; b < j->n_blocks; b++) {
+        const bp__block *blk = &j->blocks[b];
+        size_t r0, r1;
+        bp__split(blk->rows, part, parts, &r0, &r1);
+        if (r1 > r0) fn(j, part, blk->off + r0 * blk->cols, blk->off + r1 * blk->cols);
+    }
+}
+
+static void norm_range(step_job *j, int part, size_t lo, size_t hi)
+{
+    j->partial[part] += sum_squares(j->g + lo, hi - lo);
 }
 
 /* The update of w[lo, hi): clip, coupled decay, then the kind's rule. */
-static void update_part(void *ctx, int part, int parts)
+static void update_range(step_job *j, int part, size_t lo, size_t hi)
 {
-    step_job *j = ctx;
     bp_optim *o = j->o;
     const bp_optim_config *c = &o->cfg;
-    size_t lo, hi;
-    bp__split(o->n, part, parts, &lo, &hi);
     size_t n = hi - lo;
     bp_real *w = j->w + lo, *g = j->g + lo;
     bp_real *s0 = o->slot[0] ? o->slot[0] + lo : NULL, *s1 = o->slot[1] ? o->slot[1] + lo : NULL;
@@ -303,16 +333,20 @@ static void update_part(void *ctx, int part, int parts)
     case BP_OPTIM_NOTES_MOMENTUM: bad = notes_momentum(w, s0, g, n, c->lr, c->momentum, o->t); break;
     case BP_OPTIM_ADAMW: scale(w, n, (bp_real)(1 - c->lr * c->weight_decay)); /* decoupled decay first */
         /* fall through */
-    case BP_OPTIM_ADAM: bad = adam(w, s0, s1, g, n, c, o->t); break;
+    case BP_OPTIM_ADAM: bad = adam(w, s0, s1, g, n, &j->adam, c->eps_inside_sqrt); break;
     case BP_OPTIM_RMSPROP: bad = rmsprop(w, s0, o->n_slots > 1 ? s1 : NULL, g, n, c); break;
     case BP_OPTIM_COUNT_: BP_ASSERT(0);
     }
-    j->bad[part] = bad;
+    j->bad[part] |= bad;
 }
 
-bp_status bp_optim_step(bp_optim *o, bp_real *w, bp_real *g)
+static void norm_part(void *ctx, int part, int parts) { for_part_ranges(ctx, part, parts, norm_range); }
+static void update_part(void *ctx, int part, int parts) { for_part_ranges(ctx, part, parts, update_range); }
+
+bp_status bp__optim_step_blocks(bp_optim *o, bp_real *w, bp_real *g, const bp__block *blocks,
+                                int n_blocks)
 {
-    step_job j = {.o = o, .w = w, .g = g, .clip_coef = 1};
+    step_job j = {.o = o, .w = w, .g = g, .blocks = blocks, .n_blocks = n_blocks, .clip_coef = 1};
     bp__parallel(norm_part, &j, 2.0 * o->n);
     double sum = 0;
     for (int p = 0; p < bp_get_threads(); p++) sum += j.partial[p];
@@ -325,10 +359,17 @@ bp_status bp_optim_step(bp_optim *o, bp_real *w, bp_real *g)
     double coef = o->cfg.clip_norm > 0 ? o->cfg.clip_norm / (norm + 1e-6) : 1;
     if (coef < 1) j.clip_coef = (bp_real)coef;
     o->t++;
+    if (o->cfg.kind == BP_OPTIM_ADAM || o->cfg.kind == BP_OPTIM_ADAMW) j.adam = adam_at(&o->cfg, o->t);
     bp__parallel(update_part, &j, 10.0 * o->n);
     for (int p = 0; p < bp_get_threads(); p++)
         if (j.bad[p]) return overflowed(o, w);
     return BP_OK;
+}
+
+bp_status bp_optim_step(bp_optim *o, bp_real *w, bp_real *g)
+{
+    bp__block all = {0, o->n, 1};
+    return bp__optim_step_blocks(o, w, g, &all, 1);
 }
 
 void bp_optim_set_lr(bp_optim *o, double lr) { o->cfg.lr = lr; }

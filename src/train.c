@@ -24,6 +24,8 @@ struct bp_trainer {
     size_t order_n;
     size_t rows;           /* capacity of xb, yb: this shard's slice of min(batch_size, samples); 0 before the first epoch */
     bp_real *xb, *yb;      /* (rows, inputs), (rows, outputs): gathered batch */
+    bp__block blocks[2 * BP_MAX_LAYERS]; /* the model's, for the optimizer's split */
+    int n_blocks;
 };
 
 bp_train_config bp_train_config_default(void)
@@ -49,6 +51,7 @@ bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
     if (!t) return BP_ERR_NOMEM;
     t->model = model, t->opt = opt, t->cfg = *cfg;
     t->cfg.shards = shards;
+    t->n_blocks = bp__model_blocks(model, t->blocks);
     bp_rng_seed(&t->rng, cfg->seed);
     *out = t;
     return BP_OK;
@@ -160,7 +163,8 @@ static bp_status train_step(bp_trainer *t, const bp_real *x, const bp_real *y, i
     if (t->cfg.reduce && (st = reduce(t, s))) return st;
     if (!isfinite(s->loss)) /* the same verdict on every shard: it follows the sums */
         return bp__fail(BP_ERR_NUMERIC, "loss is %g", s->loss / total);
-    return bp_optim_step(t->opt, bp_model_params(m), bp_model_grads(m));
+    return bp__optim_step_blocks(t->opt, bp_model_params(m), bp_model_grads(m), t->blocks,
+                                 t->n_blocks);
 }
 
 /* Runs batches next_batch.. of the epoch, adding to the trainer's sums. */

@@ -101,9 +101,9 @@ static void test_activation_derivatives(void)
         if (a == BP_ACT_SOFTMAX) continue; /* not elementwise: covered by the gradchecks */
         for (double z0 = -3.1; z0 < 3.2; z0 += 0.5) {
             bp_real zp = (bp_real)(z0 + h), zm = (bp_real)(z0 - h), z = (bp_real)z0, one = 1;
-            bp__bias_activate(&zp, zero_bias, 1, 1, a, (bp_real)0.1);
-            bp__bias_activate(&zm, zero_bias, 1, 1, a, (bp_real)0.1);
-            bp__bias_activate(&z, zero_bias, 1, 1, a, (bp_real)0.1);
+            bp__bias_activate(&zp, 1, zero_bias, 1, 1, a, (bp_real)0.1);
+            bp__bias_activate(&zm, 1, zero_bias, 1, 1, a, (bp_real)0.1);
+            bp__bias_activate(&z, 1, zero_bias, 1, 1, a, (bp_real)0.1);
             bp__activation_backward(&one, &z, 1, 1, a, (bp_real)0.1);
             double numeric = ((double)zp - (double)zm) / (2 * h);
             CHECK(fabs(numeric - one) < tol, "%s'(%g): backward %.10g, numeric %.10g",
