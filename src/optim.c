@@ -148,7 +148,6 @@ static void add_l2(bp_real *restrict g, const bp_real *restrict w, size_t n, dou
  * without it GCC's vector loops reload after every store (Adam ran 2.5x slower). */
 #define BAD(x) (!isfinite(x))
 
-
 static int sgd(bp_real *restrict w, const bp_real *restrict g, size_t n, double lr)
 {
     bp_real a = (bp_real)lr;
@@ -208,37 +207,37 @@ static adam_consts adam_at(const bp_optim_config *c, uint64_t t)
 
 /* Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²;
  * w -= (lr / c1) m / (sqrt(v) / sqrt(c2) + eps)   (torch's order), or the
- * notes' w -= lr m^ / sqrt(v^ + eps). */
-static int adam(bp_real *restrict w, bp_real *restrict m, bp_real *restrict v,
-                const bp_real *restrict g, size_t n, const adam_consts *k, bool eps_inside)
+ * notes' w -= lr m^ / sqrt(v^ + eps). Once sqrt(c2) rounds to 1 (after about
+ * 17,000 steps in float, 36,000 in double), dividing by it changes nothing and
+ * is skipped. Each form is its own loop, so that no choice is left in the
+ * vectorized body (one pass over w, m, v and g). */
+typedef enum { ADAM_NOTES, ADAM_TORCH_C2, ADAM_TORCH } adam_form;
+
+static inline __attribute__((always_inline)) int
+adam_loop(bp_real *restrict w, bp_real *restrict m, bp_real *restrict v,
+          const bp_real *restrict g, size_t n, const adam_consts *k, adam_form form)
 {
     bp_real b1 = k->b1, b2 = k->b2, one_b1 = k->one_b1, one_b2 = k->one_b2;
     bp_real step = k->step, eps = k->eps, c2_sqrt = k->c2_sqrt, inv_c2 = k->inv_c2;
-    /* One pass over w, m, v and g: two loops only so that the choice of form
-     * stays out of the vectorized body. */
     int bad = 0;
-    if (eps_inside)
-        for (size_t i = 0; i < n; i++) {
-            m[i] = b1 * m[i] + one_b1 * g[i];
-            v[i] = b2 * v[i] + one_b2 * g[i] * g[i];
-            w[i] -= step * m[i] / R_SQRT(v[i] * inv_c2 + eps);
-            bad |= BAD(m[i]) | BAD(v[i]) | BAD(w[i]);
-        }
-    else {
-        /* Once sqrt(c2) rounds to 1 (after about 17,000 steps in float, 36,000
-         * in double), dividing by it changes nothing: the loop, unswitched by
-         * the compiler, then skips that division. */
-        bool divide = c2_sqrt != 1;
-        for (size_t i = 0; i < n; i++) {
-            m[i] = b1 * m[i] + one_b1 * g[i];
-            v[i] = b2 * v[i] + one_b2 * g[i] * g[i];
-            bp_real root = R_SQRT(v[i]);
-            if (divide) root /= c2_sqrt;
-            w[i] -= step * m[i] / (root + eps);
-            bad |= BAD(m[i]) | BAD(v[i]) | BAD(w[i]);
-        }
+    for (size_t i = 0; i < n; i++) {
+        m[i] = b1 * m[i] + one_b1 * g[i];
+        v[i] = b2 * v[i] + one_b2 * g[i] * g[i];
+        bp_real denom = form == ADAM_NOTES ? R_SQRT(v[i] * inv_c2 + eps)
+                      : form == ADAM_TORCH_C2 ? R_SQRT(v[i]) / c2_sqrt + eps
+                      : R_SQRT(v[i]) + eps;
+        w[i] -= step * m[i] / denom;
+        bad |= BAD(m[i]) | BAD(v[i]) | BAD(w[i]);
     }
     return bad;
+}
+
+static int adam(bp_real *restrict w, bp_real *restrict m, bp_real *restrict v,
+                const bp_real *restrict g, size_t n, const adam_consts *k, bool eps_inside)
+{
+    if (eps_inside) return adam_loop(w, m, v, g, n, k, ADAM_NOTES);
+    if (k->c2_sqrt != 1) return adam_loop(w, m, v, g, n, k, ADAM_TORCH_C2);
+    return adam_loop(w, m, v, g, n, k, ADAM_TORCH);
 }
 
 /* RMSprop: v = a v + (1-a) g²; w -= lr g / (sqrt(v) + eps), or with momentum
