@@ -1,8 +1,13 @@
-/* bench_train.c - training and inference throughput of backprop on random
- * data of a given shape (speed does not depend on the values).
+/* bench_train.c - training and inference throughput of backprop on a data
+ * set of the given shape: Fashion-MNIST's first SAMPLES images (pixels / 255),
+ * or synthetic data, inputs uniform in [0, 1) and targets from a fixed random
+ * linear "teacher", so that there is something to learn. (Speed does depend
+ * on the values: with random labels a network learns to switch its ReLUs off,
+ * Adam's m then decays into subnormals, and the divider slows down.)
  *
- *   bench_train LAYERS BATCH LOSS THREADS SAMPLES [REPEATS]
- *   e.g. bench_train 784,256,128,10 128 xent 1 60000 3
+ *   bench_train LAYERS BATCH LOSS THREADS SAMPLES [REPEATS [DATA]]
+ *   e.g. bench_train 784,256,128,10 128 xent 1 60000 3 fashion-mnist
+ *   DATA: synthetic (the default) or fashion-mnist (784 inputs, 10 outputs)
  *
  * Prints one line per repeat, "train <samples/s> predict <samples/s>", the last
  * one followed by "roofline <samples/s> predict_roofline <samples/s> rss_mb <MB>":
@@ -69,6 +74,43 @@ static double gemm_only_rate(const bp_model_config *c, int batch, size_t n, int 
     return rate;
 }
 
+/* Fashion-MNIST's training images, pixels / 255 (the caller uses the first n). */
+static bp_status fashion_mnist(bp_dataset **d, int in)
+{
+    bp_status st = bp_dataset_load_spec(d, "fashion-mnist:train", NULL);
+    if (st) return st;
+    bp_real *x = bp_dataset_x(*d);
+    for (size_t i = 0; i < bp_dataset_count(*d) * (size_t)in; i++) x[i] /= 255;
+    return BP_OK;
+}
+
+/* x uniform in [0, 1); with t = (x - 1/2)·T for a random T (in, k): the class
+ * argmax t (xent), the bits t > 0 (bce), or t itself (mse). */
+static bp_status synthetic(bp_dataset **d, size_t n, int in, int k, bp_loss loss)
+{
+    bp_status st = bp_dataset_create(d, n, in, k);
+    if (st) return st;
+    bp_real *x = bp_dataset_x(*d), *y = bp_dataset_y(*d);
+    double *teacher = malloc(sizeof *teacher * in * k), *t = malloc(sizeof *t * k);
+    bp_rng r;
+    bp_rng_seed(&r, 1);
+    for (size_t i = 0; i < (size_t)in * k; i++) teacher[i] = bp_rng_uniform(&r) * 2 - 1;
+    for (size_t i = 0; i < n; i++) {
+        bp_real *xi = x + i * in, *yi = y + i * k;
+        for (int j = 0; j < in; j++) xi[j] = (bp_real)bp_rng_uniform(&r);
+        int best = 0;
+        for (int c = 0; c < k; c++) {
+            t[c] = 0;
+            for (int j = 0; j < in; j++) t[c] += (xi[j] - 0.5) * teacher[(size_t)j * k + c];
+            best = t[c] > t[best] ? c : best;
+        }
+        for (int c = 0; c < k; c++)
+            yi[c] = loss == BP_LOSS_XENT ? c == best : loss == BP_LOSS_BCE ? t[c] > 0 : (bp_real)t[c];
+    }
+    free(teacher), free(t);
+    return BP_OK;
+}
+
 static double peak_rss_mb(void)
 {
     struct rusage ru;
@@ -79,7 +121,7 @@ static double peak_rss_mb(void)
 int main(int argc, char **argv)
 {
     if (argc < 6) {
-        fprintf(stderr, "usage: bench_train LAYERS BATCH LOSS THREADS SAMPLES [REPEATS]\n");
+        fprintf(stderr, "usage: bench_train LAYERS BATCH LOSS THREADS SAMPLES [REPEATS [DATA]]\n");
         return 2;
     }
     bp_model_config mc = bp_model_config_default();
@@ -98,15 +140,21 @@ int main(int argc, char **argv)
                             : mc.loss == BP_LOSS_BCE ? BP_ACT_SIGMOID : BP_ACT_IDENTITY;
     bp_set_threads(threads);
     int in = mc.sizes[0], k = mc.sizes[mc.n_layers];
-    bp_real *x = malloc(sizeof(bp_real) * n * in), *y = calloc(n * k, sizeof(bp_real));
-    bp_real *out = malloc(sizeof(bp_real) * n * k);
-    bp_rng r;
-    bp_rng_seed(&r, 1);
-    for (size_t i = 0; i < n * in; i++) x[i] = (bp_real)bp_rng_uniform(&r);
-    for (size_t i = 0; i < n; i++) {
-        if (mc.loss == BP_LOSS_XENT) y[i * k + bp_rng_below(&r, k)] = 1;
-        else for (int j = 0; j < k; j++) y[i * k + j] = (bp_real)bp_rng_below(&r, 2);
+    const char *data = argc > 7 ? argv[7] : "synthetic";
+    bool fashion = strcmp(data, "fashion-mnist") == 0;
+    if (fashion ? in != 784 || k != 10 : strcmp(data, "synthetic") != 0) {
+        fprintf(stderr, "bench_train: DATA '%s': synthetic, or fashion-mnist for 784 inputs "
+                "and 10 outputs\n", data);
+        return 2;
     }
+    bp_dataset *d;
+    if (fashion ? fashion_mnist(&d, in) : synthetic(&d, n, in, k, mc.loss)) {
+        fprintf(stderr, "bench_train: %s: %s\n", data, bp_last_error());
+        return 1;
+    }
+    n = bp_dataset_count(d) < n ? bp_dataset_count(d) : n;
+    bp_real *x = bp_dataset_x(d), *y = bp_dataset_y(d);
+    bp_real *out = malloc(sizeof(bp_real) * n * k);
     bp_model *m;
     bp_optim *o;
     bp_trainer *t;
@@ -138,6 +186,6 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
     bp_trainer_free(t), bp_optim_free(o), bp_model_free(m);
-    free(x), free(y), free(out);
+    bp_dataset_free(d), free(out);
     return 0;
 }

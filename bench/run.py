@@ -20,12 +20,17 @@ import statistics
 import subprocess
 import sys
 
-CONFIGS = [  # name, layers, batch, loss, samples
-    ("fmnist 784-256-128-10", "784,256,128,10", 128, "xent", 60000),
-    ("deep 784-512x3-10", "784,512,512,512,10", 128, "xent", 20000),
-    ("tabular 20-64-64-1", "20,64,64,1", 32, "bce", 60000),
-]
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Fashion-MNIST (Debian's dataset-fashion-mnist) where installed, else synthetic
+# data of its shape labelled by a random teacher (bench_train.c says why not
+# random labels).
+IMAGES = "fashion-mnist" if os.path.exists(
+    "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") else "synthetic"
+CONFIGS = [  # name, layers, batch, loss, samples, data
+    ("fmnist 784-256-128-10", "784,256,128,10", 128, "xent", 60000, IMAGES),
+    ("deep 784-512x3-10", "784,512,512,512,10", 128, "xent", 20000, IMAGES),
+    ("tabular 20-64-64-1", "20,64,64,1", 32, "bce", 60000, "synthetic"),
+]
 
 
 def parse(out):
@@ -39,8 +44,8 @@ def run(cmd, env_extra):
     return parse(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout)
 
 
-def bench(build, layers, batch, loss, n, threads, repeats):
-    args = [layers, str(batch), loss, str(threads), str(n), "2"]
+def bench(build, layers, batch, loss, n, data, threads, repeats):
+    args = [layers, str(batch), loss, str(threads), str(n), "2", data]
     ours, theirs = [], {"OPENBLAS_NUM_THREADS=1": [], f"OPENBLAS_NUM_THREADS={threads}": []}
     for _ in range(repeats):
         ours.append(run([f"{build}/bench/bench_train"] + args, {"OPENBLAS_NUM_THREADS": str(threads)}))
@@ -67,13 +72,14 @@ def main():
     head = (f"{'configuration':24} {'thr':>3} {'backprop/s':>11} {'pytorch/s':>10} {'ratio':>6} "
             f"{'roofline':>8} {'rss MB':>7} {'infer ratio':>11} {'roof bp/pt':>10}  "
             f"pytorch setting (train/infer)")
+    print(f"data: {IMAGES} for the 784-input models, synthetic for the tabular one")
     print(head)
     print("-" * len(head))
     scaling = {}
     configs = [c for c in CONFIGS if os.environ.get("BENCH_ONLY", "") in c[0]]
-    for name, layers, batch, loss, n in configs:
+    for name, layers, batch, loss, n, data in configs:
         for threads in (1, 2):
-            r = bench(build, layers, batch, loss, n, threads, repeats)
+            r = bench(build, layers, batch, loss, n, data, threads, repeats)
             scaling[(name, threads)] = r["train"]
             print(f"{name:24} {threads:>3} {r['train']:>11.0f} {r['torch_train']:>10.0f} "
                   f"{r['train'] / r['torch_train']:>6.2f} {r['train'] / r['roofline']:>8.0%} "

@@ -1,13 +1,44 @@
-"""Training and inference throughput of PyTorch on random data, the same
-shapes and loop as bench_train.c (Adam, shuffled mini-batches, relu hidden).
+"""Training and inference throughput of PyTorch on the same shapes, data and
+loop as bench_train.c (Adam, shuffled mini-batches, relu hidden): Fashion-MNIST's
+first SAMPLES images, or synthetic data labelled by a random linear teacher.
 
-    torch_train.py LAYERS BATCH LOSS THREADS SAMPLES [REPEATS]
+    torch_train.py LAYERS BATCH LOSS THREADS SAMPLES [REPEATS [DATA]]
+    DATA: synthetic (the default) or fashion-mnist
 Prints one line per repeat: "train <samples/s> predict <samples/s>"."""
+import gzip
 import resource
+import struct
 import sys
 import time
 
 import torch
+
+
+FASHION = "/usr/share/datasets/fashion-mnist/train-%s-idx%d-ubyte.gz"
+
+
+def idx(path):
+    """An IDX file's array, as uint8."""
+    with gzip.open(path) as f:
+        data = f.read()
+    dims = struct.unpack(">" + "I" * data[3], data[4:4 + 4 * data[3]])
+    return torch.frombuffer(bytearray(data[4 + 4 * data[3]:]), dtype=torch.uint8).reshape(dims)
+
+
+def fashion_mnist(n):
+    x = idx(FASHION % ("images", 3))[:n].reshape(-1, 784).float() / 255
+    return x, idx(FASHION % ("labels", 1))[:n].long()
+
+
+def synthetic(n, inputs, k, loss_name):
+    """Inputs uniform in [0, 1); t = (x - 1/2) T for a random T: the class
+    argmax t (xent), the bits t > 0 (bce), or t (mse)."""
+    teacher = torch.rand(inputs, k) * 2 - 1
+    x = torch.rand(n, inputs)
+    t = (x - 0.5) @ teacher
+    if loss_name == "xent":
+        return x, t.argmax(dim=1)
+    return x, (t > 0).float() if loss_name == "bce" else t
 
 
 def main():
@@ -22,17 +53,14 @@ def main():
         if i < len(layers) - 2:
             mods.append(torch.nn.ReLU())
     model = torch.nn.Sequential(*mods)
-    x = torch.rand(n, layers[0])
     k = layers[-1]
-    if loss_name == "xent":
-        y = torch.randint(0, k, (n,))
-        loss_fn = torch.nn.CrossEntropyLoss()
-    elif loss_name == "bce":
-        y = torch.randint(0, 2, (n, k)).float()
-        loss_fn = torch.nn.BCEWithLogitsLoss()
+    if len(sys.argv) > 7 and sys.argv[7] == "fashion-mnist":
+        x, y = fashion_mnist(n)
     else:
-        y = torch.rand(n, k)
-        loss_fn = torch.nn.MSELoss()
+        x, y = synthetic(n, layers[0], k, loss_name)
+    n = len(x)
+    loss_fn = {"xent": torch.nn.CrossEntropyLoss, "bce": torch.nn.BCEWithLogitsLoss,
+               "mse": torch.nn.MSELoss}[loss_name]()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     for _ in range(repeats):
         t0 = time.perf_counter()
