@@ -120,13 +120,22 @@ typedef struct bp__block {
     size_t off, rows, cols;
 } bp__block;
 
+/* Work to run beside an optimizer step, on one of the threads (the trainer
+ * gathers the next batch there): fn(ctx). */
+typedef struct bp__side_job {
+    void (*fn)(void *ctx);
+    void *ctx;
+} bp__side_job;
+
 /* bp_optim_step with the work split over the threads by the rows of each
  * block, as the layers split their output units (bp__dense_forward and
  * _backward), so that each thread updates the rows it computed the gradient
  * of and reads in the next forward, and they stay in its core's cache. The
- * blocks must tile [0, n). */
+ * blocks must tile [0, n). side, if not NULL, runs on the last thread before
+ * it joins the update; the others take over its rows meanwhile. It runs only
+ * if the update does (not on a non-finite gradient). */
 bp_status bp__optim_step_blocks(bp_optim *o, bp_real *w, bp_real *g, const bp__block *blocks,
-                                int n_blocks);
+                                int n_blocks, const bp__side_job *side);
 
 /* ----------------------------------------------------------------- model */
 

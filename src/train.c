@@ -23,7 +23,7 @@ struct bp_trainer {
     size_t *order;         /* (order_n) sample permutation */
     size_t order_n;
     size_t rows;           /* capacity of xb, yb: this shard's slice of min(batch_size, samples); 0 before the first epoch */
-    bp_real *xb, *yb;      /* (rows, inputs), (rows, outputs): gathered batch */
+    bp_real *xb[2], *yb[2]; /* (rows, inputs), (rows, outputs): a gathered batch, and the next */
     bp__block blocks[2 * BP_MAX_LAYERS]; /* the model's, for the optimizer's split */
     int n_blocks;
 };
@@ -61,8 +61,7 @@ void bp_trainer_free(bp_trainer *t)
 {
     if (!t) return;
     free(t->order);
-    free(t->xb);
-    free(t->yb);
+    for (int i = 0; i < 2; i++) free(t->xb[i]), free(t->yb[i]);
     free(t);
 }
 
@@ -75,11 +74,13 @@ static bp_status size_batch(bp_trainer *t, size_t n)
     size_t batch = n < (size_t)t->cfg.batch_size ? n : (size_t)t->cfg.batch_size;
     size_t rows = (batch + (size_t)t->cfg.shards - 1) / (size_t)t->cfg.shards;
     if (rows <= t->rows) return BP_OK;
-    free(t->xb), free(t->yb);
     t->rows = 0;
-    t->xb = bp__calloc(rows * (size_t)bp_model_inputs(t->model), sizeof(bp_real));
-    t->yb = bp__calloc(rows * (size_t)bp_model_outputs(t->model), sizeof(bp_real));
-    if (!t->xb || !t->yb) return BP_ERR_NOMEM;
+    for (int i = 0; i < 2; i++) {
+        free(t->xb[i]), free(t->yb[i]);
+        t->xb[i] = bp__calloc(rows * (size_t)bp_model_inputs(t->model), sizeof(bp_real));
+        t->yb[i] = bp__calloc(rows * (size_t)bp_model_outputs(t->model), sizeof(bp_real));
+        if (!t->xb[i] || !t->yb[i]) return BP_ERR_NOMEM;
+    }
     t->rows = rows;
     return bp_model_reserve(t->model, (int)rows);
 }
@@ -119,6 +120,39 @@ static void gather(bp_real *dst, const bp_real *src, const size_t *order, size_t
     }
 }
 
+/* This shard's slice of batch b: `total` samples in the batch, `rows` of
+ * them this shard's, from position `start` of the epoch's order. */
+typedef struct {
+    size_t total, start;
+    int rows;
+} batch_slice;
+
+static batch_slice slice_of(const bp_trainer *t, size_t n, size_t b)
+{
+    size_t B = (size_t)t->cfg.batch_size, P = (size_t)t->cfg.shards, r = (size_t)t->cfg.shard;
+    size_t total = n - b * B < B ? n - b * B : B;
+    return (batch_slice){total, b * B + total * r / P,
+                         (int)(total * (r + 1) / P - total * r / P)};
+}
+
+/* Gathers a slice of the shuffled epoch into buffer `buf`. */
+typedef struct {
+    bp_trainer *t;
+    const bp_real *x, *y;
+    batch_slice s;
+    int buf;
+    bool done;
+} gather_job;
+
+static void gather_batch(void *ctx)
+{
+    gather_job *g = ctx;
+    bp_model *m = g->t->model;
+    gather(g->t->xb[g->buf], g->x, g->t->order, g->s.start, g->s.rows, bp_model_inputs(m));
+    gather(g->t->yb[g->buf], g->y, g->t->order, g->s.start, g->s.rows, bp_model_outputs(m));
+    g->done = true;
+}
+
 /* What one step adds to the epoch's sums: over the whole batch, all shards. */
 typedef struct step_sums {
     double loss;   /* loss summed over the batch's samples */
@@ -144,7 +178,7 @@ static bp_status reduce(bp_trainer *t, step_sums *s)
 /* Forward, loss and backward on this shard's `rows` of a batch of `total`,
  * the reduction across shards, then the update. */
 static bp_status train_step(bp_trainer *t, const bp_real *x, const bp_real *y, int rows,
-                            int total, step_sums *s)
+                            int total, step_sums *s, const bp__side_job *side)
 {
     bp_model *m = t->model;
     s->loss = 0, s->correct = bp_model_count_correct(m, y, 0), s->stop = t->stop;
@@ -164,27 +198,33 @@ static bp_status train_step(bp_trainer *t, const bp_real *x, const bp_real *y, i
     if (!isfinite(s->loss)) /* the same verdict on every shard: it follows the sums */
         return bp__fail(BP_ERR_NUMERIC, "loss is %g", s->loss / total);
     return bp__optim_step_blocks(t->opt, bp_model_params(m), bp_model_grads(m), t->blocks,
-                                 t->n_blocks);
+                                 t->n_blocks, side);
 }
 
-/* Runs batches next_batch.. of the epoch, adding to the trainer's sums. */
+/* Runs batches next_batch.. of the epoch, adding to the trainer's sums. A
+ * shuffled batch is gathered during the previous step's update: the gather
+ * waits on DRAM, the update streams, and the two overlap (one thread gathers
+ * while the other starts the update). */
 static bp_status run_batches(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n)
 {
     int in = bp_model_inputs(t->model), k = bp_model_outputs(t->model);
     size_t B = (size_t)t->cfg.batch_size, n_batches = (n + B - 1) / B;
-    size_t P = (size_t)t->cfg.shards, r = (size_t)t->cfg.shard;
+    gather_job next = {.t = t, .x = x, .y = y, .buf = 0, .done = false};
     for (size_t b = t->next_batch; b < n_batches; b++) {
-        size_t total = n - b * B < B ? n - b * B : B;
-        size_t start = b * B + total * r / P; /* this shard's slice of the batch */
-        int rows = (int)(total * (r + 1) / P - total * r / P);
-        const bp_real *xb = x + start * in, *yb = y + start * k;
+        batch_slice sl = slice_of(t, n, b);
+        const bp_real *xb = x + sl.start * in, *yb = y + sl.start * k;
+        bp__side_job side = {gather_batch, &next}, *ahead = NULL;
         if (t->cfg.shuffle) {
-            gather(t->xb, x, t->order, start, rows, in);
-            gather(t->yb, y, t->order, start, rows, k);
-            xb = t->xb, yb = t->yb;
+            if (!next.done) {
+                next.s = sl;
+                gather_batch(&next);
+            }
+            xb = t->xb[next.buf], yb = t->yb[next.buf];
+            next.buf ^= 1, next.done = false;
+            if (b + 1 < n_batches) next.s = slice_of(t, n, b + 1), ahead = &side;
         }
         step_sums s;
-        bp_status st = train_step(t, xb, yb, rows, (int)total, &s);
+        bp_status st = train_step(t, xb, yb, sl.rows, (int)sl.total, &s, ahead);
         if (st) {
             char why[512];
             snprintf(why, sizeof why, "%s", bp_last_error());
@@ -193,7 +233,7 @@ static bp_status run_batches(bp_trainer *t, const bp_real *x, const bp_real *y, 
         }
         t->loss_sum += s.loss;
         t->correct = s.correct < 0 || t->correct < 0 ? -1 : t->correct + s.correct;
-        t->seen += total;
+        t->seen += sl.total;
         if (t->cfg.on_batch) {
             bp_batch_info info = {t->epochs_done + 1, b + 1, n_batches, t->seen,
                                   t->loss_sum / (double)t->seen};
