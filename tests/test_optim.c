@@ -3,6 +3,9 @@
  * notes' for bias-corrected momentum and eps-inside-the-root Adam), with and
  * without weight decay and clipping. */
 #include "test.h"
+#include "internal.h"
+
+#include <time.h>
 
 #define N 3
 #define STEPS 4
@@ -282,6 +285,62 @@ static void test_state_slots(void)
     bp_optim_free(o);
 }
 
+/* The side job of bp__optim_step_blocks: counts its runs, and holds its
+ * thread ~1 ms, so that the other thread takes over part of its rows. */
+static void slow_side(void *ctx)
+{
+    ++*(int *)ctx;
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+}
+
+/* The trainer's 2-thread update (the layers' row blocks, chunks taken over
+ * while one thread runs the side job) leaves w and the state bit-for-bit as
+ * one thread's bp_optim_step does, for every optimizer, and runs the side job
+ * once a step, but not for a step refused on a non-finite gradient. */
+static void test_split_update_matches_one_thread(void)
+{
+    enum { IN = 300, H = 200, OUT = 70, STEPS2 = 3 };
+    const bp__block blocks[] = {{0, H, IN}, {H * IN, H, 1}, {H * IN + H, OUT, H},
+                                {H * IN + H + OUT * H, OUT, 1}};
+    const size_t n = H * IN + H + OUT * H + OUT;
+    bp_real *w[2], *g = malloc(n * sizeof *g);
+    for (int kind = 0; kind < BP_OPTIM_COUNT_; kind++) {
+        bp_optim_config c = bp_optim_config_default((bp_optim_kind)kind);
+        c.weight_decay = 0.01, c.clip_norm = kind % 2 ? 0.5 : 0;
+        bp_optim *o[2];
+        int runs = 0;
+        bp__side_job side = {slow_side, &runs};
+        for (int v = 0; v < 2; v++) {
+            CHECK_OK(bp_optim_create(&o[v], &c, n));
+            w[v] = malloc(n * sizeof *w[v]);
+            for (size_t i = 0; i < n; i++) w[v][i] = (bp_real)(0.001 * (double)(i % 997) - 0.4);
+        }
+        for (int t = 1; t <= STEPS2; t++) {
+            for (int v = 0; v < 2; v++) {
+                for (size_t i = 0; i < n; i++) g[i] = (bp_real)(0.01 * (double)((i * 7 + t) % 101) - 0.5);
+                bp_set_threads(v ? 2 : 1);
+                CHECK_OK(v ? bp__optim_step_blocks(o[1], w[1], g, blocks, 4, &side)
+                           : bp_optim_step(o[0], w[0], g));
+            }
+        }
+        bp_set_threads(1);
+        CHECK(runs == STEPS2, "%s: side job ran %d times in %d steps", bp_optim_name(c.kind), runs, STEPS2);
+        CHECK(memcmp(w[0], w[1], n * sizeof *g) == 0, "%s: parameters differ", bp_optim_name(c.kind));
+        for (int sl = 0; sl < bp_optim_state_count(o[0]); sl++)
+            CHECK(memcmp(bp_optim_state(o[0], sl), bp_optim_state(o[1], sl), n * sizeof *g) == 0,
+                  "%s: state %s differs", bp_optim_name(c.kind), bp_optim_state_name(o[0], sl));
+        g[n / 2] = NAN;
+        bp_set_threads(2);
+        CHECK(bp__optim_step_blocks(o[1], w[1], g, blocks, 4, &side) == BP_ERR_NUMERIC,
+              "%s: a NaN gradient was accepted", bp_optim_name(c.kind));
+        bp_set_threads(1);
+        CHECK(runs == STEPS2, "%s: the side job ran for a refused step", bp_optim_name(c.kind));
+        for (int v = 0; v < 2; v++) bp_optim_free(o[v]), free(w[v]);
+    }
+    free(g);
+}
+
 int main(void)
 {
     RUN(test_every_optimizer_by_hand);
@@ -292,5 +351,6 @@ int main(void)
     RUN(test_overflowing_update_is_reported);
     RUN(test_config_validation_and_names);
     RUN(test_state_slots);
+    RUN(test_split_update_matches_one_thread);
     return test_summary("test_optim");
 }
