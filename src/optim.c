@@ -118,8 +118,8 @@ void bp_optim_free(bp_optim *o)
     free(o);
 }
 
-/* Σ g², accumulated in double. */
-static double sum_squares(const bp_real *restrict g, size_t n)
+/* Σ g², accumulated in double (the exact way, for the fallback below). */
+static double sum_squares_double(const bp_real *restrict g, size_t n)
 {
     double lane[8] = {0}, sum = 0; /* independent lanes: vectorizes without reordering */
     size_t i = 0;
@@ -128,6 +128,29 @@ static double sum_squares(const bp_real *restrict g, size_t n)
     for (; i < n; i++) sum += (double)g[i] * g[i];
     for (int j = 0; j < 8; j++) sum += lane[j];
     return sum;
+}
+
+/* Σ g². Converting every value to double made this 26 us a step for 235,146
+ * values; instead each of 64 lanes sums 16 squares at bp_real precision (in
+ * float a relative error under 16 · 2^-24, 8e-10 measured on the whole sum),
+ * and the lanes' block sums are added in double: 11 us. A float block sum
+ * that overflows (|g| beyond ~4e18) sends the whole sum to the exact way. */
+static double sum_squares(const bp_real *restrict g, size_t n)
+{
+    enum { LANES = 64, DEPTH = 16, BLOCK = LANES * DEPTH };
+    double total[LANES] = {0}, sum = 0;
+    size_t i = 0;
+    for (; i + BLOCK <= n; i += BLOCK) {
+        bp_real lane[LANES] = {0};
+        for (int d = 0; d < DEPTH; d++) {
+            const bp_real *row = g + i + (size_t)d * LANES;
+            for (int j = 0; j < LANES; j++) lane[j] += row[j] * row[j];
+        }
+        for (int j = 0; j < LANES; j++) total[j] += lane[j];
+    }
+    for (; i < n; i++) sum += (double)g[i] * g[i];
+    for (int j = 0; j < LANES; j++) sum += total[j];
+    return isfinite(sum) ? sum : sum_squares_double(g, n);
 }
 
 static void scale(bp_real *restrict g, size_t n, bp_real c)

@@ -285,6 +285,33 @@ static void test_state_slots(void)
     bp_optim_free(o);
 }
 
+/* The gradient norm (summed in float blocks, then double) against a plain
+ * double sum: within 1e-6 relative in float; and gradients whose squares
+ * overflow a float block sum (16 · (4e18)² > FLT_MAX) still give the exact,
+ * finite norm. */
+static void test_gradient_norm(void)
+{
+    enum { NN = 5000 };
+    bp_real *w = calloc(NN, sizeof *w), *g = malloc(NN * sizeof *g);
+    bp_optim_config c = bp_optim_config_default(BP_OPTIM_SGD);
+    c.lr = 1e-30;
+    for (int big = 0; big < 2; big++) {
+        double ref = 0;
+        for (int i = 0; i < NN; i++) {
+            g[i] = (bp_real)(big ? 4e18 * (1 + i % 3) : sin(0.37 * i) * (1 + i % 11));
+            ref += (double)g[i] * (double)g[i];
+        }
+        bp_optim *o;
+        CHECK_OK(bp_optim_create(&o, &c, NN));
+        CHECK_OK(bp_optim_step(o, w, g));
+        double norm = bp_optim_last_grad_norm(o), want = sqrt(ref);
+        CHECK(fabs(norm - want) <= (TEST_DOUBLE ? 1e-13 : 1e-6) * want, "%s gradients: norm %.17g, want %.17g",
+              big ? "huge" : "ordinary", norm, want);
+        bp_optim_free(o);
+    }
+    free(w), free(g);
+}
+
 /* The side job of bp__optim_step_blocks: counts its runs, and holds its
  * thread ~1 ms, so that the other thread takes over part of its rows. */
 static void slow_side(void *ctx)
@@ -352,5 +379,6 @@ int main(void)
     RUN(test_config_validation_and_names);
     RUN(test_state_slots);
     RUN(test_split_update_matches_one_thread);
+    RUN(test_gradient_norm);
     return test_summary("test_optim");
 }
