@@ -323,44 +323,38 @@ typedef struct {
 
 typedef void range_fn(step_job *j, int part, size_t lo, size_t hi);
 
-/* The whole buffer as one block, for a job on one part. */
-static const bp__block *blocks_for(const step_job *j, int parts, bp__block *all, int *n_blocks)
+/* Part `part`'s rows of block b, as the range [lo, hi) of the flat buffers. */
+static void share(const bp__block *b, int part, int parts, size_t *lo, size_t *hi)
 {
-    if (parts > 1) {
-        *n_blocks = j->n_blocks;
-        return j->blocks;
-    }
-    *all = (bp__block){0, j->o->n, 1};
-    *n_blocks = 1;
-    return all;
+    size_t r0, r1;
+    bp__split(b->rows, part, parts, &r0, &r1);
+    *lo = b->off + r0 * b->cols, *hi = b->off + r1 * b->cols;
 }
 
-/* Runs fn on each [lo, hi) of the flat buffers that is this part's. */
+/* Runs fn on each range of the flat buffers that is this part's: its rows of
+ * every block, or everything on one part. */
 static void for_part_ranges(step_job *j, int part, int parts, range_fn *fn)
 {
-    bp__block all;
-    int nb;
-    const bp__block *blk = blocks_for(j, parts, &all, &nb);
-    for (int b = 0; b < nb; b++) {
-        size_t r0, r1;
-        bp__split(blk[b].rows, part, parts, &r0, &r1);
-        if (r1 > r0) fn(j, part, blk[b].off + r0 * blk[b].cols, blk[b].off + r1 * blk[b].cols);
+    if (parts == 1) {
+        fn(j, 0, 0, j->o->n);
+        return;
+    }
+    for (int b = 0; b < j->n_blocks; b++) {
+        size_t lo, hi;
+        share(&j->blocks[b], part, parts, &lo, &hi);
+        if (hi > lo) fn(j, part, lo, hi);
     }
 }
 
 /* Values per chunk of the update: about 6 us of work. */
 #define CHUNK ((size_t)16384)
 
-/* Chunk k of part owner's share, as [lo, hi); false past its end. */
+/* Chunk k of part owner's share (parts > 1), as [lo, hi); false past its end. */
 static bool chunk(const step_job *j, int owner, int parts, size_t k, size_t *lo, size_t *hi)
 {
-    bp__block all;
-    int nb;
-    const bp__block *blk = blocks_for(j, parts, &all, &nb);
-    for (int b = 0; b < nb; b++) {
-        size_t r0, r1;
-        bp__split(blk[b].rows, owner, parts, &r0, &r1);
-        size_t a = blk[b].off + r0 * blk[b].cols, z = blk[b].off + r1 * blk[b].cols;
+    for (int b = 0; b < j->n_blocks; b++) {
+        size_t a, z;
+        share(&j->blocks[b], owner, parts, &a, &z);
         size_t count = (z - a + CHUNK - 1) / CHUNK;
         if (k < count) {
             *lo = a + k * CHUNK;
@@ -409,7 +403,7 @@ static void update_part(void *ctx, int part, int parts)
     step_job *j = ctx;
     if (j->side && part == parts - 1) j->side->fn(j->side->ctx);
     if (parts == 1) {
-        update_range(j, 0, 0, j->o->n);
+        for_part_ranges(j, 0, 1, update_range);
         return;
     }
     for (int i = 0; i < parts; i++) {
