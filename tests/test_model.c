@@ -101,6 +101,43 @@ static void test_forward_matches_per_sample_equations(void)
     bp_model_free(m);
 }
 
+/* On 2 threads a training batch no wider than a layer is split by output
+ * units (blocks of columns, rows `out` apart, the logits kept for the loss)
+ * and a softmax layer by rows: outputs, loss and gradients agree with one
+ * thread's. */
+static void test_two_threads_agree_with_one(void)
+{
+    enum { B = 40, IN = 200, H = 300 };
+    const int sizes[][3] = {{IN, H, 200}, {IN, H, H}};
+    const bp_activation acts[][2] = {{BP_ACT_RELU, BP_ACT_SIGMOID}, {BP_ACT_TANH, BP_ACT_SOFTMAX}};
+    const bp_loss losses[] = {BP_LOSS_BCE, BP_LOSS_XENT};
+    for (int c = 0; c < 2; c++) {
+        int out = sizes[c][2];
+        bp_real *x = malloc(sizeof *x * B * IN), *y = malloc(sizeof *y * B * out);
+        random_data(x, y, B, IN, out, losses[c], 5);
+        bp_model *m[2];
+        bp_real *a[2], l[2];
+        for (int t = 0; t < 2; t++) {
+            m[t] = make_model(2, sizes[c], acts[c], losses[c], 7);
+            const bp_real *o;
+            bp_set_threads(t + 1);
+            CHECK_OK(bp_model_forward(m[t], x, B, &o));
+            a[t] = malloc(sizeof *a[t] * B * out);
+            memcpy(a[t], o, sizeof *a[t] * B * out);
+            CHECK_OK(bp_model_loss(m[t], y, B, &l[t]));
+            CHECK_OK(bp_model_backward(m[t], y, B));
+        }
+        bp_set_threads(1);
+        double tol = TEST_DOUBLE ? 1e-12 : 1e-5;
+        for (int i = 0; i < B * out; i++) CHECK_CLOSE(a[1][i], a[0][i], tol);
+        CHECK_CLOSE(l[1], l[0], tol);
+        const bp_real *g0 = bp_model_grads(m[0]), *g1 = bp_model_grads(m[1]);
+        for (size_t i = 0; i < bp_model_param_count(m[0]); i++) CHECK_CLOSE(g1[i], g0[i], tol);
+        for (int t = 0; t < 2; t++) bp_model_free(m[t]), free(a[t]);
+        free(x), free(y);
+    }
+}
+
 /* Logits of ±1e4: cross-entropies stay finite and exact. */
 static void test_losses_at_extreme_logits(void)
 {
@@ -281,5 +318,6 @@ int main(void)
     RUN(test_predict_and_evaluate_in_chunks);
     RUN(test_nan_input_propagates);
     RUN(test_names_round_trip);
+    RUN(test_two_threads_agree_with_one);
     return test_summary("test_model");
 }
