@@ -119,6 +119,9 @@ static void test_two_threads_agree_with_one(void)
         bp_real *a[2], l[2];
         for (int t = 0; t < 2; t++) {
             m[t] = make_model(2, sizes[c], acts[c], losses[c], 7);
+            for (int k = 0; k < 2; k++) /* nonzero, so that a misplaced bias shows */
+                for (int j = 0; j < sizes[c][k + 1]; j++)
+                    bp_model_bias(m[t], k)[j] = (bp_real)(0.01 * (j % 17) - 0.08);
             const bp_real *o;
             bp_set_threads(t + 1);
             CHECK_OK(bp_model_forward(m[t], x, B, &o));
