@@ -1,4 +1,4 @@
-"""make bench: backprop against PyTorch on the same shapes, in the same run.
+"""make bench: backprop against PyTorch on the same shapes and data, in the same run.
 
 For each configuration and thread count, the two programs run alternately
 REPEATS times (each run trains one warm-up epoch, then reports a second); the
