@@ -92,6 +92,10 @@ static bp_status synthetic(bp_dataset **d, size_t n, int in, int k, bp_loss loss
     if (st) return st;
     bp_real *x = bp_dataset_x(*d), *y = bp_dataset_y(*d);
     double *teacher = malloc(sizeof *teacher * in * k), *t = malloc(sizeof *t * k);
+    if (!teacher || !t) {
+        free(teacher), free(t), bp_dataset_free(*d);
+        return BP_ERR_NOMEM;
+    }
     bp_rng r;
     bp_rng_seed(&r, 1);
     for (size_t i = 0; i < (size_t)in * k; i++) teacher[i] = bp_rng_uniform(&r) * 2 - 1;
@@ -131,8 +135,12 @@ int main(int argc, char **argv)
     }
     int batch = atoi(argv[2]), threads = atoi(argv[4]), repeats = argc > 6 ? atoi(argv[6]) : 3;
     size_t n = (size_t)atol(argv[5]);
-    if (bp_loss_from_name(argv[3], &mc.loss) || batch < 1 || n < 1) {
+    if (bp_loss_from_name(argv[3], &mc.loss)) {
         fprintf(stderr, "bench_train: %s\n", bp_last_error());
+        return 2;
+    }
+    if (batch < 1 || n < 1 || repeats < 1) {
+        fprintf(stderr, "bench_train: BATCH, SAMPLES and REPEATS must be >= 1\n");
         return 2;
     }
     for (int l = 0; l < mc.n_layers - 1; l++) mc.act[l] = BP_ACT_RELU;
@@ -155,6 +163,10 @@ int main(int argc, char **argv)
     n = bp_dataset_count(d) < n ? bp_dataset_count(d) : n;
     bp_real *x = bp_dataset_x(d), *y = bp_dataset_y(d);
     bp_real *out = malloc(sizeof(bp_real) * n * k);
+    if (!out) {
+        fprintf(stderr, "bench_train: no memory for %zu outputs\n", n * k);
+        return 1;
+    }
     bp_model *m;
     bp_optim *o;
     bp_trainer *t;

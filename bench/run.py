@@ -24,8 +24,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Fashion-MNIST (Debian's dataset-fashion-mnist) where installed, else synthetic
 # data of its shape labelled by a random teacher (bench_train.c says why not
 # random labels).
-IMAGES = "fashion-mnist" if os.path.exists(
-    "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") else "synthetic"
+# BP_DATASETS_DIR moves it, as for the library and fashion_torch.py.
+IMAGES = "fashion-mnist" if os.path.exists(os.path.join(
+    os.environ.get("BP_DATASETS_DIR", "/usr/share/datasets"),
+    "fashion-mnist", "train-images-idx3-ubyte.gz")) else "synthetic"
 CONFIGS = [  # name, layers, batch, loss, samples, data
     ("fmnist 784-256-128-10", "784,256,128,10", 128, "xent", 60000, IMAGES),
     ("deep 784-512x3-10", "784,512,512,512,10", 128, "xent", 20000, IMAGES),

@@ -5,29 +5,13 @@ first SAMPLES images, or synthetic data labelled by a random linear teacher.
     torch_train.py LAYERS BATCH LOSS THREADS SAMPLES [REPEATS [DATA]]
     DATA: synthetic (the default) or fashion-mnist
 Prints one line per repeat: "train <samples/s> predict <samples/s>"."""
-import gzip
 import resource
-import struct
 import sys
 import time
 
 import torch
 
-
-FASHION = "/usr/share/datasets/fashion-mnist/train-%s-idx%d-ubyte.gz"
-
-
-def idx(path):
-    """An IDX file's array, as uint8."""
-    with gzip.open(path) as f:
-        data = f.read()
-    dims = struct.unpack(">" + "I" * data[3], data[4:4 + 4 * data[3]])
-    return torch.frombuffer(bytearray(data[4 + 4 * data[3]:]), dtype=torch.uint8).reshape(dims)
-
-
-def fashion_mnist(n):
-    x = idx(FASHION % ("images", 3))[:n].reshape(-1, 784).float() / 255
-    return x, idx(FASHION % ("labels", 1))[:n].long()
+from fashion_torch import load as load_fashion_mnist
 
 
 def synthetic(n, inputs, k, loss_name):
@@ -54,10 +38,14 @@ def main():
             mods.append(torch.nn.ReLU())
     model = torch.nn.Sequential(*mods)
     k = layers[-1]
-    if len(sys.argv) > 7 and sys.argv[7] == "fashion-mnist":
-        x, y = fashion_mnist(n)
-    else:
+    data = sys.argv[7] if len(sys.argv) > 7 else "synthetic"
+    if data == "fashion-mnist":
+        x, y = load_fashion_mnist("train")
+        x, y = x[:n], y[:n]
+    elif data == "synthetic":
         x, y = synthetic(n, layers[0], k, loss_name)
+    else:
+        sys.exit(f"torch_train.py: DATA '{data}': synthetic or fashion-mnist")
     n = len(x)
     loss_fn = {"xent": torch.nn.CrossEntropyLoss, "bce": torch.nn.BCEWithLogitsLoss,
                "mse": torch.nn.MSELoss}[loss_name]()
