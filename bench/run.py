@@ -11,6 +11,11 @@ Columns: samples/s of training for both, their ratio, training's fraction of
 the GEMM roofline (the same GEMMs timed alone), peak RSS of backprop, then
 inference (batch 1024): the ratio to PyTorch, and each one's fraction of the
 inference roofline (the forward GEMMs timed alone), which bounds the ratio.
+Our fractions are taken run by run (training and its roofline come from the
+same process, seconds apart) and the median printed, so that a slow spell of
+the machine that falls on the training of one run and the roofline of another
+cannot make up a fraction; each row's per-run fractions are listed below the
+table.
 
     /usr/bin/python3 bench/run.py BUILD_DIR [REPEATS]
     BENCH_ONLY=deep /usr/bin/python3 bench/run.py ...  (configurations whose name has "deep")
@@ -54,13 +59,26 @@ def bench(build, layers, batch, loss, n, data, threads, repeats):
         for setting in theirs:
             key, val = setting.split("=")
             theirs[setting].append(run(["/usr/bin/python3", f"{HERE}/torch_train.py"] + args, {key: val}))
+    return summarize(ours, theirs)
+
+
+def summarize(ours, theirs):
+    """Medians of our runs and of PyTorch's better setting (for training and,
+    separately, inference). Our roofline fractions are per-run ratios (each
+    run's rate over the roofline timed in the same process), then the median;
+    PyTorch's inference fraction pairs its i-th run with our i-th, the two
+    run one after the other."""
     med = lambda runs, key: statistics.median(r[key] for r in runs)
     best = max(theirs, key=lambda s: med(theirs[s], "train"))
     best_pred = max(theirs, key=lambda s: med(theirs[s], "predict"))
     short = lambda s: s.split("=")[1]
+    fractions = [r["train"] / r["roofline"] for r in ours]
     return {
         "train": med(ours, "train"), "predict": med(ours, "predict"),
-        "roofline": med(ours, "roofline"), "predict_roofline": med(ours, "predict_roofline"),
+        "fraction": statistics.median(fractions), "fractions": fractions,
+        "predict_fraction": statistics.median(r["predict"] / r["predict_roofline"] for r in ours),
+        "torch_predict_fraction": statistics.median(
+            t["predict"] / r["predict_roofline"] for r, t in zip(ours, theirs[best_pred])),
         "rss": med(ours, "rss_mb"),
         "torch_train": med(theirs[best], "train"),
         "torch_predict": med(theirs[best_pred], "predict"),
@@ -77,20 +95,24 @@ def main():
     print(f"data: {IMAGES} for the 784-input models, synthetic for the tabular one")
     print(head)
     print("-" * len(head))
-    scaling = {}
+    scaling, spread = {}, []
     configs = [c for c in CONFIGS if os.environ.get("BENCH_ONLY", "") in c[0]]
     for name, layers, batch, loss, n, data in configs:
         for threads in (1, 2):
             r = bench(build, layers, batch, loss, n, data, threads, repeats)
             scaling[(name, threads)] = r["train"]
+            spread.append(f"{name}, {threads} thr: " + " ".join(f"{f:.0%}" for f in r["fractions"]))
             print(f"{name:24} {threads:>3} {r['train']:>11.0f} {r['torch_train']:>10.0f} "
-                  f"{r['train'] / r['torch_train']:>6.2f} {r['train'] / r['roofline']:>8.0%} "
+                  f"{r['train'] / r['torch_train']:>6.2f} {r['fraction']:>8.0%} "
                   f"{r['rss']:>7.0f} {r['predict'] / r['torch_predict']:>11.2f} "
-                  f"{r['predict'] / r['predict_roofline']:>5.0%}/{r['torch_predict'] / r['predict_roofline']:<4.0%}"
+                  f"{r['predict_fraction']:>5.0%}/{r['torch_predict_fraction']:<4.0%}"
                   f"  {r['torch_setting']}",
                   flush=True)
     for name, *_ in configs:
         print(f"2 threads / 1 thread, {name}: {scaling[(name, 2)] / scaling[(name, 1)]:.2f}x")
+    print("roofline fraction of each run (the column is their median):")
+    for line in spread:
+        print(f"  {line}")
 
 
 if __name__ == "__main__":

@@ -32,5 +32,27 @@ for prog in "$BP_BUILD/bench/bench_train" "/usr/bin/python3 bench/torch_train.py
         echo "FAIL unknown DATA accepted by $prog"; failed=$((failed + 1))
     else echo "ok   unknown DATA refused by ${prog##*/}"; ok=$((ok + 1)); fi
 done
+# run.py's summary: a roofline fraction is the median of per-run ratios (the
+# rate over the roofline of the same process), not a ratio of medians taken
+# from different runs; PyTorch's faster setting is picked for each column.
+if /usr/bin/python3 - <<'PY'
+import sys
+sys.path.insert(0, "bench")
+from run import summarize
+run = lambda train, roof, pred=10, pred_roof=20: {
+    "train": train, "roofline": roof, "predict": pred, "predict_roofline": pred_roof, "rss_mb": 5}
+# The middle run's training fell in a slow spell, and so did its roofline:
+# by run 0.8, 0.9, 0.9; the ratio of the medians would say 80 / 100 = 0.8.
+ours = [run(80, 100), run(45, 50, pred_roof=10), run(90, 100)]
+theirs = {"OPENBLAS_NUM_THREADS=1": [run(40, 0, pred=8)] * 3,
+          "OPENBLAS_NUM_THREADS=2": [run(30, 0, pred=9)] * 3}
+r = summarize(ours, theirs)
+assert r["fractions"] == [0.8, 0.9, 0.9] and r["fraction"] == 0.9, r
+assert r["train"] == 80 and r["torch_train"] == 40 and r["torch_predict"] == 9, r
+assert r["predict_fraction"] == 0.5 and r["torch_predict_fraction"] == 0.45, r  # 9/20, 9/10, 9/20
+assert r["torch_setting"] == "OPENBLAS_NUM_THREADS=1/2", r
+PY
+then echo "ok   summary by run"; ok=$((ok + 1))
+else echo "FAIL summary by run"; failed=$((failed + 1)); fi
 echo "cases: $ok ok, $failed failed (bench)"
 [ "$failed" -eq 0 ]
