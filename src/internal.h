@@ -37,7 +37,9 @@ bp_status bp__fail(bp_status s, const char *fmt, ...)
  * "unknown WHAT 'name' (expected a, b or c)". */
 bp_status bp__lookup(const char *what, const char *const *names, int n, const char *name, int *out);
 
-/* calloc of n * size with overflow check; NULL on failure (message set). */
+/* calloc of n * size with overflow check, aligned to BP__LINE; NULL on
+ * failure (message set). */
+#define BP__LINE 64 /* bytes in a cache line */
 void *bp__calloc(size_t n, size_t size);
 
 /* A heap copy of s; NULL (message set) when out of memory. */

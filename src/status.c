@@ -36,15 +36,30 @@ const char *bp_status_name(bp_status s)
     return "BP_ERR_UNKNOWN";
 }
 
+/* Zeroed and aligned to a cache line. Threads split buffers by rows or by
+ * columns at multiples of 16 values; aligned, the cuts fall on line
+ * boundaries when row lengths are multiples of 16 floats, so no line is
+ * written by two cores. Where malloc happened to put the buffers, 2-thread
+ * training of 784-256-128-10 ran at 85,000-143,000 samples/s; aligned,
+ * 145,000-153,000 (docs/PERFORMANCE.md). */
 void *bp__calloc(size_t n, size_t size)
 {
     if (size && n > SIZE_MAX / size) {
         bp__fail(BP_ERR_NOMEM, "allocation of %zu x %zu bytes overflows", n, size);
         return NULL;
     }
-    void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p) bp__fail(BP_ERR_NOMEM, "out of memory allocating %zu bytes", n * size);
-    return p;
+    size_t bytes = (n ? n : 1) * (size ? size : 1);
+    if (bytes > SIZE_MAX - (BP__LINE - 1)) {
+        bp__fail(BP_ERR_NOMEM, "allocation of %zu bytes overflows", bytes);
+        return NULL;
+    }
+    bytes = (bytes + BP__LINE - 1) / BP__LINE * BP__LINE; /* aligned_alloc wants a multiple */
+    void *p = aligned_alloc(BP__LINE, bytes);
+    if (!p) {
+        bp__fail(BP_ERR_NOMEM, "out of memory allocating %zu bytes", bytes);
+        return NULL;
+    }
+    return memset(p, 0, bytes);
 }
 
 char *bp__strdup(const char *s)

@@ -23,9 +23,11 @@ static long n_allocs;
 #ifndef __SANITIZE_ADDRESS__
 #define COUNTING_ALLOCS 1
 extern void *__libc_malloc(size_t), *__libc_calloc(size_t, size_t), *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
 void *malloc(size_t n) { n_allocs++; return __libc_malloc(n); }
 void *calloc(size_t n, size_t s) { n_allocs++; return __libc_calloc(n, s); }
 void *realloc(void *p, size_t n) { n_allocs++; return __libc_realloc(p, n); }
+void *aligned_alloc(size_t a, size_t n) { n_allocs++; return __libc_memalign(a, n); }
 #endif
 
 typedef struct {
