@@ -37,11 +37,11 @@ const char *bp_status_name(bp_status s)
 }
 
 /* Zeroed and aligned to a cache line. Threads split buffers by rows or by
- * columns at multiples of 16 values; aligned, the cuts fall on line
- * boundaries when row lengths are multiples of 16 floats, so no line is
- * written by two cores. Where malloc happened to put the buffers, 2-thread
- * training of 784-256-128-10 ran at 85,000-143,000 samples/s; aligned,
- * 145,000-153,000 (docs/PERFORMANCE.md). */
+ * columns at multiples of 16 values; aligned, those cuts fall on line
+ * boundaries when row lengths are multiples of 16 floats, so two cores do
+ * not write the same line there. 2-thread training of 784-256-128-10 went
+ * from 143,600 to 146,900 samples/s (medians of 20 epochs, builds
+ * alternating; docs/PERFORMANCE.md). */
 void *bp__calloc(size_t n, size_t size)
 {
     if (size && n > SIZE_MAX / size) {
