@@ -1,11 +1,13 @@
 """make bench: backprop against PyTorch on the same shapes and data, in the same run.
 
-For each configuration and thread count, the two programs run alternately
-REPEATS times (each run trains one warm-up epoch, then reports a second); the
-table gives medians. PyTorch is given its best setting: OPENBLAS_NUM_THREADS=1
-with torch.set_num_threads(T), or OpenBLAS's threads too; the faster wins and
-the table says which (for training and, separately, for inference). Ratios,
-never absolute times, are the result: the machine is shared and noisy.
+For each configuration, REPEATS rounds run the two programs alternately at 1
+and then 2 threads (each run trains one warm-up epoch, then reports a second);
+the table gives medians, and the 2-thread/1-thread ratio is taken round by
+round (the runs of a round are seconds apart), then the median. PyTorch is
+given its best setting: OPENBLAS_NUM_THREADS=1 with torch.set_num_threads(T),
+or OpenBLAS's threads too; the faster wins and the table says which (for
+training and, separately, for inference). Ratios, never absolute times, are
+the result: the machine is shared and noisy.
 
 Columns: samples/s of training for both, their ratio, training's fraction of
 the GEMM roofline (the same GEMMs timed alone), peak RSS of backprop, then
@@ -51,15 +53,28 @@ def run(cmd, env_extra):
     return parse(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout)
 
 
-def bench(build, layers, batch, loss, n, data, threads, repeats):
-    args = [layers, str(batch), loss, str(threads), str(n), "2", data]
-    ours, theirs = [], {"OPENBLAS_NUM_THREADS=1": [], f"OPENBLAS_NUM_THREADS={threads}": []}
+THREADS = (1, 2)
+
+
+def bench(build, layers, batch, loss, n, data, repeats):
+    """`repeats` rounds of both programs at each thread count: {threads: (our
+    runs, {PyTorch setting: its runs})}. A round's runs follow each other, so
+    that the 2-thread/1-thread ratio can be taken round by round."""
+    runs = {t: ([], {"OPENBLAS_NUM_THREADS=1": [], f"OPENBLAS_NUM_THREADS={t}": []}) for t in THREADS}
     for _ in range(repeats):
-        ours.append(run([f"{build}/bench/bench_train"] + args, {"OPENBLAS_NUM_THREADS": str(threads)}))
-        for setting in theirs:
-            key, val = setting.split("=")
-            theirs[setting].append(run(["/usr/bin/python3", f"{HERE}/torch_train.py"] + args, {key: val}))
-    return summarize(ours, theirs)
+        for threads, (ours, theirs) in runs.items():
+            args = [layers, str(batch), loss, str(threads), str(n), "2", data]
+            ours.append(run([f"{build}/bench/bench_train"] + args, {"OPENBLAS_NUM_THREADS": str(threads)}))
+            for setting in theirs:
+                key, val = setting.split("=")
+                theirs[setting].append(run(["/usr/bin/python3", f"{HERE}/torch_train.py"] + args, {key: val}))
+    return runs
+
+
+def scaling(one, two):
+    """The 2-thread/1-thread training ratio of each round, and their median."""
+    ratios = [b["train"] / a["train"] for a, b in zip(one, two)]
+    return statistics.median(ratios), ratios
 
 
 def summarize(ours, theirs):
@@ -95,12 +110,13 @@ def main():
     print(f"data: {IMAGES} for the 784-input models, synthetic for the tabular one")
     print(head)
     print("-" * len(head))
-    scaling, spread = {}, []
+    scaled, spread = {}, []
     configs = [c for c in CONFIGS if os.environ.get("BENCH_ONLY", "") in c[0]]
     for name, layers, batch, loss, n, data in configs:
-        for threads in (1, 2):
-            r = bench(build, layers, batch, loss, n, data, threads, repeats)
-            scaling[(name, threads)] = r["train"]
+        runs = bench(build, layers, batch, loss, n, data, repeats)
+        scaled[name] = scaling(runs[1][0], runs[2][0])
+        for threads in THREADS:
+            r = summarize(*runs[threads])
             spread.append(f"{name}, {threads} thr: " + " ".join(f"{f:.0%}" for f in r["fractions"]))
             print(f"{name:24} {threads:>3} {r['train']:>11.0f} {r['torch_train']:>10.0f} "
                   f"{r['train'] / r['torch_train']:>6.2f} {r['fraction']:>8.0%} "
@@ -109,7 +125,9 @@ def main():
                   f"  {r['torch_setting']}",
                   flush=True)
     for name, *_ in configs:
-        print(f"2 threads / 1 thread, {name}: {scaling[(name, 2)] / scaling[(name, 1)]:.2f}x")
+        median, ratios = scaled[name]
+        print(f"2 threads / 1 thread, {name}: {median:.2f}x "
+              f"(by round: {' '.join(f'{x:.2f}' for x in ratios)})")
     print("roofline fraction of each run (the column is their median):")
     for line in spread:
         print(f"  {line}")

@@ -34,7 +34,8 @@ for prog in "$BP_BUILD/bench/bench_train" "/usr/bin/python3 bench/torch_train.py
 done
 # run.py's summary: a roofline fraction is the median of per-run ratios (the
 # rate over the roofline of the same process), not a ratio of medians taken
-# from different runs; PyTorch's faster setting is picked for each column.
+# from different runs; PyTorch's faster setting is picked for each column;
+# the 2-thread/1-thread ratio is taken round by round.
 if /usr/bin/python3 - <<'PY'
 import sys
 sys.path.insert(0, "bench")
@@ -51,6 +52,11 @@ assert r["fractions"] == [0.8, 0.9, 0.9] and r["fraction"] == 0.9, r
 assert r["train"] == 80 and r["torch_train"] == 40 and r["torch_predict"] == 9, r
 assert r["predict_fraction"] == 0.5 and r["torch_predict_fraction"] == 0.45, r  # 9/20, 9/10, 9/20
 assert r["torch_setting"] == "OPENBLAS_NUM_THREADS=1/2", r
+# 2 threads / 1 thread round by round, then the median (the ratio of the
+# medians would be 180 / 100).
+from run import scaling
+one, two = [run(100, 1), run(90, 1), run(110, 1)], [run(180, 1), run(150, 1), run(190, 1)]
+assert scaling(one, two) == (190 / 110, [1.8, 150 / 90, 190 / 110]), scaling(one, two)
 PY
 then echo "ok   summary by run"; ok=$((ok + 1))
 else echo "FAIL summary by run"; failed=$((failed + 1)); fi
