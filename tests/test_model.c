@@ -41,6 +41,16 @@ static void test_flat_layout(void)
     CHECK(bp_model_weight(m, 1) == p + 20 && bp_model_bias(m, 1) == p + 30, "layer 1 views");
     CHECK(bp_model_weight_grad(m, 1) == g + 20 && bp_model_bias_grad(m, 1) == g + 30, "grad views");
     CHECK(bp_model_inputs(m) == 3 && bp_model_outputs(m) == 2, "in/out");
+    /* Cache-line aligned, so that threads cutting at multiples of 16 values
+     * do not share lines (docs/PERFORMANCE.md, Threads 4). */
+    bp_optim *o;
+    bp_optim_config oc = bp_optim_config_default(BP_OPTIM_ADAM);
+    CHECK(bp_optim_create(&o, &oc, bp_model_param_count(m)) == BP_OK, "%s", bp_last_error());
+    CHECK((uintptr_t)p % 64 == 0 && (uintptr_t)g % 64 == 0, "params %p, grads %p", (void *)p, (void *)g);
+    for (int s = 0; s < bp_optim_state_count(o); s++)
+        CHECK((uintptr_t)bp_optim_state(o, s) % 64 == 0, "optimizer state %d at %p", s,
+              (void *)bp_optim_state(o, s));
+    bp_optim_free(o);
     bp_model_free(m);
 }
 
