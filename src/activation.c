@@ -58,8 +58,7 @@ static void activate(bp_real *a, int rows, int cols, bp_activation act, bp_real 
     }
 }
 
-/* z[i][j] += bias[j] over rows of cols, rows ld apart; then a = g(z). A block
- * of whole rows (ld == cols) is activated as one flat run. */
+/* z[i][j] += bias[j] over rows of cols, rows ld apart. */
 static void add_bias(bp_real *z, int ld, const bp_real *bias, int rows, int cols)
 {
     for (int i = 0; i < rows; i++) {
@@ -68,6 +67,8 @@ static void add_bias(bp_real *z, int ld, const bp_real *bias, int rows, int cols
     }
 }
 
+/* a = g(a) over rows of cols, rows ld apart: whole rows (ld == cols) as one
+ * flat run, a block of columns row by row. */
 static void activate_block(bp_real *a, int ld, int rows, int cols, bp_activation act,
                            bp_real slope)
 {
