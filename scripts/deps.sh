@@ -3,16 +3,31 @@
 # apt-get; otherwise it prints the exact command and fails.
 #   scripts/deps.sh        what the build and the tests need
 #   scripts/deps.sh fuzz   clang and its libFuzzer runtime, for `make fuzz`
+# Then, for the ONNX and inference tests, onnxruntime from the npm registry into
+# tests/node/ (its CPU library ships in the package; its CUDA download is skipped).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 packages=(gcc make libopenblas-dev zlib1g-dev libjansson-dev
           python3-torch python3-numpy dataset-fashion-mnist
-          libopenmpi-dev openmpi-bin)
+          libopenmpi-dev openmpi-bin
+          gcc-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm
+          python3-onnx python3-sklearn python3-scipy python3-pytest python3-vega-datasets)
+# Node.js (20 here) usually comes with the machine; Debian's otherwise.
+command -v npm >/dev/null || packages+=(nodejs npm)
 [ "${1:-}" = fuzz ] && packages=(clang libclang-rt-dev libopenblas-dev zlib1g-dev libjansson-dev)
+
+npm_deps() {
+    [ "${1:-}" = fuzz ] && return 0
+    [ -f tests/node/node_modules/onnxruntime-node/package.json ] && return 0
+    echo "deps: npm install onnxruntime-node into tests/node" >&2
+    (cd tests/node && ONNXRUNTIME_NODE_INSTALL=skip npm install --ignore-scripts --no-audit \
+        --no-fund --no-package-lock --loglevel=error)
+}
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then npm_deps "${1:-}"; exit 0; fi
 cmd="apt-get install -y --no-install-recommends ${missing[*]}"
 if [ "$(id -u)" -ne 0 ]; then
     echo "backprop needs Debian packages that are missing. Run as root:" >&2
@@ -23,3 +38,4 @@ echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 $cmd -qq
+npm_deps "${1:-}"
