@@ -107,6 +107,15 @@ void bp__loss_grad(bp_loss loss, bp_real *d, const bp_real *a, const bp_real *y,
 
 /* ----------------------------------------------------------------- dense */
 
+/* z (m, units), rows ldz apart = x (m, in) · w (units, in)ᵀ, for a few rows of
+ * x: W read once, in place (gemv.c). The forward takes it for batches of up
+ * to BP__GEMV_MAX_BATCH rows (dense.c says which layers). */
+void bp__gemv_rows(const bp_real *x, const bp_real *w, int m, int in, int units, bp_real *z,
+                   int ldz);
+#define BP__GEMV_MAX_BATCH 64
+/* The switch-over in force (tests and benchmarks move it to compare the paths). */
+extern int bp__gemv_max_batch;
+
 void bp__dense_forward(bp_real *a, bp_real *z, const bp_real *a_prev, const bp_real *w,
                        const bp_real *b, int m, int in, int out, bp_activation act,
                        bp_real slope);

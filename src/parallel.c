@@ -72,6 +72,8 @@ static void *worker(void *arg)
     return NULL;
 }
 
+static int ensure_workers(int parts);
+
 static int online_cores(void)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -83,6 +85,7 @@ void bp_set_threads(int n)
     if (n <= 0) n = online_cores();
     pool.threads = n < BP__MAX_THREADS ? n : BP__MAX_THREADS;
     openblas_set_num_threads(1);
+    ensure_workers(pool.threads); /* now, so that no predict or step pays for it */
 }
 
 int bp_get_threads(void)
