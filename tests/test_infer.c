@@ -1,0 +1,239 @@
+/* Inference: the small-batch path (src/gemv.c) against the GEMM path and
+ * against a forward pass written here in double precision, for every
+ * activation and for batch sizes around the switch-over; the same bits on 1
+ * and 2 threads; a row alone against the same row in a large batch; and
+ * bp_model_predict allocates nothing and starts no thread. */
+#include "util.h"
+#include "internal.h"
+
+#include <math.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define __SANITIZE_ADDRESS__ 1
+#endif
+#endif
+
+/* Counts allocations (as test_train.c; not under AddressSanitizer). */
+static long n_allocs;
+#ifndef __SANITIZE_ADDRESS__
+#define COUNTING_ALLOCS 1
+extern void *__libc_malloc(size_t), *__libc_calloc(size_t, size_t), *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+void *malloc(size_t n) { n_allocs++; return __libc_malloc(n); }
+void *calloc(size_t n, size_t s) { n_allocs++; return __libc_calloc(n, s); }
+void *realloc(void *p, size_t n) { n_allocs++; return __libc_realloc(p, n); }
+void *aligned_alloc(size_t a, size_t n) { n_allocs++; return __libc_memalign(a, n); }
+#endif
+
+/* Float: sums of 300 terms of size about 1 in float, against double. */
+#define TOL (TEST_DOUBLE ? 1e-12 : 2e-5)
+#define MAXB 130
+
+static double act_ref(double z, bp_activation a, double slope)
+{
+    switch (a) {
+    case BP_ACT_SIGMOID: return 1 / (1 + exp(-z));
+    case BP_ACT_TANH: return tanh(z);
+    case BP_ACT_RELU: return z > 0 ? z : 0;
+    case BP_ACT_LEAKY_RELU: return z > 0 ? z : slope * z;
+    default: return z; /* identity; softmax is done per row below */
+    }
+}
+
+/* The model's forward pass, in double, straight from the equations. */
+static void forward_ref(bp_model *m, const bp_real *x, int n, double *out)
+{
+    const bp_model_config *c = bp_model_get_config(m);
+    int wmax = 0;
+    for (int l = 0; l <= c->n_layers; l++) wmax = c->sizes[l] > wmax ? c->sizes[l] : wmax;
+    double *a = malloc(sizeof *a * wmax), *z = malloc(sizeof *z * wmax);
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < c->sizes[0]; k++) a[k] = x[(size_t)i * c->sizes[0] + k];
+        for (int l = 0; l < c->n_layers; l++) {
+            int in = c->sizes[l], o = c->sizes[l + 1];
+            const bp_real *w = bp_model_weight(m, l), *b = bp_model_bias(m, l);
+            double mx = -INFINITY, sum = 0;
+            for (int j = 0; j < o; j++) {
+                z[j] = b[j];
+                for (int k = 0; k < in; k++) z[j] += (double)w[(size_t)j * in + k] * a[k];
+                mx = z[j] > mx ? z[j] : mx;
+            }
+            for (int j = 0; j < o; j++)
+                if (c->act[l] == BP_ACT_SOFTMAX) sum += (z[j] = exp(z[j] - mx));
+            for (int j = 0; j < o; j++)
+                a[j] = c->act[l] == BP_ACT_SOFTMAX ? z[j] / sum : act_ref(z[j], c->act[l], c->leaky_slope);
+        }
+        for (int j = 0; j < c->sizes[c->n_layers]; j++) out[(size_t)i * c->sizes[c->n_layers] + j] = a[j];
+    }
+    free(a), free(z);
+}
+
+/* Predictions with the small-batch path (as shipped) and with the GEMM alone. */
+static void both_paths(bp_model *m, const bp_real *x, int n, bp_real *fast, bp_real *gemm)
+{
+    CHECK_OK(bp_model_predict(m, x, (size_t)n, n, fast));
+    int keep = bp__gemv_max_batch;
+    bp__gemv_max_batch = 0;
+    CHECK_OK(bp_model_predict(m, x, (size_t)n, n, gemm));
+    bp__gemv_max_batch = keep;
+}
+
+/* 300 inputs (>= 256, and not a whole number of vectors: the tail runs),
+ * then 37 and 7 units (not multiples of the 4 rows in flight); the last layer
+ * (37 inputs) takes the small path only for one sample. */
+static void test_fast_path_matches_gemm_every_activation(void)
+{
+    static const int batches[] = {1, 2, 3, 4, 5, 7, 8, 63, 64, 65, 129};
+    const int sizes[] = {300, 37, 7};
+    bp_real *x = malloc(sizeof *x * MAXB * 300), *y = malloc(sizeof *y * MAXB * 7);
+    bp_real *fast = malloc(sizeof *fast * MAXB * 7), *gemm = malloc(sizeof *gemm * MAXB * 7);
+    double *ref = malloc(sizeof *ref * MAXB * 7);
+    random_data(x, y, MAXB, 300, 7, BP_LOSS_MSE, 3);
+    for (int a = 0; a < BP_ACT_COUNT_; a++) {
+        bp_activation acts[] = {a == BP_ACT_SOFTMAX ? BP_ACT_TANH : (bp_activation)a, (bp_activation)a};
+        bp_model *m = make_model(2, sizes, acts, BP_LOSS_MSE, 11 + a);
+        for (size_t i = 0; i < sizeof batches / sizeof *batches; i++) {
+            int n = batches[i];
+            both_paths(m, x, n, fast, gemm);
+            forward_ref(m, x, n, ref);
+            double worst = 0, worst_ref = 0;
+            for (int j = 0; j < n * 7; j++) {
+                double s = fabs(ref[j]) > 1 ? fabs(ref[j]) : 1;
+                worst = fmax(worst, fabs(fast[j] - gemm[j]) / s);
+                worst_ref = fmax(worst_ref, fabs(fast[j] - ref[j]) / s);
+            }
+            CHECK(worst <= TOL && worst_ref <= TOL, "%s, batch %d: fast vs gemm %.3g, vs double %.3g",
+                  bp_activation_name(a), n, worst, worst_ref);
+        }
+        bp_model_free(m);
+    }
+    free(x), free(y), free(fast), free(gemm), free(ref);
+}
+
+/* Widths that hit every tile of the kernel: rows of W in groups of 4 and
+ * single ones, rows of X by 4, 2 and 1, short rows (the whole row a tail). */
+static void test_fast_path_odd_shapes(void)
+{
+    static const int shapes[][3] = {{256, 1, 3}, {257, 5, 2}, {1, 9, 3}, {15, 4, 1}, {784, 13, 10}};
+    bp_real *x = malloc(sizeof *x * 8 * 784), *y = malloc(sizeof *y * 8 * 10);
+    bp_real *fast = malloc(sizeof *fast * 8 * 10), *gemm = malloc(sizeof *gemm * 8 * 10);
+    double *ref = malloc(sizeof *ref * 8 * 10);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        const bp_activation acts[] = {BP_ACT_LEAKY_RELU, BP_ACT_IDENTITY};
+        bp_model *m = make_model(2, shapes[s], acts, BP_LOSS_MSE, 5);
+        random_data(x, y, 8, shapes[s][0], shapes[s][2], BP_LOSS_MSE, 4);
+        for (int n = 1; n <= 8; n++) {
+            both_paths(m, x, n, fast, gemm);
+            forward_ref(m, x, n, ref);
+            for (int j = 0; j < n * shapes[s][2]; j++) {
+                CHECK_CLOSE(fast[j], gemm[j], TOL);
+                CHECK_CLOSE(fast[j], ref[j], TOL);
+            }
+        }
+        bp_model_free(m);
+    }
+    free(x), free(y), free(fast), free(gemm), free(ref);
+}
+
+/* Split by output units, each output is the same sum in the same order on
+ * any number of threads: the same bits. */
+static void test_same_bits_on_two_threads(void)
+{
+    const int sizes[] = {784, 260, 300, 10};
+    const bp_activation acts[] = {BP_ACT_RELU, BP_ACT_SIGMOID, BP_ACT_SOFTMAX};
+    bp_model *m = make_model(3, sizes, acts, BP_LOSS_XENT, 9);
+    bp_real *x = malloc(sizeof *x * 64 * 784), *y = malloc(sizeof *y * 64 * 10);
+    bp_real *one = malloc(sizeof *one * 64 * 10), *two = malloc(sizeof *two * 64 * 10);
+    random_data(x, y, 64, 784, 10, BP_LOSS_XENT, 6);
+    static const int batches[] = {1, 3, 8, 64};
+    for (size_t i = 0; i < sizeof batches / sizeof *batches; i++) {
+        int n = batches[i];
+        bp_set_threads(1);
+        CHECK_OK(bp_model_predict(m, x, (size_t)n, n, one));
+        bp_set_threads(2);
+        CHECK_OK(bp_model_predict(m, x, (size_t)n, n, two));
+        CHECK(memcmp(one, two, sizeof *one * n * 10) == 0, "batch %d: 1 and 2 threads differ", n);
+    }
+    bp_set_threads(1);
+    bp_model_free(m);
+    free(x), free(y), free(one), free(two);
+}
+
+/* A row predicted alone goes through the small path, the same row in a batch
+ * of 256 through the GEMM: the sums are taken in another order, so the two
+ * may differ in the last bits (docs/PERFORMANCE.md), within the tolerance. */
+static void test_row_alone_vs_in_large_batch(void)
+{
+    enum { n = 256 };
+    const int sizes[] = {784, 256, 128, 10};
+    const bp_activation acts[] = {BP_ACT_RELU, BP_ACT_RELU, BP_ACT_SOFTMAX};
+    bp_model *m = make_model(3, sizes, acts, BP_LOSS_XENT, 2);
+    bp_real *x = malloc(sizeof *x * n * 784), *y = malloc(sizeof *y * n * 10);
+    bp_real *big = malloc(sizeof *big * n * 10), alone[10];
+    random_data(x, y, n, 784, 10, BP_LOSS_XENT, 1);
+    CHECK_OK(bp_model_predict(m, x, n, n, big));
+    int differ = 0;
+    for (int i = 0; i < n; i += 17) {
+        CHECK_OK(bp_model_predict(m, x + (size_t)i * 784, 1, 1, alone));
+        for (int j = 0; j < 10; j++) {
+            CHECK_CLOSE(alone[j], big[i * 10 + j], TOL);
+            differ += alone[j] != big[i * 10 + j];
+        }
+    }
+    printf("note: %d of 160 outputs differ in the last bits between a row alone and in a batch\n",
+           differ);
+    bp_model_free(m);
+    free(x), free(y), free(big);
+}
+
+static int threads_running(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    int n = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "Threads: %d", &n) == 1) break;
+    if (f) fclose(f);
+    return n;
+}
+
+/* After bp_model_reserve and bp_set_threads, predict neither allocates nor
+ * starts a thread, from its very first call, at any batch up to the reserve. */
+static void test_predict_allocates_nothing(void)
+{
+    const int sizes[] = {784, 256, 128, 10};
+    const bp_activation acts[] = {BP_ACT_RELU, BP_ACT_RELU, BP_ACT_SOFTMAX};
+    bp_model *m = make_model(3, sizes, acts, BP_LOSS_XENT, 2);
+    bp_real *x = malloc(sizeof *x * 1024 * 784), *y = malloc(sizeof *y * 1024 * 10);
+    bp_real *out = malloc(sizeof *out * 1024 * 10);
+    random_data(x, y, 1024, 784, 10, BP_LOSS_XENT, 1);
+    CHECK_OK(bp_model_reserve(m, 1024));
+    bp_set_threads(2);
+    int threads = threads_running();
+    long before = n_allocs;
+    static const int batches[] = {1, 8, 64, 1024, 1, 3};
+    for (int rep = 0; rep < 10; rep++)
+        for (size_t i = 0; i < sizeof batches / sizeof *batches; i++)
+            CHECK_OK(bp_model_predict(m, x, (size_t)batches[i], batches[i], out));
+    CHECK(n_allocs == before, "%ld allocations in 60 predict calls", n_allocs - before);
+    CHECK(threads >= 2 && threads_running() == threads, "threads: %d before, %d after", threads,
+          threads_running());
+#ifndef COUNTING_ALLOCS
+    printf("note: allocations not counted under AddressSanitizer\n");
+#endif
+    bp_set_threads(1);
+    bp_model_free(m);
+    free(x), free(y), free(out);
+}
+
+int main(void)
+{
+    bp_set_threads(1);
+    RUN(test_fast_path_matches_gemm_every_activation);
+    RUN(test_fast_path_odd_shapes);
+    RUN(test_same_bits_on_two_threads);
+    RUN(test_row_alone_vs_in_large_batch);
+    RUN(test_predict_allocates_nothing);
+    return test_summary("test_infer");
+}
