@@ -134,10 +134,12 @@ conformance: deps
 	BP_BUILD=build/float /usr/bin/python3 tests/test_conformance.py
 	BP_BUILD=build/double /usr/bin/python3 tests/test_conformance.py
 
-# Speed beside PyTorch, as ratios (bench/run.py; REPEATS=3 by default).
+# Speed beside PyTorch (bench/run.py) and inference beside onnxruntime
+# (bench/infer.py), as ratios; REPEATS=3 rounds by default.
 bench: deps
 	$(MAKE) REAL=float bench-bin
 	/usr/bin/python3 bench/run.py build/float $(or $(REPEATS),3)
+	/usr/bin/python3 bench/infer.py build/float $(or $(REPEATS),3)
 
 demo: deps lib cli examples
 	@scripts/demo.sh $(BUILD)

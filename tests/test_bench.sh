@@ -60,5 +60,53 @@ assert scaling(one, two) == (190 / 110, [1.8, 150 / 90, 190 / 110]), scaling(one
 PY
 then echo "ok   summary by run"; ok=$((ok + 1))
 else echo "FAIL summary by run"; failed=$((failed + 1)); fi
+# The inference bench (bench/infer.py): bench_infer and onnxruntime's side on a
+# tiny model with the same weights (the ONNX written as infer.py writes it),
+# each printing calls/s per batch size and its own figures.
+if out=$(timeout 120 /usr/bin/python3 - "$BP_BUILD" <<'PY' 2>&1
+import subprocess, sys, tempfile
+sys.path.insert(0, "bench")
+from infer import parse, write_models, trivial_model
+with tempfile.TemporaryDirectory() as tmp:
+    raw, onnx = write_models(tmp, "16,8,3", "softmax")
+    ours = parse(subprocess.run([sys.argv[1] + "/bench/bench_infer", "16,8,3", "softmax", "1", "0.2",
+                                 raw, "1", "4"], check=True, capture_output=True, text=True).stdout)
+    theirs = parse(subprocess.run(["node", "bench/infer_ort.js", onnx, trivial_model(tmp), "16", "1",
+                                   "0.2", "1", "4"], check=True, capture_output=True, text=True).stdout)
+assert sorted(ours["calls"]) == sorted(theirs["calls"]) == [1, 4], (ours, theirs)
+assert all(v > 0 for v in list(ours["calls"].values()) + list(theirs["calls"].values())), (ours, theirs)
+assert ours["stream_us"] > 0 and ours["gemm_rate"] > 0 and theirs["overhead_us"] > 0, (ours, theirs)
+# A weights file of the wrong size is refused.
+with tempfile.NamedTemporaryFile() as f:
+    f.write(b"\0" * 12); f.flush()
+    assert subprocess.run([sys.argv[1] + "/bench/bench_infer", "16,8,3", "softmax", "1", "0.2", f.name,
+                           "1"], capture_output=True).returncode != 0
+PY
+); then echo "ok   bench_infer and infer_ort.js"; ok=$((ok + 1))
+else echo "FAIL bench_infer and infer_ort.js"; printf '%s\n' "$out"; failed=$((failed + 1)); fi
+# infer.py's summary: each ratio is the median of the rounds' ratios (not a
+# ratio of medians), the limit is stream time x calls/s, the GEMM fractions are
+# batch x calls/s over the same run's GEMM rate.
+if /usr/bin/python3 - <<'PY'
+import sys
+sys.path.insert(0, "bench")
+from infer import summarize, target
+o = lambda c1, c8, stream, gemm: {"calls": {1: c1, 8: c8}, "stream_us": stream, "gemm_rate": gemm}
+t = lambda c1, c8, over: {"calls": {1: c1, 8: c8}, "overhead_us": over}
+rounds = [(o(100, 10, 5000, 160), t(50, 8, 10)),   # ratios 2.0, 1.25
+          (o(60, 12, 10000, 120), t(40, 4, 20)),   # 1.5, 3.0 (a slow spell for both)
+          (o(90, 9, 8000, 100), t(30, 9, 12))]     # 3.0, 1.0
+rows, overhead = summarize(rounds)
+assert rows[1]["ratios"] == [2.0, 1.5, 3.0] and rows[1]["ratio"] == 2.0, rows[1]
+assert rows[1]["ours"] == 90 and rows[1]["theirs"] == 40, rows[1]  # 90 / 40 would be 2.25
+assert abs(rows[1]["limit"] - 0.6) < 1e-12, rows[1]  # 5 ms x 100/s, 10 ms x 60/s, 8 ms x 90/s
+assert rows[8]["ratio"] == 1.25 and "limit" not in rows[8], rows[8]
+assert abs(rows[8]["gemm"] - 0.72) < 1e-12, rows[8]          # 80/160, 96/120, 72/100
+assert abs(rows[8]["gemm_theirs"] - 0.4) < 1e-12, rows[8]    # 64/160, 32/120, 72/100
+assert overhead == 12 and "gemm" not in rows[1], (overhead, rows[1])
+assert target(1, 1) == 1.5 and target(1, 2) == 2.0 and target(64, 2) == 1.3 and target(1024, 1) == 1.0
+PY
+then echo "ok   inference summary by round"; ok=$((ok + 1))
+else echo "FAIL inference summary by round"; failed=$((failed + 1)); fi
 echo "cases: $ok ok, $failed failed (bench)"
 [ "$failed" -eq 0 ]
