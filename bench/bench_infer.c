@@ -14,8 +14,9 @@
  * "weights_kb K stream_us S gemm_rate R":
  *   stream_us  the time to read an array the size of the weights once, from
  *              where it lives when read over and over (L2 or L3), THREADS
- *              cores each reading its share: the batch-1 limit of a call that
- *              reads every weight once;
+ *              cores each reading its share (or one core, if that is faster:
+ *              a small array): the batch-1 limit of a call that reads every
+ *              weight once;
  *   gemm_rate  samples/s of the forward's GEMMs alone at batch 1024
  *              (OpenBLAS with THREADS threads, one call per layer).
  * BENCH_GEMV_MAX=N in the environment moves the small-batch path's switch-over
@@ -197,7 +198,13 @@ int main(int argc, char **argv)
     float *arr = calloc(nw, sizeof *arr);
     if (!arr) return 1;
     stream_ctx sc = {arr, nw, 0};
-    double stream = 1e6 / rate(stream_once, &sc, 0.3);
+    double stream = 1e6 / rate(stream_once, &sc, 0.2);
+    if (threads > 1) { /* a small array reads faster on one core than split */
+        bp_set_threads(1);
+        double one = 1e6 / rate(stream_once, &sc, 0.2);
+        stream = one < stream ? one : stream;
+        bp_set_threads(threads);
+    }
     printf("weights_kb %.1f stream_us %.3f gemm_rate %.0f\n", nw * 4 / 1024.0, stream,
            gemm_rate(&mc, threads, 0.5));
     free(arr), free(x), free(out);

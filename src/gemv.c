@@ -73,7 +73,11 @@ static inline bp_real lane_sum(vreal v)
 /* A value the compiler must hold in a register: left to itself it folds the
  * load into each FMA that uses it, and a row of X is then loaded once per row
  * of W (split in two when the caller's input is not on a cache line). */
+#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)
 #define IN_REG(v) __asm__("" : "+v"(v))
+#else
+#define IN_REG(v) (void)(v)
+#endif
 
 /* Σ_k a[k] b[k] from the lanes of c (the first k of them) and the tail after k. */
 static inline bp_real finish(vreal c, const bp_real *a, const bp_real *b, int k, int in)
