@@ -72,9 +72,10 @@ void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha
 #define BP__MAX_THREADS 64
 /* A job run in `parts` pieces: part p of parts does its share. */
 typedef void (*bp__job_fn)(void *ctx, int part, int parts);
-/* Runs fn on up to bp_get_threads() parts at once (the caller runs part 0),
- * fewer when the job's `flops` are too few to pay for waking a thread, and
- * returns when all are done. */
+/* Runs fn on up to bp_get_threads() parts at once (the caller runs part 0,
+ * then any part that no worker has started yet), fewer when the job's `flops`
+ * are too few to pay for waking a thread, and returns when all are done. A
+ * part must not wait for another part: any thread may run any part p >= 1. */
 void bp__parallel(bp__job_fn fn, void *ctx, double flops);
 /* The share [lo, hi) of n items that part p of parts takes. */
 void bp__split(size_t n, int part, int parts, size_t *lo, size_t *hi);

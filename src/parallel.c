@@ -1,5 +1,6 @@
 /* parallel.c - the library's threads: a persistent pool that runs one job in
- * T parts, the calling thread doing part 0. OpenBLAS itself is kept
+ * T parts, the calling thread doing part 0 (and any part that no worker has
+ * started by the time part 0 is done). OpenBLAS itself is kept
  * single-threaded: each part calls its own GEMM on its slice of the batch (or
  * of the output units), which scales better than OpenBLAS's threads on the
  * small GEMMs of mini-batch training, and splits the elementwise work and the
@@ -25,7 +26,14 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t wake;
     atomic_uint generation;    /* bumped once per job */
-    atomic_int pending;        /* workers that have not finished the current job */
+    /* claimed[p]: part p of the current job has been taken (1) or is still
+     * free (0). Worker p takes part p, unless the caller, done with its own,
+     * took it first: a worker that has not got a core yet costs the job its
+     * share of the work, not a wait for the scheduler. A worker reads the job
+     * only after taking a part, and the caller does not change the job until
+     * every part is done, so a late worker never sees half of another job. */
+    atomic_int claimed[BP__MAX_THREADS];
+    atomic_int done;           /* parts 1.. of the current job finished */
     bp__job_fn fn;
     void *ctx;
     int parts;
@@ -60,14 +68,24 @@ static unsigned next_job(unsigned seen)
     return g;
 }
 
+/* Runs part p of the current job if no one has taken it yet. */
+static void run_if_free(int p)
+{
+    int free_ = 0;
+    if (!atomic_compare_exchange_strong_explicit(&pool.claimed[p], &free_, 1, memory_order_acq_rel,
+                                                 memory_order_relaxed))
+        return;
+    pool.fn(pool.ctx, p, pool.parts);
+    atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
+}
+
 static void *worker(void *arg)
 {
     int part = (int)(intptr_t)arg;
     unsigned seen = 0;
     for (;;) {
         seen = next_job(seen);
-        if (part < pool.parts) pool.fn(pool.ctx, part, pool.parts);
-        atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_release);
+        run_if_free(part);
     }
     return NULL;
 }
@@ -114,6 +132,8 @@ static int ensure_workers(int parts)
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        /* nothing for it in the job under way, if any */
+        atomic_store_explicit(&pool.claimed[pool.workers + 1], 1, memory_order_relaxed);
         int err = pthread_create(&t, &attr, worker, (void *)(intptr_t)(pool.workers + 1));
         pthread_attr_destroy(&attr);
         if (err) break; /* run with the threads we have */
@@ -134,13 +154,17 @@ void bp__parallel(bp__job_fn fn, void *ctx, double flops)
         return;
     }
     pool.fn = fn, pool.ctx = ctx, pool.parts = parts;
-    atomic_store_explicit(&pool.pending, pool.workers, memory_order_relaxed);
+    atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
+    for (int p = 1; p <= pool.workers; p++) /* releases the job to whoever takes part p */
+        atomic_store_explicit(&pool.claimed[p], p < parts ? 0 : 1, memory_order_release);
     pthread_mutex_lock(&pool.mu); /* under the lock: a worker about to sleep sees the bump */
     atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.mu);
     fn(ctx, 0, parts);
-    for (int i = 0; atomic_load_explicit(&pool.pending, memory_order_acquire) > 0; i++) cpu_relax(i);
+    for (int p = 1; p < parts; p++) run_if_free(p); /* the parts no worker has started */
+    for (int i = 0; atomic_load_explicit(&pool.done, memory_order_acquire) < parts - 1; i++)
+        cpu_relax(i);
 }
 
 void bp__split(size_t n, int part, int parts, size_t *lo, size_t *hi)
