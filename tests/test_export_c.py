@@ -61,9 +61,9 @@ def csv_field(s):
 def write_data(path, kind, n, seed, spread=1.0):
     rng = np.random.default_rng(seed)
     x = np.round(rng.normal(0, 2, size=(n, 6)) * spread + 1, 3)
-    if kind == "pixels":  # integers 0..255: int8 folds the normalization into layer 1
+    if kind.startswith("pixels"):  # integers 0..255: int8 folds the normalization into layer 1
         x = np.clip(np.round(x * 30 + 100), 0, 255)
-        kind = "classes"
+        kind = kind[7:] or "classes"
     score = x[:, 0] - x[:, 1] + 0.5 * x[:, 2] * x[:, 3]
     if x.max() > 50:
         score = (x[:, 0] - x[:, 1]) / 30
