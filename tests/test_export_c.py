@@ -208,6 +208,32 @@ def check_case(tmp, case):
                    "%s vs %s" % (c, want))
 
 
+def check_eval_int8(tmp):
+    """eval --quantize int8 and export --test report the library's int8 accuracy."""
+    import csv
+    import json
+    import re
+    name = CASES[0][0]
+    model, train, test = (os.path.join(tmp, name + s) for s in (".safetensors", "_train.csv", "_test.csv"))
+    with open(os.path.join(tmp, name + "_pred.csv"), encoding="utf-8") as f:
+        order = [h[5:] for h in next(csv.reader(f))[1:]]
+    with open(test, encoding="utf-8") as f:
+        truth = [order.index(r[-1]) for r in list(csv.reader(f))[1:]]
+    p = parse(run([TOOL, model, train, test]).stdout)["p"]
+    want = np.mean([int(np.argmax([float(v) for v in r])) == t for r, t in zip(p, truth)])
+    r = run([B, "eval", "--model", model, "--data", test, "--quantize", "int8", "--calibrate", train, "--json"])
+    got = json.loads(r.stdout)["accuracy"] if r.returncode == 0 else None
+    result("eval --quantize int8: accuracy of the library's int8 predictions (%.4f)" % want,
+           got is not None and abs(got - want) < 1e-9, "got %s: %s" % (got, r.stderr))
+    r = run([B, "export", "--model", model, "--format", "c", "--output", os.path.join(tmp, "t.c"),
+             "--quantize", "int8", "--calibrate", train, "--test", test])
+    m = re.search(r"int8 accuracy ([0-9.]+)%.*agreement ([0-9.]+)%", r.stdout)
+    result("export --test prints the int8 accuracy and the top-1 agreement",
+           m is not None and abs(float(m.group(1)) - 100 * want) < 0.006, r.stdout + r.stderr)
+    r = run([B, "eval", "--model", model, "--data", test, "--calibrate", train])
+    result("eval --calibrate without --quantize int8 refused", r.returncode == 2, r.stderr)
+
+
 def check_bytes_and_errors(tmp):
     case = CASES[0]
     model = os.path.join(tmp, case[0] + ".safetensors")
@@ -257,6 +283,7 @@ def main():
         for case in CASES:
             check_case(tmp, case)
         check_bytes_and_errors(tmp)
+        check_eval_int8(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return summary("test_export_c")
