@@ -365,13 +365,14 @@ static void emit_helpers_float(gen *g)
 {
     const char *n = g->name;
     fprintf(g->f,
-            "/* w . x over n values, four at a time. */\n"
+            "/* w . x over n values, eight at a time: a loop of loads and multiply-adds. */\n"
             "static float %s_dot(const float *w, const float *x, int n)\n{\n"
-            "    float s = 0.0f;\n    int k = 0;\n"
-            "    for (; k + 4 <= n; k += 4) {\n"
-            "        s += w[k] * x[k];\n        s += w[k + 1] * x[k + 1];\n"
-            "        s += w[k + 2] * x[k + 2];\n        s += w[k + 3] * x[k + 3];\n    }\n"
-            "    for (; k < n; k++) s += w[k] * x[k];\n    return s;\n}\n\n", n);
+            "    const float *end = w + (n & ~7);\n    float s = 0.0f;\n"
+            "    for (; w != end; w += 8, x += 8) {\n"
+            "        s += w[0] * x[0];\n        s += w[1] * x[1];\n        s += w[2] * x[2];\n"
+            "        s += w[3] * x[3];\n        s += w[4] * x[4];\n        s += w[5] * x[5];\n"
+            "        s += w[6] * x[6];\n        s += w[7] * x[7];\n    }\n"
+            "    for (n &= 7; n > 0; n--) s += *w++ * *x++;\n    return s;\n}\n\n", n);
     if (uses_act(g, BP_ACT_SIGMOID))
         fprintf(g->f, "/* 1 / (1 + e^-z), written so that no exp overflows. */\n"
                       "static float %s_sigmoid(float z)\n{\n"
@@ -476,14 +477,15 @@ static void emit_helpers_int8(gen *g)
 {
     const char *n = g->name;
     fprintf(g->f,
-            "/* w . x over n int8 values into int32, four at a time. With the Arm DSP\n"
-            " * extension, two 16-bit multiply-accumulates per SMLAD instead. */\n"
+            "/* w . x over n int8 values into int32, eight at a time: a loop of\n"
+            " * loads and multiply-accumulates. */\n"
             "static int32_t %s_dot(const int8_t *w, const int8_t *x, int n)\n{\n"
-            "    int32_t s = 0;\n    int k = 0;\n"
-            "    for (; k + 4 <= n; k += 4) {\n"
-            "        s += (int32_t)w[k] * x[k];\n        s += (int32_t)w[k + 1] * x[k + 1];\n"
-            "        s += (int32_t)w[k + 2] * x[k + 2];\n        s += (int32_t)w[k + 3] * x[k + 3];\n    }\n"
-            "    for (; k < n; k++) s += (int32_t)w[k] * x[k];\n    return s;\n}\n\n", n);
+            "    const int8_t *end = w + (n & ~7);\n    int32_t s = 0;\n"
+            "    for (; w != end; w += 8, x += 8) {\n"
+            "        s += w[0] * x[0];\n        s += w[1] * x[1];\n        s += w[2] * x[2];\n"
+            "        s += w[3] * x[3];\n        s += w[4] * x[4];\n        s += w[5] * x[5];\n"
+            "        s += w[6] * x[6];\n        s += w[7] * x[7];\n    }\n"
+            "    for (n &= 7; n > 0; n--) s += *w++ * *x++;\n    return s;\n}\n\n", n);
     fprintf(g->f,
             "/* zp + acc m 2^-shift, rounded half up, clamped to [lo, hi]: the\n"
             " * requantization, int64 only for the product. */\n"
