@@ -494,6 +494,67 @@ static void emit_helpers_int8(gen *g)
             "    p += zp;\n    return p < lo ? lo : p > hi ? hi : (int)p;\n}\n\n", n);
 }
 
+/* Layers whose rows the Arm DSP path takes four at a time (inputs a multiple of 8). */
+static bool dsp_layer(const bp__qlayer *ql) { return ql->in % 8 == 0 && ql->out >= 4; }
+
+static bool any_dsp_layer(const gen *g)
+{
+    for (int l = 0; l < g->L; l++)
+        if (dsp_layer(&g->q->layers[l])) return true;
+    return false;
+}
+
+/* With the DSP extension (Cortex-M4, M7, M33...): SXTB16 sign-extends two
+ * bytes to halfwords, SMLAD does two 16-bit multiply-accumulates; the same
+ * sums as NAME_dot in another order, so the same int32 results. */
+static void emit_helpers_dsp(gen *g)
+{
+    const char *n = g->name;
+    fprintf(g->f, "#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__)\n#define %s_DSP 1\n\n"
+                  "/* Four bytes from p, any alignment (LDR allows it on these cores). */\n"
+                  "static int32_t %s_load4(const int8_t *p)\n{\n    int32_t v;\n    memcpy(&v, p, 4);\n"
+                  "    return v;\n}\n\n"
+                  "/* Bytes 1 and 3 of v sign-extended to two halfwords: SXTB16 with its rotation. */\n"
+                  "static int32_t %s_sxtb16_ror8(int32_t v)\n{\n    int32_t r;\n"
+                  "    __asm__(\"sxtb16 %%0, %%1, ror #8\" : \"=r\"(r) : \"r\"(v));\n    return r;\n}\n\n",
+            n, n, n);
+    fprintf(g->f, "/* s[r] += w[r] . x for the four consecutive rows of n values at w (n a\n"
+                  " * multiple of 8): four inputs at a time are sign-extended to halfword pairs\n"
+                  " * once and shared by the four rows, two multiply-accumulates per SMLAD.\n"
+                  " * Inlined, so that n is a constant and the rows' offsets immediates. */\n"
+                  "__attribute__((always_inline)) static inline void\n"
+                  "%s_dot4(const int8_t *w, const int8_t *x, int n, int32_t *s)\n{\n"
+                  "    const int8_t *end = x + n;\n"
+                  "    int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3], xv, xe, xo, v;\n"
+                  "    for (; x != end; x += 8, w += 8) {\n", n);
+    for (int k = 0; k < 8; k += 4) {
+        fprintf(g->f, "        xv = %s_load4(x + %d), xe = __sxtb16(xv), xo = %s_sxtb16_ror8(xv);\n", n, k, n);
+        for (int r = 0; r < 4; r++) {
+            char off[32];
+            if (r == 0) snprintf(off, sizeof off, "%d", k);
+            else if (r == 1) snprintf(off, sizeof off, "n + %d", k);
+            else snprintf(off, sizeof off, "%d * n + %d", r, k);
+            fprintf(g->f, "        v = %s_load4(w + %s);\n"
+                          "        s%d = __smlad(__sxtb16(v), xe, s%d);\n"
+                          "        s%d = __smlad(%s_sxtb16_ror8(v), xo, s%d);\n", n, off, r, r, r, n, r);
+        }
+    }
+    fprintf(g->f, "    }\n    s[0] = s0, s[1] = s1, s[2] = s2, s[3] = s3;\n}\n#endif\n\n");
+}
+
+/* a[idx] = the requantized acc, through the table if the layer has one. */
+static void emit_requant(gen *g, const bp__qlayer *ql, int i, const char *idx, const char *acc,
+                         const char *indent)
+{
+    const char *n = g->name;
+    if (ql->has_lut)
+        fprintf(g->f, "%sa%d[%s] = %s_lut%d[%s_requant(%s, %s_m%d[%s], %s_s%d[%s], %d, -128, 127) + 128];\n",
+                indent, i, idx, n, i, n, acc, n, i, idx, n, i, idx, ql->req_zp);
+    else
+        fprintf(g->f, "%sa%d[%s] = (int8_t)%s_requant(%s, %s_m%d[%s], %s_s%d[%s], %d, %d, %d);\n", indent,
+                i, idx, n, acc, n, i, idx, n, i, idx, ql->req_zp, ql->req_lo, ql->req_hi);
+}
+
 static void emit_layers_int8(gen *g)
 {
     const char *n = g->name;
@@ -504,20 +565,23 @@ static void emit_layers_int8(gen *g)
         fprintf(g->f, "/* Layer %d in int8: a%d = %s(W%d a%d + b%d). acc = b%d[j] + sum_k w%d[j][k] a%d[k]\n"
                       " * (int32), the notes' z = W a + b at scale s_in w_scale[j]; requantized by\n"
                       " * m%d[j] 2^-s%d[j] %s. a%d (%d) in, a%d (%d) out. */\n"
-                      "static void %s_layer%d(const int8_t *a%d, int8_t *a%d)\n{\n"
-                      "    int j;\n    for (j = 0; j < %d; j++) {\n"
-                      "        int32_t acc = %s_b%d[j] + %s_dot(%s_w%d[j], a%d, %d);\n",
+                      "static void %s_layer%d(const int8_t *a%d, int8_t *a%d)\n{\n    int j = 0;\n",
                 i, i, act, i, l, i, i, i, l, i, i,
                 ql->has_lut ? "to the table's index, then the table" :
                 ql->act == BP_ACT_RELU ? "to the output, clamped below at its zero point (relu)" :
                 "to the output",
-                l, ql->in, i, ql->out, n, i, l, i, ql->out, n, i, n, n, i, l, ql->in);
-        if (ql->has_lut)
-            fprintf(g->f, "        a%d[j] = %s_lut%d[%s_requant(acc, %s_m%d[j], %s_s%d[j], %d, -128, 127) + 128];\n",
-                    i, n, i, n, n, i, n, i, ql->req_zp);
-        else
-            fprintf(g->f, "        a%d[j] = (int8_t)%s_requant(acc, %s_m%d[j], %s_s%d[j], %d, %d, %d);\n",
-                    i, n, n, i, n, i, ql->req_zp, ql->req_lo, ql->req_hi);
+                l, ql->in, i, ql->out, n, i, l, i);
+        if (dsp_layer(ql)) {
+            fprintf(g->f, "#ifdef %s_DSP\n    for (; j + 4 <= %d; j += 4) {\n        int32_t acc[4];\n        int r;\n"
+                          "        for (r = 0; r < 4; r++) acc[r] = %s_b%d[j + r];\n"
+                          "        %s_dot4(%s_w%d[j], a%d, %d, acc);\n        for (r = 0; r < 4; r++)\n",
+                    n, ql->out, n, i, n, n, i, l, ql->in);
+            emit_requant(g, ql, i, "j + r", "acc[r]", "            ");
+            fprintf(g->f, "    }\n#endif\n");
+        }
+        fprintf(g->f, "    for (; j < %d; j++) {\n        int32_t acc = %s_b%d[j] + %s_dot(%s_w%d[j], a%d, %d);\n",
+                ql->out, n, i, n, n, i, l, ql->in);
+        emit_requant(g, ql, i, "j", "acc", "        ");
         fprintf(g->f, "    }\n}\n\n");
     }
 }
@@ -580,7 +644,11 @@ static void emit_source(gen *g)
     bool need_math = !g->q ? (uses_act(g, BP_ACT_SIGMOID) || uses_act(g, BP_ACT_TANH) ||
                               uses_act(g, BP_ACT_SOFTMAX))
                            : g->q->out_act == BP_ACT_SOFTMAX;
-    if (need_math) fprintf(f, "#include <math.h>\n\n");
+    if (need_math) fprintf(f, "#include <math.h>\n");
+    if (g->q && any_dsp_layer(g))
+        fprintf(f, "#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__)\n#include <arm_acle.h>\n"
+                   "#include <string.h>\n#endif\n");
+    fprintf(f, "\n");
     emit_labels(g);
     emit_normalization(g);
     emit_tensors(g);
@@ -592,6 +660,7 @@ static void emit_source(gen *g)
         emit_entry_float(g);
     } else {
         emit_helpers_int8(g);
+        if (any_dsp_layer(g)) emit_helpers_dsp(g);
         emit_layers_int8(g);
         emit_entry_int8(g);
     }

@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 from report import built, result, summary  # noqa: E402
 from test_export_c import read_predict, write_data, parse  # noqa: E402
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("BP_BUILD", "build/float")
 B = os.path.abspath(os.path.join(BUILD, "bin", "backprop"))
 TOOL = os.path.abspath(os.path.join(BUILD, "tests", "tool_quant"))
@@ -40,7 +41,7 @@ CPUS = {
 }
 # name, data kind, layers, hidden acts, normalize
 MODELS = [
-    ("qa", "classes", "6,16,12,4", "tanh,leaky_relu", "standard"),
+    ("qa", "classes", "6,16,10,4", "tanh,leaky_relu", "standard"),
     ("qb", "pixels:binary", "6,10,1", "relu", "scale"),
 ]
 N = 24
@@ -112,6 +113,44 @@ static int check_%(n)s(void)
     return c
 
 
+def check_embedded_example(tmp):
+    """examples/embedded/main.c as `make embedded-demo` builds it, over an untrained
+    784-64-10 model and four synthetic images: it compiles and runs to the end."""
+    ex = os.path.join(tmp, "example")
+    os.makedirs(ex)
+    model = os.path.join(ex, "fm.safetensors")
+    r = run([B, "init", "--layers", "784,64,10", "--seed", "1", "--save", model])
+    calib = os.path.join(ex, "calib.csv")
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, size=(20, 784))
+    with open(calib, "w") as f:
+        for row in pixels:
+            f.write(",".join(map(str, row)) + ",%d\n" % rng.integers(0, 10))
+    if r.returncode == 0:
+        r = run([B, "export", "--model", model, "--format", "c", "--output", os.path.join(ex, "fm.c"),
+                 "--quantize", "int8", "--calibrate", calib, "--no-header"])
+    if r.returncode:
+        result("examples/embedded/main.c: model", False, r.stderr)
+        return
+    with open(os.path.join(ex, "images.h"), "w") as f:
+        f.write("#define N_IMAGES 4\n#define IMAGE_SIZE 784\n"
+                "static const unsigned char images[N_IMAGES][IMAGE_SIZE] = {\n%s};\n"
+                "static const int truth[N_IMAGES] = {1, 2, 3, 4};\n"
+                % ",\n".join("{" + ",".join(map(str, p)) + "}" for p in pixels[:4]))
+    cflags, machine = CPUS["cortex-m4f"]
+    elf = os.path.join(ex, "demo.elf")
+    r = run(["arm-none-eabi-gcc", "-std=c99", "-Os", "-Wall", "-Wextra", "-Werror", "-I", ex] + cflags + ARM +
+            [os.path.join(ROOT, "examples", "embedded", "main.c"), os.path.join(ex, "fm.c"), "-o", elf, "-lm"])
+    if r.returncode:
+        result("examples/embedded/main.c cross-compiles", False, r.stderr[:1500])
+        return
+    r = subprocess.run(["timeout", "60", "qemu-system-arm"] + machine +
+                       ["-nographic", "-semihosting-config", "enable=on,target=native", "-kernel", elf],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+    result("examples/embedded/main.c runs under qemu (cortex-m4f)",
+           r.returncode == 0 and "of 4 right" in r.stdout, "exit %d: %s" % (r.returncode, r.stdout))
+
+
 def main():
     if not built(B, "test_export_qemu") or not built(TOOL, "test_export_qemu"):
         return 1
@@ -149,6 +188,7 @@ def main():
             result("%s under qemu: %d models x (float32 predict, classify; int8 quantize, predict_int8, "
                    "predict) on %d vectors match the host (%s)" % (cpu, len(MODELS), N, r.stdout.strip().replace("\n", "; ")),
                    r.returncode == 0, "exit %d: %s" % (r.returncode, r.stdout))
+        check_embedded_example(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return summary("test_export_qemu")

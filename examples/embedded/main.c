@@ -16,8 +16,8 @@
 int main(void)
 {
     int right = 0;
-    printf("%s-%d-%d int8 model on a Cortex-M4, %d Fashion-MNIST test images:\n", "784", 64,
-           fm_OUTPUTS, N_IMAGES);
+    printf("int8 model (%d inputs, %d classes) on a Cortex-M4, %d Fashion-MNIST test images:\n",
+           fm_INPUTS, fm_CLASSES, N_IMAGES);
     for (int i = 0; i < N_IMAGES; i++) {
         float x[fm_INPUTS], p[fm_OUTPUTS];
         for (int k = 0; k < fm_INPUTS; k++) x[k] = images[i][k]; /* raw pixels 0..255 */
