@@ -36,7 +36,12 @@ int cli_make_qmodel(bp_qmodel **q, const cli_opts *o, bp_model *m)
     *q = NULL;
     if (!o->v[O_CALIBRATE].given) cli_usage(o->cmd, "--quantize int8 needs --calibrate SPEC");
     bp_dataset *d = NULL;
-    int rc = cli_load_data(&d, o, O_CALIBRATE, m, 1);
+    int rc = 0;
+    /* a CSV of just the inputs, or of the inputs and a target column */
+    if (cli_spec_is_csv(o->v[O_CALIBRATE].s) && !o->v[O_TARGET].given &&
+        (cli_read_data(&d, o, O_CALIBRATE, m, 0) != BP_OK || bp_dataset_inputs(d) != bp_model_inputs(m)))
+        bp_dataset_free(d), d = NULL;
+    if (!d) rc = cli_load_data(&d, o, O_CALIBRATE, m, 1);
     if (rc) return rc;
     if (bp_dataset_inputs(d) != bp_model_inputs(m)) {
         rc = cli_error(o->cmd, "--calibrate has %d inputs per sample but the model takes %d",

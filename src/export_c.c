@@ -111,11 +111,12 @@ static void emit_arch(gen *g, FILE *f)
     else fprintf(f, " * Arithmetic: float32.\n");
     if (g->q && g->q->folded)
         fprintf(f, " * Normalization: as at training, folded into layer 1's weights; the raw inputs\n"
-                   " *   are integers that int8 holds exactly. %s_predict and %s_classify take raw\n"
-                   " *   features.\n", g->name, g->name);
+                   " *   are integers that int8 holds exactly. %s_predict%s takes raw features.\n",
+                g->name, g->classes ? " (and _classify)" : "");
     else if (g->norm)
         fprintf(f, " * Normalization: x' = (x - shift) * scale per feature, as at training, applied\n"
-                   " *   inside %s_predict and %s_classify: give them raw features.\n", g->name, g->name);
+                   " *   inside %s_predict%s: give it raw features.\n", g->name,
+                g->classes ? " (and _classify)" : "");
     else fprintf(f, " * Normalization: none (the features go in as they are).\n");
 }
 
@@ -130,9 +131,9 @@ static void emit_labels_comment(gen *g, FILE *f)
         const char *l = bp_model_label(g->m, c);
         char num[16];
         if (!l) snprintf(num, sizeof num, "%d", c), l = num;
-        fprintf(f, "%s%d \"", c % 4 == 0 ? "\n *  " : "", c);
+        fprintf(f, "%s%d \"", c % 4 == 0 ? "\n *   " : " ", c);
         put_escaped(f, l, true);
-        fprintf(f, "\"%s", c + 1 < g->classes ? ", " : "\n");
+        fprintf(f, "\"%s", c + 1 == g->classes ? "\n" : ",");
     }
     if (g->out == 1)
         fprintf(f, " * Output: the probability of class 1; %s_classify thresholds it at 0.5.\n", g->name);

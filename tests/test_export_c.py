@@ -267,8 +267,15 @@ def check_bytes_and_errors(tmp):
         f.writelines(lines[:4])
     r = run([B, "export", "--model", model, "--format", "c", "--output", c, "--quantize", "int8",
              "--calibrate", small])
-    result("small calibration set: accepted and reported", r.returncode == 0 and "only 3 samples" in r.stderr
-           and "classes" in r.stderr, r.stderr)
+    result("small calibration set lacking a class: accepted and reported",
+           r.returncode == 0 and "only 3 samples" in r.stderr and "none of:" in r.stderr, r.stderr)
+    inputs_only = os.path.join(tmp, "inputs_only.csv")
+    with open(inputs_only, "w", encoding="utf-8") as f:
+        f.writelines(line.rsplit(",", 1)[0] + "\n" for line in lines)
+    r = run([B, "export", "--model", model, "--format", "c", "--output", c, "--quantize", "int8",
+             "--calibrate", inputs_only])
+    result("calibration CSV without a target column: accepted", r.returncode == 0 and
+           "200 samples" in r.stderr, r.stderr)
 
 
 def main():
