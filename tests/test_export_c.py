@@ -134,7 +134,7 @@ def check_case(tmp, case):
     name, kind, layers, act, out_act, norm = case
     train = os.path.join(tmp, name + "_train.csv")
     test = os.path.join(tmp, name + "_test.csv")
-    write_data(train, kind, 200, 1)
+    xtrain = write_data(train, kind, 200, 1)
     write_data(test, kind, 40, 2, spread=1.3)  # some values outside the training range
     model = os.path.join(tmp, name + ".safetensors")
     cmd = [B, "train", "--data", train, "--layers", layers, "--act", act, "--epochs", "2",
@@ -187,6 +187,14 @@ def check_case(tmp, case):
         result(name + ": tool_quant", False, lib.stderr)
         return
     lq = parse(lib.stdout)
+    # int8 against the float model (independent of the quantization code), on the rows
+    # inside the calibration range: within a few quantization steps of the outputs
+    p = np.array([[float(v) for v in r] for r in lq["p"]])
+    inside = np.all((xs >= xtrain.min(0)) & (xs <= xtrain.max(0)), axis=1)
+    err = float(np.max(np.abs(p - ref)[inside])) if inside.any() else 0.0
+    bound = 0.05 * max(1.0, float(ref.max() - ref.min()))
+    result("%s int8: library's int8 predict within %.2g of the float model (%d rows in range, max %.2g)"
+           % (name, bound, int(inside.sum()), err), inside.sum() >= 10 and err <= bound, "")
     if compile_all(tmp, stem, name + " int8"):
         exe = build_driver(tmp, stem, classes, True)
         inp = "".join("x " + " ".join("%.3f" % v for v in row) + "\nxq " + " ".join(q) + "\n"
