@@ -122,7 +122,9 @@ int cmd_export(int argc, char **argv)
     if (!rc && o.v[O_TEST].given) rc = measure(&o, m, q, &info);
     if (!rc && strcmp(o.v[O_FORMAT].s, "c") == 0) {
         bp_status st = bp_model_export_c(m, q, o.v[O_OUTPUT].s, name, &info);
-        if (st == BP_ERR_INVALID) cli_usage(o.cmd, "%s", bp_last_error());
+        if (st == BP_ERR_INVALID)
+            cli_usage(o.cmd, "%s%s", bp_last_error(),
+                      o.v[O_NAME].given ? "" : " (the name is --output's stem unless --name gives one)");
         if (st) rc = cli_fail(o.cmd, "--output");
         else printf("wrote %s and its header (%s, %s)\n", o.v[O_OUTPUT].s, name, int8 ? "int8" : "float32");
     }

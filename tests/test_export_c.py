@@ -260,6 +260,8 @@ def check_bytes_and_errors(tmp):
         ("--name 9bad refused", ["--format", "c", "--output", c, "--name", "9bad"], 2),
         ("--name with a dash refused", ["--format", "c", "--output", c, "--name", "a-b"], 2),
         ("unknown --format refused", ["--format", "java", "--output", c], 2),
+        ("an output stem that is not an identifier, without --name, refused",
+         ["--format", "c", "--output", os.path.join(tmp, "my-model.c")], 2),
         ("--output not ending in .c refused", ["--format", "c", "--output", os.path.join(tmp, "m.txt")], 2),
         ("--quantize int8 without --calibrate refused", ["--format", "c", "--output", c, "--quantize", "int8"], 2),
     ]:
