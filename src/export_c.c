@@ -588,12 +588,14 @@ static void emit_layers_int8(gen *g)
                           "        %s_dot4(%s_w%d[j], a%d, %d, acc);\n        for (r = 0; r < 4; r++)\n",
                     n, ql->out, n, i, n, n, i, l, ql->in);
             emit_requant(g, ql, i, "j + r", "acc[r]", "            ");
-            fprintf(g->f, "    }\n#endif\n");
+            /* no rows left: the portable loop only without DSP (gcc -O2 would warn
+             * about the out-of-bounds rows of a loop it cannot prove dead) */
+            fprintf(g->f, "    }\n%s", ql->out % 4 ? "#endif\n" : "#else\n");
         }
         fprintf(g->f, "    for (; j < %d; j++) {\n        int32_t acc = %s_b%d[j] + %s_dot(%s_w%d[j], a%d, %d);\n",
                 ql->out, n, i, n, n, i, l, ql->in);
         emit_requant(g, ql, i, "j", "acc", "        ");
-        fprintf(g->f, "    }\n}\n\n");
+        fprintf(g->f, "    }\n%s}\n\n", dsp_layer(ql) && ql->out % 4 == 0 ? "#endif\n" : "");
     }
 }
 

@@ -6,7 +6,8 @@ For models covering every activation, 1 to 5 layers, softmax / sigmoid /
 regression outputs and normalization none / scale / standard (trained one
 epoch on small CSVs whose labels need escaping):
 1. the generated float32 and int8 files compile with gcc and clang under
-   -std=c99 -Wall -Wextra -pedantic -Werror, with gcc -std=c11 and as C++;
+   -std=c99 -Wall -Wextra -pedantic -Werror, with gcc -std=c11 and as C++
+   (at -O2 too, where gcc's loop analysis warns about more);
 2. float32: the generated NAME_predict against `backprop predict` on the same
    rows, |diff| <= 1e-6 + 1e-5 |ref|, and NAME_classify against its argmax;
 3. int8: the generated NAME_quantize and NAME_predict_int8 against the
@@ -84,11 +85,12 @@ def compile_all(tmp, stem, label):
     """The generated stem.c under every compiler and standard; -c only."""
     src = os.path.join(tmp, stem + ".c")
     bad = []
-    for cc in (["gcc", "-std=c99"], ["clang", "-std=c99"], ["gcc", "-std=c11"], ["g++", "-x", "c++"]):
+    for cc in (["gcc", "-std=c99"], ["clang", "-std=c99", "-O2"], ["gcc", "-std=c11", "-O2"],
+               ["g++", "-x", "c++", "-O2"]):
         r = run(cc + STRICT + ["-c", src, "-o", os.path.join(tmp, stem + ".o")])
         if r.returncode:
             bad.append(" ".join(cc) + ": " + r.stderr[:400])
-    result("%s: compiles (gcc, clang -std=c99, gcc -std=c11, g++)" % label, not bad, "; ".join(bad))
+    result("%s: compiles (gcc -std=c99 -O0, clang -std=c99 -O2, gcc -std=c11 -O2, g++ -O2)" % label, not bad, "; ".join(bad))
     return not bad
 
 
