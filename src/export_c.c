@@ -611,8 +611,8 @@ static void emit_entry_int8(gen *g)
         fprintf(g->f, "        v = v - %s;\n        v = v * %s;\n", sh, sc);
     }
     fprintf(g->f, "        v = v / %s_INPUT_SCALE;\n"
-                  "        if (!(v > -256.0f)) v = -256.0f; /* NaN too */\n"
-                  "        if (v > 256.0f) v = 256.0f;\n"
+                  "        if (!(v > -1048576.0f)) v = -1048576.0f; /* 2^20: (int) stays defined; NaN too */\n"
+                  "        if (v > 1048576.0f) v = 1048576.0f;\n"
                   "        r = v >= 0.0f ? (int)(v + 0.5f) : -(int)(0.5f - v);\n"
                   "        r += %s_INPUT_ZERO_POINT;\n"
                   "        xq[k] = (int8_t)(r < -128 ? -128 : r > 127 ? 127 : r);\n    }\n}\n\n", n, n);

@@ -221,7 +221,7 @@ static bp_status build(bp_qmodel *q, bp_model *m, const range *rg, const raw_ran
     /* Integer raw inputs spanning at most 256 values (pixels) are held
      * exactly by int8 at scale 1: the normalization then folds into layer 1
      * and costs neither flash nor time (docs/EXPORT.md). */
-    q->folded = m->norm_shift && raw->integers && raw->hi - raw->lo <= 255;
+    q->folded = m->norm_shift && raw->integers && raw->hi - raw->lo <= 255 && fabs(raw->lo) <= 65536;
     if (q->folded) {
         q->in_scale = 1.0f;
         q->in_zp = (int)(-128 - raw->lo);
@@ -338,8 +338,8 @@ static int8_t quantize_one(const bp_qmodel *q, float x, int k)
         t = t * q->norm_scale[k];
     }
     float v = t / q->in_scale;
-    if (!(v > -256.0f)) v = -256.0f; /* NaN too */
-    if (v > 256.0f) v = 256.0f;
+    if (!(v > -1048576.0f)) v = -1048576.0f; /* 2^20: (int) stays defined; NaN too */
+    if (v > 1048576.0f) v = 1048576.0f;
     int r = v >= 0.0f ? (int)(v + 0.5f) : -(int)(0.5f - v);
     return (int8_t)clamp8((double)r + q->in_zp);
 }

@@ -60,14 +60,16 @@ static void test_requant_rounds_to_nearest(void)
     CHECK(bad == 0, "%d requantizations are not the nearest integer (half up)", bad);
 }
 
-/* n samples of `in` features: normal(0, 2), or integers 0..255 (pixels). */
+/* n samples of `in` features: normal(0, 2); pixels 1: integers 0..255;
+ * pixels 2: integers 1000..1200 (folded too, with an offset). */
 static bp_real *data(size_t n, int in, int pixels, uint64_t seed)
 {
     bp_rng r;
     bp_rng_seed(&r, seed);
     bp_real *x = malloc(n * (size_t)in * sizeof *x);
     for (size_t i = 0; i < n * (size_t)in; i++)
-        x[i] = pixels ? (bp_real)bp_rng_below(&r, 256) : (bp_real)(2 * bp_rng_normal(&r));
+        x[i] = pixels == 2 ? (bp_real)(1000 + bp_rng_below(&r, 201))
+             : pixels ? (bp_real)bp_rng_below(&r, 256) : (bp_real)(2 * bp_rng_normal(&r));
     return x;
 }
 
@@ -81,7 +83,8 @@ static double int8_vs_float(bp_model *m, int pixels, int norm)
     if (norm) { /* min-max of pixels, or a standardization */
         bp_real *shift = malloc(in * sizeof *shift), *scale = malloc(in * sizeof *scale);
         for (int j = 0; j < in; j++)
-            shift[j] = pixels ? 0 : (bp_real)(0.1 * j), scale[j] = pixels ? (bp_real)(1.0 / (200 + j)) : (bp_real)0.5;
+            shift[j] = pixels == 2 ? 1000 : pixels ? 0 : (bp_real)(0.1 * j),
+            scale[j] = pixels ? (bp_real)(1.0 / (200 + j)) : (bp_real)0.5;
         CHECK_OK(bp_model_set_normalization(m, shift, scale));
         free(shift), free(scale);
     }
@@ -91,6 +94,12 @@ static double int8_vs_float(bp_model *m, int pixels, int norm)
     double worst = HUGE_VAL;
     if (q) {
         CHECK(q->folded == (pixels && norm), "folded %d with pixels %d, normalization %d", q->folded, pixels, norm);
+        if (q->folded) {
+            double s;
+            int zp;
+            bp_qmodel_input_quant(q, &s, &zp);
+            CHECK(s == 1 && zp == (pixels == 2 ? -1128 : -128), "folded input scale %g, zero point %d", s, zp);
+        }
         bp_qmodel_predict(q, x, n, pq);
         bp_model_normalize(m, x, n);
         CHECK_OK(bp_model_predict(m, x, n, 0, pf));
@@ -110,6 +119,7 @@ static void test_int8_tracks_float(void)
     struct { const bp_activation *acts; bp_loss loss; int pixels, norm; } cases[] = {
         {a1, BP_LOSS_XENT, 0, 0}, {a1, BP_LOSS_XENT, 0, 1}, {a1, BP_LOSS_XENT, 1, 1},
         {a2, BP_LOSS_BCE, 0, 1}, {a2, BP_LOSS_BCE, 1, 1}, {a2, BP_LOSS_BCE, 0, 0},
+        {a1, BP_LOSS_XENT, 2, 1},
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         bp_model *m = make_model(3, s1, cases[c].acts, cases[c].loss, 10 + c);
