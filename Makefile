@@ -9,6 +9,9 @@
 #                        data-parallel training, docs/DISTRIBUTED.md
 #   make fuzz            builds the libFuzzer targets (clang) and runs each for
 #                        FUZZ_SECONDS (default 60); docs/ROBUSTNESS.md
+#   make embedded-demo   trains 784-64-10 on Fashion-MNIST, exports it as int8 C,
+#                        and classifies images on an emulated Cortex-M4 (qemu);
+#                        make embedded-bench counts its instructions per MAC
 REAL     ?= float
 PREFIX   ?= /usr/local
 SANITIZE ?= 0
@@ -67,7 +70,7 @@ SHARED := $(BUILD)/libbackprop.so
 CLI    := $(BUILD)/bin/backprop
 
 .PHONY: all lib cli examples tests bench-bin bench deps test conformance demo install clean \
-        fuzz fuzz-bin fuzz-corpus
+        fuzz fuzz-bin fuzz-corpus embedded-demo embedded-bench
 all: deps lib cli examples
 
 lib: $(STATIC) $(SHARED)
@@ -143,6 +146,59 @@ bench: deps
 
 demo: deps lib cli examples
 	@scripts/demo.sh $(BUILD)
+
+# ------------------------------------------------------------ embedded
+# examples/embedded/: a model trained and exported here, cross-compiled for a
+# Cortex-M4F with Debian's gcc-arm-none-eabi + picolibc, run under qemu
+# (mps2-an386) with semihosting: main's return value is qemu's exit status.
+EMB       := build/embedded
+EMB_CLI   := build/float/bin/backprop
+ARM_CC    ?= arm-none-eabi-gcc
+ARM_M4    := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
+ARM_LINK  := --specs=picolibc.specs --oslib=semihost --crt0=hosted \
+             -Wl,--defsym=__flash=0x0 -Wl,--defsym=__flash_size=0x400000 \
+             -Wl,--defsym=__ram=0x20000000 -Wl,--defsym=__ram_size=0x200000
+QEMU_M4   := qemu-system-arm -M mps2-an386 -cpu cortex-m4 -nographic \
+             -semihosting-config enable=on,target=native
+
+$(EMB)/fm.safetensors: | deps
+	$(MAKE) REAL=float lib cli
+	@mkdir -p $(@D)
+	$(EMB_CLI) train --data fashion-mnist --test fashion-mnist:test --layers 784,64,10 \
+	    --epochs 5 --seed 1 --quiet --save $@
+
+$(EMB)/fm.c: $(EMB)/fm.safetensors
+	$(EMB_CLI) export --model $< --format c --output $@ --quantize int8 \
+	    --calibrate fashion-mnist --test fashion-mnist:test
+
+$(EMB)/fmf.c: $(EMB)/fm.safetensors
+	$(EMB_CLI) export --model $< --format c --output $@
+
+$(EMB)/images.h: examples/embedded/make_images.c $(EMB)/fm.safetensors
+	$(CC) $(CPPFLAGS) -std=c11 -O2 -o $(EMB)/make_images $< build/float/libbackprop.a $(LDLIBS)
+	$(EMB)/make_images fashion-mnist:test 8 > $@
+
+$(EMB)/demo.elf: examples/embedded/main.c $(EMB)/fm.c $(EMB)/images.h
+	$(ARM_CC) $(ARM_M4) -std=c99 -Os -Wall -Wextra -Werror -I$(EMB) $(ARM_LINK) \
+	    -o $@ $< $(EMB)/fm.c -lm
+
+# bench.elf: the M4's DSP path (SMLAD); bench-portable.elf: the portable C on the same core.
+$(EMB)/bench.elf: examples/embedded/bench.c $(EMB)/fm.c $(EMB)/fmf.c $(EMB)/images.h
+	$(ARM_CC) $(ARM_M4) -Os -Wall -Wextra -Werror -I$(EMB) $(ARM_LINK) \
+	    -o $@ $< $(EMB)/fm.c $(EMB)/fmf.c -lm
+
+$(EMB)/bench-portable.elf: examples/embedded/bench.c $(EMB)/fm.c $(EMB)/fmf.c $(EMB)/images.h
+	$(ARM_CC) $(ARM_M4) -U__ARM_FEATURE_DSP -Os -Wall -Wextra -Werror -I$(EMB) $(ARM_LINK) \
+	    -o $@ $< $(EMB)/fm.c $(EMB)/fmf.c -lm
+
+embedded-demo: $(EMB)/demo.elf
+	$(QEMU_M4) -kernel $< </dev/null
+
+embedded-bench: $(EMB)/bench.elf $(EMB)/bench-portable.elf
+	@echo "Cortex-M4, int8 with the DSP extension (SMLAD):"
+	@$(QEMU_M4) -icount shift=0 -kernel $(EMB)/bench.elf </dev/null
+	@echo "Cortex-M4, portable C (-U__ARM_FEATURE_DSP):"
+	@$(QEMU_M4) -icount shift=0 -kernel $(EMB)/bench-portable.elf </dev/null
 
 install: lib cli
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin

@@ -21,6 +21,8 @@ static const char *const optims[] = {"sgd", "momentum", "nesterov", "notes-momen
                                      "adam", "adamw", "rmsprop", NULL};
 static const char *const norms[] = {"none", "scale", "standard", NULL};
 static const char *const schedules[] = {"none", "step", "cosine", "warmup", NULL};
+static const char *const formats[] = {"c", NULL};
+static const char *const quantizations[] = {"none", "int8", NULL};
 
 #define INF HUGE_VAL
 /* name, type, metavar, default, min, max, min_open, max_open, choices, help */
@@ -122,8 +124,9 @@ const opt_spec cli_specs[O_COUNT] = {
     [O_MODEL] = {"model", OT_STR, "FILE", NULL, 0, 0, 0, 0, NULL,
                  "a model file (or a checkpoint)"},
     [O_JSON] = {"json", OT_FLAG, NULL, NULL, 0, 0, 0, 0, NULL, "print the results as JSON"},
-    [O_OUTPUT] = {"output", OT_STR, "FILE.csv", NULL, 0, 0, 0, 0, NULL,
-                  "write the CSV there (default: standard output)"},
+    [O_OUTPUT] = {"output", OT_STR, "FILE", NULL, 0, 0, 0, 0, NULL,
+                  "predict: write the CSV there (default: standard output); export: the "
+                  "file to write (NAME.c, and NAME.h beside it, for --format c)"},
     [O_TOL] = {"tol", OT_REAL, "T", NULL, 0, INF, 1, 1, NULL,
                "fail (exit 1) above this relative error (default: 1e-6 in a float64 "
                "build, 2e-2 in float32, whose finite differences are coarse)"},
@@ -132,6 +135,18 @@ const opt_spec cli_specs[O_COUNT] = {
     [O_FLOOR] = {"floor", OT_REAL, "F", NULL, 0, INF, 1, 1, NULL,
                  "smallest denominator of the relative error, so that gradients near zero "
                  "are compared absolutely (default: 1e-4 in float64, as the library's tests, 1e-3 in float32)"},
+    [O_FORMAT] = {"format", OT_CHOICE, "FMT", NULL, 0, 0, 0, 0, formats,
+                  "what to export: c (dependency-free C99 source and header, docs/EXPORT.md)"},
+    [O_NAME] = {"name", OT_STR, "NAME", NULL, 0, 0, 0, 0, NULL,
+                "prefix of the generated symbols, a C identifier (default: the output "
+                "file's stem)"},
+    [O_QUANTIZE] = {"quantize", OT_CHOICE, "KIND", "none", 0, 0, 0, 0, quantizations,
+                    "none (float32) or int8 (post-training quantization, needs --calibrate)"},
+    [O_CALIBRATE] = {"calibrate", OT_STR, "SPEC", NULL, 0, 0, 0, 0, NULL,
+                     "data whose activation ranges set the int8 scales, normalized as at "
+                     "training (e.g. the training set; same forms as --data)"},
+    [O_CALIBRATE_SAMPLES] = {"calibrate-samples", OT_INT, "N", "1000", 1, 100000000, 0, 0, NULL,
+                             "use the first N samples of --calibrate"},
 };
 
 _Noreturn void cli_usage(const char *cmd, const char *fmt, ...)

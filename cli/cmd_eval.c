@@ -10,7 +10,8 @@
 
 static const cmd_item items[] = {
     OPT(O_MODEL), OPT(O_DATA), OPT(O_TARGET), OPT(O_NO_HEADER), OPT(O_JSON), DEF(O_BATCH, "256"),
-    OPT(O_THREADS), END_ITEMS};
+    OPT(O_THREADS), GROUP("int8"), OPT(O_QUANTIZE), OPT(O_CALIBRATE), OPT(O_CALIBRATE_SAMPLES),
+    END_ITEMS};
 
 const cmd_desc cmd_eval_desc = {
     "eval", "--model FILE --data SPEC [--json]",
@@ -19,7 +20,9 @@ const cmd_desc cmd_eval_desc = {
     "mean loss; for a classifier the accuracy, each class's precision, recall, F1 and support, "
     "and the confusion matrix (rows: true class, columns: predicted class); for a regression "
     "model the mean squared and absolute errors and R^2 of each output. --json prints the same "
-    "as one JSON object.",
+    "as one JSON object. --quantize int8 --calibrate SPEC reports the int8 model that `backprop "
+    "export --quantize int8` writes, computed by the library's integer arithmetic (its loss "
+    "from the int8 outputs, probabilities clamped to [1e-7, 1 - 1e-7]).",
     items, cmd_eval};
 
 typedef struct eval {
@@ -31,6 +34,7 @@ typedef struct eval {
     double loss, acc;
     int classes;        /* 0: regression */
     long *confusion;    /* (classes, classes): [true][predicted] */
+    bp_qmodel *q;       /* --quantize int8: the int8 model, NULL for float */
 } eval;
 
 static int argmax(const bp_real *v, int n)
@@ -60,14 +64,36 @@ static const char *label(const eval *e, int c, char *buf, size_t len)
     return buf;
 }
 
+/* The mean loss of predictions (not logits), as bp_loss defines it. */
+static double loss_of(const eval *e)
+{
+    const bp_real *y = bp_dataset_y(e->data);
+    bp_loss kind = bp_model_get_config(e->model)->loss;
+    double sum = 0;
+    for (size_t i = 0; i < e->n * (size_t)e->k; i++) {
+        double p = e->pred[i], t = y[i], c = fmin(fmax(p, 1e-7), 1 - 1e-7);
+        if (kind == BP_LOSS_MSE) sum += (p - t) * (p - t);
+        else if (kind == BP_LOSS_BCE) sum -= t * log(c) + (1 - t) * log(1 - c);
+        else sum -= t * log(c);
+    }
+    return kind == BP_LOSS_XENT ? sum / (double)e->n : sum / (double)(e->n * (size_t)e->k);
+}
+
+/* x holds the raw inputs; the float model gets them normalized. */
 static int compute(eval *e, const char *cmd, int batch)
 {
     bp_real *x = bp_dataset_x(e->data), *y = bp_dataset_y(e->data);
     e->pred = malloc(e->n * (size_t)e->k * sizeof *e->pred);
     if (!e->pred) return cli_error(cmd, "out of memory");
-    if (bp_model_evaluate(e->model, x, y, e->n, batch, &e->loss, &e->acc) ||
-        bp_model_predict(e->model, x, e->n, batch, e->pred))
-        return cli_fail(cmd, NULL);
+    if (e->q) { /* int8: quantizes the raw inputs itself */
+        bp_qmodel_predict(e->q, x, e->n, e->pred);
+        e->loss = loss_of(e), e->acc = -1;
+    } else {
+        bp_model_normalize(e->model, x, e->n);
+        if (bp_model_evaluate(e->model, x, y, e->n, batch, &e->loss, &e->acc) ||
+            bp_model_predict(e->model, x, e->n, batch, e->pred))
+            return cli_fail(cmd, NULL);
+    }
     e->classes = class_count(e->model);
     if (!e->classes) return 0;
     e->confusion = calloc((size_t)e->classes * (size_t)e->classes, sizeof *e->confusion);
@@ -75,6 +101,11 @@ static int compute(eval *e, const char *cmd, int batch)
     for (size_t i = 0; i < e->n; i++) {
         int t = class_of(y + i * e->k, e->k), p = class_of(e->pred + i * e->k, e->k);
         if (t < e->classes && p < e->classes) e->confusion[t * e->classes + p]++;
+    }
+    if (e->q) {
+        long ok = 0;
+        for (int c = 0; c < e->classes; c++) ok += e->confusion[c * e->classes + c];
+        e->acc = (double)ok / (double)e->n;
     }
     return 0;
 }
@@ -141,8 +172,9 @@ static void print_classes(const eval *e)
 static void print_text(const eval *e, const cli_opts *o)
 {
     char arch[256];
-    printf("model %s: %s\n", o->v[O_MODEL].s,
-           cli_arch_text(arch, sizeof arch, bp_model_get_config(e->model)));
+    printf("model %s: %s%s\n", o->v[O_MODEL].s,
+           cli_arch_text(arch, sizeof arch, bp_model_get_config(e->model)),
+           e->q ? ", int8 (quantized with --calibrate)" : "");
     printf("data %s: %zu samples\n", o->v[O_DATA].s, e->n);
     printf("loss %.6g\n", e->loss);
     if (e->acc >= 0) printf("accuracy %.2f%% (%.0f of %zu)\n", 100 * e->acc, e->acc * (double)e->n, e->n);
@@ -198,6 +230,7 @@ static void print_json(const eval *e, const cli_opts *o)
     json_t *j = json_pack("{s:s, s:s, s:I, s:o}", "model", o->v[O_MODEL].s, "data",
                           o->v[O_DATA].s, "samples", (json_int_t)e->n, "loss", num(e->loss));
     json_object_set_new(j, "accuracy", e->acc >= 0 ? json_real(e->acc) : json_null());
+    json_object_set_new(j, "arithmetic", json_string(e->q ? "int8" : "float"));
     if (e->classes) {
         json_t *c = classes_json(e);
         json_object_update(j, c);
@@ -216,23 +249,26 @@ int cmd_eval(int argc, char **argv)
     cli_parse(&o, &cmd_eval_desc, argc, argv);
     if (!o.v[O_MODEL].given) cli_usage(o.cmd, "--model FILE is required");
     if (!o.v[O_DATA].given) cli_usage(o.cmd, "--data SPEC is required");
+    int int8 = strcmp(o.v[O_QUANTIZE].s, "int8") == 0;
+    if (!int8 && o.v[O_CALIBRATE].given) cli_usage(o.cmd, "--calibrate needs --quantize int8");
     bp_set_threads((int)o.v[O_THREADS].i);
     eval e;
     memset(&e, 0, sizeof e);
     int rc = cli_load_model(&e.model, &o, NULL);
+    if (!rc && int8) rc = cli_make_qmodel(&e.q, &o, e.model);
     if (!rc) rc = cli_load_data(&e.data, &o, O_DATA, e.model, 1);
     if (!rc) rc = cli_match_data(&o, e.model, &e.data, O_DATA, 0);
     if (!rc && bp_dataset_outputs(e.data) == 0)
         rc = cli_error(o.cmd, "--data %s has no targets to evaluate against", o.v[O_DATA].s);
     if (!rc) {
         e.n = bp_dataset_count(e.data), e.k = bp_model_outputs(e.model);
-        bp_model_normalize(e.model, bp_dataset_x(e.data), e.n);
         rc = compute(&e, o.cmd, cli_batch(&o, e.n));
     }
     if (!rc && o.v[O_JSON].i) print_json(&e, &o);
     else if (!rc) print_text(&e, &o);
     free(e.pred), free(e.confusion);
     bp_dataset_free(e.data);
+    bp_qmodel_free(e.q);
     bp_model_free(e.model);
     return rc;
 }

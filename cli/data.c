@@ -34,7 +34,7 @@ static void need_file(const cli_opts *o, opt_id flag, const char *path, size_t l
 
 void cli_check_input_files(const cli_opts *o)
 {
-    static const opt_id files[] = {O_MODEL, O_RESUME, O_INIT_FROM}, specs[] = {O_DATA, O_TEST};
+    static const opt_id files[] = {O_MODEL, O_RESUME, O_INIT_FROM}, specs[] = {O_DATA, O_TEST, O_CALIBRATE};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         if (o->v[files[i]].given) need_file(o, files[i], o->v[files[i]].s, strlen(o->v[files[i]].s));
     for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {

@@ -635,6 +635,75 @@ bp_status bp_checkpoint_load(const char *path, bp_model **model, bp_optim **opt,
 void bp_trainer_resume(bp_trainer *t, const bp_checkpoint_info *info);
 
 
+/* ------------------------------------------------------ int8 quantization */
+/*
+ * Post-training quantization as TFLite does it (Jacob et al. 2018;
+ * docs/EXPORT.md gives the formulas): weights int8 symmetric per output row,
+ * activations int8 asymmetric per tensor with ranges from calibration data,
+ * int32 biases and accumulators, requantization by a Q31 multiplier and a
+ * shift, sigmoid / tanh / leaky_relu through 256-entry tables, and for a
+ * softmax model int8 logits (the class is their argmax). The arithmetic is
+ * the same as that of the C that bp_model_export_c generates, bit for bit.
+ */
+typedef struct bp_qmodel bp_qmodel;
+
+/* What calibration saw. */
+typedef struct bp_qcalib_info {
+    size_t samples;              /* calibration samples */
+    double input_min, input_max; /* range of the normalized inputs */
+} bp_qcalib_info;
+
+/* Quantizes model m with calibration inputs x (n, inputs), raw: the model's
+ * normalization is applied to a copy, as at training. m's parameters are
+ * copied (m may be freed afterwards); its workspace is used for the float
+ * forward passes. BP_ERR_INVALID for n == 0 or a non-finite input,
+ * BP_ERR_NUMERIC when a bias or multiplier does not fit its integer type,
+ * BP_ERR_NOMEM. */
+bp_status bp_qmodel_create(bp_qmodel **out, bp_model *m, const bp_real *x, size_t n);
+void bp_qmodel_free(bp_qmodel *q);
+int bp_qmodel_inputs(const bp_qmodel *q);
+int bp_qmodel_outputs(const bp_qmodel *q);
+const bp_qcalib_info *bp_qmodel_calib_info(const bp_qmodel *q);
+/* The quantization real = scale (q - zero_point) of the int8 input (the
+ * normalized features) and of the int8 output (logits for softmax models,
+ * probabilities for sigmoid ones, values for regression). */
+void bp_qmodel_input_quant(const bp_qmodel *q, double *scale, int *zero_point);
+void bp_qmodel_output_quant(const bp_qmodel *q, double *scale, int *zero_point);
+/* Raw inputs x (n, inputs) to int8 xq (n, inputs): normalized, divided by
+ * the input scale, rounded half away from zero, plus the zero point,
+ * clamped; in float32 arithmetic, exactly as the generated C does it. */
+void bp_qmodel_quantize(const bp_qmodel *q, const bp_real *x, size_t n, int8_t *xq);
+/* The integer-only forward pass: xq (n, inputs) to yq (n, outputs). Uses
+ * scratch held by q: one call at a time per q. Allocates nothing. */
+void bp_qmodel_predict_int8(bp_qmodel *q, const int8_t *xq, size_t n, int8_t *yq);
+/* Raw inputs x (n, inputs) to outputs (n, outputs) as bp_model_predict
+ * gives them (probabilities or values): quantize, the int8 forward pass,
+ * dequantize, softmax for softmax models. One call at a time per q. */
+void bp_qmodel_predict(bp_qmodel *q, const bp_real *x, size_t n, bp_real *out);
+
+/* ------------------------------------------------------------- C export */
+
+/* What the generated file's header comment reports (every field optional). */
+typedef struct bp_export_info {
+    const char *source;   /* where the model came from, e.g. its file name */
+    double accuracy;      /* float accuracy measured at export, < 0: unknown */
+    double accuracy_int8; /* int8 accuracy, < 0: unknown */
+    const char *test_set; /* the data those were measured on */
+} bp_export_info;
+
+/* Fills every field: no source, accuracies unknown. */
+bp_export_info bp_export_info_default(void);
+
+/* Writes dependency-free C99 for model m to path (NAME.c) and to the same
+ * path with ".h" for ".c" (path must end in ".c"): the float32 forward
+ * pass, or the int8 one of q when q is not NULL (q made from m). name is the
+ * prefix of every generated symbol and must be a C identifier. Both files
+ * are written atomically (temporary file, fsync, rename); the same model,
+ * q, name and info give the same bytes. BP_ERR_INVALID for a bad name or
+ * path, BP_ERR_IO when writing fails. docs/EXPORT.md documents the API. */
+bp_status bp_model_export_c(const bp_model *m, const bp_qmodel *q, const char *path,
+                            const char *name, const bp_export_info *info);
+
 #ifdef __cplusplus
 }
 #endif

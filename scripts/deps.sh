@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 packages=(gcc make libopenblas-dev zlib1g-dev libjansson-dev
           python3-torch python3-numpy dataset-fashion-mnist
           libopenmpi-dev openmpi-bin
-          gcc-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm
+          gcc-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm clang g++
           python3-onnx python3-sklearn python3-scipy python3-pytest python3-vega-datasets)
 # Node.js (20 here) usually comes with the machine; Debian's otherwise.
 command -v npm >/dev/null || packages+=(nodejs npm)

@@ -18,11 +18,13 @@
 #define R_EXP exp
 #define R_TANH tanh
 #define R_SQRT sqrt
+#define R_FLOOR floor
 #else
 #define BP_REAL_NAME "float32"
 #define R_EXP expf
 #define R_TANH tanhf
 #define R_SQRT sqrtf
+#define R_FLOOR floorf
 #endif
 
 /* Records a printf-style message as the thread's last error and returns s.
@@ -48,6 +50,10 @@ char *bp__strdup(const char *s);
  * for n == 0. bp__strings_free frees such an array of n. */
 bp_status bp__strings_copy(char ***out, int n, const char *const *names);
 void bp__strings_free(char **list, int n);
+
+/* Writes len bytes to path atomically (temporary file, fsync, rename); on
+ * failure path is unchanged (file_atomic.c). */
+bp_status bp__write_atomic(const char *path, const void *data, size_t len);
 
 /* Monotonic wall clock in seconds. */
 double bp__now(void);

@@ -1,0 +1,134 @@
+/* cmd_export.c - `backprop export`: a model as code or another format. It
+ * parses the options, loads the model, and hands it to the library's
+ * exporter of --format; --test measures the model on data first. */
+#include "cli.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const cmd_item items[] = {
+    OPT(O_MODEL), OPT(O_FORMAT), OPT(O_OUTPUT), OPT(O_NAME),
+    GROUP("int8"), OPT(O_QUANTIZE), OPT(O_CALIBRATE), OPT(O_CALIBRATE_SAMPLES),
+    GROUP("Measure"), OPT(O_TEST), OPT(O_TARGET), OPT(O_NO_HEADER), DEF(O_BATCH, "256"),
+    OPT(O_THREADS), END_ITEMS};
+
+const cmd_desc cmd_export_desc = {
+    "export", "--model FILE --format c --output NAME.c [--quantize int8 --calibrate SPEC]",
+    "export a model as dependency-free C",
+    "Writes the model for use without libbackprop. --format c: NAME.c and NAME.h, C99 with no "
+    "malloc and no stdio, the model's normalization and labels inside: NAME_predict(x, y) and "
+    "NAME_classify(x) on raw features. --quantize int8 quantizes it with the ranges seen on "
+    "--calibrate (weights per row, activations per tensor, integer-only NAME_predict_int8). "
+    "--test measures the accuracy (float and int8, their agreement and largest output "
+    "difference) and writes it into the header. The same model and options give the same "
+    "bytes (docs/EXPORT.md).",
+    items, cmd_export};
+
+static int argmax(const bp_real *v, int n)
+{
+    int best = 0;
+    for (int j = 1; j < n; j++)
+        if (v[j] > v[best]) best = j;
+    return best;
+}
+
+static int class_of(const bp_real *v, int k) { return k == 1 ? v[0] > (bp_real)0.5 : argmax(v, k); }
+
+/* Accuracy of the predictions p against one-hot (or 0/1) targets y; -1 for regression. */
+static double accuracy(const bp_model *m, const bp_real *p, const bp_real *y, size_t n)
+{
+    int k = bp_model_outputs(m);
+    if (bp_model_get_config(m)->loss == BP_LOSS_MSE && !bp_model_label_count(m)) return -1;
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++) ok += class_of(p + i * k, k) == class_of(y + i * k, k);
+    return (double)ok / (double)n;
+}
+
+/* Float (and int8) predictions on --test: accuracies, top-1 agreement, largest difference. */
+static int measure(const cli_opts *o, bp_model *m, bp_qmodel *q, bp_export_info *info)
+{
+    bp_dataset *d = NULL;
+    int rc = cli_load_data(&d, o, O_TEST, m, 1);
+    if (!rc) rc = cli_match_data(o, m, &d, O_TEST, 0);
+    if (!rc && bp_dataset_outputs(d) == 0)
+        rc = cli_error(o->cmd, "--test %s has no targets to measure against", o->v[O_TEST].s);
+    size_t n = rc ? 0 : bp_dataset_count(d);
+    int k = bp_model_outputs(m);
+    bp_real *pf = rc ? NULL : malloc(n * (size_t)k * sizeof *pf);
+    bp_real *pq = rc || !q ? NULL : malloc(n * (size_t)k * sizeof *pq);
+    if (!rc && (!pf || (q && !pq))) rc = cli_error(o->cmd, "out of memory");
+    if (!rc && q) bp_qmodel_predict(q, bp_dataset_x(d), n, pq); /* raw inputs */
+    if (!rc) {
+        bp_model_normalize(m, bp_dataset_x(d), n);
+        if (bp_model_predict(m, bp_dataset_x(d), n, cli_batch(o, n), pf)) rc = cli_fail(o->cmd, "--test");
+    }
+    if (!rc) {
+        const bp_real *y = bp_dataset_y(d);
+        info->test_set = o->v[O_TEST].s;
+        info->accuracy = accuracy(m, pf, y, n);
+        printf("test %s: %zu samples\n", o->v[O_TEST].s, n);
+        if (info->accuracy >= 0) printf("float32 accuracy %.2f%%\n", 100 * info->accuracy);
+        if (q) {
+            info->accuracy_int8 = accuracy(m, pq, y, n);
+            size_t agree = 0;
+            double diff = 0;
+            for (size_t i = 0; i < n; i++) {
+                agree += class_of(pf + i * k, k) == class_of(pq + i * k, k);
+                for (int j = 0; j < k; j++) diff = fmax(diff, fabs((double)pf[i * k + j] - pq[i * k + j]));
+            }
+            if (info->accuracy_int8 >= 0)
+                printf("int8 accuracy %.2f%% (%+.2f points), top-1 agreement %.2f%%\n",
+                       100 * info->accuracy_int8, 100 * (info->accuracy_int8 - info->accuracy),
+                       100 * (double)agree / (double)n);
+            printf("largest output difference float32 vs int8: %.4g\n", diff);
+        }
+    }
+    free(pf), free(pq);
+    bp_dataset_free(d);
+    return rc;
+}
+
+/* The stem of path: "out/fm.c" gives "fm". */
+static void stem_of(const char *path, char *buf, size_t len)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    snprintf(buf, len, "%s", b);
+    char *dot = strrchr(buf, '.');
+    if (dot && dot != buf) *dot = '\0';
+}
+
+int cmd_export(int argc, char **argv)
+{
+    cli_opts o;
+    cli_parse(&o, &cmd_export_desc, argc, argv);
+    if (!o.v[O_MODEL].given) cli_usage(o.cmd, "--model FILE is required");
+    if (!o.v[O_FORMAT].given) cli_usage(o.cmd, "--format FMT is required (c)");
+    if (!o.v[O_OUTPUT].given) cli_usage(o.cmd, "--output FILE is required");
+    int int8 = strcmp(o.v[O_QUANTIZE].s, "int8") == 0;
+    if (!int8 && o.v[O_CALIBRATE].given) cli_usage(o.cmd, "--calibrate needs --quantize int8");
+    char name[256];
+    stem_of(o.v[O_OUTPUT].s, name, sizeof name);
+    if (o.v[O_NAME].given) snprintf(name, sizeof name, "%s", o.v[O_NAME].s);
+    bp_set_threads((int)o.v[O_THREADS].i);
+
+    bp_model *m = NULL;
+    bp_qmodel *q = NULL;
+    bp_export_info info = bp_export_info_default();
+    info.source = o.v[O_MODEL].s;
+    int rc = cli_load_model(&m, &o, NULL);
+    if (!rc && int8) rc = cli_make_qmodel(&q, &o, m);
+    if (!rc && o.v[O_TEST].given) rc = measure(&o, m, q, &info);
+    if (!rc && strcmp(o.v[O_FORMAT].s, "c") == 0) {
+        bp_status st = bp_model_export_c(m, q, o.v[O_OUTPUT].s, name, &info);
+        if (st == BP_ERR_INVALID)
+            cli_usage(o.cmd, "%s%s", bp_last_error(),
+                      o.v[O_NAME].given ? "" : " (the name is --output's stem unless --name gives one)");
+        if (st) rc = cli_fail(o.cmd, "--output");
+        else printf("wrote %s and its header (%s, %s)\n", o.v[O_OUTPUT].s, name, int8 ? "int8" : "float32");
+    }
+    bp_qmodel_free(q);
+    bp_model_free(m);
+    return rc;
+}
