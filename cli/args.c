@@ -21,6 +21,7 @@ static const char *const optims[] = {"sgd", "momentum", "nesterov", "notes-momen
                                      "adam", "adamw", "rmsprop", NULL};
 static const char *const norms[] = {"none", "scale", "standard", NULL};
 static const char *const schedules[] = {"none", "step", "cosine", "warmup", NULL};
+static const char *const export_formats[] = {"onnx", NULL};
 
 #define INF HUGE_VAL
 /* name, type, metavar, default, min, max, min_open, max_open, choices, help */
@@ -132,6 +133,8 @@ const opt_spec cli_specs[O_COUNT] = {
     [O_FLOOR] = {"floor", OT_REAL, "F", NULL, 0, INF, 1, 1, NULL,
                  "smallest denominator of the relative error, so that gradients near zero "
                  "are compared absolutely (default: 1e-4 in float64, as the library's tests, 1e-3 in float32)"},
+    [O_FORMAT] = {"format", OT_CHOICE, "FMT", NULL, 0, 0, 0, 0, export_formats,
+                  "what to export: onnx (an ONNX model for onnxruntime and other runtimes)"},
 };
 
 _Noreturn void cli_usage(const char *cmd, const char *fmt, ...)

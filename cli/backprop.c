@@ -12,7 +12,7 @@
 
 static const cmd_desc *const commands[] = {
     &cmd_train_desc, &cmd_eval_desc, &cmd_predict_desc, &cmd_init_desc,
-    &cmd_info_desc, &cmd_gradcheck_desc, &cmd_demo_desc,
+    &cmd_info_desc, &cmd_gradcheck_desc, &cmd_demo_desc, &cmd_export_desc,
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof *commands)
 
@@ -50,5 +50,5 @@ int main(int argc, char **argv)
     for (int i = 0; i < N_COMMANDS; i++)
         if (strcmp(name, commands[i]->name) == 0) return commands[i]->run(argc - 2, argv + 2);
     cli_usage(NULL, "unknown command '%s' (commands: train, eval, predict, init, info, "
-                    "gradcheck, demo)", name);
+                    "gradcheck, demo, export)", name);
 }

@@ -24,6 +24,7 @@ typedef enum opt_id {
     O_SCHEDULE, O_LR_STEP_EPOCHS, O_LR_GAMMA, O_WARMUP_EPOCHS, O_MIN_LR, O_EARLY_STOP,
     O_THREADS, O_INIT_FROM, O_RESUME, O_SAVE, O_CHECKPOINT, O_LOG, O_PLOT, O_QUIET,
     O_MODEL, O_JSON, O_OUTPUT, O_TOL, O_STEP, O_FLOOR,
+    O_FORMAT,
     O_COUNT
 } opt_id;
 
@@ -176,8 +177,10 @@ int cmd_predict(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 extern const cmd_desc cmd_train_desc, cmd_init_desc, cmd_eval_desc, cmd_predict_desc,
     cmd_gradcheck_desc, cmd_info_desc, cmd_demo_desc;
+extern const cmd_desc cmd_export_desc;
 
 #endif
