@@ -56,7 +56,7 @@ static bp_model *make(int n_layers, const int *sizes, const bp_activation *acts,
     c.n_layers = n_layers;
     for (int l = 0; l <= n_layers; l++) c.sizes[l] = sizes[l];
     for (int l = 0; l < n_layers; l++) c.act[l] = acts[l];
-    c.leaky_slope = (bp_real)0.15;
+    c.leaky_slope = (bp_real)0.25; /* a float32 value: the import predicts identically */
     c.loss = loss;
     c.seed = seed;
     bp_model *m = NULL;
