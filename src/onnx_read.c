@@ -172,7 +172,7 @@ static bp_status parse_tensor(const ofile *f, bp__pb msg, otensor *t)
     memset(t, 0, sizeof *t);
     t->msg = msg;
     bp__pb r = msg;
-    uint64_t v, dims[8], n_data = 0, location = 0;
+    uint64_t v, dims[8], n_data[2] = {0, 0}, location = 0; /* float_data, int64_data values */
     uint32_t field;
     int wire;
     int ndim = 0;
@@ -197,7 +197,8 @@ static bp_status parse_tensor(const ofile *f, bp__pb msg, otensor *t)
         } else if (field == ONNX_TENSOR_RAW && wire == BP__PB_LEN) {
             ok = bp__pb_bytes(&r, &t->raw_data), has_raw = true;
         } else if (field == ONNX_TENSOR_FLOATS || field == ONNX_TENSOR_INT64S) {
-            ok = count_values(&r, wire, field == ONNX_TENSOR_FLOATS, &n_data);
+            ok = count_values(&r, wire, field == ONNX_TENSOR_FLOATS,
+                              &n_data[field == ONNX_TENSOR_INT64S]);
         } else if (field == ONNX_TENSOR_LOCATION && wire == BP__PB_VARINT) {
             ok = bp__pb_varint(&r, &location);
         } else {
@@ -225,14 +226,16 @@ static bp_status parse_tensor(const ofile *f, bp__pb msg, otensor *t)
     }
     size_t elem = t->dtype == ONNX_FLOAT ? 4 : 8;
     t->raw = has_raw;
-    bool fits = has_raw ? (n_data == 0 && t->numel <= SIZE_MAX / elem &&
-                           bp__pb_len(t->raw_data) == t->numel * elem)
-                        : n_data == t->numel;
+    /* the values in exactly one place: raw_data, or the field of the type */
+    uint64_t mine = n_data[t->dtype == ONNX_INT64], other = n_data[t->dtype != ONNX_INT64];
+    bool fits = other == 0 && (has_raw ? (mine == 0 && t->numel <= SIZE_MAX / elem &&
+                                          bp__pb_len(t->raw_data) == t->numel * elem)
+                                       : mine == t->numel);
     if (!fits)
         return bp__fail(BP_ERR_FORMAT, "%s: ONNX tensor \"%s\": %s holds %zu values, its "
                         "dimensions say %llu", f->path, show(t->name, a),
                         has_raw ? "raw_data" : "its data",
-                        has_raw ? bp__pb_len(t->raw_data) / elem : (size_t)n_data,
+                        has_raw ? bp__pb_len(t->raw_data) / elem : (size_t)(mine + other),
                         (unsigned long long)t->numel);
     return BP_OK;
 }

@@ -44,7 +44,7 @@ ORT_DIR = os.path.join(REPO, "tests", "node", "node_modules", "onnxruntime-node"
 ATOL, RTOL = 1e-6, 1e-5
 
 ok = failed = 0
-worst = {"onnxruntime": (0.0, ""), "torch": (0.0, ""), "train": (0.0, "")}
+worst = {"onnxruntime": (0.0, ""), "torch": (0.0, ""), "numpy": (0.0, ""), "train (max-norm relative)": (0.0, "")}
 
 
 def case(name, good, detail=""):
@@ -348,10 +348,78 @@ def test_torch_training(tmp, rng, double):
             e = np.abs(got - ref).max() / max(np.abs(ref).max(), 1e-12)
             if e > err:
                 err, where = e, "layers.%d.%s" % (i, part)
-    worst["train"] = (err, where)
+    worst["train (max-norm relative)"] = (err, where)
     tol = 1e-7 if double else 1e-4
     case("train --init-from torch ONNX follows torch (120 Adam steps)", err <= tol,
          "max-norm relative error %.3g at %s (tolerance %g)" % (err, where, tol))
+
+
+# --------------------------------------------------- hand-built graphs
+
+def test_other_layouts(tmp, rng):
+    """The forms other exporters use, against NumPy in float64 from the same
+    float32 weights: MatMul + Add, Gemm transB = 0 with its bias in an Add,
+    Constant nodes, Identity / Flatten / Reshape, float_data, opsets 11 and 15."""
+    h, nh = onnx.helper, onnx.numpy_helper
+    w0 = rng.normal(0, 0.5, (4, 6)).astype(np.float32)   # (in, out): MatMul
+    b0 = rng.normal(0, 0.5, 6).astype(np.float32)
+    w1 = rng.normal(0, 0.5, (6, 5)).astype(np.float32)   # (in, out): Gemm transB 0
+    b1 = rng.normal(0, 0.5, 5).astype(np.float32)
+    w2 = rng.normal(0, 0.5, (3, 5)).astype(np.float32)   # (out, in): Gemm transB 1
+    b2 = rng.normal(0, 0.5, (1, 3)).astype(np.float32)
+
+    def graph(opset, float_data):
+        inits = [nh.from_array(w0, "w0"), nh.from_array(w1, "w1"), nh.from_array(w2, "w2"),
+                 nh.from_array(b2, "b2"), nh.from_array(np.array([-1, 6], np.int64), "shape")]
+        if float_data:
+            for t in inits[:4]:
+                a = nh.to_array(t)
+                t.ClearField("raw_data")
+                t.float_data.extend(a.ravel().tolist())
+        nodes = [
+            h.make_node("Identity", ["x"], ["x1"], name="id"),
+            h.make_node("Flatten", ["x1"], ["x2"], name="flat", axis=1),
+            h.make_node("MatMul", ["x2", "w0"], ["m0"], name="mm0"),
+            h.make_node("Constant", [], ["b0"], name="const_b0", value=nh.from_array(b0, "b0v")),
+            h.make_node("Add", ["b0", "m0"], ["z0"], name="add0"),  # bias first: also a chain
+            h.make_node("Tanh", ["z0"], ["a0"], name="tanh0"),
+            h.make_node("Reshape", ["a0", "shape"], ["a0r"], name="reshape"),
+            h.make_node("Gemm", ["a0r", "w1"], ["m1"], name="gemm1"),
+            h.make_node("Constant", [], ["b1"], name="const_b1", value=nh.from_array(b1, "b1v")),
+            h.make_node("Add", ["m1", "b1"], ["z1"], name="add1"),
+            h.make_node("LeakyRelu", ["z1"], ["a1"], name="leaky1", alpha=0.3),
+            h.make_node("Gemm", ["a1", "w2", "b2"], ["z2"], name="gemm2", transB=1),
+            h.make_node("Softmax", ["z2"], ["y"], name="softmax", axis=1),
+        ]
+        g = h.make_graph(nodes, "other", [h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["n", 4])],
+                         [h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["n", 3])], inits)
+        m = h.make_model(g, opset_imports=[h.make_opsetid("", opset)])
+        m.ir_version = 7
+        return m
+
+    x = rng.normal(0, 2, (40, 4)).astype(np.float32)
+    csv = os.path.join(tmp, "other.csv")
+    write_csv(csv, x)
+    xd = x.astype(np.float64)
+    a0 = np.tanh(xd @ w0 + b0)
+    z1 = a0 @ w1 + b1
+    a1 = np.where(z1 > 0, z1, np.float64(np.float32(0.3)) * z1)
+    z2 = a1 @ w2.T.astype(np.float64) + b2
+    ref = np.exp(z2 - z2.max(axis=1, keepdims=True))
+    ref /= ref.sum(axis=1, keepdims=True)
+    for opset, float_data in ((11, False), (15, True)):
+        name = "MatMul/Gemm transB 0/Constant/Reshape, opset %d%s" % (opset, ", float_data" if float_data else "")
+        path = os.path.join(tmp, "other.onnx")
+        m = graph(opset, float_data)
+        onnx.checker.check_model(m, full_check=True)
+        onnx.save(m, path)
+        r = run(["predict", "--model", path, "--data", csv])
+        if r.returncode != 0:
+            case(name, False, r.stderr.strip())
+            continue
+        labels, values, _ = read_predictions(r.stdout)
+        good, detail = compare("numpy", name, values, ref)
+        case(name + ": predict = NumPy", good and labels == [str(j) for j in np.argmax(ref, axis=1)], detail)
 
 
 # -------------------------------------------------------------- refusals
@@ -406,6 +474,7 @@ def main():
             test_onnxruntime(node, tmp, models, rng)
         test_torch_predict(tmp, rng)
         test_torch_training(tmp, rng, double)
+        test_other_layouts(tmp, rng)
         test_refusals(tmp)
     for kind, (d, where) in worst.items():
         print("largest %s difference: %.3g (%s)" % (kind, d, where))
