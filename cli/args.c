@@ -123,8 +123,8 @@ const opt_spec cli_specs[O_COUNT] = {
     [O_MODEL] = {"model", OT_STR, "FILE", NULL, 0, 0, 0, 0, NULL,
                  "a model file (or a checkpoint)"},
     [O_JSON] = {"json", OT_FLAG, NULL, NULL, 0, 0, 0, 0, NULL, "print the results as JSON"},
-    [O_OUTPUT] = {"output", OT_STR, "FILE.csv", NULL, 0, 0, 0, 0, NULL,
-                  "write the CSV there (default: standard output)"},
+    [O_OUTPUT] = {"output", OT_STR, "FILE", NULL, 0, 0, 0, 0, NULL,
+                  "where to write: predict's CSV (default: standard output), export's file"},
     [O_TOL] = {"tol", OT_REAL, "T", NULL, 0, INF, 1, 1, NULL,
                "fail (exit 1) above this relative error (default: 1e-6 in a float64 "
                "build, 2e-2 in float32, whose finite differences are coarse)"},
