@@ -596,10 +596,10 @@ bp_status bp_model_save(const bp_model *m, const char *path, const bp_meta *extr
 
 /* Reads a model file, or the model of a checkpoint (its optimizer state is
  * ignored), or an ONNX file (below, bp_model_save_onnx): a file whose bytes
- * 4-7 are zero and byte 8 is '{' is safetensors (a header length under
- * 4 GiB, then JSON); otherwise a file whose first byte is the tag of a
- * ModelProto field (0x08 ir_version, 0x3a graph, ...) is ONNX; anything
- * else is read as safetensors and fails as one. F32 and F64 tensors are
+ * 4-7 are zero is safetensors (its header length is under 4 GiB); otherwise
+ * a file whose first byte is the tag of a ModelProto field (0x08
+ * ir_version, 0x3a graph, ...) is ONNX; anything else is read as
+ * safetensors and fails as one. F32 and F64 tensors are
  * both accepted and converted to bp_real.
  * *out gets a new model, owned by the caller (bp_model_free). If extra_out is
  * not NULL, *extra_out gets a new map of the extra metadata (empty if none),

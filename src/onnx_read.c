@@ -494,7 +494,7 @@ static bp_status parse_value_info(const ofile *f, bp__pb msg, bp__pb *name, int6
             bp__pb sub;
             if (depth == 1 && field == ONNX_TT_ELEM && wire == BP__PB_VARINT) {
                 if (!bp__pb_varint(p, &v)) return malformed(f, "TypeProto");
-                elem = (int64_t)(v & 0xffff), typed = true;
+                elem = v <= 64 ? (int64_t)v : -1, typed = true;
             } else if (wire == BP__PB_LEN && depth < 3 && field == want[depth]) {
                 if (!bp__pb_bytes(p, &sub)) return malformed(f, "TypeProto");
                 if (depth == 2) { /* a Dimension */
@@ -933,8 +933,10 @@ static bp_status build_model(const ofile *f, bp_model **out)
 
 bool bp__onnx_sniff(const uint8_t *b, size_t n)
 {
-    /* safetensors: an 8-byte little-endian header length (< 4 GiB), then '{' */
-    if (n >= 9 && !b[4] && !b[5] && !b[6] && !b[7] && b[8] == '{') return false;
+    /* safetensors: an 8-byte little-endian header length, under 4 GiB (the
+     * format's limit is 100 MB), so bytes 4-7 are zero; in a ModelProto they
+     * are tags or text (a tag is never 0) */
+    if (n >= 8 && !b[4] && !b[5] && !b[6] && !b[7]) return false;
     /* ONNX: a ModelProto, whose first byte is the tag of one of its fields */
     bp__pb r = bp__pb_of(b, n < 5 ? n : 5);
     uint32_t field;
