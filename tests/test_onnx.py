@@ -44,6 +44,7 @@ ORT_DIR = os.path.join(REPO, "tests", "node", "node_modules", "onnxruntime-node"
 ATOL, RTOL = 1e-6, 1e-5
 
 ok = failed = 0
+used_most = {}
 worst = {"onnxruntime": (0.0, ""), "torch": (0.0, ""), "numpy": (0.0, ""), "train (max-norm relative)": (0.0, "")}
 
 
@@ -122,11 +123,14 @@ def compare(kind, name, got, ref):
     if got.shape != ref.shape:
         return False, "shape %s vs %s" % (got.shape, ref.shape)
     diff = np.abs(got - ref)
-    excess = diff - (ATOL + RTOL * np.abs(ref))
+    used = diff / (ATOL + RTOL * np.abs(ref))  # share of the tolerance taken
     d = float(diff.max()) if diff.size else 0.0
+    u = float(used.max()) if used.size else 0.0
     if d > worst[kind][0]:
         worst[kind] = (d, name)
-    return bool((excess <= 0).all()), "max |diff| %.3g" % d
+    if u > used_most.get(kind, (0.0, ""))[0]:
+        used_most[kind] = (u, name)
+    return bool((used <= 1).all()), "max |diff| %.3g (%.2g of the tolerance)" % (d, u)
 
 
 # ------------------------------------------------------------------ data
@@ -478,6 +482,8 @@ def main():
         test_refusals(tmp)
     for kind, (d, where) in worst.items():
         print("largest %s difference: %.3g (%s)" % (kind, d, where))
+    for kind, (u, where) in used_most.items():
+        print("most of the tolerance used against %s: %.2g (%s)" % (kind, u, where))
     print("cases: %d ok, %d failed (test_onnx.py, %s)" % (ok, failed, "float64" if double else "float32"))
     return 1 if failed else 0
 
