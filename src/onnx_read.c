@@ -4,7 +4,7 @@
  *   Gemm (transB 0 or 1, alpha = beta = 1, transA 0) | MatMul [+ Add(bias)]
  *   [Relu | Sigmoid | Tanh | LeakyRelu | Softmax(axis 1 or -1)]   per layer
  *   Flatten(axis 1), Identity, Reshape([-1 or 0, width]) anywhere: no-ops
- *   [Sub(1, p), Concat(axis 1)(1 - p, p)]              our two-column output
+ *   [Sub(1, p), Concat(axis 1)(1 - p, p)]    our two-column output of one unit
  * with Constant nodes and float initializers (raw_data or float_data) as the
  * other operands, default-domain opsets 9 to 17. Anything else is refused
  * with the node's index, name and op type. docs/FORMAT.md has the mapping.
@@ -716,8 +716,8 @@ static bp_status chain_node(ofile *f, size_t i, bp__pb *x, bp__pb *complement)
         L->b = t;
     } else if (bp__pb_eq(op, "Sub") && data_second) {
         olayer *L = f->n_layers ? &f->layers[f->n_layers - 1] : NULL;
-        if (!L || L->act != BP_ACT_SIGMOID || L->out != 1 || !is_const(f, n, 0, &t) || !is_one(t))
-            return refuse(f, i, "only 1 - p of a single sigmoid output is read here");
+        if (!L || L->out != 1 || !is_const(f, n, 0, &t) || !is_one(t))
+            return refuse(f, i, "only 1 - p of a single output is read here");
         complement[0] = n->out;
         keep_x = true;
     } else if ((bp__pb_eq(op, "Sub") || bp__pb_eq(op, "Mul")) && f->n_layers == 0) {

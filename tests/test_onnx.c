@@ -126,6 +126,7 @@ static const arch archs[] = {
     {"5 layers", 5, {8, 6, 5, 4, 3, 4},
      {BP_ACT_LEAKY_RELU, BP_ACT_RELU, BP_ACT_TANH, BP_ACT_SIGMOID, BP_ACT_SOFTMAX}, BP_LOSS_XENT, true, 4},
     {"sigmoid + mse regression", 2, {3, 4, 1}, {BP_ACT_RELU, BP_ACT_SIGMOID}, BP_LOSS_MSE, false, 0},
+    {"identity + mse, two labels", 2, {3, 4, 1}, {BP_ACT_RELU, BP_ACT_IDENTITY}, BP_LOSS_MSE, true, 2},
 };
 #define N_ARCHS (int)(sizeof archs / sizeof archs[0])
 
