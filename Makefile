@@ -222,7 +222,7 @@ clean:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS    ?= -1
-FUZZ_TARGETS := modelfile csv idx
+FUZZ_TARGETS := modelfile csv idx onnx
 FUZZ_DIR     := build/fuzz$(if $(filter double,$(REAL)),-double)
 FUZZ_CFLAGS  := -std=c11 -O2 -g -fno-math-errno -Wall -Wextra -Werror -fno-omit-frame-pointer \
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -21,7 +21,7 @@ static const char *const optims[] = {"sgd", "momentum", "nesterov", "notes-momen
                                      "adam", "adamw", "rmsprop", NULL};
 static const char *const norms[] = {"none", "scale", "standard", NULL};
 static const char *const schedules[] = {"none", "step", "cosine", "warmup", NULL};
-static const char *const formats[] = {"c", NULL};
+static const char *const formats[] = {"c", "onnx", NULL};
 static const char *const quantizations[] = {"none", "int8", NULL};
 
 #define INF HUGE_VAL
@@ -136,7 +136,8 @@ const opt_spec cli_specs[O_COUNT] = {
                  "smallest denominator of the relative error, so that gradients near zero "
                  "are compared absolutely (default: 1e-4 in float64, as the library's tests, 1e-3 in float32)"},
     [O_FORMAT] = {"format", OT_CHOICE, "FMT", NULL, 0, 0, 0, 0, formats,
-                  "what to export: c (dependency-free C99 source and header, docs/EXPORT.md)"},
+                  "what to export: c (dependency-free C99 source and header, docs/EXPORT.md) or "
+                  "onnx (an ONNX model for onnxruntime and other runtimes, docs/FORMAT.md)"},
     [O_NAME] = {"name", OT_STR, "NAME", NULL, 0, 0, 0, 0, NULL,
                 "prefix of the generated symbols, a C identifier (default: the output "
                 "file's stem)"},

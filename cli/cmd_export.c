@@ -1,6 +1,7 @@
 /* cmd_export.c - `backprop export`: a model as code or another format. It
  * parses the options, loads the model, and hands it to the library's
- * exporter of --format; --test measures the model on data first. */
+ * exporter of --format (src/export_c.c for c, src/onnx_write.c for onnx);
+ * --test measures the model on data first. */
 #include "cli.h"
 
 #include <math.h>
@@ -14,15 +15,19 @@ static const cmd_item items[] = {
     OPT(O_THREADS), END_ITEMS};
 
 const cmd_desc cmd_export_desc = {
-    "export", "--model FILE --format c --output NAME.c [--quantize int8 --calibrate SPEC]",
-    "export a model as dependency-free C",
-    "Writes the model for use without libbackprop. --format c: NAME.c and NAME.h, C99 with no "
+    "export", "--model FILE --format c|onnx --output FILE [--quantize int8 --calibrate SPEC]",
+    "export a model as dependency-free C, or as ONNX",
+    "Writes the model for use without libbackprop. --format onnx: an ONNX model (IR version 7, "
+    "opset 13) that computes what `backprop predict` computes, normalization included: input "
+    "\"input\" float (N, inputs), output \"probabilities\" (N, classes) for a classifier or "
+    "\"outputs\" for a regression model; labels, normalization and the backprop version in its "
+    "metadata (docs/FORMAT.md). --format c: NAME.c and NAME.h, C99 with no "
     "malloc and no stdio, the model's normalization and labels inside: NAME_predict(x, y) and "
     "NAME_classify(x) on raw features. --quantize int8 quantizes it with the ranges seen on "
     "--calibrate (weights per row, activations per tensor, integer-only NAME_predict_int8). "
     "--test measures the accuracy (float and int8, their agreement and largest output "
     "difference) and writes it into the header. The same model and options give the same "
-    "bytes (docs/EXPORT.md).",
+    "bytes (docs/EXPORT.md). Files are written atomically.",
     items, cmd_export};
 
 static int argmax(const bp_real *v, int n)
@@ -104,20 +109,24 @@ int cmd_export(int argc, char **argv)
     cli_opts o;
     cli_parse(&o, &cmd_export_desc, argc, argv);
     if (!o.v[O_MODEL].given) cli_usage(o.cmd, "--model FILE is required");
-    if (!o.v[O_FORMAT].given) cli_usage(o.cmd, "--format FMT is required (c)");
+    if (!o.v[O_FORMAT].given) cli_usage(o.cmd, "--format FMT is required (c or onnx)");
     if (!o.v[O_OUTPUT].given) cli_usage(o.cmd, "--output FILE is required");
     int int8 = strcmp(o.v[O_QUANTIZE].s, "int8") == 0;
     if (!int8 && o.v[O_CALIBRATE].given) cli_usage(o.cmd, "--calibrate needs --quantize int8");
+    int onnx = strcmp(o.v[O_FORMAT].s, "onnx") == 0;
+    if (onnx && (int8 || o.v[O_NAME].given))
+        cli_usage(o.cmd, "--%s applies to --format c only", int8 ? "quantize" : "name");
     char name[256];
     stem_of(o.v[O_OUTPUT].s, name, sizeof name);
     if (o.v[O_NAME].given) snprintf(name, sizeof name, "%s", o.v[O_NAME].s);
     bp_set_threads((int)o.v[O_THREADS].i);
 
     bp_model *m = NULL;
+    bp_meta *meta = NULL;
     bp_qmodel *q = NULL;
     bp_export_info info = bp_export_info_default();
     info.source = o.v[O_MODEL].s;
-    int rc = cli_load_model(&m, &o, NULL);
+    int rc = cli_load_model(&m, &o, &meta);
     if (!rc && int8) rc = cli_make_qmodel(&q, &o, m);
     if (!rc && o.v[O_TEST].given) rc = measure(&o, m, q, &info);
     if (!rc && strcmp(o.v[O_FORMAT].s, "c") == 0) {
@@ -128,6 +137,11 @@ int cmd_export(int argc, char **argv)
         if (st) rc = cli_fail(o.cmd, "--output");
         else printf("wrote %s and its header (%s, %s)\n", o.v[O_OUTPUT].s, name, int8 ? "int8" : "float32");
     }
+    if (!rc && onnx) {
+        if (bp_model_save_onnx(m, o.v[O_OUTPUT].s, meta)) rc = cli_fail(o.cmd, "--output");
+        else printf("exported %s as onnx: %s\n", o.v[O_MODEL].s, o.v[O_OUTPUT].s);
+    }
+    bp_meta_free(meta);
     bp_qmodel_free(q);
     bp_model_free(m);
     return rc;

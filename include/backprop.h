@@ -595,11 +595,37 @@ const char *bp_meta_value(const bp_meta *m, int i);
 bp_status bp_model_save(const bp_model *m, const char *path, const bp_meta *extra);
 
 /* Reads a model file, or the model of a checkpoint (its optimizer state is
- * ignored). F32 and F64 tensors are both accepted and converted to bp_real.
+ * ignored), or an ONNX file (below, bp_model_save_onnx): a file whose bytes
+ * 4-7 are zero is safetensors (its header length is under 4 GiB); otherwise
+ * a file whose first byte is the tag of a ModelProto field (0x08
+ * ir_version, 0x3a graph, ...) is ONNX; anything else is read as
+ * safetensors and fails as one. F32 and F64 tensors are
+ * both accepted and converted to bp_real.
  * *out gets a new model, owned by the caller (bp_model_free). If extra_out is
  * not NULL, *extra_out gets a new map of the extra metadata (empty if none),
  * owned by the caller (bp_meta_free). On failure both are set to NULL. */
 bp_status bp_model_load(bp_model **out, const char *path, bp_meta **extra_out);
+
+/* Writes the model as ONNX (IR version 7, opset 13; docs/FORMAT.md gives the
+ * mapping): input "input" float (N, inputs), output "probabilities" (N,
+ * classes; the columns `backprop predict` prints, so 1 - p and p for one
+ * sigmoid output) for a classifier (labels, or a BCE/XENT loss) or "outputs"
+ * (N, outputs); the normalization as Sub and Mul, each layer a Gemm over the
+ * (out, in) weights and its activation node. Values are float32 (a double
+ * build rounds them). metadata_props hold backprop_version, backprop_loss,
+ * labels and normalization (JSON) and `extra` (NULL for none) as "user.KEY".
+ * Written atomically like bp_model_save; same failures (BP_ERR_NUMERIC when
+ * a value is not finite as a float32).
+ *
+ * bp_model_load reads such files back, and the ONNX files of MLPs other
+ * tools write (torch.onnx.export of Linear layers and these activations):
+ * Gemm (transB 0 or 1) or MatMul + Add, Flatten / Identity / Reshape that
+ * change nothing, opsets 9 to 17, float initializers or Constant nodes in
+ * raw_data or float_data. Any other node is refused (BP_ERR_FORMAT) with
+ * its index, name and op type. The loss is backprop_loss when present, else
+ * xent after a softmax, bce after a sigmoid, mse otherwise; labels come from
+ * the "labels" metadata, extra metadata from the "user.KEY" entries. */
+bp_status bp_model_save_onnx(const bp_model *m, const char *path, const bp_meta *extra);
 
 /* What a trainer needs to resume exactly where a checkpoint was taken. */
 typedef struct bp_checkpoint_info {

@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #include <stdint.h>
+#include <stdio.h>
 
 /* Tensors are written from and read into memory as they lie: fine on the
  * little-endian hosts we build for; a big-endian port must swap bytes. */
@@ -39,5 +40,12 @@ void bp__mf_format_real(char buf[40], double v, bool single);
 bool bp__mf_parse_real(const char *s, double *out);
 bool bp__mf_parse_u64(const char *s, uint64_t *out);
 bool bp__mf_parse_hex(const char *s, size_t digits, uint64_t *out);
+
+/* Writes a file atomically: fill(f, ctx) writes the contents into a
+ * temporary file beside path, which is flushed, fsynced and renamed over
+ * path (then the directory is synced). On any failure path is untouched and
+ * the temporary file removed; the message names the step that failed. */
+bp_status bp__mf_write_atomic(const char *path, bool (*fill)(FILE *f, const void *ctx),
+                              const void *ctx);
 
 #endif

@@ -4,6 +4,7 @@
  * comes from the file's real length or from the already validated
  * architecture, never from a number the file merely claims. */
 #include "modelfile.h"
+#include "onnx.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -538,7 +539,16 @@ bp_status bp_model_load(bp_model **out, const char *path, bp_meta **extra_out)
     *out = NULL;
     if (extra_out) *extra_out = NULL;
     mfile f;
-    bp_status st = open_file(&f, path);
+    memset(&f, 0, sizeof f);
+    f.path = path;
+    bp_status st = path ? read_whole(&f) : bp__fail(BP_ERR_INVALID, "load: path is NULL");
+    if (!st && bp__onnx_sniff(f.buf, f.size)) { /* an ONNX file (onnx_read.c) */
+        st = bp__onnx_load(f.buf, f.size, path, out, extra_out);
+        close_file(&f);
+        return st;
+    }
+    close_file(&f);
+    if (!st) st = open_file(&f, path);
     if (!st) st = read_model(&f, out);
     if (!st && extra_out && (st = read_extra(&f, extra_out))) bp_model_free(*out), *out = NULL;
     close_file(&f);

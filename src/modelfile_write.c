@@ -285,40 +285,53 @@ static bp_status sync_dir(const char *path)
 }
 
 /* Temporary file, write, flush, fsync, close, rename; on any failure the
- * temporary file is removed and path is untouched. */
-static bp_status write_atomic(const writer *w, const char *json)
+ * temporary file is removed and path is untouched (modelfile.h). */
+bp_status bp__mf_write_atomic(const char *path, bool (*fill)(FILE *f, const void *ctx),
+                              const void *ctx)
 {
-    size_t n = strlen(w->path);
+    size_t n = strlen(path);
     char *tmp = bp__calloc(n + sizeof ".tmp.XXXXXX", 1);
     if (!tmp) return BP_ERR_NOMEM;
-    memcpy(tmp, w->path, n);
+    memcpy(tmp, path, n);
     memcpy(tmp + n, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int err = errno;
         free(tmp);
-        return bp__fail(BP_ERR_IO, "%s: cannot create a temporary file beside it: %s", w->path,
+        return bp__fail(BP_ERR_IO, "%s: cannot create a temporary file beside it: %s", path,
                         strerror(err));
     }
     const char *step = "chmod";
-    FILE *f = fchmod(fd, target_mode(w->path)) == 0 ? (step = "write", fdopen(fd, "wb")) : NULL;
-    bool ok = f && write_contents(f, w, json) && (step = "flush", fflush(f) == 0) &&
+    FILE *f = fchmod(fd, target_mode(path)) == 0 ? (step = "write", fdopen(fd, "wb")) : NULL;
+    bool ok = f && fill(f, ctx) && (step = "flush", fflush(f) == 0) &&
               (step = "fsync", fsync(fileno(f)) == 0);
     int err = errno;
     if (!f) close(fd);
     else if (fclose(f) != 0 && ok) ok = false, step = "close", err = errno;
-    if (ok && rename(tmp, w->path) != 0) ok = false, step = "rename", err = errno;
+    if (ok && rename(tmp, path) != 0) ok = false, step = "rename", err = errno;
     if (!ok) unlink(tmp);
     free(tmp);
-    if (!ok) return bp__fail(BP_ERR_IO, "%s: %s failed: %s (the file is unchanged)", w->path, step,
+    if (!ok) return bp__fail(BP_ERR_IO, "%s: %s failed: %s (the file is unchanged)", path, step,
                              strerror(err));
-    return sync_dir(w->path);
+    return sync_dir(path);
+}
+
+typedef struct contents {
+    const writer *w;
+    const char *json;
+} contents;
+
+static bool fill_contents(FILE *f, const void *ctx)
+{
+    const contents *c = ctx;
+    return write_contents(f, c->w, c->json);
 }
 
 static bp_status finish(writer *w)
 {
     char *json = header_json(w);
-    bp_status st = json ? write_atomic(w, json)
+    contents c = {w, json};
+    bp_status st = json ? bp__mf_write_atomic(w->path, fill_contents, &c)
                         : bp__fail(BP_ERR_NOMEM, "%s: out of memory building the header", w->path);
     free(json);
     return st;

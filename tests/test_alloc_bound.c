@@ -7,6 +7,7 @@
  * (2^31 images, and 2^52 bytes) are in tests/test_data.c's capped test. */
 #define _GNU_SOURCE /* memmem */
 #include "util.h"
+#include "onnx.h" /* the field numbers, and the protobuf writer to build hostile files */
 
 #include <limits.h>
 #include <sys/resource.h>
@@ -215,6 +216,38 @@ static void test_csv_wide(void)
     capped("CSV of 2^20 + 1 columns", file_size(p), load_csv, BP_ERR_FORMAT, "more than 1048576 columns");
 }
 
+/* An ONNX file whose Gemm weight claims (2^31 - 1) x (2^31 - 1) floats (and
+ * whose graph claims a huge input width) but holds 8 bytes of them: refused
+ * from the counts the file holds, before anything is sized by the claim. */
+static void test_onnx_claims(void)
+{
+    bp__pbw w = {0};
+    size_t g = bp__pbw_begin(&w, ONNX_MODEL_GRAPH);
+    size_t n = bp__pbw_begin(&w, ONNX_GRAPH_NODE);
+    bp__pbw_string_field(&w, ONNX_NODE_INPUT, "x");
+    bp__pbw_string_field(&w, ONNX_NODE_INPUT, "w");
+    bp__pbw_string_field(&w, ONNX_NODE_OUTPUT, "y");
+    bp__pbw_string_field(&w, ONNX_NODE_OP, "MatMul");
+    bp__pbw_end(&w, n);
+    size_t t = bp__pbw_begin(&w, ONNX_GRAPH_INIT);
+    bp__pbw_varint_field(&w, ONNX_TENSOR_DIMS, INT32_MAX);
+    bp__pbw_varint_field(&w, ONNX_TENSOR_DIMS, INT32_MAX);
+    bp__pbw_varint_field(&w, ONNX_TENSOR_TYPE, ONNX_FLOAT);
+    bp__pbw_string_field(&w, ONNX_TENSOR_NAME, "w");
+    bp__pbw_bytes_field(&w, ONNX_TENSOR_RAW, "\0\0\0\0\0\0\0\0", 8);
+    bp__pbw_end(&w, t);
+    bp__pbw_end(&w, g);
+    size_t o = bp__pbw_begin(&w, ONNX_MODEL_OPSET);
+    bp__pbw_varint_field(&w, ONNX_OPSET_VERSION, 13);
+    bp__pbw_end(&w, o);
+    CHECK(!w.failed, "building the file");
+    snprintf(path[0], sizeof path[0], "%s/claims.onnx", dir);
+    write_file(path[0], w.buf, w.len);
+    capped("ONNX weight claim", w.len, load_model, BP_ERR_FORMAT,
+           "raw_data holds 2 values, its dimensions say 4611686014132420609");
+    bp__pbw_free(&w);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) return perror("mkdtemp"), 1;
@@ -222,6 +255,7 @@ int main(void)
     RUN(test_model_file_claims);
     RUN(test_checkpoint_batch_claim);
     RUN(test_csv_wide);
+    RUN(test_onnx_claims);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

@@ -3,7 +3,7 @@
  * (tests/fuzz/fuzz_*.c, included here without their libFuzzer entry point),
  * so that the normal suite (and `make test SANITIZE=1`) keeps them fixed.
  *
- * tests/regressions/{modelfile,csv,idx}-NAME are the crash inputs, named by
+ * tests/regressions/{modelfile,csv,idx,onnx}-NAME are the crash inputs, named by
  * what was wrong; the cases below also check the error each one must give.
  * docs/ROBUSTNESS.md lists them with their root causes. */
 #define _GNU_SOURCE
@@ -16,6 +16,7 @@
 #include "fuzz/fuzz_csv.c"
 #include "fuzz/fuzz_idx.c"
 #include "fuzz/fuzz_modelfile.c"
+#include "fuzz/fuzz_onnx.c"
 
 #define TESTS_DIR "tests"
 
@@ -65,6 +66,7 @@ static void test_seed_corpora(void)
     CHECK(replay(TESTS_DIR "/fuzz/corpus_modelfile", "", fuzz_modelfile) >= 10, "few model seeds");
     CHECK(replay(TESTS_DIR "/fuzz/corpus_csv", "", fuzz_csv) >= 10, "few CSV seeds");
     CHECK(replay(TESTS_DIR "/fuzz/corpus_idx", "", fuzz_idx) >= 10, "few IDX seeds");
+    CHECK(replay(TESTS_DIR "/fuzz/corpus_onnx", "", fuzz_onnx) >= 10, "few ONNX seeds");
 }
 
 static void test_crash_inputs(void)
@@ -72,6 +74,7 @@ static void test_crash_inputs(void)
     replay(TESTS_DIR "/regressions", "modelfile-", fuzz_modelfile);
     replay(TESTS_DIR "/regressions", "csv-", fuzz_csv);
     replay(TESTS_DIR "/regressions", "idx-", fuzz_idx);
+    replay(TESTS_DIR "/regressions", "onnx-", fuzz_onnx);
 }
 
 /* A checkpoint must fail to load with BP_ERR_FORMAT and a message holding `text`. */
@@ -134,6 +137,18 @@ static void test_csv_value_beyond_float(void)
     bp_dataset_free(d);
 }
 
+/* Finding 6 (fuzz_onnx): a node input with an empty name (ONNX's "omitted")
+ * reached memcmp with a NULL pointer (UBSan); names are now compared as
+ * slices. This file's graph then has no data input at all. */
+static void test_onnx_empty_names(void)
+{
+    bp_model *m = NULL;
+    bp_status st = bp_model_load(&m, TESTS_DIR "/regressions/onnx-empty-name-memcmp", NULL);
+    CHECK(st == BP_ERR_FORMAT && strstr(bp_last_error(), "the graph has 0 inputs and 1 outputs"),
+          "%s: %s", bp_status_name(st), bp_last_error());
+    bp_model_free(m);
+}
+
 int main(void)
 {
     RUN(test_seed_corpora);
@@ -142,5 +157,6 @@ int main(void)
     RUN(test_counters_at_their_maximum);
     RUN(test_csv_value_beyond_float);
     RUN(test_partial_sums_bounded);
+    RUN(test_onnx_empty_names);
     return test_summary("test_regressions");
 }
