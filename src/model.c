@@ -54,12 +54,14 @@ static bp_status validate_config(const bp_model_config *c)
     bp_activation out_act = c->act[c->n_layers - 1];
     int outputs = c->sizes[c->n_layers];
     switch (c->loss) {
-    case BP_LOSS_MSE: break;
+    case BP_LOSS_MSE:
+    case BP_LOSS_HALF_SSE: break;
     case BP_LOSS_BCE:
+    case BP_LOSS_BCE_SUM:
         if (out_act != BP_ACT_SIGMOID)
             return bp__fail(BP_ERR_INVALID,
-                            "model config: loss bce needs a sigmoid output layer, act[%d] is %s",
-                            c->n_layers - 1, bp_activation_name(out_act));
+                            "model config: loss %s needs a sigmoid output layer, act[%d] is %s",
+                            bp_loss_name(c->loss), c->n_layers - 1, bp_activation_name(out_act));
         break;
     case BP_LOSS_XENT:
         if (out_act != BP_ACT_SOFTMAX || outputs < 2)
@@ -247,7 +249,7 @@ bp_status bp__model_backward(bp_model *m, const bp_real *y, int batch, int mean_
     const bp_layer *out = &m->layers[last];
     /* dZ of the output layer: fused (A - Y)/count for bce/xent; for mse dA ⊙ g'(Z). */
     bp__loss_grad(m->cfg.loss, m->delta[0], m->acts[last], y, batch, out->out, mean_rows);
-    if (m->cfg.loss == BP_LOSS_MSE)
+    if (m->cfg.loss == BP_LOSS_MSE || m->cfg.loss == BP_LOSS_HALF_SSE)
         bp__activation_backward(m->delta[0], m->acts[last], batch, out->out, out->act,
                                 m->cfg.leaky_slope);
     for (int l = last; l >= 0; l--) {
@@ -273,7 +275,7 @@ static int argmax(const bp_real *v, int n)
 long bp_model_count_correct(const bp_model *m, const bp_real *y, int batch)
 {
     int L = m->cfg.n_layers, k = m->cfg.sizes[L];
-    bool thresholded = m->cfg.loss == BP_LOSS_BCE || (k == 1 && m->cfg.act[L - 1] == BP_ACT_SIGMOID);
+    bool thresholded = m->cfg.loss == BP_LOSS_BCE || m->cfg.loss == BP_LOSS_BCE_SUM || (k == 1 && m->cfg.act[L - 1] == BP_ACT_SIGMOID);
     if (!thresholded && k == 1) return -1;
     const bp_real *a = m->acts[L - 1];
     long correct = 0;
