@@ -195,6 +195,8 @@ class _BackpropMLP:
         y_val_bin = None
         if early_stopping:
             should_stratify = is_classifier(self) and self.n_outputs_ == 1
+            if should_stratify and not self._can_stratify(y):
+                should_stratify = False  # scikit-learn 1.2 raises ValueError here
             X, X_val, y, y_val = train_test_split(
                 X, y, random_state=self._random_state, test_size=self.validation_fraction,
                 stratify=y if should_stratify else None)
@@ -242,6 +244,8 @@ class _BackpropMLP:
                     if early_stopping:
                         best_flat = self._validate_epoch(net, X_val, y_val, y_val_bin, best_flat)
                     else:
+                        if self.best_loss_ is None:  # partial_fit of an early-stopping
+                            self.best_loss_ = np.inf  # estimator (TypeError in sklearn 1.2)
                         self._update_no_improvement_count(False, None, None)
                     if self.solver == "sgd" and self.learning_rate == "invscaling":
                         lib.optim_set_lr(net.optim, float(self.learning_rate_init)
@@ -271,6 +275,14 @@ class _BackpropMLP:
             self._best_coefs, self._best_intercepts = _unflat(best_flat, layer_units, dtype)
             self.coefs_ = [c.copy() for c in self._best_coefs]
             self.intercepts_ = [i.copy() for i in self._best_intercepts]
+
+    def _can_stratify(self, y):
+        """Whether train_test_split can stratify y: both parts hold at least
+        one sample of each class, and each class has two samples."""
+        n = y.shape[0]
+        n_val = int(np.ceil(self.validation_fraction * n))
+        counts = np.unique(y, axis=0, return_counts=True)[1]
+        return counts.min() >= 2 and min(n_val, n - n_val) >= len(counts)
 
     def _validate_epoch(self, net, X_val, y_val, y_val_bin, best_flat):
         """scikit-learn's early-stopping bookkeeping on the live model."""
