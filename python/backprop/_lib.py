@@ -19,6 +19,7 @@ Where the libraries are looked for, first hit wins per precision:
 import ctypes
 import ctypes.util
 import os
+import threading
 
 import numpy as np
 
@@ -89,6 +90,10 @@ class Library:
     def __init__(self, path):
         self.path = path
         self.dll = dll = ctypes.CDLL(path)
+        # The library's thread pool runs one job at a time, and its thread
+        # count is process-wide: calls from several Python threads (ctypes
+        # releases the GIL) take turns, each with its own thread count.
+        self.lock = threading.Lock()
         dll.bp_real_size.restype = ctypes.c_size_t
         dll.bp_version.restype = ctypes.c_char_p
         size = dll.bp_real_size()
@@ -212,8 +217,9 @@ class Network:
     call: created from NumPy arrays, copied back into NumPy arrays, freed.
     Use as a context manager."""
 
-    def __init__(self, lib, layer_units, hidden_act, out_act, loss):
+    def __init__(self, lib, layer_units, hidden_act, out_act, loss, n_threads=None):
         self.lib = lib
+        self.n_threads = 0 if n_threads is None else int(n_threads)  # 0: every online core
         self.model = self.optim = self.trainer = None
         cfg = lib.model_config_default()
         cfg.n_layers = len(layer_units) - 1
@@ -264,7 +270,10 @@ class Network:
         k = self.out_units
         out = np.empty((n, k), dtype=lib.dtype)
         if n:
-            lib.check(lib.model_predict(self.model, lib.ptr(X), n, 0, lib.ptr(out)))
+            with lib.lock:
+                lib.set_threads(self.n_threads)
+                st = lib.model_predict(self.model, lib.ptr(X), n, 0, lib.ptr(out))
+            lib.check(st)
         return out
 
     def set_trainer(self, optim_cfg, train_cfg):
@@ -295,23 +304,23 @@ class Network:
         lib = self.lib
         st = EpochStats()
         n = X.shape[0]
-        if order is None:
-            lib.check(lib.trainer_epoch(self.trainer, lib.ptr(X), lib.ptr(Y), n, ctypes.byref(st)))
-        else:
-            o = order.ctypes.data_as(ctypes.POINTER(ctypes.c_size_t))
-            lib.check(lib.trainer_epoch_order(self.trainer, lib.ptr(X), lib.ptr(Y), n, o,
-                                              ctypes.byref(st)))
+        with lib.lock:
+            lib.set_threads(self.n_threads)
+            if order is None:
+                status = lib.trainer_epoch(self.trainer, lib.ptr(X), lib.ptr(Y), n, ctypes.byref(st))
+            else:
+                o = order.ctypes.data_as(ctypes.POINTER(ctypes.c_size_t))
+                status = lib.trainer_epoch_order(self.trainer, lib.ptr(X), lib.ptr(Y), n, o,
+                                                 ctypes.byref(st))
+        lib.check(status)
         return st
 
     def objective(self, X, Y):
         lib = self.lib
         loss, pen = ctypes.c_double(), ctypes.c_double()
-        lib.check(lib.trainer_objective(self.trainer, lib.ptr(X), lib.ptr(Y), X.shape[0],
-                                        ctypes.byref(loss), ctypes.byref(pen)))
+        with lib.lock:
+            lib.set_threads(self.n_threads)
+            status = lib.trainer_objective(self.trainer, lib.ptr(X), lib.ptr(Y), X.shape[0],
+                                           ctypes.byref(loss), ctypes.byref(pen))
+        lib.check(status)
         return loss.value, pen.value
-
-
-def set_threads(lib, n):
-    """bp_set_threads on that build; None leaves its setting as it is."""
-    if n is not None:
-        lib.set_threads(int(n))

@@ -81,7 +81,7 @@ class _BackpropMLP:
 
     def _network(self, lib, layer_units):
         return _lib.Network(lib, layer_units, self.activation, self.out_activation_,
-                            self._loss_kind())
+                            self._loss_kind(), self.n_threads)
 
     def _train_config(self, lib, batch_size):
         c = lib.train_config_default()
@@ -175,7 +175,6 @@ class _BackpropMLP:
             raise ValueError("warm_start/partial_fit: the fitted layers %s differ from %s"
                              % (self._layer_units(), layer_units))
         lib = _lib.library(X.dtype)
-        _lib.set_threads(lib, self.n_threads)
         try:
             if self.solver in _STOCHASTIC_SOLVERS:
                 self._fit_stochastic_bp(lib, X, y, layer_units, incremental)
@@ -220,6 +219,7 @@ class _BackpropMLP:
         best_flat = None
         if early_stopping and hasattr(self, "_best_coefs"):
             best_flat = _flat(self._best_coefs, self._best_intercepts, dtype)
+        self._bp_seconds = 0.0  # the library's own epoch time in this call (make bench)
         with self._network(lib, layer_units) as net:
             params = net.params()
             params[:] = _flat(self.coefs_, self.intercepts_, dtype)
@@ -235,6 +235,7 @@ class _BackpropMLP:
                         stats = net.epoch(Xc, Yc, np.ascontiguousarray(sample_idx, dtype=np.uintp))
                     else:
                         stats = net.epoch(Xc, Yc)
+                    self._bp_seconds += stats.seconds
                     self.n_iter_ += 1
                     self.loss_ = self._reported_loss(stats.loss, stats.penalty)
                     self.t_ += n_samples
@@ -378,7 +379,6 @@ class _BackpropMLP:
             X = X.toarray()
         dtype = self.coefs_[0].dtype
         lib = _lib.library(dtype)
-        _lib.set_threads(lib, self.n_threads)
         units = self._layer_units()
         with self._network(lib, units) as net:
             net.params()[:] = _flat(self.coefs_, self.intercepts_, dtype)
@@ -395,7 +395,7 @@ _COMMON_DOC = """
     ``alpha`` on all parameters, as torch.optim.AdamW; no L2 term in the
     loss), ``solver='rmsprop'`` (smoothing constant ``beta_2``, ``epsilon``,
     L2 ``alpha``); ``n_threads`` (threads of the library; None: its default,
-    every core); fitted ``validation_loss_curve_`` (the data loss on the
+    every core; calls from several Python threads take turns); fitted ``validation_loss_curve_`` (the data loss on the
     early-stopping validation set per epoch, or None).
 """
 

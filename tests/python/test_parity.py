@@ -170,3 +170,17 @@ def test_extras_and_errors():
     with pytest.raises(ValueError, match="non-finite"):
         backprop.MLPRegressor(solver="sgd", learning_rate_init=10.0, max_iter=5,
                               random_state=0).fit(Xd * 1e3, yd * 1e3)
+
+
+def test_threads_take_turns():
+    """Fits from several Python threads (the GIL is released in the library)
+    give what the same fits give one after the other."""
+    from concurrent.futures import ThreadPoolExecutor
+    X, y = load_digits(return_X_y=True)
+    kws = [dict(hidden_layer_sizes=(32,), max_iter=5, random_state=s, n_threads=1 + s % 2)
+           for s in range(4)]
+    alone = [backprop.MLPClassifier(**kw).fit(X, y).coefs_[0] for kw in kws]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda kw: backprop.MLPClassifier(**kw).fit(X, y).coefs_[0], kws))
+    for a, b in zip(alone, together):
+        np.testing.assert_array_equal(a, b)
