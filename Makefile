@@ -143,6 +143,8 @@ conformance: deps
 bench: deps
 	$(MAKE) REAL=float bench-bin
 	/usr/bin/python3 bench/run.py build/float $(or $(REPEATS),3)
+	$(MAKE) python-libs
+	PYTHONPATH=python /usr/bin/python3 bench/python_sklearn.py $(or $(REPEATS),3)
 
 demo: deps lib cli examples
 	@scripts/demo.sh $(BUILD)
