@@ -110,12 +110,14 @@ typedef enum bp_init {
     BP_INIT_AUTO = 0, /* He for relu/leaky_relu layers, Xavier for the others */
     BP_INIT_XAVIER,   /* uniform(-a, a), a = sqrt(6 / (in + out)); biases 0 */
     BP_INIT_HE,       /* normal(0, 2 / ((1 + slope^2) in)); biases 0 */
-    BP_INIT_SMALL     /* the notes' "small random": normal(0, 0.01^2); biases 0 */
+    BP_INIT_SMALL,    /* the notes' "small random": normal(0, 0.01^2); biases 0 */
+    BP_INIT_ZEROS     /* every parameter 0, no random draws: for a caller that sets
+                         them itself (bp_model_params), e.g. from another library */
 } bp_init;
 
 /* Names as used by the CLI and model files: "identity", "sigmoid", "tanh",
  * "relu", "leaky_relu", "softmax"; "mse", "bce", "xent", "half_sse", "bce_sum"; "auto", "xavier",
- * "he", "small". *_from_name returns BP_ERR_INVALID for an unknown name. */
+ * "he", "small", "zeros". *_from_name returns BP_ERR_INVALID for an unknown name. */
 const char *bp_activation_name(bp_activation a);
 bp_status bp_activation_from_name(const char *name, bp_activation *out);
 const char *bp_loss_name(bp_loss l);

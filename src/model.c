@@ -8,17 +8,17 @@
 
 #define BP_MAX_WIDTH (1 << 24) /* keeps every GEMM dimension and product in range */
 
-static const char *const init_names[] = {"auto", "xavier", "he", "small"};
+static const char *const init_names[] = {"auto", "xavier", "he", "small", "zeros"};
 
 const char *bp_init_name(bp_init i)
 {
-    return (unsigned)i <= BP_INIT_SMALL ? init_names[i] : "unknown";
+    return (unsigned)i <= BP_INIT_ZEROS ? init_names[i] : "unknown";
 }
 
 bp_status bp_init_from_name(const char *name, bp_init *out)
 {
     int i;
-    bp_status st = bp__lookup("init", init_names, BP_INIT_SMALL + 1, name, &i);
+    bp_status st = bp__lookup("init", init_names, BP_INIT_ZEROS + 1, name, &i);
     if (!st) *out = (bp_init)i;
     return st;
 }
@@ -73,7 +73,7 @@ static bp_status validate_config(const bp_model_config *c)
     default:
         return bp__fail(BP_ERR_INVALID, "model config: loss = %d is not a loss", (int)c->loss);
     }
-    if ((unsigned)c->init > BP_INIT_SMALL)
+    if ((unsigned)c->init > BP_INIT_ZEROS)
         return bp__fail(BP_ERR_INVALID, "model config: init = %d is not an init scheme", (int)c->init);
     return BP_OK;
 }
@@ -100,6 +100,10 @@ void bp_model_init_params(bp_model *m, uint64_t seed)
 {
     bp_rng rng;
     bp_rng_seed(&rng, seed);
+    if (m->cfg.init == BP_INIT_ZEROS) { /* calloc'ed at create; zeroed again on re-init */
+        memset(m->params, 0, m->n_params * sizeof *m->params);
+        return;
+    }
     for (int l = 0; l < m->cfg.n_layers; l++) {
         const bp_layer *L = &m->layers[l];
         init_layer(m->params + L->w_off, m->params + L->b_off, L, m->cfg.init,

@@ -122,6 +122,9 @@ static void test_half_sse_and_bce_sum_values_and_gradients(void)
               bp_loss_name(bp_model_get_config(m)->loss), r.max_rel_error);
         bp_model_free(m);
     }
+    bp_init in;
+    CHECK_OK(bp_init_from_name("zeros", &in));
+    CHECK(in == BP_INIT_ZEROS && !strcmp(bp_init_name(in), "zeros"), "init zeros by name");
     bp_loss l;
     CHECK_OK(bp_loss_from_name("half_sse", &l));
     CHECK(l == BP_LOSS_HALF_SSE, "half_sse");
@@ -133,6 +136,23 @@ static void test_half_sse_and_bce_sum_values_and_gradients(void)
     bp_model *bad;
     CHECK(bp_model_create(&bad, &c) == BP_ERR_INVALID && strstr(bp_last_error(), "bce_sum"),
           "bce_sum on identity: %s", bp_last_error());
+}
+
+/* init zeros: every parameter 0, also after re-initialization */
+static void test_init_zeros(void)
+{
+    bp_model_config c = bp_model_config_default();
+    c.n_layers = 2, c.sizes[0] = 3, c.sizes[1] = 4, c.sizes[2] = 2, c.init = BP_INIT_ZEROS;
+    bp_model *m;
+    CHECK_OK(bp_model_create(&m, &c));
+    if (!m) return;
+    bp_real *p = bp_model_params(m);
+    size_t n = bp_model_param_count(m), nonzero = 0;
+    p[0] = 1;
+    bp_model_init_params(m, 42);
+    for (size_t i = 0; i < n; i++) nonzero += p[i] != 0;
+    CHECK(nonzero == 0, "%zu parameters not zero", nonzero);
+    bp_model_free(m);
 }
 
 /* ---------------------------------------------------------- the objective */
@@ -280,6 +300,7 @@ int main(void)
     RUN(test_step_in_velocity_momentum);
     RUN(test_adam_folded_bias_correction);
     RUN(test_half_sse_and_bce_sum_values_and_gradients);
+    RUN(test_init_zeros);
     RUN(test_objective_l2_against_finite_differences);
     RUN(test_prob_clip);
     RUN(test_epoch_order);

@@ -34,6 +34,7 @@ OK, ERR_INVALID, ERR_NOMEM, ERR_IO, ERR_FORMAT, ERR_NUMERIC, ERR_INTERRUPTED = r
 ACT = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3, "softmax": 5}
 # bp_loss
 LOSS_BCE, LOSS_XENT, LOSS_HALF_SSE, LOSS_BCE_SUM = 1, 2, 3, 4
+INIT_ZEROS = 4  # bp_init
 # bp_optim_kind
 OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_NOTES, OPT_ADAM, OPT_ADAMW, OPT_RMSPROP = range(7)
 
@@ -231,6 +232,7 @@ class Network:
             cfg.act[i] = ACT[hidden_act]
         cfg.act[cfg.n_layers - 1] = ACT[out_act]
         cfg.loss = loss
+        cfg.init = INIT_ZEROS  # the caller sets every parameter
         h = _P()
         lib.check(lib.model_create(ctypes.byref(h), ctypes.byref(cfg)))
         self.model = h
