@@ -60,10 +60,15 @@ static unsigned next_job(unsigned seen)
     return g;
 }
 
+/* The generation each worker was started at: it waits for the next one. A
+ * worker starting from 0 would take the last job before it (a forked child
+ * keeps the parent's generation count) as new, and run it on stale pointers. */
+static unsigned start_generation[BP__MAX_THREADS];
+
 static void *worker(void *arg)
 {
     int part = (int)(intptr_t)arg;
-    unsigned seen = 0;
+    unsigned seen = start_generation[part]; /* written before pthread_create */
     for (;;) {
         seen = next_job(seen);
         if (part < pool.parts) pool.fn(pool.ctx, part, pool.parts);
@@ -111,6 +116,8 @@ static int ensure_workers(int parts)
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        start_generation[pool.workers + 1] =
+            atomic_load_explicit(&pool.generation, memory_order_relaxed);
         int err = pthread_create(&t, &attr, worker, (void *)(intptr_t)(pool.workers + 1));
         pthread_attr_destroy(&attr);
         if (err) break; /* run with the threads we have */
