@@ -69,11 +69,16 @@ STATIC := $(BUILD)/libbackprop.a
 SHARED := $(BUILD)/libbackprop.so
 CLI    := $(BUILD)/bin/backprop
 
+.PHONY: python-libs install-python
 .PHONY: all lib cli examples tests bench-bin bench deps test conformance demo install clean \
         fuzz fuzz-bin fuzz-corpus embedded-demo embedded-bench
-all: deps lib cli examples
+all: deps lib cli examples python-libs
 
 lib: $(STATIC) $(SHARED)
+# The Python package (python/backprop, docs/PYTHON.md) loads both precisions.
+python-libs:
+	$(MAKE) REAL=float SANITIZE=$(SANITIZE) MPI=0 lib
+	$(MAKE) REAL=double SANITIZE=$(SANITIZE) MPI=0 lib
 cli: $(if $(CLI_SRC),$(CLI))
 examples: $(EX_BIN)
 tests: $(TEST_BIN) $(TOOL_BIN) $(REF_BIN)
@@ -143,6 +148,8 @@ bench: deps
 	$(MAKE) REAL=float bench-bin
 	/usr/bin/python3 bench/run.py build/float $(or $(REPEATS),3)
 	/usr/bin/python3 bench/infer.py build/float $(or $(REPEATS),3)
+	$(MAKE) python-libs
+	PYTHONPATH=python /usr/bin/python3 bench/python_sklearn.py $(or $(REPEATS),3)
 
 demo: deps lib cli examples
 	@scripts/demo.sh $(BUILD)
@@ -209,6 +216,15 @@ install: lib cli
 	$(if $(CLI_SRC),install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' -e 's|@CFLAGS@|$(REAL_DEFS)|' \
 	    backprop.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/backprop.pc
+	$(MAKE) install-python
+
+# The Python package, with both precisions' libraries beside it (backprop/lib/).
+PYDIR ?= $(PREFIX)/lib/python3/dist-packages
+install-python: python-libs
+	install -d $(DESTDIR)$(PYDIR)/backprop/lib/float $(DESTDIR)$(PYDIR)/backprop/lib/double
+	install -m 644 python/backprop/*.py $(DESTDIR)$(PYDIR)/backprop/
+	install -m 755 build/float/libbackprop.so $(DESTDIR)$(PYDIR)/backprop/lib/float/
+	install -m 755 build/double/libbackprop.so $(DESTDIR)$(PYDIR)/backprop/lib/double/
 
 clean:
 	rm -rf build

@@ -45,12 +45,13 @@ static int argmax(const bp_real *v, int n)
     return best;
 }
 
-/* A classifier has labels or a classification loss; MSE without labels is regression. */
+/* A classifier has labels or a classification loss; MSE (or half_sse) without labels is regression. */
 static int class_count(const bp_model *m)
 {
     int k = bp_model_outputs(m), labels = bp_model_label_count(m);
     if (labels) return labels;
-    if (bp_model_get_config(m)->loss == BP_LOSS_MSE) return 0;
+    bp_loss loss = bp_model_get_config(m)->loss;
+    if (loss == BP_LOSS_MSE || loss == BP_LOSS_HALF_SSE) return 0;
     return k == 1 ? 2 : k;
 }
 

@@ -48,7 +48,8 @@ static const char *label(const bp_model *m, int c, char *buf, size_t len)
 
 static int is_classifier(const bp_model *m)
 {
-    return bp_model_label_count(m) > 0 || bp_model_get_config(m)->loss != BP_LOSS_MSE;
+    bp_loss loss = bp_model_get_config(m)->loss;
+    return bp_model_label_count(m) > 0 || (loss != BP_LOSS_MSE && loss != BP_LOSS_HALF_SSE);
 }
 
 #define PREC (sizeof(bp_real) == 8 ? 17 : 9) /* digits that give back the same bp_real */

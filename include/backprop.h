@@ -98,6 +98,11 @@ typedef enum bp_loss {
                         mean over samples and outputs, as torch.nn.BCEWithLogitsLoss */
     BP_LOSS_XENT,    /* categorical cross-entropy on a softmax output through log-sum-exp,
                         mean over samples, as torch.nn.CrossEntropyLoss with soft targets */
+    BP_LOSS_HALF_SSE,/* (1/m) sum_i 1/2 ||a_i - y_i||^2: half the squared error summed over
+                        the outputs, mean over samples; dJ/dA = (a - y) / m (scikit-learn's
+                        squared_error objective, whose reported value is this / outputs) */
+    BP_LOSS_BCE_SUM, /* BCE summed over the outputs, mean over samples, dJ/dZ = (sigma(z) - y) / m
+                        (scikit-learn's binary/multilabel log loss); = BCE for one output */
     BP_LOSS_COUNT_
 } bp_loss;
 
@@ -105,12 +110,14 @@ typedef enum bp_init {
     BP_INIT_AUTO = 0, /* He for relu/leaky_relu layers, Xavier for the others */
     BP_INIT_XAVIER,   /* uniform(-a, a), a = sqrt(6 / (in + out)); biases 0 */
     BP_INIT_HE,       /* normal(0, 2 / ((1 + slope^2) in)); biases 0 */
-    BP_INIT_SMALL     /* the notes' "small random": normal(0, 0.01^2); biases 0 */
+    BP_INIT_SMALL,    /* the notes' "small random": normal(0, 0.01^2); biases 0 */
+    BP_INIT_ZEROS     /* every parameter 0, no random draws: for a caller that sets
+                         them itself (bp_model_params), e.g. from another library */
 } bp_init;
 
 /* Names as used by the CLI and model files: "identity", "sigmoid", "tanh",
- * "relu", "leaky_relu", "softmax"; "mse", "bce", "xent"; "auto", "xavier",
- * "he", "small". *_from_name returns BP_ERR_INVALID for an unknown name. */
+ * "relu", "leaky_relu", "softmax"; "mse", "bce", "xent", "half_sse", "bce_sum"; "auto", "xavier",
+ * "he", "small", "zeros". *_from_name returns BP_ERR_INVALID for an unknown name. */
 const char *bp_activation_name(bp_activation a);
 bp_status bp_activation_from_name(const char *name, bp_activation *out);
 const char *bp_loss_name(bp_loss l);
@@ -234,6 +241,17 @@ typedef struct bp_optim_config {
     int eps_inside_sqrt;  /* Adam: the notes' m^ / sqrt(v^ + eps) instead of m^ / (sqrt(v^) + eps) */
     double weight_decay;  /* L2 term added to g (coupled); AdamW: decoupled w -= lr wd w */
     double clip_norm;     /* > 0: scale g so that its global L2 norm is at most this */
+    /* MOMENTUM/NESTEROV: the velocity holds the step, as scikit-learn's SGD (and
+     * Sutskever et al. 2013): v = mu v - lr g; w += v (Nesterov: w += mu v - lr g).
+     * The same trajectory as the default form while lr is constant; after
+     * bp_optim_set_lr the new rate scales only new gradients. The "velocity"
+     * state then holds -lr times the default's. Not saved in checkpoints. */
+    int step_in_velocity;
+    /* ADAM/ADAMW: both bias corrections folded into the step, as Kingma & Ba's
+     * section 2 and scikit-learn: w -= lr sqrt(c2) / c1 * m / (sqrt(v) + eps),
+     * c_k = 1 - beta_k^t, so eps is added to the uncorrected sqrt(v) (with
+     * eps_inside_sqrt 0). Not saved in checkpoints. */
+    int folded_bias_correction;
 } bp_optim_config;
 
 typedef struct bp_optim bp_optim;
@@ -321,6 +339,17 @@ typedef struct bp_train_config {
     int shard, shards;
     bp_status (*reduce)(void *user, bp_real *buf, size_t n);
     void *reduce_user;
+
+    /* L2 penalty on the weights, not the biases (scikit-learn's alpha): a batch
+     * of r rows adds (l2 / 2r) sum W^2 to its loss and (l2 / r) W to the weight
+     * gradient, after the reduction across shards. 0 (default): none. Unlike
+     * bp_optim_config.weight_decay it scales with the batch and spares biases. */
+    double l2;
+    /* > 0: the loss reported for bce, bce_sum and xent (not its gradient) is
+     * computed from the probabilities clipped to [prob_clip, 1 - prob_clip],
+     * as scikit-learn's log_loss with its machine-epsilon clip. 0 (default):
+     * exact, from the logits. Neither field is saved in checkpoints. */
+    double prob_clip;
 } bp_train_config;
 
 /* batch_size 32, shuffle on, seed 0, no callback, shard 0 of 1. */
@@ -333,12 +362,13 @@ typedef struct bp_epoch_stats {
     double seconds;         /* wall time of the epoch */
     double samples_per_sec;
     uint64_t steps;         /* optimizer steps so far */
+    double penalty;         /* the part of loss that is bp_train_config.l2's penalty */
 } bp_epoch_stats;
 
 typedef struct bp_trainer bp_trainer;
 
 /* A training loop over `model` updated by `opt` (both borrowed: they must
- * outlive the trainer). The first epoch allocates the batch buffers (for
+ * outlive the trainer; opt may be NULL for bp_trainer_objective alone). The first epoch allocates the batch buffers (for
  * min(batch_size, n) samples, so a batch size beyond the data costs
  * nothing); later epochs on the same n allocate nothing. */
 bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
@@ -357,6 +387,25 @@ void bp_trainer_free(bp_trainer *t);
  * part included), seconds and samples_per_sec of this call. */
 bp_status bp_trainer_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n,
                            bp_epoch_stats *stats);
+
+/* bp_trainer_epoch over the samples in a caller-given order: the epoch's
+ * mini-batches are order[0 .. batch_size), order[batch_size ..), ... (an
+ * index may repeat; each must be < n, else BP_ERR_INVALID), whatever
+ * cfg.shuffle says; the trainer's generator is not used. E.g. the
+ * permutations another library draws, to follow its trajectory. An
+ * interrupted epoch resumes with the order passed to the next call. */
+bp_status bp_trainer_epoch_order(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n,
+                                 const size_t *order, bp_epoch_stats *stats);
+
+/* The training objective over all n samples as one batch, for full-batch
+ * optimizers such as L-BFGS: forward, the loss (with cfg.prob_clip) plus
+ * cfg.l2's penalty into *loss (and that penalty into *penalty, if not NULL),
+ * and its gradient into bp_model_grads. The optimizer is not used (the
+ * trainer may be created with opt NULL for this alone). The model's
+ * workspace grows to n rows on the first call. BP_ERR_INVALID for n == 0 or
+ * n > INT_MAX. */
+bp_status bp_trainer_objective(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n,
+                               double *loss, double *penalty);
 
 /* Asks the running (or next) epoch to stop after its current batch. Safe to
  * call from a signal handler. */

@@ -106,6 +106,10 @@ void bp__activation_backward(bp_real *da, const bp_real *a, int rows, int cols,
 /* Batch-mean loss of outputs a / logits z (both (rows, cols)) against y. */
 double bp__loss(bp_loss loss, const bp_real *a, const bp_real *z, const bp_real *y,
                 int rows, int cols);
+/* The same, but bce, bce_sum and xent from the probabilities a clipped to
+ * [eps, 1 - eps] (bp_train_config.prob_clip); the other losses as bp__loss. */
+double bp__loss_clipped(bp_loss loss, const bp_real *a, const bp_real *z, const bp_real *y,
+                        int rows, int cols, double eps);
 /* dJ/dA for MSE, or dJ/dZ for the fused BCE/XENT (both (a - y) / count),
  * written into d (rows, cols), for a loss that is the mean over mean_rows
  * samples (rows, or more when these rows are one shard of a larger batch). */

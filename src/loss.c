@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const loss_names[BP_LOSS_COUNT_] = {"mse", "bce", "xent"};
+static const char *const loss_names[BP_LOSS_COUNT_] = {"mse", "bce", "xent", "half_sse", "bce_sum"};
 
 const char *bp_loss_name(bp_loss l)
 {
@@ -59,6 +59,33 @@ static double xent_logits(const bp_real *z, const bp_real *y, int rows, int cols
     return sum / rows;
 }
 
+/* The cross-entropies from probabilities p clipped to [eps, 1 - eps], as
+ * scikit-learn's log_loss and binary_log_loss: a term with a zero target
+ * weight adds nothing (xlogy). Summed; the caller takes the mean. */
+static double clipped_xent_sum(const bp_real *p, const bp_real *y, size_t count, double eps,
+                               bool binary)
+{
+    double sum = 0;
+    for (size_t i = 0; i < count; i++) {
+        double pi = p[i] < eps ? eps : p[i] > 1 - eps ? 1 - eps : p[i];
+        if (y[i] != 0) sum -= (double)y[i] * log(pi);
+        if (binary && y[i] != 1) sum -= (1 - (double)y[i]) * log(1 - pi);
+    }
+    return sum;
+}
+
+double bp__loss_clipped(bp_loss loss, const bp_real *a, const bp_real *z, const bp_real *y,
+                        int rows, int cols, double eps)
+{
+    size_t count = (size_t)rows * cols;
+    switch (loss) {
+    case BP_LOSS_BCE: return clipped_xent_sum(a, y, count, eps, true) / (double)count;
+    case BP_LOSS_BCE_SUM: return clipped_xent_sum(a, y, count, eps, true) / rows;
+    case BP_LOSS_XENT: return clipped_xent_sum(a, y, count, eps, false) / rows;
+    default: return bp__loss(loss, a, z, y, rows, cols);
+    }
+}
+
 double bp__loss(bp_loss loss, const bp_real *a, const bp_real *z, const bp_real *y,
                 int rows, int cols)
 {
@@ -67,6 +94,8 @@ double bp__loss(bp_loss loss, const bp_real *a, const bp_real *z, const bp_real 
     case BP_LOSS_MSE: return mse(a, y, count);
     case BP_LOSS_BCE: return bce_logits(z, y, count);
     case BP_LOSS_XENT: return xent_logits(z, y, rows, cols);
+    case BP_LOSS_HALF_SSE: return mse(a, y, count) * cols / 2; /* (1/2m) sum of squares */
+    case BP_LOSS_BCE_SUM: return bce_logits(z, y, count) * cols;
     case BP_LOSS_COUNT_: break;
     }
     BP_ASSERT(0);
@@ -85,6 +114,12 @@ void bp__loss_grad(bp_loss loss, bp_real *d, const bp_real *a, const bp_real *y,
     }
     case BP_LOSS_BCE: { /* dJ/dZ = (σ(z) - y) / mk */
         bp_real s = (bp_real)(1.0 / (double)mean_count);
+        for (size_t i = 0; i < count; i++) d[i] = s * (a[i] - y[i]);
+        break;
+    }
+    case BP_LOSS_HALF_SSE:  /* dJ/dA = (a - y) / m */
+    case BP_LOSS_BCE_SUM: { /* dJ/dZ = (σ(z) - y) / m */
+        bp_real s = (bp_real)(1.0 / mean_rows);
         for (size_t i = 0; i < count; i++) d[i] = s * (a[i] - y[i]);
         break;
     }

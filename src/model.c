@@ -8,17 +8,17 @@
 
 #define BP_MAX_WIDTH (1 << 24) /* keeps every GEMM dimension and product in range */
 
-static const char *const init_names[] = {"auto", "xavier", "he", "small"};
+static const char *const init_names[] = {"auto", "xavier", "he", "small", "zeros"};
 
 const char *bp_init_name(bp_init i)
 {
-    return (unsigned)i <= BP_INIT_SMALL ? init_names[i] : "unknown";
+    return (unsigned)i <= BP_INIT_ZEROS ? init_names[i] : "unknown";
 }
 
 bp_status bp_init_from_name(const char *name, bp_init *out)
 {
     int i;
-    bp_status st = bp__lookup("init", init_names, BP_INIT_SMALL + 1, name, &i);
+    bp_status st = bp__lookup("init", init_names, BP_INIT_ZEROS + 1, name, &i);
     if (!st) *out = (bp_init)i;
     return st;
 }
@@ -54,12 +54,14 @@ static bp_status validate_config(const bp_model_config *c)
     bp_activation out_act = c->act[c->n_layers - 1];
     int outputs = c->sizes[c->n_layers];
     switch (c->loss) {
-    case BP_LOSS_MSE: break;
+    case BP_LOSS_MSE:
+    case BP_LOSS_HALF_SSE: break;
     case BP_LOSS_BCE:
+    case BP_LOSS_BCE_SUM:
         if (out_act != BP_ACT_SIGMOID)
             return bp__fail(BP_ERR_INVALID,
-                            "model config: loss bce needs a sigmoid output layer, act[%d] is %s",
-                            c->n_layers - 1, bp_activation_name(out_act));
+                            "model config: loss %s needs a sigmoid output layer, act[%d] is %s",
+                            bp_loss_name(c->loss), c->n_layers - 1, bp_activation_name(out_act));
         break;
     case BP_LOSS_XENT:
         if (out_act != BP_ACT_SOFTMAX || outputs < 2)
@@ -71,7 +73,7 @@ static bp_status validate_config(const bp_model_config *c)
     default:
         return bp__fail(BP_ERR_INVALID, "model config: loss = %d is not a loss", (int)c->loss);
     }
-    if ((unsigned)c->init > BP_INIT_SMALL)
+    if ((unsigned)c->init > BP_INIT_ZEROS)
         return bp__fail(BP_ERR_INVALID, "model config: init = %d is not an init scheme", (int)c->init);
     return BP_OK;
 }
@@ -98,6 +100,10 @@ void bp_model_init_params(bp_model *m, uint64_t seed)
 {
     bp_rng rng;
     bp_rng_seed(&rng, seed);
+    if (m->cfg.init == BP_INIT_ZEROS) { /* calloc'ed at create; zeroed again on re-init */
+        memset(m->params, 0, m->n_params * sizeof *m->params);
+        return;
+    }
     for (int l = 0; l < m->cfg.n_layers; l++) {
         const bp_layer *L = &m->layers[l];
         init_layer(m->params + L->w_off, m->params + L->b_off, L, m->cfg.init,
@@ -247,7 +253,7 @@ bp_status bp__model_backward(bp_model *m, const bp_real *y, int batch, int mean_
     const bp_layer *out = &m->layers[last];
     /* dZ of the output layer: fused (A - Y)/count for bce/xent; for mse dA ⊙ g'(Z). */
     bp__loss_grad(m->cfg.loss, m->delta[0], m->acts[last], y, batch, out->out, mean_rows);
-    if (m->cfg.loss == BP_LOSS_MSE)
+    if (m->cfg.loss == BP_LOSS_MSE || m->cfg.loss == BP_LOSS_HALF_SSE)
         bp__activation_backward(m->delta[0], m->acts[last], batch, out->out, out->act,
                                 m->cfg.leaky_slope);
     for (int l = last; l >= 0; l--) {
@@ -273,7 +279,7 @@ static int argmax(const bp_real *v, int n)
 long bp_model_count_correct(const bp_model *m, const bp_real *y, int batch)
 {
     int L = m->cfg.n_layers, k = m->cfg.sizes[L];
-    bool thresholded = m->cfg.loss == BP_LOSS_BCE || (k == 1 && m->cfg.act[L - 1] == BP_ACT_SIGMOID);
+    bool thresholded = m->cfg.loss == BP_LOSS_BCE || m->cfg.loss == BP_LOSS_BCE_SUM || (k == 1 && m->cfg.act[L - 1] == BP_ACT_SIGMOID);
     if (!thresholded && k == 1) return -1;
     const bp_real *a = m->acts[L - 1];
     long correct = 0;

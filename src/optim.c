@@ -197,6 +197,21 @@ static int momentum(bp_real *restrict w, bp_real *restrict v, const bp_real *res
     return bad;
 }
 
+/* The step kept in the velocity (scikit-learn's SGD): v = mu v - lr g;
+ * w += v, or w += mu v - lr g (Nesterov), in its order of operations. */
+static int momentum_step(bp_real *restrict w, bp_real *restrict v, const bp_real *restrict g,
+                         size_t n, double lr, double mu, bool nesterov)
+{
+    bp_real a = (bp_real)lr, m = (bp_real)mu;
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        v[i] = m * v[i] - a * g[i];
+        w[i] += nesterov ? m * v[i] - a * g[i] : v[i];
+        bad |= BAD(v[i]) | BAD(w[i]);
+    }
+    return bad;
+}
+
 /* The notes: m = b m + (1 - b) g;  m^ = m / (1 - b^t);  w -= lr m^. */
 static int notes_momentum(bp_real *restrict w, bp_real *restrict m, const bp_real *restrict g,
                           size_t n, double lr, double beta, uint64_t t)
@@ -222,6 +237,12 @@ typedef struct {
 static adam_consts adam_at(const bp_optim_config *c, uint64_t t)
 {
     double c1 = 1 - pow(c->beta1, (double)t), c2 = 1 - pow(c->beta2, (double)t);
+    if (c->folded_bias_correction && !c->eps_inside_sqrt) /* lr sqrt(c2) / c1, no c2 in the loop */
+        return (adam_consts){
+            .b1 = (bp_real)c->beta1, .b2 = (bp_real)c->beta2,
+            .one_b1 = (bp_real)(1 - c->beta1), .one_b2 = (bp_real)(1 - c->beta2),
+            .step = (bp_real)(c->lr * sqrt(c2) / c1), .eps = (bp_real)c->eps,
+            .c2_sqrt = 1, .inv_c2 = 1};
     return (adam_consts){
         .b1 = (bp_real)c->beta1, .b2 = (bp_real)c->beta2,
         .one_b1 = (bp_real)(1 - c->beta1), .one_b2 = (bp_real)(1 - c->beta2),
@@ -384,8 +405,11 @@ static void update_range(step_job *j, int part, size_t lo, size_t hi)
     int bad = 0;
     switch (c->kind) {
     case BP_OPTIM_SGD: bad = sgd(w, g, n, c->lr); break;
-    case BP_OPTIM_MOMENTUM: bad = momentum(w, s0, g, n, c->lr, c->momentum, false); break;
-    case BP_OPTIM_NESTEROV: bad = momentum(w, s0, g, n, c->lr, c->momentum, true); break;
+    case BP_OPTIM_MOMENTUM:
+    case BP_OPTIM_NESTEROV:
+        bad = (c->step_in_velocity ? momentum_step : momentum)(w, s0, g, n, c->lr, c->momentum,
+                                                               c->kind == BP_OPTIM_NESTEROV);
+        break;
     case BP_OPTIM_NOTES_MOMENTUM: bad = notes_momentum(w, s0, g, n, c->lr, c->momentum, o->t); break;
     case BP_OPTIM_ADAMW: scale(w, n, (bp_real)(1 - c->lr * c->weight_decay)); /* decoupled decay first */
         /* fall through */

@@ -3,6 +3,7 @@
  * SGD, batch size n is full-batch gradient descent: one code path. */
 #include "internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,10 +18,12 @@ struct bp_trainer {
     int epochs_done;
     size_t next_batch;     /* where an interrupted epoch resumes */
     double loss_sum;       /* sums over the current epoch's batches run so far */
+    double penalty_sum;    /* the part of loss_sum that is cfg.l2's penalty */
     long correct;          /* -1 when accuracy does not apply */
     size_t seen;
     volatile sig_atomic_t stop;
     size_t *order;         /* (order_n) sample permutation */
+    bool gather;           /* batches are gathered through order (shuffled or given) */
     size_t order_n;
     size_t rows;           /* capacity of xb, yb: this shard's slice of min(batch_size, samples); 0 before the first epoch */
     bp_real *xb[2], *yb[2]; /* (rows, inputs), (rows, outputs): a gathered batch, and the next */
@@ -85,8 +88,9 @@ static bp_status size_batch(bp_trainer *t, size_t n)
     return bp_model_reserve(t->model, (int)rows);
 }
 
-/* The epoch's sample order: identity, then Fisher-Yates with the generator. */
-static bp_status make_order(bp_trainer *t, size_t n, bp_rng *rng)
+/* The epoch's sample order: `given`, or the identity, then Fisher-Yates with
+ * the generator when shuffling. */
+static bp_status make_order(bp_trainer *t, size_t n, bp_rng *rng, const size_t *given)
 {
     if (t->order_n != n) { /* only when the data set changes size */
         free(t->order);
@@ -95,6 +99,11 @@ static bp_status make_order(bp_trainer *t, size_t n, bp_rng *rng)
         if (st) return st;
         if (!(t->order = bp__calloc(n, sizeof *t->order))) return BP_ERR_NOMEM;
         t->order_n = n;
+    }
+    t->gather = given || t->cfg.shuffle;
+    if (given) {
+        memcpy(t->order, given, n * sizeof *given);
+        return BP_OK;
     }
     for (size_t i = 0; i < n; i++) t->order[i] = i;
     if (t->cfg.shuffle)
@@ -155,7 +164,8 @@ static void gather_batch(void *ctx)
 
 /* What one step adds to the epoch's sums: over the whole batch, all shards. */
 typedef struct step_sums {
-    double loss;   /* loss summed over the batch's samples */
+    double loss;   /* loss summed over the batch's samples, penalty included */
+    double penalty; /* cfg.l2's penalty times the batch's samples */
     long correct;  /* -1 when accuracy does not apply */
     int stop;      /* a stop was requested (on any shard) */
 } step_sums;
@@ -175,26 +185,62 @@ static bp_status reduce(bp_trainer *t, step_sums *s)
     return BP_OK;
 }
 
+/* The batch-mean loss of the last forward pass, with cfg.prob_clip. */
+static double batch_loss(const bp_trainer *t, const bp_real *y, int rows)
+{
+    const bp_model *m = t->model;
+    int L = m->cfg.n_layers;
+    if (t->cfg.prob_clip > 0)
+        return bp__loss_clipped(m->cfg.loss, m->acts[L - 1], m->logits, y, rows,
+                                m->cfg.sizes[L], t->cfg.prob_clip);
+    return bp__loss(m->cfg.loss, m->acts[L - 1], m->logits, y, rows, m->cfg.sizes[L]);
+}
+
+/* cfg.l2 on a batch of `total` rows: adds (l2 / total) W to the weight
+ * gradients and returns the penalty (l2 / 2) sum W^2, which the batch's
+ * summed loss gains (its mean gains that / total). Biases are spared. */
+static double add_l2_penalty(bp_trainer *t, int total)
+{
+    bp_model *m = t->model;
+    double l2 = t->cfg.l2, lane[8] = {0}, sum = 0;
+    bp_real c = (bp_real)(l2 / total);
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        const bp_layer *L = &m->layers[l];
+        const bp_real *restrict w = m->params + L->w_off; /* (out, in) */
+        bp_real *restrict g = m->grads + L->w_off;         /* (out, in) */
+        size_t count = (size_t)L->out * L->in, i = 0;
+        /* independent lanes: one sum in double would serialize on its adds */
+        for (; i + 8 <= count; i += 8)
+            for (int j = 0; j < 8; j++) lane[j] += (double)w[i + j] * w[i + j];
+        for (; i < count; i++) sum += (double)w[i] * w[i];
+        for (i = 0; i < count; i++) g[i] += c * w[i];
+    }
+    for (int j = 0; j < 8; j++) sum += lane[j];
+    return 0.5 * l2 * sum;
+}
+
 /* Forward, loss and backward on this shard's `rows` of a batch of `total`,
  * the reduction across shards, then the update. */
 static bp_status train_step(bp_trainer *t, const bp_real *x, const bp_real *y, int rows,
                             int total, step_sums *s, const bp__side_job *side)
 {
     bp_model *m = t->model;
-    s->loss = 0, s->correct = bp_model_count_correct(m, y, 0), s->stop = t->stop;
+    s->loss = 0, s->penalty = 0, s->correct = bp_model_count_correct(m, y, 0), s->stop = t->stop;
     bp_status st = BP_OK;
     if (rows > 0) {
-        bp_real l;
         st = bp_model_forward(m, x, rows, NULL);
-        if (!st) st = bp_model_loss(m, y, rows, &l);
         if (!st) st = bp__model_backward(m, y, rows, total);
         if (st) return st;
-        s->loss = (double)l * rows;
+        s->loss = batch_loss(t, y, rows) * rows;
         s->correct = bp_model_count_correct(m, y, rows);
     } else {
         memset(bp_model_grads(m), 0, bp_model_param_count(m) * sizeof(bp_real));
     }
     if (t->cfg.reduce && (st = reduce(t, s))) return st;
+    if (t->cfg.l2 > 0) { /* on the reduced gradient: the same on every shard */
+        s->penalty = add_l2_penalty(t, total);
+        s->loss += s->penalty;
+    }
     if (!isfinite(s->loss)) /* the same verdict on every shard: it follows the sums */
         return bp__fail(BP_ERR_NUMERIC, "loss is %g", s->loss / total);
     return bp__optim_step_blocks(t->opt, bp_model_params(m), bp_model_grads(m), t->blocks,
@@ -214,7 +260,7 @@ static bp_status run_batches(bp_trainer *t, const bp_real *x, const bp_real *y, 
         batch_slice sl = slice_of(t, n, b);
         const bp_real *xb = x + sl.start * in, *yb = y + sl.start * k;
         bp__side_job side = {gather_batch, &next}, *ahead = NULL;
-        if (t->cfg.shuffle) {
+        if (t->gather) {
             if (!next.done) {
                 next.s = sl;
                 gather_batch(&next);
@@ -232,6 +278,7 @@ static bp_status run_batches(bp_trainer *t, const bp_real *x, const bp_real *y, 
                             st == BP_ERR_NUMERIC ? " (try a lower learning rate or gradient clipping)" : "");
         }
         t->loss_sum += s.loss;
+        t->penalty_sum += s.penalty;
         t->correct = s.correct < 0 || t->correct < 0 ? -1 : t->correct + s.correct;
         t->seen += sl.total;
         if (t->cfg.on_batch) {
@@ -250,23 +297,25 @@ static bp_status run_batches(bp_trainer *t, const bp_real *x, const bp_real *y, 
     return BP_OK;
 }
 
-bp_status bp_trainer_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n,
-                           bp_epoch_stats *stats)
+static bp_status run_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n,
+                           const size_t *order, bp_epoch_stats *stats)
 {
     if (n == 0) return bp__fail(BP_ERR_INVALID, "train: no samples");
+    if (!t->opt) return bp__fail(BP_ERR_INVALID, "train: the trainer has no optimizer");
     double t0 = bp__now();
     size_t B = (size_t)t->cfg.batch_size, n_batches = (n + B - 1) / B;
     bp_rng rng = t->rng;
-    bp_status st = make_order(t, n, &rng);
+    bp_status st = make_order(t, n, &rng, order);
     if (st) return st;
     if (t->next_batch >= n_batches) t->next_batch = 0; /* stale position: data changed */
-    if (t->next_batch == 0) t->loss_sum = 0, t->correct = 0, t->seen = 0;
+    if (t->next_batch == 0) t->loss_sum = 0, t->penalty_sum = 0, t->correct = 0, t->seen = 0;
     size_t seen_before = t->seen;
     st = run_batches(t, x, y, n);
     if (stats) {
         double secs = bp__now() - t0;
         stats->epoch = t->epochs_done + 1;
         stats->loss = t->seen ? t->loss_sum / (double)t->seen : NAN;
+        stats->penalty = t->seen ? t->penalty_sum / (double)t->seen : NAN;
         stats->accuracy = t->correct < 0 || !t->seen ? -1 : (double)t->correct / (double)t->seen;
         stats->seconds = secs;
         stats->samples_per_sec = secs > 0 ? (double)(t->seen - seen_before) / secs : 0;
@@ -278,8 +327,42 @@ bp_status bp_trainer_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, si
         t->epochs_done++;
     }
     t->next_batch = 0; /* done, or abandoned on an error */
-    t->loss_sum = 0, t->correct = 0, t->seen = 0;
+    t->loss_sum = 0, t->penalty_sum = 0, t->correct = 0, t->seen = 0;
     return st;
+}
+
+bp_status bp_trainer_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n,
+                           bp_epoch_stats *stats)
+{
+    return run_epoch(t, x, y, n, NULL, stats);
+}
+
+bp_status bp_trainer_epoch_order(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n,
+                                 const size_t *order, bp_epoch_stats *stats)
+{
+    if (!order) return bp__fail(BP_ERR_INVALID, "train: order is NULL");
+    for (size_t i = 0; i < n; i++)
+        if (order[i] >= n)
+            return bp__fail(BP_ERR_INVALID, "train: order[%zu] = %zu, must be < n = %zu", i,
+                            order[i], n);
+    return run_epoch(t, x, y, n, order, stats);
+}
+
+bp_status bp_trainer_objective(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n,
+                               double *loss, double *penalty)
+{
+    if (n == 0 || n > INT_MAX)
+        return bp__fail(BP_ERR_INVALID, "objective: n = %zu samples, must be 1..%d", n, INT_MAX);
+    bp_model *m = t->model;
+    int rows = (int)n;
+    bp_status st = bp_model_forward(m, x, rows, NULL);
+    if (!st) st = bp__model_backward(m, y, rows, rows);
+    if (st) return st;
+    double l = batch_loss(t, y, rows), p = t->cfg.l2 > 0 ? add_l2_penalty(t, rows) / rows : 0;
+    *loss = l + p;
+    if (penalty) *penalty = p;
+    if (!isfinite(*loss)) return bp__fail(BP_ERR_NUMERIC, "objective: loss is %g", *loss);
+    return BP_OK;
 }
 
 void bp_trainer_request_stop(bp_trainer *t) { t->stop = 1; }

@@ -1,0 +1,94 @@
+"""make bench, Python part: backprop.MLPClassifier against scikit-learn's own
+MLPClassifier on the same data, dtype, parameters and epochs (the same
+algorithm, number for number), in one run, alternating the two, medians of
+REPEATS. Both at 1 and 2 threads: scikit-learn's OpenBLAS limited through
+threadpoolctl, ours through n_threads. Also the package's overhead: the
+fit's wall time beyond the library's own epoch time (bp_epoch_stats.seconds).
+
+    /usr/bin/python3 bench/python_sklearn.py [REPEATS]     (PYTHONPATH=python)
+"""
+import gzip
+import os
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier as SkMLP
+from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
+import backprop  # noqa: E402
+
+warnings.simplefilter("ignore", ConvergenceWarning)
+DATASETS = os.environ.get("BP_DATASETS_DIR", "/usr/share/datasets")
+
+
+def fashion(n):
+    """The first n Fashion-MNIST training images (/255) and labels, float32;
+    synthetic data of that shape labelled by a random linear teacher when the
+    data set is not installed."""
+    d = os.path.join(DATASETS, "fashion-mnist")
+    try:
+        with gzip.open(os.path.join(d, "train-images-idx3-ubyte.gz")) as f:
+            X = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)[:n]
+        with gzip.open(os.path.join(d, "train-labels-idx1-ubyte.gz")) as f:
+            y = np.frombuffer(f.read(), np.uint8, offset=8)[:n]
+        return (X / np.float32(255)).astype(np.float32), y, "fashion-mnist"
+    except OSError:
+        rng = np.random.RandomState(0)
+        X = rng.rand(n, 784).astype(np.float32)
+        return X, (X @ rng.randn(784, 10)).argmax(1), "synthetic"
+
+
+def timed_fit(est, X, y, threads, sk):
+    t = time.perf_counter()
+    if sk:
+        with threadpool_limits(threads):
+            est.fit(X, y)
+    else:
+        est.fit(X, y)
+    return time.perf_counter() - t
+
+
+def compare(name, X, y, kw, repeats):
+    rows = []
+    for threads in (1, 2):
+        sk_t, bp_t, over = [], [], []
+        for _ in range(repeats):
+            sk_t.append(timed_fit(SkMLP(**kw), X, y, threads, True))
+            ours = backprop.MLPClassifier(n_threads=threads, **kw)
+            bp_t.append(timed_fit(ours, X, y, threads, False))
+            over.append(bp_t[-1] / ours._bp_seconds - 1)
+        s, b = statistics.median(sk_t), statistics.median(bp_t)
+        rows.append((name, threads, s, b, s / b, statistics.median(over)))
+    return rows
+
+
+def main():
+    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    Xf, yf, src = fashion(int(os.environ.get("BENCH_FASHION_N", "12800")))
+    Xd, yd = load_digits(return_X_y=True)
+    common = dict(random_state=0, tol=0.0, n_iter_no_change=10 ** 6)
+    cases = [
+        (f"{src} 784-256-128-10 f32", Xf, yf,
+         dict(hidden_layer_sizes=(256, 128), batch_size=128, max_iter=2, **common)),
+        ("digits 64-100-10 f32", (Xd / 16).astype(np.float32), yd,
+         dict(hidden_layer_sizes=(100,), max_iter=50, **common)),
+        ("digits 64-100-10 f64", Xd / 16, yd, dict(hidden_layer_sizes=(100,), max_iter=50, **common)),
+    ]
+    print(f"\nPython: backprop.MLPClassifier vs scikit-learn's (same algorithm and numbers), "
+          f"Adam, medians of {repeats}")
+    head = f"{'fit':30} {'thr':>3} {'sklearn s':>10} {'backprop s':>10} {'speedup':>8} {'overhead':>9}"
+    print(head + "\n" + "-" * len(head))
+    for name, X, y, kw in cases:
+        for row in compare(name, X, y, kw, repeats):
+            print("%-30s %3d %10.3f %10.3f %7.2fx %8.1f%%" % (*row[:5], 100 * row[5]))
+    print("overhead: the fit's wall time beyond the library's epoch time, input checks included")
+
+
+if __name__ == "__main__":
+    main()
