@@ -82,6 +82,8 @@ bp_status cli_read_data(bp_dataset **out, const cli_opts *o, opt_id flag, const 
 int cli_load_data(bp_dataset **out, const cli_opts *o, opt_id flag, const bp_model *model,
                   int has_target)
 {
+    if (model && cli_uses_encoder(o->v[flag].s, model))
+        return cli_encode(out, o, flag, model, has_target ? BP_ENCODE_TARGETS : 0);
     bp_status st = cli_read_data(out, o, flag, model, has_target);
     if (st == BP_ERR_INVALID)
         cli_usage(o->cmd, "--%s: %s", cli_specs[flag].name, bp_last_error());
