@@ -155,7 +155,7 @@ const opt_spec cli_specs[O_COUNT] = {
                    "in a warning) or error"},
     [O_MAX_CATEGORIES] = {"max-categories", OT_INT, "N", "1000", 1, 16777216, 0, 0, NULL,
                           "most categories a categorical CSV column may have"},
-    [O_HIDDEN] = {"hidden", OT_STR, "N,N,...", NULL, 0, 0, 0, 0, NULL,
+    [O_HIDDEN] = {"hidden", OT_HIDDEN, "N,N,...", NULL, 0, 0, 0, 0, NULL,
                   "hidden layer sizes only (e.g. 64,32): the inputs and outputs come from the "
                   "encoded data (instead of --layers)"},
 };
@@ -257,6 +257,10 @@ static void describe(const opt_spec *sp, char *buf, size_t len)
         snprintf(buf, len, "2 to %d comma-separated sizes in 1..%d, inputs first (e.g. 784,256,10)",
                  BP_MAX_LAYERS + 1, MAX_WIDTH);
         break;
+    case OT_HIDDEN:
+        snprintf(buf, len, "1 to %d comma-separated hidden sizes in 1..%d (e.g. 64,32)",
+                 BP_MAX_LAYERS - 1, MAX_WIDTH);
+        break;
     case OT_ACTS:
         snprintf(buf, len, "identity, sigmoid, tanh, relu or leaky_relu, or a comma-separated "
                            "list of them (one per hidden layer)");
@@ -283,6 +287,15 @@ static int parse_layers(cli_opts *o, const char *s)
     if (n < 2) return -1;
     o->n_sizes = n;
     return 0;
+}
+
+static int check_hidden(const char *s)
+{
+    cli_opts tmp;
+    char buf[4096];
+    /* the hidden sizes between a dummy input and output must make valid --layers */
+    if (snprintf(buf, sizeof buf, "1,%s,1", s) >= (int)sizeof buf) return -1;
+    return parse_layers(&tmp, buf) || tmp.n_sizes > BP_MAX_LAYERS + 1;
 }
 
 static int parse_acts(cli_opts *o, const char *s)
@@ -326,6 +339,7 @@ static int set_value(cli_opts *o, opt_id id, const char *text)
     case OT_CHOICE: bad = parse_choice(sp, text); break;
     case OT_LAYERS: bad = parse_layers(o, text); break;
     case OT_ACTS: bad = parse_acts(o, text); break;
+    case OT_HIDDEN: bad = check_hidden(text); break;
     }
     if (!bad) v->s = text;
     return bad ? -1 : 0;

@@ -36,7 +36,8 @@ typedef enum opt_type {
     OT_STR,    /* non-empty text: a path or data spec */
     OT_CHOICE, /* one of choices[] */
     OT_LAYERS, /* comma-separated sizes */
-    OT_ACTS    /* one activation, or one per hidden layer */
+    OT_ACTS,   /* one activation, or one per hidden layer */
+    OT_HIDDEN  /* comma-separated hidden sizes (checked; train.c reads them) */
 } opt_type;
 
 typedef struct opt_spec {

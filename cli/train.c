@@ -166,12 +166,12 @@ static int load_sets(run *r)
     int rc = r->fresh && cli_spec_is_csv(o->v[O_DATA].s)
                  ? cli_fit_encoded(&r->train, &r->enc, o, O_DATA)
                  : cli_load_data(&r->train, o, O_DATA, r->model, 1);
-    data_kind kind = r->enc && bp_encoder_task(r->enc) == BP_TASK_MULTILABEL
-                         ? KIND_BINARY : cli_data_kind(r->train);
-    if (!rc && r->fresh) rc = build_model(r, kind);
-    if (!rc && r->enc) rc = attach_encoder(r);
+    if (!rc && r->fresh)
+        rc = build_model(r, r->enc && bp_encoder_task(r->enc) == BP_TASK_MULTILABEL
+                                ? KIND_BINARY : cli_data_kind(r->train));
     if (!rc) rc = take_labels(r);
     if (!rc) rc = cli_match_data(o, r->model, &r->train, O_DATA, r->fresh);
+    if (!rc && r->enc) rc = attach_encoder(r);
     if (!rc) rc = split_val(r);
     if (!rc && o->v[O_TEST].given) rc = cli_load_data(&r->test, o, O_TEST, r->model, 1);
     if (!rc && r->test) rc = cli_match_data(o, r->model, &r->test, O_TEST, r->fresh);
