@@ -40,6 +40,41 @@ int bp__enc_number(const char *s, double *v)
     return end != s && *end == '\0' && isfinite(*v) && isfinite((bp_real)*v);
 }
 
+int bp__utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p++;
+        int more = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2
+                   : (c & 0xF8) == 0xF0 ? 3 : -1;
+        if (more < 0 || (more == 1 && c < 0xC2) || c > 0xF4) return 0;
+        unsigned cp = c & (0x3F >> more);
+        for (int i = 0; i < more; i++, p++) {
+            if ((*p & 0xC0) != 0x80) return 0;
+            cp = cp << 6 | (*p & 0x3F);
+        }
+        if ((more == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (more == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return 0;
+    }
+    return 1;
+}
+
+static int cmp_str(const void *a, const void *b);
+
+const char *bp__duplicate_name(char *const *names, int n)
+{
+    const char **s = bp__calloc((size_t)n + 1, sizeof *s);
+    const char *dup = NULL;
+    if (!s) return NULL;
+    memcpy(s, names, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_str);
+    for (int i = 1; i < n && !dup; i++)
+        if (strcmp(s[i - 1], s[i]) == 0) dup = s[i];
+    free(s);
+    return dup;
+}
+
 void bp__enc_free_fields(bp_encoder *e)
 {
     for (int c = 0; c < e->n_cols; c++) {
@@ -170,6 +205,14 @@ static bp_status set_roles(fit *f, char *forced)
     const bp_encode_options *o = f->o;
     bp_encoder *e = f->e;
     char b1[32];
+    for (int c = 0; t->names && c < t->cols; c++)
+        if (!bp__utf8_valid(t->names[c]))
+            return bp__fail(BP_ERR_FORMAT, "%s:%ld: the name of column %d is not valid UTF-8",
+                            t->path, t->names_line, c + 1);
+    const char *dup = t->names ? bp__duplicate_name(t->names, t->cols) : NULL;
+    if (dup)
+        return bp__fail(BP_ERR_FORMAT, "%s:%ld: two columns are named \"%s\": columns are found "
+                        "by name, so rename one", t->path, t->names_line, dup);
     int n_t = o->has_target ? (o->n_targets ? o->n_targets : 1) : 0;
     if (n_t && !(e->targets = bp__calloc((size_t)n_t, sizeof *e->targets))) return BP_ERR_NOMEM;
     for (int i = 0; i < o->n_ignore; i++) {
@@ -287,6 +330,10 @@ static bp_status fit_categorical(fit *f, int c, const char **cells)
                         "more than the limit of %d (raise --max-categories, or --ignore the "
                         "column if it is an id or free text)", t->path, c + 1, cname(t, c, b), m,
                         f->o->max_categories);
+    for (size_t i = 0; i < m; i++)
+        if (!bp__utf8_valid(cells[i]))
+            return bp__fail(BP_ERR_FORMAT, "%s: column %d (\"%s\"): a category is not valid "
+                            "UTF-8 (convert the file to UTF-8)", t->path, c + 1, cname(t, c, b));
     col->role = BP_COLUMN_CATEGORICAL;
     bp_status st = bp__strings_copy(&col->cats, (int)m, cells);
     if (!st) col->n_cats = (int)m;
@@ -424,6 +471,9 @@ static bp_status value_names(const tval *u, size_t m, int numeric, char ***out)
     for (size_t i = 0; !st && i < m; i++) {
         if (numeric) format_number(buf[i], sizeof buf[i], u[i].v);
         names[i] = numeric ? buf[i] : u[i].s;
+        if (!bp__utf8_valid(names[i]))
+            st = bp__fail(BP_ERR_FORMAT, "a target value is not valid UTF-8 (convert the file to "
+                          "UTF-8)");
     }
     if (!st) st = bp__strings_copy(out, (int)m, names);
     free(names);

@@ -39,6 +39,10 @@ int bp__enc_number(const char *s, double *v);
 int bp__enc_width(const bp__enc_col *c);
 void bp__enc_layout(bp_encoder *e);
 void bp__enc_free_fields(bp_encoder *e);
+/* Whether s is valid UTF-8 (what a model file's JSON can hold). */
+int bp__utf8_valid(const char *s);
+/* The first of two equal names among n (sorted copy), or NULL if all differ. */
+const char *bp__duplicate_name(char *const *names, int n);
 /* Parses and validates an encoder from its JSON text; `where` names it in
  * messages (BP_ERR_FORMAT "where: what is wrong"). */
 bp_status bp__encoder_from_json(bp_encoder **out, const char *text, const char *where);

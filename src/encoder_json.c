@@ -200,9 +200,11 @@ static bp_status read_encoder(reader *r, json_t *j)
     e->n_cols = (int)k;
     bp_status st = BP_OK;
     for (size_t c = 0; !st && c < k; c++) st = read_column(r, json_array_get(cols, c), &e->col[c]);
-    for (int c = 0; !st && c < e->n_cols; c++)
-        for (int d = 0; !st && d < c; d++)
-            if (strcmp(e->col[c].name, e->col[d].name) == 0) st = bad(r, "two columns share a name");
+    char **names = st ? NULL : bp__calloc((size_t)e->n_cols, sizeof *names);
+    if (!st && !names) st = BP_ERR_NOMEM;
+    for (int c = 0; !st && c < e->n_cols; c++) names[c] = e->col[c].name;
+    if (!st && bp__duplicate_name(names, e->n_cols)) st = bad(r, "two columns share a name");
+    free(names);
     if (!st) st = read_targets(r, json_object_get(j, "targets"));
     if (!st) st = check_task(r, json_object_get(j, "labels"));
     if (st) return st;
