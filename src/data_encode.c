@@ -637,23 +637,46 @@ typedef struct apply {
     bp_encode_report *rep;
 } apply;
 
+typedef struct named {
+    const char *name;
+    int index;
+} named;
+
+static int cmp_named(const void *a, const void *b)
+{
+    const named *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Each encoder column found by name in the header (sorted once: a header of
+ * many columns costs n log n, not n^2); the first of equal names wins. */
 static bp_status map_by_name(apply *a)
 {
     const bp_encoder *e = a->e;
     const bp_table *t = a->t;
-    int absent_targets = 0;
-    for (int c = 0; c < e->n_cols; c++) {
-        a->src[c] = -1;
-        for (int k = 0; k < t->cols && a->src[c] < 0; k++)
-            if (strcmp(t->names[k], e->col[c].name) == 0) a->src[c] = k;
-        if (a->src[c] >= 0) continue;
-        if (e->col[c].role == BP_COLUMN_TARGET) absent_targets++;
-        else if (e->col[c].role != BP_COLUMN_IGNORED)
-            return bp__fail(BP_ERR_FORMAT, "%s:%ld: no column \"%s\" in the header: the model "
-                            "takes it as an input", t->path, t->names_line, e->col[c].name);
+    named *sorted = bp__calloc((size_t)t->cols, sizeof *sorted);
+    if (!sorted) return BP_ERR_NOMEM;
+    for (int k = 0; k < t->cols; k++) sorted[k] = (named){t->names[k], k};
+    qsort(sorted, (size_t)t->cols, sizeof *sorted, cmp_named);
+    bp_status st = BP_OK;
+    for (int c = 0; !st && c < e->n_cols; c++) {
+        named key = {e->col[c].name, -1};
+        size_t lo = 0, hi = (size_t)t->cols; /* the first entry not below key */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (cmp_named(&sorted[mid], &key) < 0) lo = mid + 1;
+            else hi = mid;
+        }
+        a->src[c] = lo < (size_t)t->cols && strcmp(sorted[lo].name, key.name) == 0
+                        ? sorted[lo].index : -1;
+        if (a->src[c] < 0 && e->col[c].role != BP_COLUMN_TARGET &&
+            e->col[c].role != BP_COLUMN_IGNORED)
+            st = bp__fail(BP_ERR_FORMAT, "%s:%ld: no column \"%s\" in the header: the model "
+                          "takes it as an input", t->path, t->names_line, e->col[c].name);
     }
-    (void)absent_targets; /* map_columns decides what absent targets mean */
-    return BP_OK;
+    free(sorted);
+    return st;
 }
 
 /* Without a header: the training columns, or those without the targets. */
