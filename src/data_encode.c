@@ -466,8 +466,8 @@ static void target_values(const fit *f, int c, tval *u, tstats *s)
 static bp_status value_names(const tval *u, size_t m, int numeric, char ***out)
 {
     const char **names = bp__calloc(m, sizeof *names);
-    char (*buf)[40] = numeric ? bp__calloc(m, sizeof *buf) : NULL;
-    bp_status st = names && (buf || !numeric) ? BP_OK : BP_ERR_NOMEM;
+    char (*buf)[40] = bp__calloc(m, sizeof *buf); /* numbers' names (m <= 65536) */
+    bp_status st = names && buf ? BP_OK : BP_ERR_NOMEM;
     for (size_t i = 0; !st && i < m; i++) {
         if (numeric) format_number(buf[i], sizeof buf[i], u[i].v);
         names[i] = numeric ? buf[i] : u[i].s;
