@@ -467,8 +467,12 @@ static bp_status value_names(const tval *u, size_t m, int numeric, char ***out)
 {
     const char **names = bp__calloc(m, sizeof *names);
     char (*buf)[40] = bp__calloc(m, sizeof *buf); /* numbers' names (m <= 65536) */
-    bp_status st = names && buf ? BP_OK : BP_ERR_NOMEM;
-    for (size_t i = 0; !st && i < m; i++) {
+    if (!names || !buf) {
+        free(names), free(buf);
+        return BP_ERR_NOMEM;
+    }
+    bp_status st = BP_OK;
+    for (size_t i = 0; i < m; i++) {
         if (numeric) format_number(buf[i], sizeof buf[i], u[i].v);
         names[i] = numeric ? buf[i] : u[i].s;
         if (!bp__utf8_valid(names[i]))
