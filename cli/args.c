@@ -155,6 +155,9 @@ const opt_spec cli_specs[O_COUNT] = {
                    "in a warning) or error"},
     [O_MAX_CATEGORIES] = {"max-categories", OT_INT, "N", "1000", 1, 16777216, 0, 0, NULL,
                           "most categories a categorical CSV column may have"},
+    [O_HEADER] = {"header", OT_FLAG, NULL, NULL, 0, 0, 0, 0, NULL,
+                  "the CSV's first row is a header (default: detected; a table of text "
+                  "columns only needs this)"},
     [O_HIDDEN] = {"hidden", OT_HIDDEN, "N,N,...", NULL, 0, 0, 0, 0, NULL,
                   "hidden layer sizes only (e.g. 64,32): the inputs and outputs come from the "
                   "encoded data (instead of --layers)"},

@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const cmd_item items[] = {
-    OPT(O_MODEL), OPT(O_DATA), OPT(O_OUTPUT), OPT(O_TARGET), OPT(O_NO_HEADER), OPT(O_UNKNOWN),
+    OPT(O_MODEL), OPT(O_DATA), OPT(O_OUTPUT), OPT(O_TARGET), OPT(O_NO_HEADER), OPT(O_HEADER), OPT(O_UNKNOWN),
     DEF(O_BATCH, "256"), OPT(O_THREADS), END_ITEMS};
 
 const cmd_desc cmd_predict_desc = {

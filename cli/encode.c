@@ -36,7 +36,8 @@ int cli_uses_encoder(const char *spec, const bp_model *model)
 
 static int load_table(bp_table **t, const cli_opts *o, opt_id flag)
 {
-    if (bp_table_load_csv(t, csv_path(o->v[flag].s), o->v[O_NO_HEADER].i ? 0 : -1, 0))
+    int header = o->v[O_HEADER].i ? 1 : o->v[O_NO_HEADER].i ? 0 : -1;
+    if (bp_table_load_csv(t, csv_path(o->v[flag].s), header, 0))
         return cli_error(o->cmd, "--%s: %s", cli_specs[flag].name, bp_last_error());
     return 0;
 }

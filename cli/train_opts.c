@@ -14,7 +14,7 @@ static const opt_id resumable[] = {
     O_ALPHA, O_EPS, O_EPS_INSIDE_SQRT, O_WEIGHT_DECAY, O_CLIP, O_BATCH, O_EPOCHS, O_SEED,
     O_NO_SHUFFLE, O_SCHEDULE, O_LR_STEP_EPOCHS, O_LR_GAMMA, O_WARMUP_EPOCHS, O_MIN_LR,
     O_EARLY_STOP, O_INIT_FROM, O_CATEGORICAL, O_IGNORE, O_MISSING, O_IMPUTE, O_MAX_CATEGORIES,
-    O_HIDDEN};
+    O_HIDDEN, O_HEADER};
 #define N_RESUMABLE (int)(sizeof resumable / sizeof *resumable)
 
 int train_is_resumable(opt_id id)

@@ -317,6 +317,19 @@ def hostile_cases(tmp):
     result("roles", roles == [("id", "ignored"), ("color", "categorical"), ("size", "numeric"),
                               ("zip", "categorical"), ("label", "target")] and
            info["encoder"]["columns"][3]["categories"] == ["00", "01", "02", "03"], str(roles))
+    # a table of text columns only: --header says the first row names them
+    write_csv(p("text.csv"), ["shape", "color", "label"],
+              [[["round", "square"][i % 2], ["red", "blue", "green"][i % 3], "xy"[i % 2]] for i in range(12)])
+    run("train", "--data", p("text.csv"), "--header", "--hidden", 3, "--epochs", 1, "--save",
+        p("text.st"), "--quiet")
+    info = json.loads(run("info", "--model", p("text.st"), "--json").stdout)
+    names = [c["name"] for c in info["encoder"]["columns"]]
+    write_csv(p("text2.csv"), ["color", "shape"], [["blue", "round"]])
+    r = run("predict", "--model", p("text.st"), "--data", p("text2.csv"), "--header", check=False)
+    result("header-flag", names == ["shape", "color", "label"] and info["labels"] == ["x", "y"] and
+           r.returncode == 0 and r.stdout.startswith("label,prob_x,prob_y"), "%s %s %r" % (names, info["labels"], r.stderr))
+    r = run("predict", "--model", p("text.st"), "--data", p("text2.csv"), "--header", "--no-header", check=False)
+    expect("header-and-no-header", r, 2, "--header and --no-header exclude each other")
     # columns by name, in any order, ignored and target columns absent
     write_csv(p("reordered.csv"), ["zip", "size", "color"], [["01", 1.5, "green"], ["03", 2.5, "red"]])
     write_csv(p("same.csv"), ["id", "color", "size", "zip", "label"],
