@@ -5,13 +5,16 @@
 # shuffling, and their test accuracies are printed side by side for each seed
 # and on average. Exits 1 when the averages differ by more than 0.5 points.
 #
-#   bench/fashion_accuracy.sh [SEEDS [EPOCHS]]     (defaults 3, 5; float32, 1 thread each)
+# backprop normalizes with the library's default for images (one global
+# min-max: pixels / 255), PyTorch divides by 255.
+#
+#   bench/fashion_accuracy.sh [SEEDS [EPOCHS]]     (seeds 0..SEEDS-1; defaults 3, 5; float32, 1 thread each)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=${1:-3}; epochs=${2:-5}
 make -s REAL=float build/float/bench/fashion_train
 results=""
-for seed in $(seq 1 "$seeds"); do
+for seed in $(seq 0 $((seeds - 1))); do
     bp=$(build/float/bench/fashion_train "$seed" "$epochs" 1 | awk '/^test_accuracy/ {print $2, $4}')
     pt=$(/usr/bin/python3 bench/fashion_torch.py "$seed" "$epochs" 1 | awk '/^test_accuracy/ {print $2, $4}')
     results+="$seed $bp $pt"$'\n'

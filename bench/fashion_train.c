@@ -1,7 +1,9 @@
 /* fashion_train.c - backprop's side of bench/fashion_accuracy.sh: trains
  * 784-256-128-10 (relu, relu, softmax + cross-entropy) with Adam (lr 1e-3),
  * shuffled mini-batches of 128, on Fashion-MNIST's 60000 training images
- * (pixels / 255), and reports the accuracy on the 10000 test images.
+ * (normalized as `backprop train` does by default for images: the library's
+ * global min-max, BP_NORM_GLOBAL, which is pixels / 255 here), and reports
+ * the accuracy on the 10000 test images.
  *
  *   fashion_train SEED [EPOCHS [THREADS]]      (defaults 5, 1)
  *
@@ -17,11 +19,16 @@ static int fail(const char *what)
     return 1;
 }
 
-static void scale_pixels(bp_dataset *d)
+/* The default image normalization, computed on the training set and applied to both. */
+static int normalize(bp_model *m, bp_dataset *train, bp_dataset *test)
 {
-    bp_real *x = bp_dataset_x(d);
-    size_t n = bp_dataset_count(d) * (size_t)bp_dataset_inputs(d);
-    for (size_t i = 0; i < n; i++) x[i] /= 255;
+    bp_real shift[784], scale[784];
+    if (bp_normalization_compute(train, BP_NORM_GLOBAL, shift, scale) ||
+        bp_model_set_normalization(m, shift, scale))
+        return fail("normalization");
+    bp_model_normalize(m, bp_dataset_x(train), bp_dataset_count(train));
+    bp_model_normalize(m, bp_dataset_x(test), bp_dataset_count(test));
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -36,7 +43,6 @@ int main(int argc, char **argv)
     bp_dataset *train, *test;
     if (bp_dataset_load_spec(&train, "fashion-mnist:train", NULL)) return fail("train set");
     if (bp_dataset_load_spec(&test, "fashion-mnist:test", NULL)) return fail("test set");
-    scale_pixels(train), scale_pixels(test);
 
     bp_model_config mc = bp_model_config_default();
     int sizes[] = {784, 256, 128, 10};
@@ -57,6 +63,7 @@ int main(int argc, char **argv)
     if (bp_model_create(&m, &mc) || bp_optim_create(&o, &oc, bp_model_param_count(m)) ||
         bp_trainer_create(&t, m, o, &tc))
         return fail("create");
+    if (normalize(m, train, test)) return 1;
     double secs = 0, loss, acc;
     for (int e = 0; e < epochs; e++) {
         bp_epoch_stats st;

@@ -19,7 +19,10 @@ static const char *const losses[] = {"mse", "bce", "xent", NULL};
 static const char *const inits[] = {"auto", "xavier", "he", "small", NULL};
 static const char *const optims[] = {"sgd", "momentum", "nesterov", "notes-momentum",
                                      "adam", "adamw", "rmsprop", NULL};
-static const char *const norms[] = {"none", "scale", "standard", NULL};
+static const char *const norms[] = {"none", "scale", "standard", "global", NULL};
+static const char *const missings[] = {"error", "impute", "drop", NULL};
+static const char *const imputes[] = {"mean", "median", NULL};
+static const char *const unknowns[] = {"zeros", "error", NULL};
 static const char *const schedules[] = {"none", "step", "cosine", "warmup", NULL};
 static const char *const formats[] = {"c", "onnx", NULL};
 static const char *const quantizations[] = {"none", "int8", NULL};
@@ -34,13 +37,15 @@ const opt_spec cli_specs[O_COUNT] = {
                 "test data, evaluated after every epoch (same forms as --data)"},
     [O_TARGET] = {"target", OT_STR, "COL", NULL, 0, 0, 0, 0, NULL,
                   "CSV target column: a header name, or a 0-based index where -1 is the "
-                  "last column (default: the last column)"},
+                  "last column (default: the last column); several, comma-separated, for "
+                  "multi-label classification (two-valued columns) or multi-output regression"},
     [O_NO_HEADER] = {"no-header", OT_FLAG, NULL, NULL, 0, 0, 0, 0, NULL,
                      "the CSV's first row is data (default: a header is detected)"},
     [O_NORMALIZE] = {"normalize", OT_CHOICE, "KIND", NULL, 0, 0, 0, 0, norms,
                      "input normalization computed on the training data and saved with the "
-                     "model: none, scale (min-max to [0, 1]) or standard (mean 0, std 1) "
-                     "(default: scale for images, standard for CSV)"},
+                     "model: none, scale (min-max to [0, 1] per input), standard (mean 0, std 1) "
+                     "or global (one min-max for all inputs: x / 255 for pixels) (default: "
+                     "global for images, standard for CSV)"},
     [O_VAL_SPLIT] = {"val-split", OT_REAL, "F", "0", 0, 1, 0, 1, NULL,
                      "hold out this fraction of the training data for validation, drawn "
                      "with --seed (0: none)"},
@@ -148,6 +153,30 @@ const opt_spec cli_specs[O_COUNT] = {
                      "training (e.g. the training set; same forms as --data)"},
     [O_CALIBRATE_SAMPLES] = {"calibrate-samples", OT_INT, "N", "1000", 1, 100000000, 0, 0, NULL,
                              "use the first N samples of --calibrate"},
+    [O_CATEGORICAL] = {"categorical", OT_STR, "COL,...", NULL, 0, 0, 0, 0, NULL,
+                       "CSV columns to one-hot encode although they look numeric (codes, zip "
+                       "codes), by header name or 0-based index; a column of text is "
+                       "categorical anyway"},
+    [O_IGNORE] = {"ignore", OT_STR, "COL,...", NULL, 0, 0, 0, 0, NULL,
+                  "CSV columns to leave out (ids, dates, free text), by name or 0-based index"},
+    [O_MISSING] = {"missing", OT_CHOICE, "HOW", "error", 0, 0, 0, 0, missings,
+                   "CSV missing values (empty, NA, N/A, NaN, null, ?): error, impute (numbers: "
+                   "the training mean or median plus a 0/1 indicator input; text: a \"missing\" "
+                   "category; rows without a target dropped) or drop (rows dropped); saved with "
+                   "the model"},
+    [O_IMPUTE] = {"impute", OT_CHOICE, "STAT", "mean", 0, 0, 0, 0, imputes,
+                  "--missing impute: fill numbers with the training mean or median"},
+    [O_UNKNOWN] = {"unknown", OT_CHOICE, "HOW", "zeros", 0, 0, 0, 0, unknowns,
+                   "a category not seen in training: zeros (all its one-hot inputs 0, counted "
+                   "in a warning) or error"},
+    [O_MAX_CATEGORIES] = {"max-categories", OT_INT, "N", "1000", 1, 16777216, 0, 0, NULL,
+                          "most categories a categorical CSV column may have"},
+    [O_HEADER] = {"header", OT_FLAG, NULL, NULL, 0, 0, 0, 0, NULL,
+                  "the CSV's first row is a header (default: detected; a table of text "
+                  "columns only needs this)"},
+    [O_HIDDEN] = {"hidden", OT_HIDDEN, "N,N,...", NULL, 0, 0, 0, 0, NULL,
+                  "hidden layer sizes only (e.g. 64,32): the inputs and outputs come from the "
+                  "encoded data (instead of --layers)"},
 };
 
 _Noreturn void cli_usage(const char *cmd, const char *fmt, ...)
@@ -247,6 +276,10 @@ static void describe(const opt_spec *sp, char *buf, size_t len)
         snprintf(buf, len, "2 to %d comma-separated sizes in 1..%d, inputs first (e.g. 784,256,10)",
                  BP_MAX_LAYERS + 1, MAX_WIDTH);
         break;
+    case OT_HIDDEN:
+        snprintf(buf, len, "1 to %d comma-separated hidden sizes in 1..%d (e.g. 64,32)",
+                 BP_MAX_LAYERS - 1, MAX_WIDTH);
+        break;
     case OT_ACTS:
         snprintf(buf, len, "identity, sigmoid, tanh, relu or leaky_relu, or a comma-separated "
                            "list of them (one per hidden layer)");
@@ -273,6 +306,15 @@ static int parse_layers(cli_opts *o, const char *s)
     if (n < 2) return -1;
     o->n_sizes = n;
     return 0;
+}
+
+static int check_hidden(const char *s)
+{
+    cli_opts tmp;
+    char buf[4096];
+    /* the hidden sizes between a dummy input and output must make valid --layers */
+    if (snprintf(buf, sizeof buf, "1,%s,1", s) >= (int)sizeof buf) return -1;
+    return parse_layers(&tmp, buf) || tmp.n_sizes > BP_MAX_LAYERS + 1;
 }
 
 static int parse_acts(cli_opts *o, const char *s)
@@ -316,6 +358,7 @@ static int set_value(cli_opts *o, opt_id id, const char *text)
     case OT_CHOICE: bad = parse_choice(sp, text); break;
     case OT_LAYERS: bad = parse_layers(o, text); break;
     case OT_ACTS: bad = parse_acts(o, text); break;
+    case OT_HIDDEN: bad = check_hidden(text); break;
     }
     if (!bad) v->s = text;
     return bad ? -1 : 0;

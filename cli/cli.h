@@ -25,6 +25,8 @@ typedef enum opt_id {
     O_THREADS, O_INIT_FROM, O_RESUME, O_SAVE, O_CHECKPOINT, O_LOG, O_PLOT, O_QUIET,
     O_MODEL, O_JSON, O_OUTPUT, O_TOL, O_STEP, O_FLOOR,
     O_FORMAT, O_NAME, O_QUANTIZE, O_CALIBRATE, O_CALIBRATE_SAMPLES,
+    O_CATEGORICAL, O_IGNORE, O_MISSING, O_IMPUTE, O_UNKNOWN, O_MAX_CATEGORIES, O_HIDDEN,
+    O_HEADER,
     O_COUNT
 } opt_id;
 
@@ -36,7 +38,8 @@ typedef enum opt_type {
     OT_STR,    /* non-empty text: a path or data spec */
     OT_CHOICE, /* one of choices[] */
     OT_LAYERS, /* comma-separated sizes */
-    OT_ACTS    /* one activation, or one per hidden layer */
+    OT_ACTS,   /* one activation, or one per hidden layer */
+    OT_HIDDEN  /* comma-separated hidden sizes (checked; train.c reads them) */
 } opt_type;
 
 typedef struct opt_spec {
@@ -159,6 +162,23 @@ int cli_spec_is_csv(const char *spec);
 /* A usage error (exits 2) naming the option when a file that --data, --test,
  * --model, --resume or --init-from names does not exist (cli_parse calls it). */
 void cli_check_input_files(const cli_opts *o);
+/* CSV tables through the library's encoders (cli/encode.c). */
+/* Whether a CSV spec is read through an encoder: a fresh model (model NULL)
+ * or a model that has one. */
+int cli_uses_encoder(const char *spec, const bp_model *model);
+/* Reads CSV option `flag` as a table and fits an encoder on it from
+ * --target, --categorical, --ignore, --missing, --impute and
+ * --max-categories, then encodes it with its targets into *out. Prints
+ * what was dropped; returns 0, or prints the error and returns EXIT_RUNTIME. */
+int cli_fit_encoded(bp_dataset **out, bp_encoder **enc, const cli_opts *o, opt_id flag);
+/* Reads CSV option `flag` and encodes it with the model's encoder; flags as
+ * bp_encoder_apply's (--unknown error adds BP_ENCODE_UNKNOWN_ERROR). Warns
+ * about unseen categories and dropped rows; 0 or EXIT_RUNTIME. */
+int cli_encode(bp_dataset **out, const cli_opts *o, opt_id flag, const bp_model *m, int flags);
+/* Splits a comma-separated list into *items (malloc'd array of pointers into
+ * *buf, also malloc'd); returns the count, or -1 when out of memory. */
+int cli_split_list(const char *s, char **buf, const char ***items);
+
 /* Classes, a single 0/1 target, or numbers. */
 data_kind cli_data_kind(const bp_dataset *d);
 /* Checks that model m fits data *d (inputs, outputs), replacing a two-class

@@ -30,7 +30,7 @@ static int build_argv(char **out, int argc, char **argv)
     static char *fixed[] = {"--data", "fashion-mnist", "--test", "fashion-mnist:test",
                             "--layers", "784,256,128,10", "--act", "relu", "--out-act", "softmax",
                             "--loss", "xent", "--opt", "adam", "--lr", "1e-3", "--batch", "128",
-                            "--schedule", "cosine", "--normalize", "scale"};
+                            "--schedule", "cosine", "--normalize", "global"};
     int n = (int)(sizeof fixed / sizeof *fixed);
     memcpy(out, fixed, sizeof fixed);
     for (int i = 0; i < argc; i++) out[n++] = argv[i];

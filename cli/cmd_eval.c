@@ -9,9 +9,9 @@
 #include <string.h>
 
 static const cmd_item items[] = {
-    OPT(O_MODEL), OPT(O_DATA), OPT(O_TARGET), OPT(O_NO_HEADER), OPT(O_JSON), DEF(O_BATCH, "256"),
-    OPT(O_THREADS), GROUP("int8"), OPT(O_QUANTIZE), OPT(O_CALIBRATE), OPT(O_CALIBRATE_SAMPLES),
-    END_ITEMS};
+    OPT(O_MODEL), OPT(O_DATA), OPT(O_TARGET), OPT(O_NO_HEADER), OPT(O_HEADER), OPT(O_UNKNOWN), OPT(O_JSON),
+    DEF(O_BATCH, "256"), OPT(O_THREADS), GROUP("int8"), OPT(O_QUANTIZE), OPT(O_CALIBRATE),
+    OPT(O_CALIBRATE_SAMPLES), END_ITEMS};
 
 const cmd_desc cmd_eval_desc = {
     "eval", "--model FILE --data SPEC [--json]",
@@ -19,8 +19,11 @@ const cmd_desc cmd_eval_desc = {
     "Reads the data with the model's class labels and input normalization, and prints the "
     "mean loss; for a classifier the accuracy, each class's precision, recall, F1 and support, "
     "and the confusion matrix (rows: true class, columns: predicted class); for a regression "
-    "model the mean squared and absolute errors and R^2 of each output. --json prints the same "
-    "as one JSON object. --quantize int8 --calibrate SPEC reports the int8 model that `backprop "
+    "model the root mean squared error, mean squared and absolute errors and R^2 of each "
+    "output; for a multi-label model (several two-valued targets) each label's precision, "
+    "recall, F1 and support, and the subset accuracy (every label right). A CSV is read "
+    "through the model's encoder, its columns found by name. --json prints the same as one "
+    "JSON object. --quantize int8 --calibrate SPEC reports the int8 model that `backprop "
     "export --quantize int8` writes, computed by the library's integer arithmetic (its loss "
     "from the int8 outputs, probabilities clamped to [1e-7, 1 - 1e-7]).",
     items, cmd_eval};
@@ -33,6 +36,7 @@ typedef struct eval {
     int k;              /* model outputs */
     double loss, acc;
     int classes;        /* 0: regression */
+    int multilabel;     /* several sigmoid outputs, one per two-valued target column */
     long *confusion;    /* (classes, classes): [true][predicted] */
     bp_qmodel *q;       /* --quantize int8: the int8 model, NULL for float */
 } eval;
@@ -96,7 +100,7 @@ static int compute(eval *e, const char *cmd, int batch)
             return cli_fail(cmd, NULL);
     }
     e->classes = class_count(e->model);
-    if (!e->classes) return 0;
+    if (!e->classes || e->multilabel) return 0;
     e->confusion = calloc((size_t)e->classes * (size_t)e->classes, sizeof *e->confusion);
     if (!e->confusion) return cli_error(cmd, "out of memory");
     for (size_t i = 0; i < e->n; i++) {
@@ -125,6 +129,22 @@ static void class_stats(const eval *e, int c, double *p, double *r, double *f1, 
     *support = real;
 }
 
+/* Multi-label: precision, recall, F1 and support (positives) of output j,
+ * each output thresholded at 0.5 (0 where undefined, as scikit-learn). */
+static void label_stats(const eval *e, int j, double *p, double *r, double *f1, long *support)
+{
+    const bp_real *y = bp_dataset_y(e->data);
+    long tp = 0, pred = 0, real = 0;
+    for (size_t i = 0; i < e->n; i++) {
+        int t = y[i * e->k + j] > (bp_real)0.5, q = e->pred[i * e->k + j] > (bp_real)0.5;
+        tp += t && q, pred += q, real += t;
+    }
+    *p = pred ? (double)tp / (double)pred : 0;
+    *r = real ? (double)tp / (double)real : 0;
+    *f1 = *p + *r > 0 ? 2 * *p * *r / (*p + *r) : 0;
+    *support = real;
+}
+
 /* Squared and absolute error sums and R^2 of output j. */
 static void output_stats(const eval *e, int j, double *mse, double *mae, double *r2)
 {
@@ -138,6 +158,16 @@ static void output_stats(const eval *e, int j, double *mse, double *mae, double 
     }
     *mse = sse / (double)e->n, *mae = sae / (double)e->n;
     *r2 = sst > 0 ? 1 - sse / sst : NAN;
+}
+
+/* The name of output j: its target column when the model has an encoder. */
+static const char *output_name(const eval *e, int j, char *buf, size_t len)
+{
+    const bp_encoder *enc = bp_model_encoder(e->model);
+    int c = enc ? bp_encoder_target_column(enc, j) : -1;
+    if (c >= 0 && bp_encoder_task(enc) == BP_TASK_REGRESSION) return bp_encoder_column_name(enc, c);
+    snprintf(buf, len, "%d", j);
+    return buf;
 }
 
 /* ---------------------------------------------------------------- text */
@@ -170,6 +200,18 @@ static void print_classes(const eval *e)
     }
 }
 
+static void print_labels(const eval *e)
+{
+    char buf[32];
+    printf("\n%-20s %9s %7s %7s %8s\n", "label", "precision", "recall", "f1", "support");
+    for (int j = 0; j < e->k; j++) {
+        double p, r, f;
+        long s;
+        label_stats(e, j, &p, &r, &f, &s);
+        printf("%-20.20s %9.3f %7.3f %7.3f %8ld\n", label(e, j, buf, sizeof buf), p, r, f, s);
+    }
+}
+
 static void print_text(const eval *e, const cli_opts *o)
 {
     char arch[256];
@@ -178,16 +220,24 @@ static void print_text(const eval *e, const cli_opts *o)
            e->q ? ", int8 (quantized with --calibrate)" : "");
     printf("data %s: %zu samples\n", o->v[O_DATA].s, e->n);
     printf("loss %.6g\n", e->loss);
-    if (e->acc >= 0) printf("accuracy %.2f%% (%.0f of %zu)\n", 100 * e->acc, e->acc * (double)e->n, e->n);
+    if (e->acc >= 0)
+        printf("%saccuracy %.2f%% (%.0f of %zu)\n", e->multilabel ? "subset " : "", 100 * e->acc,
+               e->acc * (double)e->n, e->n);
+    if (e->multilabel) {
+        print_labels(e);
+        return;
+    }
     if (e->classes) {
         print_classes(e);
         return;
     }
-    printf("\n%-8s %12s %12s %12s\n", "output", "mse", "mae", "r2");
+    printf("\n%-20s %12s %12s %12s %12s\n", "output", "rmse", "mse", "mae", "r2");
     for (int j = 0; j < e->k; j++) {
         double mse, mae, r2;
+        char name[32];
         output_stats(e, j, &mse, &mae, &r2);
-        printf("%-8d %12.6g %12.6g %12.6g\n", j, mse, mae, r2);
+        printf("%-20.20s %12.6g %12.6g %12.6g %12.6g\n", output_name(e, j, name, sizeof name),
+               sqrt(mse), mse, mae, r2);
     }
 }
 
@@ -220,7 +270,10 @@ static json_t *outputs_json(const eval *e)
     for (int j = 0; j < e->k; j++) {
         double mse, mae, r2;
         output_stats(e, j, &mse, &mae, &r2);
-        json_array_append_new(a, json_pack("{s:o, s:o, s:o}", "mse", num(mse), "mae", num(mae),
+        char name[32];
+        json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:o, s:o}", "name",
+                                           output_name(e, j, name, sizeof name), "rmse",
+                                           num(sqrt(mse)), "mse", num(mse), "mae", num(mae),
                                            "r2", num(r2)));
     }
     return a;
@@ -232,7 +285,20 @@ static void print_json(const eval *e, const cli_opts *o)
                           o->v[O_DATA].s, "samples", (json_int_t)e->n, "loss", num(e->loss));
     json_object_set_new(j, "accuracy", e->acc >= 0 ? json_real(e->acc) : json_null());
     json_object_set_new(j, "arithmetic", json_string(e->q ? "int8" : "float"));
-    if (e->classes) {
+    if (e->multilabel) {
+        json_t *a = json_array();
+        char buf[32];
+        for (int q = 0; q < e->k; q++) {
+            double p, r, f;
+            long s;
+            label_stats(e, q, &p, &r, &f, &s);
+            json_array_append_new(a, json_pack("{s:s, s:f, s:f, s:f, s:I}", "label",
+                                               label(e, q, buf, sizeof buf), "precision", p,
+                                               "recall", r, "f1", f, "support", (json_int_t)s));
+        }
+        json_object_set_new(j, "subset_accuracy", json_real(e->acc));
+        json_object_set_new(j, "labels", a);
+    } else if (e->classes) {
         json_t *c = classes_json(e);
         json_object_update(j, c);
         json_decref(c);
@@ -262,6 +328,8 @@ int cmd_eval(int argc, char **argv)
     if (!rc && bp_dataset_outputs(e.data) == 0)
         rc = cli_error(o.cmd, "--data %s has no targets to evaluate against", o.v[O_DATA].s);
     if (!rc) {
+        const bp_encoder *enc = bp_model_encoder(e.model);
+        e.multilabel = enc && bp_encoder_task(enc) == BP_TASK_MULTILABEL;
         e.n = bp_dataset_count(e.data), e.k = bp_model_outputs(e.model);
         rc = compute(&e, o.cmd, cli_batch(&o, e.n));
     }

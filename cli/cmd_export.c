@@ -11,7 +11,8 @@
 static const cmd_item items[] = {
     OPT(O_MODEL), OPT(O_FORMAT), OPT(O_OUTPUT), OPT(O_NAME),
     GROUP("int8"), OPT(O_QUANTIZE), OPT(O_CALIBRATE), OPT(O_CALIBRATE_SAMPLES),
-    GROUP("Measure"), OPT(O_TEST), OPT(O_TARGET), OPT(O_NO_HEADER), DEF(O_BATCH, "256"),
+    GROUP("Measure"), OPT(O_TEST), OPT(O_TARGET), OPT(O_NO_HEADER), OPT(O_HEADER), OPT(O_UNKNOWN),
+    DEF(O_BATCH, "256"),
     OPT(O_THREADS), END_ITEMS};
 
 const cmd_desc cmd_export_desc = {

@@ -5,9 +5,10 @@
 #include "report.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
-static const cmd_item items[] = {OPT(O_MODEL), END_ITEMS};
+static const cmd_item items[] = {OPT(O_MODEL), OPT(O_JSON), END_ITEMS};
 
 const cmd_desc cmd_info_desc = {
     "info", "--model FILE",
@@ -15,7 +16,9 @@ const cmd_desc cmd_info_desc = {
     "Prints a model file's architecture (layer by layer, with parameter counts), loss, "
     "initialization, input normalization, class labels, and, for a model saved by "
     "`backprop train`, the options it was trained with and its per-epoch history. For a "
-    "checkpoint it also prints where training stopped and the optimizer's state.",
+    "checkpoint it also prints where training stopped and the optimizer's state. A model "
+    "trained on a CSV lists the raw columns and what each became (inputs, categories, "
+    "imputation, targets, ignored). --json prints all of it as one JSON object.",
     items, cmd_info};
 
 static void print_layers(const bp_model_config *c)
@@ -102,6 +105,116 @@ static void print_checkpoint(const bp_optim *opt, const bp_checkpoint_info *info
            (unsigned long long)bp_optim_steps(opt));
 }
 
+static const char *role_name(bp_column_role r)
+{
+    static const char *const names[] = {"numeric", "categorical", "target", "ignored"};
+    return (unsigned)r < 4 ? names[r] : "?";
+}
+
+/* The raw columns and what each became. */
+static void print_columns(const bp_model *m)
+{
+    const bp_encoder *e = bp_model_encoder(m);
+    if (!e) return;
+    json_t *j = NULL;
+    char *text = bp_encoder_to_json(e);
+    if (text) j = json_loads(text, 0, NULL);
+    free(text);
+    json_t *cols = json_object_get(j, "columns");
+    static const char *const missing[] = {"error", "impute", "drop"};
+    printf("%-14s%d raw columns -> %d inputs; missing values: %s%s\n", "columns",
+           bp_encoder_columns(e), bp_encoder_inputs(e), missing[bp_encoder_missing(e)],
+           bp_encoder_missing(e) == BP_MISSING_IMPUTE
+               ? strcmp(json_string_value(json_object_get(j, "impute")), "median") == 0
+                     ? " (numbers: median)" : " (numbers: mean)" : "");
+    int first = 0;
+    for (int c = 0; c < bp_encoder_columns(e); c++) {
+        json_t *col = json_array_get(cols, (size_t)c);
+        bp_column_role r = bp_encoder_column_role(e, c);
+        printf("  %-24.24s %-12s", bp_encoder_column_name(e, c), role_name(r));
+        if (r == BP_COLUMN_NUMERIC) {
+            int ind = json_is_true(json_object_get(col, "indicator"));
+            printf("input %d", first);
+            if (ind) printf(", missing indicator input %d", first + 1);
+            printf("; missing -> %.17g", json_number_value(json_object_get(col, "fill")));
+            first += 1 + ind;
+        } else if (r == BP_COLUMN_CATEGORICAL) {
+            json_t *cats = json_object_get(col, "categories");
+            size_t k = json_array_size(cats);
+            printf("inputs %d..%d, one-hot over %zu categories:", first, first + (int)k - 1, k);
+            for (size_t i = 0; i < k && i < 20; i++)
+                printf("%s %s", i ? "," : "", json_string_value(json_array_get(cats, i)));
+            if (k > 20) printf(", ...");
+            first += (int)k;
+        } else if (r == BP_COLUMN_TARGET) {
+            static const char *const tasks[] = {"", "classification", "regression", "multi-label"};
+            printf("%s", tasks[bp_encoder_task(e)]);
+        }
+        putchar('\n');
+    }
+    json_decref(j);
+}
+
+/* Everything info prints, as one JSON object. */
+static void print_json(const bp_model *m, const bp_meta *meta, const char *path, int ckpt,
+                       const bp_optim *opt, const bp_checkpoint_info *info)
+{
+    const bp_model_config *c = bp_model_get_config(m);
+    char arch[256];
+    json_t *j = json_pack("{s:s, s:s, s:s, s:I}", "file", path, "kind",
+                          ckpt ? "checkpoint" : "model", "architecture",
+                          cli_arch_text(arch, sizeof arch, c), "parameters",
+                          (json_int_t)bp_model_param_count(m));
+    json_t *layers = json_array();
+    for (int l = 0; l < c->n_layers; l++)
+        json_array_append_new(layers, json_pack("{s:i, s:i, s:s}", "in", c->sizes[l], "out",
+                                                c->sizes[l + 1], "activation",
+                                                bp_activation_name(c->act[l])));
+    json_object_set_new(j, "layers", layers);
+    json_object_set_new(j, "loss", json_string(bp_loss_name(c->loss)));
+    json_object_set_new(j, "init", json_string(bp_init_name(c->init)));
+    json_object_set_new(j, "seed", json_integer((json_int_t)c->seed));
+    const char *kind = meta ? bp_meta_get(meta, "normalize") : NULL;
+    json_t *norm = json_null();
+    if (bp_model_norm_shift(m)) {
+        json_t *sh = json_array(), *sc = json_array();
+        for (int i = 0; i < bp_model_inputs(m); i++) {
+            json_array_append_new(sh, json_real(bp_model_norm_shift(m)[i]));
+            json_array_append_new(sc, json_real(bp_model_norm_scale(m)[i]));
+        }
+        norm = json_pack("{s:s, s:o, s:o}", "kind", kind ? kind : "custom", "shift", sh,
+                         "scale", sc);
+    }
+    json_object_set_new(j, "normalization", norm);
+    json_t *labels = json_array();
+    for (int i = 0; i < bp_model_label_count(m); i++)
+        json_array_append_new(labels, json_string(bp_model_label(m, i)));
+    json_object_set_new(j, "labels", labels);
+    const bp_encoder *e = bp_model_encoder(m);
+    char *text = e ? bp_encoder_to_json(e) : NULL;
+    json_object_set_new(j, "encoder", text ? json_loads(text, 0, NULL) : json_null());
+    free(text);
+    json_t *extra = json_object();
+    for (int i = 0; i < bp_meta_count(meta); i++) {
+        const char *v = bp_meta_value(meta, i);
+        json_t *parsed = json_loads(v, JSON_DECODE_ANY, NULL);
+        json_object_set_new(extra, bp_meta_key(meta, i), parsed ? parsed : json_string(v));
+    }
+    json_object_set_new(j, "metadata", extra);
+    if (ckpt)
+        json_object_set_new(j, "checkpoint",
+                            json_pack("{s:i, s:I, s:i, s:s, s:f, s:I}", "epochs_done",
+                                      info->epochs_done, "next_batch",
+                                      (json_int_t)info->next_batch, "batch_size",
+                                      info->train.batch_size, "optimizer",
+                                      bp_optim_name(bp_optim_get_config(opt)->kind), "lr",
+                                      bp_optim_get_config(opt)->lr, "steps",
+                                      (json_int_t)bp_optim_steps(opt)));
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+    putchar('\n');
+    json_decref(j);
+}
+
 int cmd_info(int argc, char **argv)
 {
     cli_opts o;
@@ -113,6 +226,13 @@ int cmd_info(int argc, char **argv)
     bp_checkpoint_info info;
     int ckpt = bp_checkpoint_load(o.v[O_MODEL].s, &m, &opt, &info, &meta) == BP_OK;
     if (!ckpt && cli_load_model(&m, &o, &meta)) return EXIT_RUNTIME;
+    if (o.v[O_JSON].i) {
+        print_json(m, meta, o.v[O_MODEL].s, ckpt, opt, &info);
+        bp_meta_free(meta);
+        bp_optim_free(opt);
+        bp_model_free(m);
+        return 0;
+    }
     char arch[256];
     const bp_model_config *c = bp_model_get_config(m);
     printf("%-14s%s (%s)\n", "file", o.v[O_MODEL].s, ckpt ? "checkpoint" : "model");
@@ -120,6 +240,7 @@ int cmd_info(int argc, char **argv)
     print_layers(c);
     print_norm(m, meta);
     print_labels(m);
+    print_columns(m);
     if (ckpt) print_checkpoint(opt, &info);
     const char *args = bp_meta_get(meta, "train_args"), *hist = bp_meta_get(meta, "history"),
                *best = bp_meta_get(meta, "best_epoch");

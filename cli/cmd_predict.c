@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const cmd_item items[] = {
-    OPT(O_MODEL), OPT(O_DATA), OPT(O_OUTPUT), OPT(O_TARGET), OPT(O_NO_HEADER),
+    OPT(O_MODEL), OPT(O_DATA), OPT(O_OUTPUT), OPT(O_TARGET), OPT(O_NO_HEADER), OPT(O_HEADER), OPT(O_UNKNOWN),
     DEF(O_BATCH, "256"), OPT(O_THREADS), END_ITEMS};
 
 const cmd_desc cmd_predict_desc = {
@@ -18,7 +18,10 @@ const cmd_desc cmd_predict_desc = {
     "classifier the predicted label then one probability column per class (prob_LABEL); for "
     "a regression model the predicted values (output, or output_0, output_1, ...). A CSV may "
     "hold just the model's inputs, or the inputs and a target column (ignored; --target "
-    "names it when it is not the last). The file is written atomically.",
+    "names it when it is not the last). A model trained on a CSV with a header reads its "
+    "columns by name, in any order, through its encoder (targets and ignored columns may be "
+    "there or not); a multi-label model gives one probability column per label (prob_LABEL). "
+    "The file is written atomically.",
     items, cmd_predict};
 
 /* Writes s as one CSV field, quoted when it holds a delimiter, quote, line break or edge blank. */
@@ -52,12 +55,27 @@ static int is_classifier(const bp_model *m)
     return bp_model_label_count(m) > 0 || (loss != BP_LOSS_MSE && loss != BP_LOSS_HALF_SSE);
 }
 
+static int is_multilabel(const bp_model *m)
+{
+    const bp_encoder *e = bp_model_encoder(m);
+    return e && bp_encoder_task(e) == BP_TASK_MULTILABEL;
+}
+
 #define PREC (sizeof(bp_real) == 8 ? 17 : 9) /* digits that give back the same bp_real */
 
 static void write_header(FILE *f, const bp_model *m, int classes)
 {
     char buf[32], name[256];
     int k = bp_model_outputs(m);
+    if (is_multilabel(m)) {
+        for (int j = 0; j < k; j++) {
+            snprintf(name, sizeof name, "prob_%s", label(m, j, buf, sizeof buf));
+            if (j) fputc(',', f);
+            csv_field(f, name);
+        }
+        fputc('\n', f);
+        return;
+    }
     if (!classes) {
         for (int j = 0; j < k; j++) {
             if (k == 1) fputs("output", f);
@@ -81,14 +99,15 @@ static void write_rows(FILE *f, const bp_model *m, const bp_real *pred, size_t n
     int k = bp_model_outputs(m);
     for (size_t i = 0; i < n; i++) {
         const bp_real *p = pred + i * k;
-        if (classes) {
+        if (classes && !is_multilabel(m)) {
             int best = 0;
             for (int j = 1; j < k; j++) if (p[j] > p[best]) best = j;
             if (k == 1) best = p[0] > (bp_real)0.5;
             csv_field(f, label(m, best, buf, sizeof buf));
             if (k == 1) fprintf(f, ",%.*g", PREC, 1 - (double)p[0]);
         }
-        for (int j = 0; j < k; j++) fprintf(f, "%s%.*g", classes || j ? "," : "", PREC, (double)p[j]);
+        int lead = classes && !is_multilabel(m);
+        for (int j = 0; j < k; j++) fprintf(f, "%s%.*g", lead || j ? "," : "", PREC, (double)p[j]);
         fputc('\n', f);
     }
 }
@@ -97,6 +116,8 @@ static void write_rows(FILE *f, const bp_model *m, const bp_real *pred, size_t n
 static int load(bp_dataset **d, const cli_opts *o, const bp_model *m)
 {
     int in = bp_model_inputs(m);
+    if (cli_uses_encoder(o->v[O_DATA].s, m)) /* a row per input row: none dropped */
+        return cli_encode(d, o, O_DATA, m, BP_ENCODE_NO_DROP);
     if (cli_spec_is_csv(o->v[O_DATA].s) && !o->v[O_TARGET].given) {
         if (cli_read_data(d, o, O_DATA, m, 0) == BP_OK && bp_dataset_inputs(*d) == in) return 0;
         bp_dataset_free(*d), *d = NULL;

@@ -4,8 +4,9 @@
 
 const cmd_item train_items[] = {
     GROUP("Data"), OPT(O_DATA), OPT(O_TEST), OPT(O_VAL_SPLIT), OPT(O_NORMALIZE), OPT(O_TARGET),
-    OPT(O_NO_HEADER),
-    GROUP("Model"), OPT(O_LAYERS), OPT(O_ACT), OPT(O_OUT_ACT), OPT(O_LOSS), OPT(O_INIT),
+    OPT(O_NO_HEADER), OPT(O_HEADER), OPT(O_CATEGORICAL), OPT(O_IGNORE), OPT(O_MISSING), OPT(O_IMPUTE),
+    OPT(O_MAX_CATEGORIES), OPT(O_UNKNOWN),
+    GROUP("Model"), OPT(O_LAYERS), OPT(O_HIDDEN), OPT(O_ACT), OPT(O_OUT_ACT), OPT(O_LOSS), OPT(O_INIT),
     OPT(O_LEAKY_SLOPE), OPT(O_INIT_FROM),
     GROUP("Optimizer"), OPT(O_OPT), OPT(O_LR), OPT(O_MOMENTUM), OPT(O_BETA1), OPT(O_BETA2),
     OPT(O_ALPHA), OPT(O_EPS), OPT(O_EPS_INSIDE_SQRT), OPT(O_WEIGHT_DECAY), OPT(O_CLIP),
@@ -23,7 +24,9 @@ const cmd_desc cmd_train_desc = {
     "model file. The defaults give a good model from --data, --layers and --save alone: relu "
     "hidden layers; softmax + cross-entropy for class labels, sigmoid + binary cross-entropy "
     "for a 0/1 target, identity + MSE for numbers; Adam with lr 0.001; batch 128; 10 epochs; "
-    "inputs normalized on the training data (standard for CSV, scale for images). On a "
+    "inputs normalized on the training data (standard for CSV, one global scale for images). "
+    "CSV columns of text are one-hot encoded, and the encoders (categories, imputation) are "
+    "saved with the model. On a "
     "terminal a progress bar shows the running epoch, otherwise one line per epoch. Ctrl-C "
     "stops after the current batch and saves a checkpoint (FILE.ckpt) that --resume "
     "continues exactly; exit status 130.",

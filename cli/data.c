@@ -34,6 +34,8 @@ static void need_file(const cli_opts *o, opt_id flag, const char *path, size_t l
 
 void cli_check_input_files(const cli_opts *o)
 {
+    if (o->v[O_HEADER].i && o->v[O_NO_HEADER].i)
+        cli_usage(o->cmd, "--header and --no-header exclude each other");
     static const opt_id files[] = {O_MODEL, O_RESUME, O_INIT_FROM}, specs[] = {O_DATA, O_TEST, O_CALIBRATE};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         if (o->v[files[i]].given) need_file(o, files[i], o->v[files[i]].s, strlen(o->v[files[i]].s));
@@ -68,6 +70,7 @@ bp_status cli_read_data(bp_dataset **out, const cli_opts *o, opt_id flag, const 
 {
     bp_csv_options c = bp_csv_options_default();
     if (o->v[O_NO_HEADER].i) c.header = 0;
+    if (o->v[O_HEADER].i) c.header = 1;
     if (o->v[O_TARGET].s) set_target(&c, o->v[O_TARGET].s);
     c.has_target = has_target;
     int n = model ? bp_model_label_count(model) : 0;
@@ -82,6 +85,8 @@ bp_status cli_read_data(bp_dataset **out, const cli_opts *o, opt_id flag, const 
 int cli_load_data(bp_dataset **out, const cli_opts *o, opt_id flag, const bp_model *model,
                   int has_target)
 {
+    if (model && cli_uses_encoder(o->v[flag].s, model))
+        return cli_encode(out, o, flag, model, has_target ? BP_ENCODE_TARGETS : 0);
     bp_status st = cli_read_data(out, o, flag, model, has_target);
     if (st == BP_ERR_INVALID)
         cli_usage(o->cmd, "--%s: %s", cli_specs[flag].name, bp_last_error());

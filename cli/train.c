@@ -27,6 +27,7 @@ typedef struct run {
     bp_meta *src_meta;   /* extra metadata of the --resume / --init-from file */
     json_t *stored;      /* keeps a checkpoint's option texts alive */
     const char *norm;    /* normalization name, for the metadata */
+    bp_encoder *enc;     /* fitted on a CSV --data for a new model, else NULL */
     char *ckpt;          /* where Ctrl-C saves, or NULL */
     history h;
     progress pg;
@@ -89,9 +90,33 @@ static int open_sources(run *r)
 
 /* ---------------------------------------------------------------- data */
 
+/* --hidden N,N,...: the sizes between the data's inputs and outputs. */
+static void hidden_sizes(cli_opts *o, const bp_dataset *d)
+{
+    char *buf;
+    const char **items;
+    int n = cli_split_list(o->v[O_HIDDEN].s, &buf, &items);
+    if (n < 0) cli_usage(o->cmd, "out of memory");
+    if (n + 1 > BP_MAX_LAYERS) cli_usage(o->cmd, "--hidden: %d layers, at most %d", n, BP_MAX_LAYERS - 1);
+    o->n_sizes = n + 2;
+    o->sizes[0] = bp_dataset_inputs(d);
+    for (int i = 0; i < n; i++) {
+        char *end;
+        long v = strtol(items[i], &end, 10);
+        if (!*items[i] || *end || v < 1 || v > 16777216)
+            cli_usage(o->cmd, "--hidden: \"%s\" is not a layer size in 1..16777216 (give "
+                      "comma-separated sizes, e.g. 64,32)", items[i]);
+        o->sizes[i + 1] = (int)v;
+    }
+    int classes = bp_dataset_label_count(d);
+    o->sizes[n + 1] = classes ? classes : bp_dataset_outputs(d);
+    free(buf), free(items);
+}
+
 static int build_model(run *r, data_kind kind)
 {
     bp_model_config mc;
+    if (r->o->v[O_HIDDEN].given) hidden_sizes(r->o, r->train);
     cli_model_config(r->o, kind, &mc);
     if (bp_model_create(&r->model, &mc)) return fail(r, NULL);
     return 0;
@@ -119,14 +144,34 @@ static int split_val(run *r)
     return 0;
 }
 
+/* The model keeps the encoder; a multi-label model's labels are its target columns. */
+static int attach_encoder(run *r)
+{
+    const bp_encoder *e = r->enc;
+    if (bp_model_set_encoder(r->model, e)) return fail(r, NULL);
+    int n = bp_encoder_targets(e);
+    if (bp_encoder_task(e) != BP_TASK_MULTILABEL || n != bp_model_outputs(r->model)) return 0;
+    const char **names = malloc((size_t)n * sizeof *names);
+    if (!names) return cli_error(r->o->cmd, "out of memory");
+    for (int i = 0; i < n; i++) names[i] = bp_encoder_column_name(e, bp_encoder_target_column(e, i));
+    bp_status st = bp_model_set_labels(r->model, n, names);
+    free(names);
+    return st ? fail(r, NULL) : 0;
+}
+
 static int load_sets(run *r)
 {
     cli_opts *o = r->o;
     r->fresh = r->model == NULL;
-    int rc = cli_load_data(&r->train, o, O_DATA, r->model, 1);
-    if (!rc && r->fresh) rc = build_model(r, cli_data_kind(r->train));
+    int rc = r->fresh && cli_spec_is_csv(o->v[O_DATA].s)
+                 ? cli_fit_encoded(&r->train, &r->enc, o, O_DATA)
+                 : cli_load_data(&r->train, o, O_DATA, r->model, 1);
+    if (!rc && r->fresh)
+        rc = build_model(r, r->enc && bp_encoder_task(r->enc) == BP_TASK_MULTILABEL
+                                ? KIND_BINARY : cli_data_kind(r->train));
     if (!rc) rc = take_labels(r);
     if (!rc) rc = cli_match_data(o, r->model, &r->train, O_DATA, r->fresh);
+    if (!rc && r->enc) rc = attach_encoder(r);
     if (!rc) rc = split_val(r);
     if (!rc && o->v[O_TEST].given) rc = cli_load_data(&r->test, o, O_TEST, r->model, 1);
     if (!rc && r->test) rc = cli_match_data(o, r->model, &r->test, O_TEST, r->fresh);
@@ -145,7 +190,7 @@ static int compute_norm(run *r)
 {
     bp_norm_kind kind;
     const char *given = r->o->v[O_NORMALIZE].s;
-    r->norm = given ? given : cli_spec_is_csv(r->o->v[O_DATA].s) ? "standard" : "scale";
+    r->norm = given ? given : cli_spec_is_csv(r->o->v[O_DATA].s) ? "standard" : "global";
     bp_norm_from_name(r->norm, &kind);
     int in = bp_model_inputs(r->model);
     bp_real *shift = calloc((size_t)in, sizeof *shift), *scale = calloc((size_t)in, sizeof *scale);
@@ -541,6 +586,7 @@ static void free_run(run *r)
     bp_dataset_free(r->val);
     bp_dataset_free(r->test);
     bp_meta_free(r->src_meta);
+    bp_encoder_free(r->enc);
     json_decref(r->stored);
     history_free(&r->h);
     free(r->best);

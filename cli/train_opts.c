@@ -13,7 +13,8 @@ static const opt_id resumable[] = {
     O_OUT_ACT, O_LOSS, O_INIT, O_LEAKY_SLOPE, O_OPT, O_LR, O_MOMENTUM, O_BETA1, O_BETA2,
     O_ALPHA, O_EPS, O_EPS_INSIDE_SQRT, O_WEIGHT_DECAY, O_CLIP, O_BATCH, O_EPOCHS, O_SEED,
     O_NO_SHUFFLE, O_SCHEDULE, O_LR_STEP_EPOCHS, O_LR_GAMMA, O_WARMUP_EPOCHS, O_MIN_LR,
-    O_EARLY_STOP, O_INIT_FROM};
+    O_EARLY_STOP, O_INIT_FROM, O_CATEGORICAL, O_IGNORE, O_MISSING, O_IMPUTE, O_MAX_CATEGORIES,
+    O_HIDDEN, O_HEADER};
 #define N_RESUMABLE (int)(sizeof resumable / sizeof *resumable)
 
 int train_is_resumable(opt_id id)
@@ -66,14 +67,18 @@ static void check_limits(const cli_opts *o)
 }
 
 /* Options the model file decides when training starts from one. */
-static const opt_id arch_opts[] = {O_LAYERS, O_ACT, O_OUT_ACT, O_LOSS, O_INIT, O_LEAKY_SLOPE};
+static const opt_id arch_opts[] = {O_LAYERS, O_HIDDEN, O_ACT, O_OUT_ACT, O_LOSS, O_INIT,
+                                   O_LEAKY_SLOPE};
 
 void train_check_command_line(const cli_opts *o)
 {
     int resuming = o->v[O_RESUME].given;
     if (!resuming && !o->v[O_DATA].given) cli_usage(o->cmd, "--data SPEC is required");
-    if (!resuming && !o->v[O_LAYERS].given && !o->v[O_INIT_FROM].given)
-        cli_usage(o->cmd, "--layers N,N,... is required (or --init-from FILE)");
+    if (!resuming && !o->v[O_LAYERS].given && !o->v[O_HIDDEN].given && !o->v[O_INIT_FROM].given)
+        cli_usage(o->cmd, "--layers N,N,... or --hidden N,... is required (or --init-from FILE)");
+    if (o->v[O_LAYERS].given && o->v[O_HIDDEN].given)
+        cli_usage(o->cmd, "--layers and --hidden exclude each other (--hidden gives the hidden "
+                  "sizes only, --layers all of them)");
     if (o->v[O_INIT_FROM].given && resuming)
         cli_usage(o->cmd, "--init-from and --resume exclude each other (a checkpoint has its model)");
     for (size_t i = 0; i < sizeof arch_opts / sizeof *arch_opts; i++)

@@ -508,10 +508,12 @@ typedef enum bp_norm_kind {
     BP_NORM_NONE = 0, /* shift 0, scale 1 */
     BP_NORM_SCALE,    /* min-max to [0, 1]: shift = min, scale = 1 / (max - min) */
     BP_NORM_STANDARD, /* shift = mean, scale = 1 / std (population std, divisor n) */
+    BP_NORM_GLOBAL,   /* one min-max scale for every feature: shift = the smallest value of
+                         all, scale = 1 / (largest - smallest): x / 255 for 0..255 pixels */
     BP_NORM_COUNT_
 } bp_norm_kind;
 
-/* "none", "scale", "standard"; from_name returns BP_ERR_INVALID for others. */
+/* "none", "scale", "standard", "global"; from_name returns BP_ERR_INVALID for others. */
 const char *bp_norm_name(bp_norm_kind k);
 bp_status bp_norm_from_name(const char *name, bp_norm_kind *out);
 
@@ -526,7 +528,9 @@ bp_status bp_normalization_compute(const bp_dataset *d, bp_norm_kind kind,
 typedef enum bp_task {
     BP_TASK_AUTO = 0,       /* see bp_csv_options.task */
     BP_TASK_CLASSIFICATION, /* target values are class labels: one-hot outputs */
-    BP_TASK_REGRESSION      /* target values are numbers: one output */
+    BP_TASK_REGRESSION,     /* target values are numbers: one output */
+    BP_TASK_MULTILABEL      /* several two-valued target columns: one 0/1 output each
+                               (bp_encoder only; bp_csv_options refuses it) */
 } bp_task;
 
 #define BP_CSV_MAX_CLASSES 65536
@@ -597,6 +601,163 @@ bp_status bp_dataset_load_idx(bp_dataset **out, const char *images_path, const c
  * The data sets directory is /usr/share/datasets, or $BP_DATASETS_DIR when set.
  * An unknown spec gives BP_ERR_INVALID with a message listing these forms. */
 bp_status bp_dataset_load_spec(bp_dataset **out, const char *spec, const bp_csv_options *opt);
+
+/* ------------------------------------------------------ tabular encoders */
+/*
+ * Real tables hold text categories, empty cells and columns to skip. A
+ * bp_table is a CSV file read as strings; a bp_encoder, fitted on a training
+ * table, turns the raw rows into the numeric inputs (and targets) of a model:
+ * numbers as they are, categories one-hot over the sorted training
+ * categories, missing values imputed with an indicator input, or rows dropped
+ * (docs/DATA.md, "Tables and encoders"). A model carries its encoder in its
+ * file (bp_model_set_encoder), so that predict, eval, the Python package and
+ * the exporters apply exactly what training saw, through bp_model_encode.
+ */
+
+/* A CSV file as strings: rows x columns of NUL-terminated cells, with the
+ * header's names when it has one. */
+typedef struct bp_table bp_table;
+
+/* Reads a CSV file (gzip or not) with the quoting, delimiter and header rules
+ * of bp_dataset_load_csv (header: -1 auto, 0 none, 1 a header; delimiter 0:
+ * detected). Every row must have as many fields as the first. Memory: the
+ * file plus one pointer and a few bytes per cell. Errors: BP_ERR_IO,
+ * BP_ERR_FORMAT ("path:line:column: what"), BP_ERR_INVALID for bad options. */
+bp_status bp_table_load_csv(bp_table **out, const char *path, int header, char delimiter);
+void bp_table_free(bp_table *t);
+size_t bp_table_rows(const bp_table *t);     /* data rows, the header excluded */
+int bp_table_columns(const bp_table *t);
+/* The header name of column c, or NULL without a header or out of range. */
+const char *bp_table_name(const bp_table *t, int c);
+/* Cell (row, c), trimmed and unquoted, owned by t; NULL out of range. */
+const char *bp_table_cell(const bp_table *t, size_t row, int c);
+
+/* Whether a cell is a missing value: empty, NA, N/A, NaN, null or ? (any case). */
+int bp_is_missing(const char *cell);
+
+/* What to do with missing values. */
+typedef enum bp_missing {
+    BP_MISSING_ERROR = 0, /* an error naming line and column (default) */
+    BP_MISSING_IMPUTE,    /* numeric: the training mean (or median) plus a 0/1 indicator input
+                             for a column that had missing values in training; categorical: a
+                             "missing" category; a row with a missing target is dropped */
+    BP_MISSING_DROP       /* rows with any missing input or target are dropped */
+} bp_missing;
+
+typedef struct bp_encode_options {
+    /* Columns are named by header name, or by 0-based index as decimal text
+     * ("-1" is the last column). */
+    int n_targets;               /* 0 (default): the last column is the target */
+    const char *const *targets;  /* several: multi-label (all two-valued) or multi-output
+                                    regression (all numeric) */
+    int has_target;              /* 1 (default); 0: no target, every kept column is an input */
+    int n_categorical;           /* columns to one-hot encode even if they look numeric */
+    const char *const *categorical;
+    int n_ignore;                /* columns to drop (ids, free text) */
+    const char *const *ignore;
+    bp_missing missing;          /* default BP_MISSING_ERROR */
+    int impute_median;           /* numeric imputation by the median instead of the mean */
+    int max_categories;          /* per categorical input column; default 1000 */
+    bp_task task;                /* for one target column: AUTO (default) as in
+                                    bp_csv_options.task, or CLASSIFICATION / REGRESSION */
+    int max_classes;             /* for AUTO; default 20 */
+} bp_encode_options;
+
+bp_encode_options bp_encode_options_default(void);
+
+/* Counts from fitting or applying an encoder. */
+typedef struct bp_encode_report {
+    size_t rows;            /* rows read */
+    size_t dropped;         /* rows dropped (missing values under DROP, a missing target) */
+    size_t unknown;         /* cells holding a category not seen in training (encoded as zeros) */
+    int unknown_column;     /* raw column of the first such cell, -1 if none */
+    size_t imputed;         /* missing cells imputed */
+} bp_encode_report;
+
+typedef struct bp_encoder bp_encoder;
+
+/* Fits an encoder on table t: decides each column's role (target, ignored,
+ * numeric, categorical: a column whose non-missing cells are all non-numbers,
+ * or named in o->categorical), the sorted categories, the imputation values,
+ * and the target task and class names. Errors (BP_ERR_FORMAT, naming line,
+ * column and what to do): a column mixing numbers and text not named
+ * categorical, a missing value under BP_MISSING_ERROR, more categories than
+ * o->max_categories in a column (checked before any per-category allocation),
+ * an unknown column name or index, a column both target and ignored, no input
+ * left, target columns of mixed kinds. rep (optional) gets the row counts. */
+bp_status bp_encoder_fit(bp_encoder **out, const bp_table *t, const bp_encode_options *o,
+                         bp_encode_report *rep);
+void bp_encoder_free(bp_encoder *e);
+
+/* Number of numeric inputs the encoder produces (the model's inputs). */
+int bp_encoder_inputs(const bp_encoder *e);
+/* Number of outputs the targets need: classes (one-hot), one per multi-label
+ * column, one per regression column. */
+int bp_encoder_outputs(const bp_encoder *e);
+bp_task bp_encoder_task(const bp_encoder *e);   /* CLASSIFICATION, REGRESSION or MULTILABEL */
+bp_missing bp_encoder_missing(const bp_encoder *e);
+
+/* The raw columns the encoder knows, in training file order. */
+typedef enum bp_column_role {
+    BP_COLUMN_NUMERIC = 0,  /* one input (plus an indicator input when imputed) */
+    BP_COLUMN_CATEGORICAL,  /* one input per category */
+    BP_COLUMN_TARGET,
+    BP_COLUMN_IGNORED
+} bp_column_role;
+int bp_encoder_columns(const bp_encoder *e);
+/* Name of raw column c: its header name, or "#c" (0-based) for a file without a header. */
+const char *bp_encoder_column_name(const bp_encoder *e, int c);
+bp_column_role bp_encoder_column_role(const bp_encoder *e, int c);
+/* The target columns in output order: bp_encoder_targets of them; the raw
+ * column of target i, or -1 out of range. */
+int bp_encoder_targets(const bp_encoder *e);
+int bp_encoder_target_column(const bp_encoder *e, int i);
+
+/* What encoded input i (0 <= i < bp_encoder_inputs) is, for exporters and
+ * tools: *column gets its raw column; *category the category it is the
+ * one-hot of (owned by e), or NULL for a numeric value or an indicator;
+ * *indicator 1 for a missing-value indicator, else 0. BP_ERR_INVALID out of range. */
+bp_status bp_encoder_input_info(const bp_encoder *e, int i, int *column, const char **category,
+                                int *indicator);
+/* Encoded input i described for people and exporters, into buf (cut to len,
+ * NUL-terminated): the column's name for a number ("temp_max"),
+ * "column=category" for a one-hot input ("weather=rain"), and
+ * "column missing" for a missing-value indicator. BP_ERR_INVALID out of range. */
+bp_status bp_encoder_input_describe(const bp_encoder *e, int i, char *buf, size_t len);
+
+/* The whole encoder as compact JSON text (as stored in the model file,
+ * docs/FORMAT.md), malloc'd: free() it. NULL on failure. */
+char *bp_encoder_to_json(const bp_encoder *e);
+
+/* Flags of bp_encoder_apply. */
+#define BP_ENCODE_TARGETS 1       /* the targets must be present and are encoded into y */
+#define BP_ENCODE_TARGETS_IF_ANY 2 /* targets encoded when every target column is present,
+                                     else a set without outputs */
+#define BP_ENCODE_UNKNOWN_ERROR 4 /* an unseen category is an error, not zeros */
+#define BP_ENCODE_NO_DROP 8       /* a row the policy would drop is an error (predict) */
+
+/* Applies e to table t into a new data set (inputs bp_encoder_inputs; with
+ * targets, outputs bp_encoder_outputs and class labels for classification).
+ * With a header, columns are found by name in any order (ignored and target
+ * columns may be absent); without one, t must have the training columns in
+ * their order, or the same without the target columns. Missing values follow
+ * the encoder's policy; an unseen category encodes as zeros and is counted
+ * in rep. Errors (BP_ERR_FORMAT): an input column absent (naming it), a
+ * non-number in a numeric column, an unknown class label, a missing value
+ * under BP_MISSING_ERROR, no rows left. */
+bp_status bp_encoder_apply(const bp_encoder *e, const bp_table *t, int flags, bp_dataset **out,
+                           bp_encode_report *rep);
+
+/* A model's encoder: a copy of e is stored with the model and its file;
+ * e's inputs must equal the model's (BP_ERR_INVALID otherwise); NULL clears. */
+bp_status bp_model_set_encoder(bp_model *m, const bp_encoder *e);
+/* The model's encoder (owned by the model), or NULL: a model trained on
+ * numbers alone, or written before encoders existed. */
+const bp_encoder *bp_model_encoder(const bp_model *m);
+/* bp_encoder_apply with the model's encoder: raw rows in, the model's
+ * (not yet normalized) inputs out. BP_ERR_INVALID when the model has none. */
+bp_status bp_model_encode(const bp_model *m, const bp_table *t, int flags, bp_dataset **out,
+                          bp_encode_report *rep);
 
 /* ------------------------------------------------------------- model files */
 /*

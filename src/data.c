@@ -190,7 +190,8 @@ bp_status bp_dataset_split(const bp_dataset *d, double fraction, uint64_t seed,
 
 /* ------------------------------------------------------------ normalization */
 
-static const char *const norm_names[BP_NORM_COUNT_] = {"none", "scale", "standard"};
+static const char *const norm_names[BP_NORM_COUNT_] = {"none", "scale", "standard",
+                                                            "global"};
 
 const char *bp_norm_name(bp_norm_kind k)
 {
@@ -246,9 +247,17 @@ bp_status bp_normalization_compute(const bp_dataset *d, bp_norm_kind kind,
                 double e = d->x[i * m + j] - sum[j] / (double)n;
                 ss[j] += e * e;
             }
+    if (kind == BP_NORM_GLOBAL) /* one range for all: the extremes over every feature */
+        for (size_t j = 1; j < m; j++) {
+            if (lo[j] < lo[0]) lo[0] = lo[j];
+            if (hi[j] > hi[0]) hi[0] = hi[j];
+        }
     for (size_t j = 0; j < m; j++) {
         int constant = lo[j] == hi[j];
-        if (kind == BP_NORM_SCALE) {
+        if (kind == BP_NORM_GLOBAL) {
+            shift[j] = (bp_real)lo[0];
+            scale[j] = inverse_spread(hi[0] - lo[0], lo[0] == hi[0]);
+        } else if (kind == BP_NORM_SCALE) {
             shift[j] = (bp_real)lo[j];
             scale[j] = inverse_spread(hi[j] - lo[j], constant);
         } else {

@@ -597,3 +597,118 @@ bp_status bp_dataset_load_csv(bp_dataset **out, const char *path, const bp_csv_o
     free(r.buf);
     return st;
 }
+
+/* -------------------------------------------------------------- tables */
+
+long bp__table_col(const bp_table *t, size_t r, int c)
+{
+    return (long)(t->cells[r * (size_t)t->cols + (size_t)c] - (t->buf + t->line_start[r])) + 1;
+}
+
+void bp_table_free(bp_table *t)
+{
+    if (!t) return;
+    free(t->path);
+    free(t->buf);
+    free(t->names);
+    free(t->cells);
+    free(t->line);
+    free(t->line_start);
+    free(t);
+}
+
+size_t bp_table_rows(const bp_table *t) { return t->rows; }
+int bp_table_columns(const bp_table *t) { return t->cols; }
+const char *bp_table_name(const bp_table *t, int c)
+{
+    return t->names && c >= 0 && c < t->cols ? t->names[c] : NULL;
+}
+const char *bp_table_cell(const bp_table *t, size_t r, int c)
+{
+    return r < t->rows && c >= 0 && c < t->cols ? t->cells[r * (size_t)t->cols + (size_t)c] : NULL;
+}
+
+/* Appends record rec as a row of t (cap: rows allocated). */
+static bp_status table_add(bp_table *t, const csv_record *rec, size_t line_start, size_t cap[3])
+{
+    if (rec->n != (size_t)t->cols) {
+        long col = rec->n > (size_t)t->cols ? rec->f[t->cols].col : rec->end_col;
+        return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: expected %d fields, got %zu", t->path,
+                        rec->line, col, t->cols, rec->n);
+    }
+    bp_status st = bp__grow((void **)&t->cells, &cap[0], t->rows + 1,
+                            (size_t)t->cols * sizeof *t->cells);
+    if (!st) st = bp__grow((void **)&t->line, &cap[1], t->rows + 1, sizeof *t->line);
+    if (!st) st = bp__grow((void **)&t->line_start, &cap[2], t->rows + 1, sizeof *t->line_start);
+    if (st) return st;
+    for (int c = 0; c < t->cols; c++) t->cells[t->rows * (size_t)t->cols + (size_t)c] = rec->f[c].s;
+    t->line[t->rows] = rec->line;
+    t->line_start[t->rows] = line_start;
+    t->rows++;
+    return BP_OK;
+}
+
+static bp_status table_read(bp_table *t, csv_reader *r, csv_record rec[2], int header_opt)
+{
+    size_t start0, start1 = 0, cap[3] = {0, 0, 0};
+    int got0, got1 = 0;
+    skip_blank_lines(r);
+    start0 = r->line_start;
+    bp_status st = read_record(r, &rec[0], &got0);
+    if (!st && got0) {
+        skip_blank_lines(r);
+        start1 = r->line_start;
+        st = read_record(r, &rec[1], &got1);
+    }
+    if (st) return st;
+    if (!got0) return bp__fail(BP_ERR_FORMAT, "%s: empty file", t->path);
+    int header = header_opt >= 0 ? header_opt : looks_like_header(&rec[0], &rec[1], got1);
+    if (header && !got1) return bp__fail(BP_ERR_FORMAT, "%s: a header and no data rows", t->path);
+    t->cols = (int)rec[0].n;
+    if (header) {
+        if (!(t->names = bp__calloc((size_t)t->cols, sizeof *t->names))) return BP_ERR_NOMEM;
+        for (int c = 0; c < t->cols; c++) t->names[c] = rec[0].f[c].s;
+        t->names_line = rec[0].line;
+    } else if ((st = table_add(t, &rec[0], start0, cap))) {
+        return st;
+    }
+    if (got1 && (st = table_add(t, &rec[1], start1, cap))) return st;
+    for (int got = got1; !st && got;) {
+        skip_blank_lines(r);
+        size_t start = r->line_start;
+        st = read_record(r, &rec[1], &got);
+        if (!st && got) st = table_add(t, &rec[1], start, cap);
+    }
+    return st;
+}
+
+bp_status bp_table_load_csv(bp_table **out, const char *path, int header, char delimiter)
+{
+    *out = NULL;
+    if (header < -1 || header > 1)
+        return bp__fail(BP_ERR_INVALID, "csv table: header %d (use -1, 0 or 1)", header);
+    if (delimiter == '"' || delimiter == '\n' || delimiter == '\r')
+        return bp__fail(BP_ERR_INVALID, "csv table: the delimiter cannot be a quote or line break");
+    bp_table *t = bp__calloc(1, sizeof *t);
+    if (!t || !(t->path = bp__strdup(path))) {
+        free(t);
+        return BP_ERR_NOMEM;
+    }
+    csv_reader r = {.path = path, .line = 1};
+    bp_status st = read_all(path, &r.buf, &r.len);
+    t->buf = r.buf;
+    const char *nul = st ? NULL : memchr(r.buf, '\0', r.len);
+    if (nul)
+        st = bp__fail(BP_ERR_FORMAT, "%s: a NUL byte at offset %zu: not a text file", path,
+                      (size_t)(nul - r.buf));
+    csv_record rec[2] = {{0}, {0}};
+    if (!st) {
+        if (r.len >= 3 && memcmp(r.buf, "\xEF\xBB\xBF", 3) == 0) r.pos = r.line_start = 3;
+        r.delim = delimiter ? delimiter : detect_delimiter(r.buf, r.len);
+        st = table_read(t, &r, rec, header);
+    }
+    free(rec[0].f), free(rec[1].f);
+    if (st) bp_table_free(t);
+    else *out = t;
+    return st;
+}

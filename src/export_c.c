@@ -115,9 +115,27 @@ static void emit_arch(gen *g, FILE *f)
                 g->name, g->classes ? " (and _classify)" : "");
     else if (g->norm)
         fprintf(f, " * Normalization: x' = (x - shift) * scale per feature, as at training, applied\n"
-                   " *   inside %s_predict%s: give it raw features.\n", g->name,
-                g->classes ? " (and _classify)" : "");
+                   " *   inside %s_predict%s: give it %s.\n", g->name,
+                g->classes ? " (and _classify)" : "",
+                bp_model_encoder(g->m) ? "the encoded inputs listed below" : "raw features");
     else fprintf(f, " * Normalization: none (the features go in as they are).\n");
+}
+
+/* A model trained on a table takes the encoded vector: say what each input is. */
+static void emit_inputs_comment(gen *g, FILE *f)
+{
+    const bp_encoder *e = bp_model_encoder(g->m);
+    if (!e) return;
+    fprintf(f, " * Inputs: the table's columns as the model's encoder turns them into numbers\n"
+               " *   (one-hot categories, 0/1 missing indicators, imputed values; `backprop info`\n"
+               " *   lists it); %s_predict takes that encoded vector:", g->name);
+    char buf[512];
+    for (int i = 0; i < g->in; i++) {
+        if (bp_encoder_input_describe(e, i, buf, sizeof buf)) break;
+        fprintf(f, "%s x[%d] ", i % 3 == 0 ? "\n *  " : ",", i);
+        put_escaped(f, buf, true);
+    }
+    fprintf(f, "\n");
 }
 
 static void emit_labels_comment(gen *g, FILE *f)
@@ -187,6 +205,7 @@ static void emit_header(gen *g)
             g->q ? "an int8 neural network" : "a float32 neural network", BP_VERSION_STRING,
             g->info && g->info->source ? " from " : "", g->info && g->info->source ? g->info->source : "");
     emit_arch(g, f);
+    emit_inputs_comment(g, f);
     emit_labels_comment(g, f);
     emit_figures(g, f);
     emit_usage(g, f);

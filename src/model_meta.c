@@ -55,6 +55,8 @@ void bp__model_free_meta(bp_model *m)
 {
     free_labels(m);
     bp_model_set_normalization(m, NULL, NULL);
+    bp_encoder_free(m->encoder);
+    m->encoder = NULL;
 }
 
 bp_status bp_model_set_labels(bp_model *m, int n, const char *const *names)

@@ -15,7 +15,8 @@
 #endif
 
 #define BP__MF_FORMAT "backprop"
-#define BP__MF_VERSION "1"
+#define BP__MF_VERSION "2"     /* written; 2 added "encoder" */
+#define BP__MF_VERSION_OLDEST 1 /* the oldest version read */
 #define BP__MF_MAX_HEADER 100000000u /* bytes, the limit of the safetensors library */
 #define BP__MF_USER "user."          /* prefix of the caller's extra metadata keys */
 #define BP__MF_NAME_MAX 64           /* longest tensor name we build, NUL included */

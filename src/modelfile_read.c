@@ -5,6 +5,7 @@
  * architecture, never from a number the file merely claims. */
 #include "modelfile.h"
 #include "onnx.h"
+#include "encode.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -120,10 +121,10 @@ static bp_status parse_meta(mfile *f)
         return bp__fail(BP_ERR_FORMAT, "%s: __metadata__ \"format\" is %s%s%s, expected \"%s\"",
                         f->path, format ? "\"" : "", format ? format : "missing",
                         format ? "\"" : "", BP__MF_FORMAT);
-    if (!version || strcmp(version, BP__MF_VERSION) != 0)
+    if (!version || (strcmp(version, BP__MF_VERSION) != 0 && strcmp(version, "1") != 0))
         return bp__fail(BP_ERR_FORMAT, "%s: __metadata__ \"format_version\" is \"%s\"; this "
-                        "library reads version %s", f->path, version ? version : "(missing)",
-                        BP__MF_VERSION);
+                        "library reads versions %d to %s", f->path,
+                        version ? version : "(missing)", BP__MF_VERSION_OLDEST, BP__MF_VERSION);
     return BP_OK;
 }
 
@@ -488,6 +489,17 @@ static bp_status set_labels(const mfile *f, bp_model *m, const json_t *labels)
     return st;
 }
 
+/* "encoder" (version 2): the tabular encoder as JSON text (encoder_json.c),
+ * producing exactly the model's inputs. */
+static bp_status read_encoder(const mfile *f, bp_model *m)
+{
+    const char *text = meta_get(f, "encoder");
+    if (!text) return BP_OK;
+    char where[600];
+    snprintf(where, sizeof where, "%.500s: __metadata__ \"encoder\"", f->path);
+    return bp__model_set_encoder_json(m, text, where);
+}
+
 /* The model, everything checked before bp_model_create allocates it. */
 static bp_status read_model(const mfile *f, bp_model **out)
 {
@@ -510,6 +522,7 @@ static bp_status read_model(const mfile *f, bp_model **out)
         free(sh), free(sc);
     }
     if (!st) st = set_labels(f, m, labels);
+    if (!st) st = read_encoder(f, m);
     json_decref(labels);
     if (st) bp_model_free(m);
     else *out = m;

@@ -166,6 +166,11 @@ static bp_status describe_model(writer *w, const bp_model *m)
     if (!st) st = setf(w, "checksum", "crc32:%08" PRIx32, data_crc(w));
     if (!st) st = set_architecture(w, &m->cfg);
     if (!st) st = set_labels(w, m);
+    if (!st && m->encoder) {
+        char *enc = bp_encoder_to_json(m->encoder);
+        st = enc ? set(w, "encoder", enc) : BP_ERR_INVALID;
+        free(enc);
+    }
     return st;
 }
 

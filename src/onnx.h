@@ -18,6 +18,8 @@
 #define BP__ONNX_KEY_LOSS "backprop_loss"
 #define BP__ONNX_KEY_LABELS "labels"          /* a JSON array of strings */
 #define BP__ONNX_KEY_NORM "normalization"     /* {"shift":[..],"scale":[..]} */
+#define BP__ONNX_KEY_ENCODER "encoder"       /* the tabular encoder, as in model files */
+#define BP__ONNX_KEY_INPUTS "inputs"         /* a JSON array: what each input is */
 #define BP__ONNX_KEY_USER "user."             /* the caller's extra metadata */
 
 enum { /* ModelProto */

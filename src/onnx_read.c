@@ -14,6 +14,7 @@
  * so bounded by the file size) and the graph's shape; only then is the
  * model allocated and the second pass copies the values. */
 #include "onnx.h"
+#include "encode.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -896,6 +897,22 @@ static bp_status read_extra(const ofile *f, bp_meta **out)
 
 /* ---------------------------------------------------------------- the model */
 
+/* metadata "encoder": the tabular encoder bp_model_save_onnx wrote. */
+static bp_status read_encoder(const ofile *f, bp_model *m)
+{
+    bp__pb v = meta_value(f, BP__ONNX_KEY_ENCODER);
+    if (!v.p) return BP_OK;
+    size_t n = (size_t)(v.end - v.p);
+    char *text = bp__calloc(n + 1, 1), where[600];
+    if (!text) return BP_ERR_NOMEM;
+    memcpy(text, v.p, n);
+    snprintf(where, sizeof where, "%.500s: ONNX metadata \"%s\"", f->path, BP__ONNX_KEY_ENCODER);
+    bp_status st = strlen(text) == n ? bp__model_set_encoder_json(m, text, where)
+                                     : bp__fail(BP_ERR_FORMAT, "%s: a NUL byte in the text", where);
+    free(text);
+    return st;
+}
+
 static bp_status build_model(const ofile *f, bp_model **out)
 {
     bp_model_config c;
@@ -925,6 +942,7 @@ static bp_status build_model(const ofile *f, bp_model **out)
         free(v);
     }
     if (!st) st = set_labels(m, labels);
+    if (!st) st = read_encoder(f, m);
     json_decref(labels);
     if (st) bp_model_free(m);
     else *out = m;

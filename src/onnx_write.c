@@ -227,6 +227,28 @@ static char *norm_text(const bp_model *m)
     return s;
 }
 
+/* A model with a tabular encoder takes the encoded vector: the metadata
+ * carries the encoder (read back by bp_model_load) and, for people and other
+ * runtimes, what each input is ("temp_max", "weather=rain", ...). */
+static void put_encoder(owriter *o, const bp_encoder *e)
+{
+    char *text = bp_encoder_to_json(e), buf[512];
+    json_t *a = json_array();
+    for (int i = 0; a && i < bp_encoder_inputs(e); i++)
+        if (bp_encoder_input_describe(e, i, buf, sizeof buf) ||
+            json_array_append_new(a, json_string(buf)))
+            json_decref(a), a = NULL;
+    char *inputs = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    if (text && inputs) {
+        put_meta(o, BP__ONNX_KEY_ENCODER, text);
+        put_meta(o, BP__ONNX_KEY_INPUTS, inputs);
+    } else {
+        o->w.failed = true;
+    }
+    json_decref(a);
+    free(text), free(inputs);
+}
+
 static void put_metadata(owriter *o, const bp_model *m, const bp_meta *extra)
 {
     put_meta(o, BP__ONNX_KEY_VERSION, BP_VERSION_STRING);
@@ -247,6 +269,7 @@ static void put_metadata(owriter *o, const bp_model *m, const bp_meta *extra)
         else o->w.failed = true;
         free(s);
     }
+    if (bp_model_encoder(m)) put_encoder(o, bp_model_encoder(m));
     for (int i = 0; i < bp_meta_count(extra); i++) {
         const char *k = bp_meta_key(extra, i);
         char *key = bp__calloc(strlen(k) + sizeof BP__ONNX_KEY_USER, 1);

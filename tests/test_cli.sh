@@ -102,7 +102,7 @@ assert len(list(r.iter("{http://www.w3.org/2000/svg}polyline"))) == 6'
 check plot-no-temp-left bash -c '! ls | grep -q "iris.svg."'
 expect train-regression 0 "identity mse" "$B" train --data reg.csv --layers 3,16,1 --epochs 20 \
     --batch 16 --save reg.st
-expect eval-regression 0 "output +mse +mae +r2" "$B" eval --model reg.st --data reg.csv
+expect eval-regression 0 "output +rmse +mse +mae +r2" "$B" eval --model reg.st --data reg.csv
 check eval-regression-json python3 -c '
 import json, subprocess, sys
 j = json.loads(subprocess.check_output([sys.argv[1], "eval", "--model", "reg.st", "--data", "reg.csv", "--json"]))
@@ -116,7 +116,7 @@ expect train-target-by-name 0 "saved" "$B" train --data target_first.csv --targe
     --layers 2,8,2 --epochs 2 --save tf.st --quiet
 expect train-no-header 0 "saved" "$B" train --data noheader.csv --no-header --layers 2,8,2 \
     --epochs 2 --save nh.st --quiet
-expect train-idx 0 "normalize scale" "$B" train --data idx:imgs.idx.gz,labels.idx --layers 64,32,10 \
+expect train-idx 0 "normalize global" "$B" train --data idx:imgs.idx.gz,labels.idx --layers 64,32,10 \
     --epochs 3 --batch 32 --save idx.st
 expect eval-idx 0 "accuracy" "$B" eval --model idx.st --data idx:imgs.idx.gz,labels.idx
 expect train-schedules 0 "lr 0.005 " "$B" train --data iris.csv --layers 4,8,3 --epochs 4 \
@@ -265,7 +265,7 @@ bad positional "unexpected argument 'extra'" train $TD --layers 4,3 extra
 bad single-dash "unexpected argument '-lr'" train $TD --layers 4,3 -lr 0.1
 bad train-needs-save "--save FILE is required" train --data iris.csv --layers 4,3
 bad train-needs-data "--data SPEC is required" train --layers 4,3 --save u.st
-bad train-needs-layers "--layers N,N,... is required" train --data iris.csv --save u.st
+bad train-needs-layers "--layers N,N,... or --hidden N,... is required" train --data iris.csv --save u.st
 bad data-unknown-spec "--data: unknown data set \"nosuchspec\"" train --data nosuchspec --layers 4,3 --save u.st
 bad eval-needs-model "--model FILE is required" eval --data iris.csv
 bad eval-needs-data "--data SPEC is required" eval --model iris.st
@@ -288,15 +288,15 @@ expect data-nan 1 "nan.csv:2:1: .*(finite|NaN|nan)" "$B" train --data nan.csv --
 expect data-empty-file 1 "empty.csv: .*empty" "$B" train --data empty.csv --layers 2,2 --save u.st
 expect data-header-only 1 "header.csv: " "$B" train --data header.csv --layers 2,2 --save u.st
 expect data-error-in-test-set 1 "--test: ragged.csv:3:" "$B" train --data iris.csv --test ragged.csv --layers 4,3 --save u.st
-expect data-error-in-eval 1 "--data: notnum.csv:3:3" "$B" eval --model bin.st --data notnum.csv
-expect data-error-in-predict 1 "nan.csv:2:1" "$B" predict --model bin.st --data nan.csv
+expect data-error-in-eval 1 "--data: notnum.csv:1: no column \"u\" in the header" "$B" eval --model bin.st --data notnum.csv
+expect data-error-in-predict 1 "nan.csv:1: no column \"u\"" "$B" predict --model bin.st --data nan.csv
 expect eval-unknown-label 1 "iris_bad_label.csv:[0-9]+:[0-9]+: .*daisy" "$B" eval --model iris.st --data iris_bad_label.csv
 expect eval-model-missing 2 "--model: no such file 'nope.st'" "$B" eval --model nope.st --data iris.csv
 expect eval-model-not-safetensors 1 "--model: " "$B" eval --model iris.csv --data iris.csv
 check eval-model-flipped-byte bash -c "cp iris.st flip.st && printf '\\377' | dd of=flip.st bs=1 seek=\$((\$(stat -c %s flip.st) - 3)) conv=notrunc 2>/dev/null &&
     '$B' eval --model flip.st --data iris.csv 2>&1 | grep -q 'checksum mismatch'"
-expect eval-wrong-inputs 1 "--data has 2 inputs per sample but the model takes 4" "$B" eval --model iris.st --data iris_narrow.csv
-expect init-from-wrong-data 1 "--data has 2 inputs per sample but the model takes 4" "$B" train --data iris_narrow.csv --init-from iris.st --save u.st
+expect eval-wrong-inputs 1 "iris_narrow.csv:1: no column \"c\" in the header: the model takes it as an input" "$B" eval --model iris.st --data iris_narrow.csv
+expect init-from-wrong-data 1 "iris_narrow.csv:1: no column \"c\" in the header" "$B" train --data iris_narrow.csv --init-from iris.st --save u.st
 expect save-unwritable 1 "--save: .*nodir/x.st" "$B" train --data xor --layers 2,2,1 --epochs 1 --save nodir/x.st
 expect log-unwritable 1 "--log: nodir/l.jsonl" "$B" train --data xor --layers 2,2,1 --epochs 1 --save x.st --log nodir/l.jsonl
 expect plot-unwritable 1 "--plot: .*nodir/p.svg" "$B" train --data xor --layers 2,2,1 --epochs 1 --save x.st --plot nodir/p.svg

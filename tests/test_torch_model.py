@@ -112,7 +112,7 @@ def check_c_to_torch(tmp, name, sizes, acts, slope=0.01, norm=0, n=17):
     problems = []
     if hlen % 8:
         problems.append("header length %d not a multiple of 8" % hlen)
-    if meta.get("format") != "backprop" or meta.get("format_version") != "1":
+    if meta.get("format") != "backprop" or meta.get("format_version") != "2":
         problems.append("format %r version %r" % (meta.get("format"), meta.get("format_version")))
     if meta.get("checksum") != "crc32:%08x" % zlib.crc32(data):
         problems.append("checksum %s, zlib says %08x" % (meta.get("checksum"), zlib.crc32(data)))

@@ -1,0 +1,251 @@
+/* test_encode.c - the tabular encoder's library contracts (src/data_encode.c,
+ * src/encoder_json.c): roles, one-hot layout, imputation values computed by
+ * hand, missing-value policies, unseen categories, columns by name, the
+ * exporters' query, the model file round trip, and the failures the header
+ * documents. tests/test_tabular.py compares the same code with scikit-learn. */
+#include "test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[64];
+
+static const char *write_file(const char *name, const char *text)
+{
+    static char path[8][256];
+    static int k;
+    char *p = path[k++ % 8];
+    snprintf(p, 256, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    fputs(text, f);
+    fclose(f);
+    return p;
+}
+
+static bp_table *table(const char *name, const char *text)
+{
+    bp_table *t = NULL;
+    CHECK_OK(bp_table_load_csv(&t, write_file(name, text), -1, 0));
+    return t;
+}
+
+static const char *const train_csv =
+    "id,color,size,zip,label\n"
+    "1,red,1.0,07,a\n"
+    "2,blue,NA,01,b\n"
+    "3,red,3.0,07,a\n"
+    "4,,5.0,01,b\n"
+    "5,green,7.0,07,?\n";
+
+static void test_table(void)
+{
+    bp_table *t = table("t.csv", train_csv);
+    if (!t) return;
+    CHECK(bp_table_rows(t) == 5 && bp_table_columns(t) == 5, "%zu x %d", bp_table_rows(t),
+          bp_table_columns(t));
+    CHECK(strcmp(bp_table_name(t, 1), "color") == 0, "name");
+    CHECK(strcmp(bp_table_cell(t, 3, 1), "") == 0 && strcmp(bp_table_cell(t, 1, 2), "NA") == 0, "cells");
+    CHECK(bp_table_cell(t, 5, 0) == NULL && bp_table_name(t, 9) == NULL, "out of range");
+    CHECK(bp_is_missing("") && bp_is_missing("na") && bp_is_missing("N/a") && bp_is_missing("NAN") &&
+          bp_is_missing("Null") && bp_is_missing("?") && !bp_is_missing("0") && !bp_is_missing("none"),
+          "missing tokens");
+    bp_table_free(t);
+    bp_table *r = NULL;
+    CHECK(bp_table_load_csv(&r, write_file("ragged.csv", "a,b\n1,2\n3\n"), -1, 0) == BP_ERR_FORMAT &&
+          !r && strstr(bp_last_error(), "ragged.csv:3:"), "%s", bp_last_error());
+}
+
+/* impute: rows with a missing target dropped; size: mean of 1, 3, 5 (row 2's NA
+ * excluded, row 5 dropped) = 3 with an indicator; color: blue, missing, red. */
+static void test_fit_impute(void)
+{
+    bp_table *t = table("t.csv", train_csv);
+    const char *ign[] = {"id"}, *cat[] = {"zip"};
+    bp_encode_options o = bp_encode_options_default();
+    o.ignore = ign, o.n_ignore = 1, o.categorical = cat, o.n_categorical = 1;
+    o.missing = BP_MISSING_IMPUTE;
+    bp_encoder *e = NULL;
+    bp_encode_report rep;
+    CHECK_OK(bp_encoder_fit(&e, t, &o, &rep));
+    if (!e) return;
+    CHECK(rep.rows == 5 && rep.dropped == 1, "rows %zu dropped %zu", rep.rows, rep.dropped);
+    /* color: blue, missing, red (3); size: value, indicator (2); zip: 01, 07 (2) */
+    CHECK(bp_encoder_inputs(e) == 7 && bp_encoder_outputs(e) == 2, "%d inputs %d outputs",
+          bp_encoder_inputs(e), bp_encoder_outputs(e));
+    CHECK(bp_encoder_task(e) == BP_TASK_CLASSIFICATION, "task");
+    CHECK(bp_encoder_column_role(e, 0) == BP_COLUMN_IGNORED &&
+          bp_encoder_column_role(e, 1) == BP_COLUMN_CATEGORICAL &&
+          bp_encoder_column_role(e, 2) == BP_COLUMN_NUMERIC &&
+          bp_encoder_column_role(e, 3) == BP_COLUMN_CATEGORICAL &&
+          bp_encoder_column_role(e, 4) == BP_COLUMN_TARGET, "roles");
+    CHECK(bp_encoder_targets(e) == 1 && bp_encoder_target_column(e, 0) == 4 &&
+          bp_encoder_target_column(e, 1) == -1, "targets");
+    static const char *const want_cat[] = {"blue", "missing", "red", NULL, NULL, "01", "07"};
+    static const int want_col[] = {1, 1, 1, 2, 2, 3, 3}, want_ind[] = {0, 0, 0, 0, 1, 0, 0};
+    for (int i = 0; i < 7; i++) {
+        int col, ind;
+        const char *c;
+        CHECK_OK(bp_encoder_input_info(e, i, &col, &c, &ind));
+        CHECK(col == want_col[i] && ind == want_ind[i] &&
+              (want_cat[i] ? c && strcmp(c, want_cat[i]) == 0 : c == NULL),
+              "input %d: column %d indicator %d category %s", i, col, ind, c ? c : "-");
+    }
+    int col, ind;
+    const char *c;
+    CHECK(bp_encoder_input_info(e, 7, &col, &c, &ind) == BP_ERR_INVALID, "input 7");
+    /* the rows of a new file, columns in another order, the ignored one absent */
+    bp_table *n = table("new.csv", "label,zip,size,color\nb,01,,blue\na,09,2,purple\n");
+    bp_dataset *d = NULL;
+    CHECK_OK(bp_encoder_apply(e, n, BP_ENCODE_TARGETS, &d, &rep));
+    if (d) {
+        static const bp_real want[2][7] = {{1, 0, 0, 3, 1, 1, 0}, {0, 0, 0, 2, 0, 0, 0}};
+        const bp_real *x = bp_dataset_x(d), *y = bp_dataset_y(d);
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 7; j++)
+                CHECK(x[i * 7 + j] == want[i][j], "x[%d][%d] = %g", i, j, (double)x[i * 7 + j]);
+        CHECK(y[0] == 0 && y[1] == 1 && y[2] == 1 && y[3] == 0, "one-hot targets");
+        CHECK(rep.unknown == 2 && rep.unknown_column == 1 && rep.imputed == 1,
+              "unknown %zu in column %d, imputed %zu", rep.unknown, rep.unknown_column, rep.imputed);
+        CHECK(bp_dataset_label_count(d) == 2 && strcmp(bp_dataset_label(d, 1), "b") == 0, "labels");
+    }
+    bp_dataset_free(d);
+    CHECK(bp_encoder_apply(e, n, BP_ENCODE_UNKNOWN_ERROR, &d, NULL) == BP_ERR_FORMAT && !d &&
+              strstr(bp_last_error(), "new.csv:3:8: column \"color\": category \"purple\""),
+          "%s", bp_last_error());
+    bp_table *no = table("nosize.csv", "color,zip\nred,01\n");
+    CHECK(bp_encoder_apply(e, no, 0, &d, NULL) == BP_ERR_FORMAT &&
+              strstr(bp_last_error(), "no column \"size\""), "%s", bp_last_error());
+    CHECK(bp_encoder_apply(e, no, BP_ENCODE_TARGETS_IF_ANY, &d, NULL) == BP_ERR_FORMAT, "absent input");
+    bp_table_free(no);
+    /* the model keeps a copy, and its file too */
+    bp_model_config mc = bp_model_config_default();
+    mc.n_layers = 1, mc.sizes[0] = 7, mc.sizes[1] = 2, mc.act[0] = BP_ACT_SOFTMAX;
+    mc.loss = BP_LOSS_XENT;
+    bp_model *m = NULL, *back = NULL;
+    CHECK_OK(bp_model_create(&m, &mc));
+    CHECK(bp_model_encode(m, n, 0, &d, NULL) == BP_ERR_INVALID, "no encoder yet");
+    CHECK_OK(bp_model_set_encoder(m, e));
+    bp_encoder_free(e);
+    const char *path = write_file("m.st", "");
+    CHECK_OK(bp_model_save(m, path, NULL));
+    CHECK_OK(bp_model_load(&back, path, NULL));
+    if (back) {
+        char *a = bp_encoder_to_json(bp_model_encoder(m)), *b = bp_encoder_to_json(bp_model_encoder(back));
+        CHECK(a && b && strcmp(a, b) == 0, "round trip: %s vs %s", a, b);
+        free(a), free(b);
+        CHECK_OK(bp_model_encode(back, n, BP_ENCODE_TARGETS, &d, NULL));
+        CHECK(d && bp_dataset_inputs(d) == 7, "encode after load");
+        bp_dataset_free(d);
+    }
+    mc.sizes[0] = 6;
+    bp_model *wrong = NULL;
+    CHECK_OK(bp_model_create(&wrong, &mc));
+    CHECK(bp_model_set_encoder(wrong, bp_model_encoder(m)) == BP_ERR_INVALID, "input count");
+    bp_model_free(wrong);
+    bp_model_free(back);
+    bp_model_free(m);
+    bp_table_free(n);
+    bp_table_free(t);
+}
+
+static void test_median_and_drop(void)
+{
+    bp_table *t = table("med.csv", "a,y\n1,0\n10,1\n2,0\nNA,1\n4,1\n");
+    bp_encode_options o = bp_encode_options_default();
+    o.missing = BP_MISSING_IMPUTE, o.impute_median = 1;
+    bp_encoder *e = NULL;
+    CHECK_OK(bp_encoder_fit(&e, t, &o, NULL));
+    bp_dataset *d = NULL;
+    if (e) CHECK_OK(bp_encoder_apply(e, t, BP_ENCODE_TARGETS, &d, NULL));
+    if (d) CHECK(bp_dataset_x(d)[6] == 3 && bp_dataset_x(d)[7] == 1, "median of 1 2 4 10 = 3: %g",
+                 (double)bp_dataset_x(d)[6]);
+    bp_dataset_free(d);
+    bp_encoder_free(e);
+    o.missing = BP_MISSING_DROP;
+    bp_encode_report rep;
+    CHECK_OK(bp_encoder_fit(&e, t, &o, &rep));
+    CHECK(rep.dropped == 1 && e && bp_encoder_inputs(e) == 1, "drop: %zu", rep.dropped);
+    if (e) {
+        CHECK(bp_encoder_apply(e, t, BP_ENCODE_NO_DROP, &d, NULL) == BP_ERR_FORMAT &&
+                  strstr(bp_last_error(), "med.csv:5:1"), "%s", bp_last_error());
+        CHECK_OK(bp_encoder_apply(e, t, 0, &d, &rep));
+        CHECK(d && bp_dataset_count(d) == 4 && rep.dropped == 1, "dropped at apply");
+        bp_dataset_free(d);
+    }
+    bp_encoder_free(e);
+    o.missing = BP_MISSING_ERROR;
+    CHECK(bp_encoder_fit(&e, t, &o, NULL) == BP_ERR_FORMAT && !e &&
+              strstr(bp_last_error(), "med.csv:5:1: input column 1 (\"a\"): missing value \"NA\""),
+          "%s", bp_last_error());
+    bp_table_free(t);
+}
+
+static void test_targets_and_errors(void)
+{
+    bp_table *t = table("mt.csv", "x,c,r,s,v\n1,u,yes,0,0.5\n2,w,no,1,1.5\n3,u,yes,1,2.5\n");
+    const char *ml[] = {"r", "s"}, *reg[] = {"v", "x"}, *bad[] = {"r", "v"}, *ign[] = {"s"};
+    bp_encode_options o = bp_encode_options_default();
+    o.targets = ml, o.n_targets = 2;
+    bp_encoder *e = NULL;
+    bp_dataset *d = NULL;
+    CHECK_OK(bp_encoder_fit(&e, t, &o, NULL));
+    CHECK(e && bp_encoder_task(e) == BP_TASK_MULTILABEL && bp_encoder_outputs(e) == 2, "multi-label");
+    if (e) CHECK_OK(bp_encoder_apply(e, t, BP_ENCODE_TARGETS, &d, NULL));
+    if (d) {
+        const bp_real *y = bp_dataset_y(d);
+        CHECK(y[0] == 1 && y[1] == 0 && y[2] == 0 && y[3] == 1 && y[4] == 1 && y[5] == 1,
+              "yes sorts after no; 1 after 0");
+    }
+    bp_dataset_free(d), bp_encoder_free(e);
+    o.targets = reg;
+    CHECK_OK(bp_encoder_fit(&e, t, &o, NULL));
+    CHECK(e && bp_encoder_task(e) == BP_TASK_REGRESSION && bp_encoder_outputs(e) == 2 &&
+          bp_encoder_target_column(e, 0) == 4 && bp_encoder_target_column(e, 1) == 0, "regression");
+    bp_encoder_free(e);
+    o.targets = bad;
+    CHECK(bp_encoder_fit(&e, t, &o, NULL) == BP_ERR_FORMAT && strstr(bp_last_error(), "neither"),
+          "%s", bp_last_error());
+    o.targets = ml, o.ignore = ign, o.n_ignore = 1;
+    CHECK(bp_encoder_fit(&e, t, &o, NULL) == BP_ERR_FORMAT &&
+          strstr(bp_last_error(), "both a target and ignored"), "%s", bp_last_error());
+    o = bp_encode_options_default();
+    o.max_categories = 1;
+    const char *t2[] = {"v"};
+    o.targets = t2, o.n_targets = 1;
+    CHECK(bp_encoder_fit(&e, t, &o, NULL) == BP_ERR_FORMAT &&
+          strstr(bp_last_error(), "has 2 categories, more than the limit of 1"), "%s", bp_last_error());
+    const char *nope[] = {"nope"};
+    o.targets = nope;
+    CHECK(bp_encoder_fit(&e, t, &o, NULL) == BP_ERR_FORMAT && strstr(bp_last_error(), "\"nope\""),
+          "%s", bp_last_error());
+    bp_table_free(t);
+    t = table("dup.csv", "a,a,y\n1,2,0\n3,4,1\n");
+    o = bp_encode_options_default();
+    CHECK(bp_encoder_fit(&e, t, &o, NULL) == BP_ERR_FORMAT &&
+          strstr(bp_last_error(), "two columns are named \"a\""), "%s", bp_last_error());
+    bp_table_free(t);
+    t = table("latin1.csv", "a,c,y\n1,caf\xe9,0\n3,b,1\n");
+    CHECK(bp_encoder_fit(&e, t, &o, NULL) == BP_ERR_FORMAT && strstr(bp_last_error(), "UTF-8"),
+          "%s", bp_last_error());
+    bp_table_free(t);
+}
+
+int main(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/bp-test-encode-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    RUN(test_table);
+    RUN(test_fit_impute);
+    RUN(test_median_and_drop);
+    RUN(test_targets_and_errors);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    return test_summary("test_encode");
+}
