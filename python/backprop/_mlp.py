@@ -10,6 +10,7 @@ is NumPy arrays only (coefs_, intercepts_, the optimizer's moments for
 partial_fit): a model, optimizer and trainer live for the duration of one
 call, so the estimators pickle, deep-copy and clone like any other.
 """
+import contextlib
 import warnings
 from numbers import Integral
 
@@ -220,6 +221,7 @@ class _BackpropMLP:
         if early_stopping and hasattr(self, "_best_coefs"):
             best_flat = _flat(self._best_coefs, self._best_intercepts, dtype)
         self._bp_seconds = 0.0  # the library's own epoch time in this call (make bench)
+        best = [best_flat]  # the early-stopping best parameters, kept on an interrupt
         with self._network(lib, layer_units) as net:
             params = net.params()
             params[:] = _flat(self.coefs_, self.intercepts_, dtype)
@@ -228,58 +230,71 @@ class _BackpropMLP:
             if incremental and state is not None and state[0] == self.solver \
                     and all(s.shape == params.shape for s in state[3]):
                 net.set_optim_state(*state[1:])
+            epoch = net.epoch_runner(Xc, Yc, sample_idx if self.shuffle else None)
+            # sklearn.utils.shuffle(sample_idx, random_state=...) each epoch is
+            # RandomState.shuffle of arange(n) then sample_idx[perm], the same as
+            # shuffling sample_idx in place; the library draws it (the generator's
+            # state goes back to the RandomState when the loop ends, however).
+            # The process-wide generator (random_state=None) stays in NumPy's hands.
+            shuffler = (_lib.NumpyShuffler(lib, self._random_state, sample_idx)
+                        if self.shuffle and self.random_state is not None else None)
             try:
-                for _ in range(self.max_iter):
-                    if self.shuffle:
-                        # sklearn.utils.shuffle(sample_idx, random_state=...) without its
-                        # input checks (0.6 ms an epoch): the same draw, the same result
-                        perm = np.arange(n_samples)
-                        self._random_state.shuffle(perm)
-                        sample_idx = sample_idx[perm]
-                        stats = net.epoch(Xc, Yc, sample_idx)
-                    else:
-                        stats = net.epoch(Xc, Yc)
-                    self._bp_seconds += stats.seconds
-                    self.n_iter_ += 1
-                    self.loss_ = self._reported_loss(stats.loss, stats.penalty)
-                    self.t_ += n_samples
-                    self.loss_curve_.append(self.loss_)
-                    if self.verbose:
-                        print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-                    if early_stopping:
-                        best_flat = self._validate_epoch(net, X_val, y_val, y_val_bin, best_flat)
-                    else:
-                        if self.best_loss_ is None:  # partial_fit of an early-stopping
-                            self.best_loss_ = np.inf  # estimator (TypeError in sklearn 1.2)
-                        self._update_no_improvement_count(False, None, None)
-                    if self.solver == "sgd" and self.learning_rate == "invscaling":
-                        lib.optim_set_lr(net.optim, float(self.learning_rate_init)
-                                         / (self.t_ + 1) ** self.power_t)
-                    if self._no_improvement_count > self.n_iter_no_change:
-                        if early_stopping:
-                            msg = ("Validation score did not improve more than tol=%f for %d "
-                                   "consecutive epochs." % (self.tol, self.n_iter_no_change))
-                        else:
-                            msg = ("Training loss did not improve more than tol=%f for %d "
-                                   "consecutive epochs." % (self.tol, self.n_iter_no_change))
-                        if self._trigger_stopping(lib, net, msg):
-                            break
-                        self._no_improvement_count = 0
-                    if incremental:
-                        break
-                    if self.n_iter_ == self.max_iter:
-                        warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and "
-                                      "the optimization hasn't converged yet." % self.max_iter,
-                                      ConvergenceWarning)
+                with shuffler or contextlib.nullcontext():
+                    self._epochs(lib, net, epoch, shuffler, sample_idx, n_samples,
+                                 early_stopping, X_val, y_val, y_val_bin, incremental, best)
             except KeyboardInterrupt:
                 warnings.warn("Training interrupted by user.")
             finally:
                 self.coefs_, self.intercepts_ = _unflat(params, layer_units, dtype)
                 self._optimizer_state = (self.solver, *net.optim_state())
+        best_flat = best[0]
         if early_stopping and best_flat is not None:
             self._best_coefs, self._best_intercepts = _unflat(best_flat, layer_units, dtype)
             self.coefs_ = [c.copy() for c in self._best_coefs]
             self.intercepts_ = [i.copy() for i in self._best_intercepts]
+
+    def _epochs(self, lib, net, epoch, shuffler, sample_idx, n_samples, early_stopping,
+                X_val, y_val, y_val_bin, incremental, best):
+        """scikit-learn's epoch loop (_fit_stochastic) over the library's epochs;
+        best[0]: the early-stopping best parameters, updated."""
+        for _ in range(self.max_iter):
+            if shuffler is not None:
+                shuffler.shuffle()
+            elif self.shuffle:
+                self._random_state.shuffle(sample_idx)
+            stats = epoch()
+            self._bp_seconds += stats.seconds
+            self.n_iter_ += 1
+            self.loss_ = self._reported_loss(stats.loss, stats.penalty)
+            self.t_ += n_samples
+            self.loss_curve_.append(self.loss_)
+            if self.verbose:
+                print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+            if early_stopping:
+                best[0] = self._validate_epoch(net, X_val, y_val, y_val_bin, best[0])
+            else:
+                if self.best_loss_ is None:  # partial_fit of an early-stopping
+                    self.best_loss_ = np.inf  # estimator (TypeError in sklearn 1.2)
+                self._update_no_improvement_count(False, None, None)
+            if self.solver == "sgd" and self.learning_rate == "invscaling":
+                lib.optim_set_lr(net.optim, float(self.learning_rate_init)
+                                 / (self.t_ + 1) ** self.power_t)
+            if self._no_improvement_count > self.n_iter_no_change:
+                if early_stopping:
+                    msg = ("Validation score did not improve more than tol=%f for %d "
+                           "consecutive epochs." % (self.tol, self.n_iter_no_change))
+                else:
+                    msg = ("Training loss did not improve more than tol=%f for %d "
+                           "consecutive epochs." % (self.tol, self.n_iter_no_change))
+                if self._trigger_stopping(lib, net, msg):
+                    break
+                self._no_improvement_count = 0
+            if incremental:
+                break
+            if self.n_iter_ == self.max_iter:
+                warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and "
+                              "the optimization hasn't converged yet." % self.max_iter,
+                              ConvergenceWarning)
 
     def _can_stratify(self, y):
         """Whether train_test_split can stratify y: both parts hold at least

@@ -184,3 +184,42 @@ def test_threads_take_turns():
         together = list(pool.map(lambda kw: backprop.MLPClassifier(**kw).fit(X, y).coefs_[0], kws))
     for a, b in zip(alone, together):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_library_shuffle_is_numpys(dtype):
+    """bp_shuffle_mt19937 (the epochs' permutations) against NumPy's own
+    RandomState.shuffle: the same permutations, the same generator state
+    after, across the 624-word regenerations and from any position."""
+    from backprop import _lib
+    lib = _lib.library(dtype)
+    for seed in range(3):
+        for n in (0, 1, 2, 3, 10, 623, 624, 625, 1797, 5000, 70000):
+            a, b = np.random.RandomState(seed), np.random.RandomState(seed)
+            a.randint(0, 10, size=seed * 300), b.randint(0, 10, size=seed * 300)
+            ia = np.arange(n, dtype=np.uintp)
+            ib = ia.copy()
+            with _lib.NumpyShuffler(lib, b, ib) as sh:
+                for _ in range(3):
+                    a.shuffle(ia)
+                    sh.shuffle()
+                    np.testing.assert_array_equal(ia, ib)
+            sa, sb = a.get_state(), b.get_state()
+            np.testing.assert_array_equal(sa[1], sb[1])
+            assert sa[2:] == sb[2:]
+            assert a.randn() == b.randn() and a.rand() == b.rand()
+
+
+def test_fit_leaves_random_state_as_sklearn():
+    """A RandomState passed as random_state ends where scikit-learn leaves it
+    (its initialization, then one shuffle per epoch), also when stopped early."""
+    X, y = load_digits(return_X_y=True)
+    for kw in ({"max_iter": 7}, {"max_iter": 200, "tol": 1e-2, "n_iter_no_change": 2}):
+        a, b = np.random.RandomState(5), np.random.RandomState(5)
+        ours = backprop.MLPClassifier(hidden_layer_sizes=(20,), random_state=a, **kw).fit(X, y)
+        theirs = sk.MLPClassifier(hidden_layer_sizes=(20,), random_state=b, **kw).fit(X, y)
+        assert ours.n_iter_ == theirs.n_iter_
+        assert curve_rel(ours.loss_curve_, theirs.loss_curve_) <= LOSS_RTOL
+        sa, sb = a.get_state(), b.get_state()
+        np.testing.assert_array_equal(sa[1], sb[1])
+        assert sa[2:] == sb[2:]
