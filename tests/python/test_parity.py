@@ -223,3 +223,25 @@ def test_fit_leaves_random_state_as_sklearn():
         sa, sb = a.get_state(), b.get_state()
         np.testing.assert_array_equal(sa[1], sb[1])
         assert sa[2:] == sb[2:]
+
+
+@pytest.mark.parametrize("classes", [[3, 7], [0, 1, 2, 5], [4]])
+def test_integer_label_fast_path_is_sklearns(classes):
+    """MLPClassifier's fast path for 1-D integer labels gives what
+    scikit-learn's LabelBinarizer path gives: classes_, the binarizer's state,
+    the targets and its inverse transform."""
+    from sklearn.preprocessing import LabelBinarizer
+    rng = np.random.RandomState(0)
+    X = rng.rand(30, 3)
+    for dtype in (np.int64, np.int32, np.uint8):
+        y = np.array(classes, dtype=dtype)[rng.randint(0, len(classes), 30)]
+        clf = backprop.MLPClassifier()
+        Xv, Y = clf._validate_input(X, y, incremental=False, reset=True)
+        lb = LabelBinarizer().fit(y)
+        ref = lb.transform(y).astype(bool)
+        assert Y.dtype == ref.dtype and Y.shape == ref.shape and (Y == ref).all()
+        assert clf.classes_.dtype == lb.classes_.dtype and (clf.classes_ == lb.classes_).all()
+        ours = clf._label_binarizer
+        assert (ours.y_type_, ours.sparse_input_) == (lb.y_type_, lb.sparse_input_)
+        out = rng.rand(30, Y.shape[1])
+        np.testing.assert_array_equal(ours.inverse_transform(out), lb.inverse_transform(out))
