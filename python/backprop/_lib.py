@@ -215,10 +215,15 @@ class NumpyShuffler:
         self.lib, self.rs, self.idx = lib, random_state, idx
         self.idx_p = idx.ctypes.data_as(ctypes.POINTER(ctypes.c_size_t))
 
+    @staticmethod
+    def supports(random_state):
+        """Whether random_state is a RandomState over MT19937 (the default;
+        RandomState(PCG64()) and the like are left to NumPy)."""
+        return isinstance(random_state, np.random.RandomState) and \
+            isinstance(getattr(random_state, "_bit_generator", None), np.random.MT19937)
+
     def __enter__(self):
         self.state = state = self.rs.get_state()
-        if state[0] != "MT19937":
-            raise BackpropError(f"RandomState with a {state[0]} generator")
         self.key = np.array(state[1], dtype=np.uint32)  # a copy, advanced in place
         self.key_p = self.key.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32))
         self.pos = ctypes.c_int(int(state[2]))

@@ -236,9 +236,11 @@ class _BackpropMLP:
             # RandomState.shuffle of arange(n) then sample_idx[perm], the same as
             # shuffling sample_idx in place; the library draws it (the generator's
             # state goes back to the RandomState when the loop ends, however).
-            # The process-wide generator (random_state=None) stays in NumPy's hands.
+            # The process-wide generator (random_state=None) and RandomStates over
+            # another bit generator stay in NumPy's hands.
             shuffler = (_lib.NumpyShuffler(lib, self._random_state, sample_idx)
-                        if self.shuffle and self.random_state is not None else None)
+                        if self.shuffle and self.random_state is not None
+                        and _lib.NumpyShuffler.supports(self._random_state) else None)
             try:
                 with shuffler or contextlib.nullcontext():
                     self._epochs(lib, net, epoch, shuffler, sample_idx, n_samples,

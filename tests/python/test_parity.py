@@ -214,15 +214,17 @@ def test_fit_leaves_random_state_as_sklearn():
     """A RandomState passed as random_state ends where scikit-learn leaves it
     (its initialization, then one shuffle per epoch), also when stopped early."""
     X, y = load_digits(return_X_y=True)
-    for kw in ({"max_iter": 7}, {"max_iter": 200, "tol": 1e-2, "n_iter_no_change": 2}):
-        a, b = np.random.RandomState(5), np.random.RandomState(5)
+    pcg = np.random.PCG64  # a RandomState over another generator: NumPy shuffles
+    for kw, make in (({"max_iter": 7}, lambda: np.random.RandomState(5)),
+                     ({"max_iter": 200, "tol": 1e-2, "n_iter_no_change": 2},
+                      lambda: np.random.RandomState(5)),
+                     ({"max_iter": 7}, lambda: np.random.RandomState(pcg(5)))):
+        a, b = make(), make()
         ours = backprop.MLPClassifier(hidden_layer_sizes=(20,), random_state=a, **kw).fit(X, y)
         theirs = sk.MLPClassifier(hidden_layer_sizes=(20,), random_state=b, **kw).fit(X, y)
         assert ours.n_iter_ == theirs.n_iter_
         assert curve_rel(ours.loss_curve_, theirs.loss_curve_) <= LOSS_RTOL
-        sa, sb = a.get_state(), b.get_state()
-        np.testing.assert_array_equal(sa[1], sb[1])
-        assert sa[2:] == sb[2:]
+        assert a.randint(1 << 30, size=5).tolist() == b.randint(1 << 30, size=5).tolist()
 
 
 @pytest.mark.parametrize("classes", [[3, 7], [0, 1, 2, 5], [4]])
@@ -245,3 +247,15 @@ def test_integer_label_fast_path_is_sklearns(classes):
         assert (ours.y_type_, ours.sparse_input_) == (lb.y_type_, lb.sparse_input_)
         out = rng.rand(30, Y.shape[1])
         np.testing.assert_array_equal(ours.inverse_transform(out), lb.inverse_transform(out))
+
+
+def test_global_random_state_follows_sklearn():
+    """random_state=None: NumPy's process-wide generator, drawn the same way."""
+    X, y = load_digits(return_X_y=True)
+    np.random.seed(7)
+    ours = backprop.MLPClassifier(hidden_layer_sizes=(20,), max_iter=5).fit(X, y)
+    after_ours = np.random.randint(1 << 30, size=5).tolist()
+    np.random.seed(7)
+    theirs = sk.MLPClassifier(hidden_layer_sizes=(20,), max_iter=5).fit(X, y)
+    assert np.random.randint(1 << 30, size=5).tolist() == after_ours
+    assert curve_rel(ours.loss_curve_, theirs.loss_curve_) <= LOSS_RTOL
