@@ -2,8 +2,8 @@
  * the Mersenne Twister MT19937 (Matsumoto & Nishimura 1998) and NumPy's
  * random_interval (mask, reject). It lets a caller that follows a NumPy
  * RandomState stream (scikit-learn's per-epoch shuffle) draw the epoch's
- * permutation at C speed: a shuffle of 1,797 indices in ~5 us instead of
- * RandomState.shuffle's ~30 us. */
+ * permutation at C speed: a shuffle of 1,797 indices in ~15 us instead of
+ * RandomState.shuffle's ~27-33 us. */
 #include "internal.h"
 
 enum { MT_N = BP_MT19937_WORDS, MT_M = 397 };
@@ -23,30 +23,16 @@ static void regenerate(uint32_t *key)
     key[MT_N - 1] = twist(key[MT_N - 1], key[0], key[MT_M - 1]);
 }
 
-/* The generator, in locals: the compiler keeps pos in a register (through
- * pointers it would reload it after every store into idx). */
-typedef struct {
-    uint32_t *restrict key;
-    int pos;
-} mt;
-
-static uint32_t next32(mt *g)
+/* MT19937's output function on key[from .. 624) into out. */
+static void temper(const uint32_t *restrict key, uint32_t *restrict out, int from)
 {
-    if (g->pos >= MT_N) regenerate(g->key), g->pos = 0;
-    uint32_t y = g->key[g->pos++];
-    y ^= y >> 11;
-    y ^= (y << 7) & 0x9d2c5680u;
-    y ^= (y << 15) & 0xefc60000u;
-    return y ^ (y >> 18);
-}
-
-/* A uniform value in [0, max], max < 2^32: NumPy's random_interval. */
-static uint32_t interval(mt *g, uint32_t max)
-{
-    uint32_t mask = max, v;
-    mask |= mask >> 1, mask |= mask >> 2, mask |= mask >> 4, mask |= mask >> 8, mask |= mask >> 16;
-    while ((v = next32(g) & mask) > max) {}
-    return v;
+    for (int i = from; i < MT_N; i++) {
+        uint32_t y = key[i];
+        y ^= y >> 11;
+        y ^= (y << 7) & 0x9d2c5680u;
+        y ^= (y << 15) & 0xefc60000u;
+        out[i] = y ^ (y >> 18);
+    }
 }
 
 bp_status bp_shuffle_mt19937(uint32_t key[BP_MT19937_WORDS], int *pos, size_t *idx, size_t n)
@@ -57,11 +43,22 @@ bp_status bp_shuffle_mt19937(uint32_t key[BP_MT19937_WORDS], int *pos, size_t *i
         return bp__fail(BP_ERR_INVALID, "shuffle_mt19937: pos = %d, must be 0..%d", *pos, MT_N);
     if (n > (size_t)UINT32_MAX + 1)
         return bp__fail(BP_ERR_INVALID, "shuffle_mt19937: n = %zu, at most 2^32", n);
-    mt g = {key, *pos};
+    /* The outputs are tempered a block at a time (a vector loop) ahead of the
+     * draws, which leaves the rejection loop only a load, a mask and a compare:
+     * a quarter off the shuffle. The state stays NumPy's: key and pos. */
+    uint32_t out[MT_N];
+    int p = *pos;
+    if (p < MT_N) temper(key, out, p);
     for (size_t i = n ? n - 1 : 0; i > 0; i--) {
-        size_t j = interval(&g, (uint32_t)i), tmp = idx[i];
-        idx[i] = idx[j], idx[j] = tmp;
+        /* NumPy's random_interval(i): draws masked to i's bit length until <= i */
+        uint32_t max = (uint32_t)i, mask = UINT32_MAX >> __builtin_clz(max), v;
+        do {
+            if (p >= MT_N) regenerate(key), temper(key, out, 0), p = 0;
+            v = out[p++] & mask;
+        } while (v > max);
+        size_t tmp = idx[i];
+        idx[i] = idx[v], idx[v] = tmp;
     }
-    *pos = g.pos;
+    *pos = p;
     return BP_OK;
 }
