@@ -1,11 +1,11 @@
 """make bench, Python part: backprop.MLPClassifier against scikit-learn's own
 MLPClassifier on the same data, dtype, parameters and epochs (the same
-algorithm, number for number), in one run, alternating the two, medians of
-REPEATS. Both at 1 and 2 threads: scikit-learn's OpenBLAS limited through
+algorithm, number for number), in one run, back to back in alternating order,
+medians over REPEATS rounds of the per-round ratios, with the load average. Both at 1 and 2 threads: scikit-learn's OpenBLAS limited through
 threadpoolctl, ours through n_threads. Also the package's overhead: the
 fit's wall time beyond the library's own epoch time (bp_epoch_stats.seconds).
 
-    /usr/bin/python3 bench/python_sklearn.py [REPEATS]     (PYTHONPATH=python)
+    /usr/bin/python3 bench/python_sklearn.py [REPEATS=5]     (PYTHONPATH=python)
 """
 import gzip
 import os
@@ -55,21 +55,31 @@ def timed_fit(est, X, y, threads, sk):
 
 
 def compare(name, X, y, kw, repeats):
-    rows = []
-    for threads in (1, 2):
-        sk_t, bp_t, over = [], [], []
-        for _ in range(repeats):
-            sk_t.append(timed_fit(SkMLP(**kw), X, y, threads, True))
+    """Per round, for 1 then 2 threads: scikit-learn's fit then ours, back to
+    back (the order alternating between rounds), so that both see the same
+    load; each row gives the median over rounds of the per-round ratios."""
+    per = {1: [], 2: []}
+    for r in range(repeats):
+        for threads in (1, 2):
             ours = backprop.MLPClassifier(n_threads=threads, **kw)
-            bp_t.append(timed_fit(ours, X, y, threads, False))
-            over.append(bp_t[-1] / ours._bp_seconds - 1)
-        s, b = statistics.median(sk_t), statistics.median(bp_t)
-        rows.append((name, threads, s, b, s / b, statistics.median(over)))
+            if r % 2:
+                b = timed_fit(ours, X, y, threads, False)
+                s = timed_fit(SkMLP(**kw), X, y, threads, True)
+            else:
+                s = timed_fit(SkMLP(**kw), X, y, threads, True)
+                b = timed_fit(ours, X, y, threads, False)
+            c = ours._bp_seconds
+            per[threads].append((s, b, s / b, b / c - 1, s / c))
+    rows = []
+    for threads, runs in per.items():
+        med = [statistics.median(v) for v in zip(*runs)]
+        lo, hi = min(r[2] for r in runs), max(r[2] for r in runs)
+        rows.append((name, threads, *med, lo, hi))
     return rows
 
 
 def main():
-    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     Xf, yf, src = fashion(int(os.environ.get("BENCH_FASHION_N", "12800")))
     Xd, yd = load_digits(return_X_y=True)
     common = dict(random_state=0, tol=0.0, n_iter_no_change=10 ** 6)
@@ -81,13 +91,20 @@ def main():
         ("digits 64-100-10 f64", Xd / 16, yd, dict(hidden_layer_sizes=(100,), max_iter=50, **common)),
     ]
     print(f"\nPython: backprop.MLPClassifier vs scikit-learn's (same algorithm and numbers), "
-          f"Adam, medians of {repeats}")
-    head = f"{'fit':30} {'thr':>3} {'sklearn s':>10} {'backprop s':>10} {'speedup':>8} {'overhead':>9}"
+          f"Adam, {repeats} rounds, medians of per-round ratios")
+    print("load average before: %.2f %.2f %.2f" % os.getloadavg())
+    head = (f"{'fit':30} {'thr':>3} {'sklearn s':>10} {'backprop s':>10} {'speedup':>8} "
+            f"{'(min-max)':>13} {'overhead':>9} {'ceiling':>8}")
     print(head + "\n" + "-" * len(head))
     for name, X, y, kw in cases:
         for row in compare(name, X, y, kw, repeats):
-            print("%-30s %3d %10.3f %10.3f %7.2fx %8.1f%%" % (*row[:5], 100 * row[5]))
-    print("overhead: the fit's wall time beyond the library's epoch time, input checks included")
+            print("%-30s %3d %10.3f %10.3f %7.2fx %5.2f-%5.2fx %8.1f%% %7.2fx"
+                  % (*row[:5], row[7], row[8], 100 * row[5], row[6]))
+    print("load average after: %.2f %.2f %.2f" % os.getloadavg())
+    print("overhead: our fit's wall time beyond the library's own epoch time "
+          "(bp_epoch_stats.seconds), input checks included;\n"
+          "ceiling: scikit-learn's fit time over the library's epoch time, the speedup "
+          "with no overhead at all")
 
 
 if __name__ == "__main__":

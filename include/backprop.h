@@ -397,6 +397,17 @@ bp_status bp_trainer_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, si
 bp_status bp_trainer_epoch_order(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n,
                                  const size_t *order, bp_epoch_stats *stats);
 
+/* NumPy's legacy RandomState.shuffle on idx[0 .. n), draw for draw: the
+ * Mersenne Twister state as numpy.random.RandomState.get_state() holds it
+ * (key: its 624 words, *pos: its position 0..624), advanced in place, so
+ * that set_state((..., key, *pos, ...)) continues the stream exactly where
+ * RandomState.shuffle would have left it. With bp_trainer_epoch_order it
+ * draws the permutation of each epoch of a NumPy-seeded trainer
+ * (scikit-learn's). n at most 2^32 (NumPy then switches to 64-bit draws).
+ * BP_ERR_INVALID on a NULL argument or pos outside 0..624. */
+#define BP_MT19937_WORDS 624
+bp_status bp_shuffle_mt19937(uint32_t key[BP_MT19937_WORDS], int *pos, size_t *idx, size_t n);
+
 /* The training objective over all n samples as one batch, for full-batch
  * optimizers such as L-BFGS: forward, the loss (with cfg.prob_clip) plus
  * cfg.l2's penalty into *loss (and that penalty into *penalty, if not NULL),

@@ -2,7 +2,8 @@
  * exactly (scikit-learn's MLPs, python/backprop): the half_sse and bce_sum
  * losses, L2 on the weights only (bp_train_config.l2), probability clipping
  * of the reported loss, the step-in-velocity momentum, Adam's folded bias
- * correction, bp_trainer_epoch_order and bp_trainer_objective. Each against
+ * correction, bp_trainer_epoch_order, bp_trainer_objective and
+ * bp_shuffle_mt19937. Each against
  * values computed here from the formulas, or central finite differences. */
 #include "util.h"
 #include "internal.h"
@@ -295,6 +296,42 @@ static void test_epoch_order(void)
     bp_model_free(a), bp_model_free(b);
 }
 
+/* bp_shuffle_mt19937 against the reference MT19937 (init_genrand(5489), the
+ * C++ std::mt19937 default): a shuffle of 2 elements consumes exactly one
+ * draw and swaps them iff that draw is even (NumPy's random_interval(1) is
+ * draw & 1), so 10,000 of them replay the low bits of the first outputs
+ * (3499211612, 581869302, 3890346734, 3586334585, 545404204) and of the
+ * 10,000th (4123659995). Its identity with NumPy's RandomState.shuffle, draw
+ * for draw, is tests/python/test_parity.py's. */
+static void test_shuffle_mt19937(void)
+{
+    static uint32_t key[BP_MT19937_WORDS];
+    key[0] = 5489;
+    for (uint32_t i = 1; i < BP_MT19937_WORDS; i++)
+        key[i] = 1812433253u * (key[i - 1] ^ (key[i - 1] >> 30)) + i;
+    int pos = BP_MT19937_WORDS; /* numpy's state after seeding: regenerate first */
+    const int first_odd[5] = {0, 0, 0, 1, 0};
+    for (int d = 1; d <= 10000; d++) {
+        size_t two[2] = {0, 1};
+        CHECK_OK(bp_shuffle_mt19937(key, &pos, two, 2));
+        int swapped = two[0] == 1;
+        if (d <= 5) CHECK(swapped == !first_odd[d - 1], "draw %d: swapped %d", d, swapped);
+        if (d == 10000) CHECK(!swapped, "the 10,000th draw (4123659995) is odd");
+    }
+    enum { M = 1000 };
+    size_t idx[M], seen[M] = {0};
+    for (size_t i = 0; i < M; i++) idx[i] = i;
+    CHECK_OK(bp_shuffle_mt19937(key, &pos, idx, M));
+    int moved = 0;
+    for (size_t i = 0; i < M; i++) seen[idx[i]]++, moved += idx[i] != i;
+    for (size_t i = 0; i < M; i++) CHECK(seen[i] == 1, "index %zu seen %zu times", i, seen[i]);
+    CHECK(moved > M / 2, "only %d of %d moved", moved, M);
+    CHECK_OK(bp_shuffle_mt19937(key, &pos, NULL, 0));
+    pos = BP_MT19937_WORDS + 1;
+    CHECK(bp_shuffle_mt19937(key, &pos, idx, M) == BP_ERR_INVALID && strstr(bp_last_error(), "pos"),
+          "bad position: %s", bp_last_error());
+}
+
 int main(void)
 {
     RUN(test_step_in_velocity_momentum);
@@ -304,5 +341,6 @@ int main(void)
     RUN(test_objective_l2_against_finite_differences);
     RUN(test_prob_clip);
     RUN(test_epoch_order);
+    RUN(test_shuffle_mt19937);
     return test_summary("test_sklearn_features");
 }

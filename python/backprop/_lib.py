@@ -137,6 +137,8 @@ class Library:
             "bp_trainer_epoch_order": (st, [_P, R, R, ctypes.c_size_t,
                                             ctypes.POINTER(ctypes.c_size_t),
                                             ctypes.POINTER(EpochStats)]),
+            "bp_shuffle_mt19937": (st, [ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_int),
+                                        ctypes.POINTER(ctypes.c_size_t), ctypes.c_size_t]),
             "bp_trainer_objective": (st, [_P, R, R, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double),
                                           ctypes.POINTER(ctypes.c_double)]),
         }
@@ -200,6 +202,42 @@ def _load_all():
 
 
 LIBRARIES = _load_all()
+
+
+class NumpyShuffler:
+    """RandomState.shuffle(idx) for a numpy.random.RandomState, draw for draw,
+    by the library (bp_shuffle_mt19937, ~6x faster): it takes the generator's
+    state on entry and puts the advanced state back on exit (use as a context
+    manager; the generator must not be used by anything else meanwhile)."""
+
+    def __init__(self, lib, random_state, idx):
+        assert idx.dtype == np.uintp and idx.flags.c_contiguous and idx.ndim == 1
+        self.lib, self.rs, self.idx = lib, random_state, idx
+        self.idx_p = idx.ctypes.data_as(ctypes.POINTER(ctypes.c_size_t))
+
+    @staticmethod
+    def supports(random_state):
+        """Whether random_state is a RandomState over MT19937 (the default;
+        RandomState(PCG64()) and the like are left to NumPy)."""
+        return isinstance(random_state, np.random.RandomState) and \
+            isinstance(getattr(random_state, "_bit_generator", None), np.random.MT19937)
+
+    def __enter__(self):
+        self.state = state = self.rs.get_state()
+        self.key = np.array(state[1], dtype=np.uint32)  # a copy, advanced in place
+        self.key_p = self.key.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32))
+        self.pos = ctypes.c_int(int(state[2]))
+        self.pos_p = ctypes.byref(self.pos)
+        return self
+
+    def shuffle(self):
+        st = self.lib.shuffle_mt19937(self.key_p, self.pos_p, self.idx_p, self.idx.shape[0])
+        if st:
+            self.lib.check(st)
+
+    def __exit__(self, *exc):
+        s = self.state
+        self.rs.set_state((s[0], self.key, self.pos.value, *s[3:]))
 
 
 def library(dtype):
@@ -316,6 +354,33 @@ class Network:
                                                  ctypes.byref(st))
         lib.check(status)
         return st
+
+    def epoch_runner(self, X, Y, order=None):
+        """A function running one epoch over X, Y (C-contiguous arrays of this
+        build's dtype, which must outlive it) in the order that the size_t
+        array `order` holds at each call (None: the data's order). The
+        pointers are converted once, and each call returns the same
+        EpochStats object, overwritten: an epoch of digits takes ~1 ms, and
+        the ctypes conversions of a plain call ~20 us of it."""
+        lib, n = self.lib, X.shape[0]
+        st = EpochStats()
+        head = (self.trainer, lib.ptr(X), lib.ptr(Y), n)
+        if order is None:
+            fn, args = lib.trainer_epoch, head + (ctypes.byref(st),)
+        else:
+            assert order.dtype == np.uintp and order.flags.c_contiguous and order.shape == (n,)
+            op = order.ctypes.data_as(ctypes.POINTER(ctypes.c_size_t))
+            fn, args = lib.trainer_epoch_order, head + (op, ctypes.byref(st))
+        lock, set_threads, threads, check = lib.lock, lib.set_threads, self.n_threads, lib.check
+
+        def run():
+            with lock:
+                set_threads(threads)
+                status = fn(*args)
+            if status:
+                check(status)
+            return st
+        return run
 
     def objective(self, X, Y):
         lib = self.lib

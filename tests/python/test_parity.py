@@ -184,3 +184,78 @@ def test_threads_take_turns():
         together = list(pool.map(lambda kw: backprop.MLPClassifier(**kw).fit(X, y).coefs_[0], kws))
     for a, b in zip(alone, together):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_library_shuffle_is_numpys(dtype):
+    """bp_shuffle_mt19937 (the epochs' permutations) against NumPy's own
+    RandomState.shuffle: the same permutations, the same generator state
+    after, across the 624-word regenerations and from any position."""
+    from backprop import _lib
+    lib = _lib.library(dtype)
+    for seed in range(3):
+        for n in (0, 1, 2, 3, 10, 623, 624, 625, 1797, 5000, 70000):
+            a, b = np.random.RandomState(seed), np.random.RandomState(seed)
+            a.randint(0, 10, size=seed * 300), b.randint(0, 10, size=seed * 300)
+            ia = np.arange(n, dtype=np.uintp)
+            ib = ia.copy()
+            with _lib.NumpyShuffler(lib, b, ib) as sh:
+                for _ in range(3):
+                    a.shuffle(ia)
+                    sh.shuffle()
+                    np.testing.assert_array_equal(ia, ib)
+            sa, sb = a.get_state(), b.get_state()
+            np.testing.assert_array_equal(sa[1], sb[1])
+            assert sa[2:] == sb[2:]
+            assert a.randn() == b.randn() and a.rand() == b.rand()
+
+
+def test_fit_leaves_random_state_as_sklearn():
+    """A RandomState passed as random_state ends where scikit-learn leaves it
+    (its initialization, then one shuffle per epoch), also when stopped early."""
+    X, y = load_digits(return_X_y=True)
+    pcg = np.random.PCG64  # a RandomState over another generator: NumPy shuffles
+    for kw, make in (({"max_iter": 7}, lambda: np.random.RandomState(5)),
+                     ({"max_iter": 200, "tol": 1e-2, "n_iter_no_change": 2},
+                      lambda: np.random.RandomState(5)),
+                     ({"max_iter": 7}, lambda: np.random.RandomState(pcg(5)))):
+        a, b = make(), make()
+        ours = backprop.MLPClassifier(hidden_layer_sizes=(20,), random_state=a, **kw).fit(X, y)
+        theirs = sk.MLPClassifier(hidden_layer_sizes=(20,), random_state=b, **kw).fit(X, y)
+        assert ours.n_iter_ == theirs.n_iter_
+        assert curve_rel(ours.loss_curve_, theirs.loss_curve_) <= LOSS_RTOL
+        assert a.randint(1 << 30, size=5).tolist() == b.randint(1 << 30, size=5).tolist()
+
+
+@pytest.mark.parametrize("classes", [[3, 7], [0, 1, 2, 5], [4]])
+def test_integer_label_fast_path_is_sklearns(classes):
+    """MLPClassifier's fast path for 1-D integer labels gives what
+    scikit-learn's LabelBinarizer path gives: classes_, the binarizer's state,
+    the targets and its inverse transform."""
+    from sklearn.preprocessing import LabelBinarizer
+    rng = np.random.RandomState(0)
+    X = rng.rand(30, 3)
+    for dtype in (np.int64, np.int32, np.uint8):
+        y = np.array(classes, dtype=dtype)[rng.randint(0, len(classes), 30)]
+        clf = backprop.MLPClassifier()
+        Xv, Y = clf._validate_input(X, y, incremental=False, reset=True)
+        lb = LabelBinarizer().fit(y)
+        ref = lb.transform(y).astype(bool)
+        assert Y.dtype == ref.dtype and Y.shape == ref.shape and (Y == ref).all()
+        assert clf.classes_.dtype == lb.classes_.dtype and (clf.classes_ == lb.classes_).all()
+        ours = clf._label_binarizer
+        assert (ours.y_type_, ours.sparse_input_) == (lb.y_type_, lb.sparse_input_)
+        out = rng.rand(30, Y.shape[1])
+        np.testing.assert_array_equal(ours.inverse_transform(out), lb.inverse_transform(out))
+
+
+def test_global_random_state_follows_sklearn():
+    """random_state=None: NumPy's process-wide generator, drawn the same way."""
+    X, y = load_digits(return_X_y=True)
+    np.random.seed(7)
+    ours = backprop.MLPClassifier(hidden_layer_sizes=(20,), max_iter=5).fit(X, y)
+    after_ours = np.random.randint(1 << 30, size=5).tolist()
+    np.random.seed(7)
+    theirs = sk.MLPClassifier(hidden_layer_sizes=(20,), max_iter=5).fit(X, y)
+    assert np.random.randint(1 << 30, size=5).tolist() == after_ours
+    assert curve_rel(ours.loss_curve_, theirs.loss_curve_) <= LOSS_RTOL
