@@ -11,17 +11,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
-/* Counts allocations (not under AddressSanitizer, which owns malloc). */
-static long n_allocs;
-#ifndef __SANITIZE_ADDRESS__
-#define COUNTING_ALLOCS 1
-extern void *__libc_malloc(size_t), *__libc_calloc(size_t, size_t), *__libc_realloc(void *, size_t);
-extern void *__libc_memalign(size_t, size_t);
-void *malloc(size_t n) { n_allocs++; return __libc_malloc(n); }
-void *calloc(size_t n, size_t s) { n_allocs++; return __libc_calloc(n, s); }
-void *realloc(void *p, size_t n) { n_allocs++; return __libc_realloc(p, n); }
-void *aligned_alloc(size_t a, size_t n) { n_allocs++; return __libc_memalign(a, n); }
-#endif
+#include "count_allocs.h"
 
 static bp_model *make_model(int n, const int *sizes, const bp_activation *acts, bp_loss loss, uint64_t seed)
 {

@@ -11,24 +11,7 @@
 #include <unistd.h>
 #include <unistd.h>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define __SANITIZE_ADDRESS__ 1
-#endif
-#endif
-
-/* Counts allocations: the test binary's malloc family wraps glibc's (not
- * under AddressSanitizer, which owns malloc itself). */
-static long n_allocs;
-#ifndef __SANITIZE_ADDRESS__
-#define COUNTING_ALLOCS 1
-extern void *__libc_malloc(size_t), *__libc_calloc(size_t, size_t), *__libc_realloc(void *, size_t);
-extern void *__libc_memalign(size_t, size_t);
-void *malloc(size_t n) { n_allocs++; return __libc_malloc(n); }
-void *calloc(size_t n, size_t s) { n_allocs++; return __libc_calloc(n, s); }
-void *realloc(void *p, size_t n) { n_allocs++; return __libc_realloc(p, n); }
-void *aligned_alloc(size_t a, size_t n) { n_allocs++; return __libc_memalign(a, n); }
-#endif
+#include "count_allocs.h"
 
 typedef struct {
     bp_model *model;
