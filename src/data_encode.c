@@ -178,10 +178,26 @@ typedef struct fit {
     size_t kept;
 } fit;
 
-static const char *cname(const bp_table *t, int c, char buf[32])
+enum { COL_DESC = 160 }; /* room for a column's description in messages */
+
+/* A column's stored name: its header name, or "#INDEX" (0-based, as the
+ * options take it) in a table without a header. */
+static const char *cname(const bp_table *t, int c, char buf[COL_DESC])
 {
     if (t->names) return t->names[c];
-    snprintf(buf, 32, "#%d", c);
+    snprintf(buf, COL_DESC, "#%d", c);
+    return buf;
+}
+
+/* A column as messages name it: counted from 1, with its header name, or with
+ * the 0-based index that --target, --ignore and --categorical take. */
+static const char *cdesc(const bp_table *t, int c, char buf[COL_DESC])
+{
+    if (t->names)
+        snprintf(buf, COL_DESC, "column %d (\"%.120s%s\")", c + 1, t->names[c],
+                 strlen(t->names[c]) > 120 ? "..." : "");
+    else
+        snprintf(buf, COL_DESC, "column %d (index %d)", c + 1, c);
     return buf;
 }
 
@@ -216,7 +232,7 @@ static bp_status set_roles(fit *f, char *forced)
     const bp_table *t = f->t;
     const bp_encode_options *o = f->o;
     bp_encoder *e = f->e;
-    char b1[32];
+    char b1[COL_DESC];
     for (int c = 0; t->names && c < t->cols; c++)
         if (!bp__utf8_valid(t->names[c]))
             return bp__fail(BP_ERR_FORMAT, "%s:%ld: the name of column %d is not valid UTF-8",
@@ -238,11 +254,11 @@ static bp_status set_roles(fit *f, char *forced)
         bp_status st = resolve(t, o->n_targets ? o->targets[i] : "-1", "target", &c);
         if (st) return st;
         if (e->col[c].role == BP_COLUMN_IGNORED)
-            return bp__fail(BP_ERR_FORMAT, "%s: column %d (\"%s\") is both a target and ignored",
-                            t->path, c + 1, cname(t, c, b1));
+            return bp__fail(BP_ERR_FORMAT, "%s: %s is both a target and ignored",
+                            t->path, cdesc(t, c, b1));
         if (e->col[c].role == BP_COLUMN_TARGET)
-            return bp__fail(BP_ERR_FORMAT, "%s: column %d (\"%s\") is named twice as a target",
-                            t->path, c + 1, cname(t, c, b1));
+            return bp__fail(BP_ERR_FORMAT, "%s: %s is named twice as a target",
+                            t->path, cdesc(t, c, b1));
         e->col[c].role = BP_COLUMN_TARGET;
         e->targets[e->n_targets++] = c;
     }
@@ -251,8 +267,8 @@ static bp_status set_roles(fit *f, char *forced)
         bp_status st = resolve(t, o->categorical[i], "categorical", &c);
         if (st) return st;
         if (e->col[c].role != BP_COLUMN_NUMERIC)
-            return bp__fail(BP_ERR_FORMAT, "%s: column %d (\"%s\") is named categorical but is "
-                            "%s", t->path, c + 1, cname(t, c, b1),
+            return bp__fail(BP_ERR_FORMAT, "%s: %s is named categorical but is "
+                            "%s", t->path, cdesc(t, c, b1),
                             e->col[c].role == BP_COLUMN_TARGET ? "a target" : "ignored");
         forced[c] = 1;
     }
@@ -266,11 +282,11 @@ static bp_status set_roles(fit *f, char *forced)
 
 static bp_status missing_error(const bp_table *t, size_t r, int c, const char *what)
 {
-    char b[32];
-    return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: %s column %d (\"%s\"): missing value \"%s\" "
+    char b[COL_DESC];
+    return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: %s %s: missing value \"%s\" "
                     "(choose --missing impute to fill it in, or --missing drop to drop the row)",
-                    t->path, t->line[r], bp__table_col(t, r, c), what, c + 1,
-                    cname(t, c, b), t->cells[r * (size_t)t->cols + (size_t)c]);
+                    t->path, t->line[r], bp__table_col(t, r, c), what,
+                    cdesc(t, c, b), t->cells[r * (size_t)t->cols + (size_t)c]);
 }
 
 /* Which rows the fit uses, under the missing-value policy. */
@@ -334,18 +350,18 @@ static bp_status fit_categorical(fit *f, int c, const char **cells)
 {
     const bp_table *t = f->t;
     bp__enc_col *col = &f->e->col[c];
-    char b[32];
+    char b[COL_DESC];
     int imputed = f->e->missing == BP_MISSING_IMPUTE && has_missing(f, c);
     size_t m = distinct_cells(f, c, cells, imputed ? BP_MISSING_CATEGORY : NULL);
     if (m > (size_t)f->o->max_categories)
-        return bp__fail(BP_ERR_FORMAT, "%s: categorical column %d (\"%s\") has %zu categories, "
+        return bp__fail(BP_ERR_FORMAT, "%s: categorical %s has %zu categories, "
                         "more than the limit of %d (raise --max-categories, or --ignore the "
-                        "column if it is an id or free text)", t->path, c + 1, cname(t, c, b), m,
+                        "column if it is an id or free text)", t->path, cdesc(t, c, b), m,
                         f->o->max_categories);
     for (size_t i = 0; i < m; i++)
         if (!bp__utf8_valid(cells[i]))
-            return bp__fail(BP_ERR_FORMAT, "%s: column %d (\"%s\"): a category is not valid "
-                            "UTF-8 (convert the file to UTF-8)", t->path, c + 1, cname(t, c, b));
+            return bp__fail(BP_ERR_FORMAT, "%s: %s: a category is not valid "
+                            "UTF-8 (convert the file to UTF-8)", t->path, cdesc(t, c, b));
     col->role = BP_COLUMN_CATEGORICAL;
     bp_status st = bp__strings_copy(&col->cats, (int)m, cells);
     if (!st) col->n_cats = (int)m;
@@ -397,17 +413,17 @@ static bp_status fit_input(fit *f, int c, int forced, const char **cells)
             first_text = r;
         }
     }
-    char b[32];
+    char b[COL_DESC];
     if (!numbers && !texts)
-        return bp__fail(BP_ERR_FORMAT, "%s: column %d (\"%s\") holds only missing values (ignore "
-                        "it with --ignore)", t->path, c + 1, cname(t, c, b));
+        return bp__fail(BP_ERR_FORMAT, "%s: %s holds only missing values (ignore "
+                        "it with --ignore)", t->path, cdesc(t, c, b));
     if (numbers && texts) {
         /* the odd one out: the first text in a column of numbers, or the other way round */
         size_t r = texts <= numbers ? first_text : first_number;
-        return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: input column %d (\"%s\") mixes numbers and "
-                        "text (%zu numbers, %zu texts, here \"%s\"): name it with --categorical "
-                        "to one-hot encode it, or fix the value", t->path, t->line[r],
-                        bp__table_col(t, r, c), c + 1, cname(t, c, b), numbers, texts,
+        return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: input %s mixes numbers and "
+                        "text (numbers: %zu, text: %zu, here \"%s\"): name it with "
+                        "--categorical to one-hot encode it, or fix the value", t->path, t->line[r],
+                        bp__table_col(t, r, c), cdesc(t, c, b), numbers, texts,
                         t->cells[r * (size_t)t->cols + (size_t)c]);
     }
     return texts ? fit_categorical(f, c, cells) : fit_numeric(f, c);
@@ -502,7 +518,7 @@ static bp_status fit_one_target(fit *f, tval *u)
     const bp_table *t = f->t;
     bp_encoder *e = f->e;
     int c = e->targets[0];
-    char b[32];
+    char b[COL_DESC];
     tstats s;
     target_values(f, c, u, &s);
     bp_task task = f->o->task;
@@ -522,9 +538,9 @@ static bp_status fit_one_target(fit *f, tval *u)
     if (task == BP_TASK_REGRESSION) {
         if (s.numbers < s.n) {
             size_t r = s.first_bad - 1;
-            return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: regression target column %d (\"%s\"): "
+            return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: regression target %s: "
                             "\"%s\" is not a number", t->path, t->line[r], bp__table_col(t, r, c),
-                            c + 1, cname(t, c, b), t->cells[r * (size_t)t->cols + (size_t)c]);
+                            cdesc(t, c, b), t->cells[r * (size_t)t->cols + (size_t)c]);
         }
         return BP_OK;
     }
@@ -560,7 +576,7 @@ static bp_status fit_targets(fit *f)
         two &= s.distinct == 2;
         numeric &= s.numeric;
     }
-    char b[32];
+    char b[COL_DESC];
     e->task = two && f->o->task != BP_TASK_REGRESSION ? BP_TASK_MULTILABEL
               : numeric ? BP_TASK_REGRESSION : BP_TASK_AUTO;
     for (int i = 0; e->task == BP_TASK_MULTILABEL && !st && i < e->n_targets; i++) {
@@ -571,16 +587,17 @@ static bp_status fit_targets(fit *f)
         if (!st) col->n_cats = 2;
     }
     if (e->task == BP_TASK_AUTO) {
-        int bad = 0;
-        for (int i = 0; i < e->n_targets && !bad; i++) {
+        int bad = -1;
+        for (int i = 0; i < e->n_targets && bad < 0; i++) {
             tstats s;
             target_values(f, e->targets[i], u, &s);
-            if (s.distinct != 2 && !s.numeric) bad = e->targets[i] + 1;
+            if (s.distinct != 2 && !s.numeric) bad = e->targets[i];
         }
+        char why[COL_DESC + 16] = "some have two values, others are numbers with more";
+        if (bad >= 0) snprintf(why, sizeof why, "%s is neither", cdesc(t, bad, b));
         st = bp__fail(BP_ERR_FORMAT, "%s: %d target columns must all have two values "
-                      "(multi-label) or all be numbers (multi-output regression); column %d "
-                      "(\"%s\") is neither", t->path, e->n_targets, bad,
-                      bad ? cname(t, bad - 1, b) : "?");
+                      "(multi-label) or all be numbers (multi-output regression); %s",
+                      t->path, e->n_targets, why);
     }
     free(u);
     return st;
@@ -594,7 +611,7 @@ static bp_status fit_columns(fit *f, const char *forced)
     bp_status st = BP_OK;
     for (int c = 0; !st && c < t->cols; c++) {
         bp__enc_col *col = &f->e->col[c];
-        char b[32];
+        char b[COL_DESC];
         if (!(col->name = bp__strdup(cname(t, c, b)))) st = BP_ERR_NOMEM;
         else if (col->role == BP_COLUMN_NUMERIC) st = fit_input(f, c, forced[c], cells);
     }

@@ -360,6 +360,12 @@ def hostile_cases(tmp):
     r = run("train", "--data", p("mixed.csv"), "--hidden", 4, "--save", p("u.st"), check=False)
     expect("mixed-column", r, 1, "mixed.csv:3:3: input column 2 (\"b\") mixes numbers and text",
            "--categorical")
+    with open(p("mixed-nohead.csv"), "w") as f:  # no header: the index the options take
+        f.write("1,2,0\n2,x,1\n3,4,0\n4,5,1\n")
+    r = run("train", "--data", p("mixed-nohead.csv"), "--no-header", "--hidden", 4, "--save",
+            p("u.st"), check=False)
+    expect("mixed-column-no-header", r, 1, "mixed-nohead.csv:2:3: input column 2 (index 1) mixes "
+           "numbers and text (numbers: 3, text: 1, here \"x\")")
     write_csv(p("miss.csv"), ["a", "b", "y"], [[1, 2, 0], [2, "NA", 1], [3, "", 0], [4, 5, 1], ["?", 1, 1]])
     r = run("train", "--data", p("miss.csv"), "--hidden", 4, "--save", p("u.st"), check=False)
     expect("missing-error", r, 1, "miss.csv:3:3: input column 2 (\"b\"): missing value \"NA\"",
