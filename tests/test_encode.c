@@ -205,7 +205,8 @@ static void test_targets_and_errors(void)
           bp_encoder_target_column(e, 0) == 4 && bp_encoder_target_column(e, 1) == 0, "regression");
     bp_encoder_free(e);
     o.targets = bad;
-    CHECK(bp_encoder_fit(&e, t, &o, NULL) == BP_ERR_FORMAT && strstr(bp_last_error(), "some have two values, others are numbers"),
+    CHECK(bp_encoder_fit(&e, t, &o, NULL) == BP_ERR_FORMAT &&
+              strstr(bp_last_error(), "some have two values, others are numbers"),
           "%s", bp_last_error());
     o.targets = ml, o.ignore = ign, o.n_ignore = 1;
     CHECK(bp_encoder_fit(&e, t, &o, NULL) == BP_ERR_FORMAT &&
