@@ -70,7 +70,7 @@ int main(int argc, char **argv)
         if (bp_trainer_epoch(t, bp_dataset_x(train), bp_dataset_y(train), bp_dataset_count(train), &st))
             return fail("epoch");
         secs += st.seconds;
-        printf("epoch %d loss %.4f accuracy %.4f seconds %.1f\n", st.epoch, st.loss, st.accuracy,
+        printf("epoch %d loss %.4f accuracy %.4f seconds %.3f\n", st.epoch, st.loss, st.accuracy,
                st.seconds);
     }
     if (bp_model_evaluate(m, bp_dataset_x(test), bp_dataset_y(test), bp_dataset_count(test), 1000,

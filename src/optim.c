@@ -425,11 +425,12 @@ static void norm_part(void *ctx, int part, int parts) { for_part_ranges(ctx, par
 static void update_part(void *ctx, int part, int parts)
 {
     step_job *j = ctx;
-    if (j->side && part == parts - 1) j->side->fn(j->side->ctx);
-    if (parts == 1) {
+    if (parts == 1) { /* the side job last: the batch it gathers is then in cache for the forward */
         for_part_ranges(j, 0, 1, update_range);
+        if (j->side) j->side->fn(j->side->ctx);
         return;
     }
+    if (j->side && part == parts - 1) j->side->fn(j->side->ctx);
     for (int i = 0; i < parts; i++) {
         int owner = (part + i) % parts;
         size_t lo, hi;
