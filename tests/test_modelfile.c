@@ -2,6 +2,7 @@
  * output, atomic saves, and a loader that turns every kind of damage (flipped,
  * truncated, hostile or inconsistent) into a clean error. */
 #include "util.h"
+#include "tmpdir.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -12,38 +13,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-static char dir[64] = "/tmp/bp_test_modelfile.XXXXXX";
-
-/* dir/name in a static buffer (one of 4, so a few can be live at once). */
-static const char *at(const char *name)
-{
-    static char bufs[4][400];
-    static int k;
-    char *b = bufs[k++ % 4];
-    snprintf(b, 400, "%.63s/%.300s", dir, name);
-    return b;
-}
-
-static unsigned char *read_all(const char *path, size_t *size)
-{
-    *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    *size = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    return b;
-}
-
-static void write_all(const char *path, const void *b, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    fwrite(b, 1, n, f);
-    fclose(f);
-}
 
 static bool same_file(const char *a, const char *b)
 {
@@ -686,22 +655,9 @@ static void test_checkpoint_vs_model(void)
     bp_trainer_free(t), bp_optim_free(o), bp_model_free(m), bp_model_free(r);
 }
 
-static void remove_dir(void)
-{
-    DIR *dp = opendir(dir);
-    for (struct dirent *e; dp && (e = readdir(dp));)
-        if (e->d_name[0] != '.' || (e->d_name[1] && strcmp(e->d_name, "..")))
-            if (unlink(at(e->d_name)) != 0) rmdir(at(e->d_name));
-    if (dp) closedir(dp);
-    rmdir(dir);
-}
-
 int main(void)
 {
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (tmpdir_make("modelfile")) return 1;
     RUN(test_meta_map);
     RUN(test_round_trip);
     RUN(test_round_trip_bare);
@@ -720,6 +676,6 @@ int main(void)
     RUN(test_checkpoint_resume);
     RUN(test_checkpoint_resume_interrupted);
     RUN(test_checkpoint_vs_model);
-    remove_dir();
+    tmpdir_remove();
     return test_summary("test_modelfile");
 }

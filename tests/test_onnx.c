@@ -7,6 +7,7 @@
  * the files themselves in tests/test_onnx.py. */
 #define _GNU_SOURCE
 #include "test.h"
+#include "tmpdir.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -15,37 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char dir[64] = "/tmp/bp_test_onnx.XXXXXX";
-
-static const char *at(const char *name)
-{
-    static char bufs[4][400];
-    static int k;
-    char *b = bufs[k++ % 4];
-    snprintf(b, 400, "%.63s/%.300s", dir, name);
-    return b;
-}
-
-static unsigned char *read_all(const char *path, size_t *size)
-{
-    *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    *size = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    return b;
-}
-
-static void write_all(const char *path, const void *b, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    CHECK(f && fwrite(b, 1, n, f) == n, "write %s", path);
-    if (f) fclose(f);
-}
 
 /* A model of the given layers with random parameters, and optionally a
  * normalization and labels. */
@@ -266,27 +236,15 @@ static void test_sniffing(void)
     bp_model_free(m);
 }
 
-static void remove_dir(void)
-{
-    DIR *dp = opendir(dir);
-    for (struct dirent *e; dp && (e = readdir(dp));)
-        if (e->d_name[0] != '.') unlink(at(e->d_name));
-    if (dp) closedir(dp);
-    rmdir(dir);
-}
-
 int main(void)
 {
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (tmpdir_make("onnx")) return 1;
     bp_set_threads(1);
     RUN(test_round_trip);
     RUN(test_deterministic_and_predicts);
     RUN(test_truncated);
     RUN(test_refuses_values);
     RUN(test_sniffing);
-    remove_dir();
+    tmpdir_remove();
     return test_summary("test_onnx");
 }
