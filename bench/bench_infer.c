@@ -23,32 +23,14 @@
  * (0: the GEMM at every batch size), to compare the two. */
 #include "internal.h"
 
+#include "bench.h"
+
 #include <cblas.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static int parse_layers(const char *s, bp_model_config *c)
-{
-    char *end;
-    c->n_layers = -1;
-    do {
-        long v = strtol(s, &end, 10);
-        if (end == s || v < 1 || c->n_layers + 1 > BP_MAX_LAYERS) return -1;
-        c->sizes[++c->n_layers] = (int)v;
-        s = end + 1;
-    } while (*end == ',');
-    return *end ? -1 : 0;
-}
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -17,6 +17,8 @@
  * rss_mb the peak RSS of the training and inference. */
 #include "internal.h"
 
+#include "bench.h"
+
 #include <cblas.h>
 #include <sys/resource.h>
 
@@ -24,26 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static int parse_layers(const char *s, bp_model_config *c)
-{
-    char *end;
-    c->n_layers = -1;
-    do {
-        long v = strtol(s, &end, 10);
-        if (end == s || v < 1 || c->n_layers + 1 > BP_MAX_LAYERS) return -1;
-        c->sizes[++c->n_layers] = (int)v;
-        s = end + 1;
-    } while (*end == ',');
-    return *end ? -1 : 0;
-}
 
 /* Samples/s of the GEMMs alone: forward Z = A Wᵀ per layer, backward dW = dZᵀ A
  * per layer and dA = dZ W for all but the first layer (forward only when
