@@ -193,10 +193,15 @@ static const char *cname(const bp_table *t, int c, char buf[COL_DESC])
  * the 0-based index that --target, --ignore and --categorical take. */
 static const char *cdesc(const bp_table *t, int c, char buf[COL_DESC])
 {
-    if (t->names)
-        snprintf(buf, COL_DESC, "column %d (\"%.120s%s\")", c + 1, t->names[c],
-                 strlen(t->names[c]) > 120 ? "..." : "");
-    else
+    enum { KEEP = 120 }; /* bytes of a long name kept, cut at a UTF-8 character's start */
+    if (t->names) {
+        const char *name = t->names[c];
+        int n = (int)strnlen(name, KEEP + 1);
+        if (n > KEEP)
+            for (n = KEEP; n > 0 && ((unsigned char)name[n] & 0xC0) == 0x80; n--) {}
+        snprintf(buf, COL_DESC, "column %d (\"%.*s%s\")", c + 1, n, name,
+                 name[n] ? "..." : "");
+    } else
         snprintf(buf, COL_DESC, "column %d (index %d)", c + 1, c);
     return buf;
 }
@@ -422,8 +427,8 @@ static bp_status fit_input(fit *f, int c, int forced, const char **cells)
         size_t r = texts <= numbers ? first_text : first_number;
         return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: input %s mixes numbers and "
                         "text (numbers: %zu, text: %zu, here \"%s\"): name it with "
-                        "--categorical to one-hot encode it, or fix the value", t->path, t->line[r],
-                        bp__table_col(t, r, c), cdesc(t, c, b), numbers, texts,
+                        "--categorical to one-hot encode it, or fix the value", t->path,
+                        t->line[r], bp__table_col(t, r, c), cdesc(t, c, b), numbers, texts,
                         t->cells[r * (size_t)t->cols + (size_t)c]);
     }
     return texts ? fit_categorical(f, c, cells) : fit_numeric(f, c);

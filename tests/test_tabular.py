@@ -366,6 +366,10 @@ def hostile_cases(tmp):
             p("u.st"), check=False)
     expect("mixed-column-no-header", r, 1, "mixed-nohead.csv:2:3: input column 2 (index 1) mixes "
            "numbers and text (numbers: 3, text: 1, here \"x\")")
+    # a long header name is cut at a character's start (r.stderr decodes as UTF-8)
+    write_csv(p("longname.csv"), ["a", "\u00e9" * 100, "y"], [[1, 2, 0], [2, "x", 1], [3, 4, 0]])
+    r = run("train", "--data", p("longname.csv"), "--hidden", 4, "--save", p("u.st"), check=False)
+    expect("long-name-cut", r, 1, "input column 2 (\"%s...\") mixes" % ("\u00e9" * 60))
     write_csv(p("miss.csv"), ["a", "b", "y"], [[1, 2, 0], [2, "NA", 1], [3, "", 0], [4, 5, 1], ["?", 1, 1]])
     r = run("train", "--data", p("miss.csv"), "--hidden", 4, "--save", p("u.st"), check=False)
     expect("missing-error", r, 1, "miss.csv:3:3: input column 2 (\"b\"): missing value \"NA\"",
