@@ -391,18 +391,27 @@ static bool uses_act(const gen *g, bp_activation a)
     return false;
 }
 
-static void emit_helpers_float(gen *g)
+/* NAME_dot: w . x over n values of type `elem`, summed in `acc`, eight at a
+ * time (a loop of loads and multiply-adds), the float and int8 paths alike. */
+static void emit_dot(gen *g, const char *what, const char *elem, const char *acc,
+                     const char *zero)
 {
-    const char *n = g->name;
     fprintf(g->f,
-            "/* w . x over n values, eight at a time: a loop of loads and multiply-adds. */\n"
-            "static float %s_dot(const float *w, const float *x, int n)\n{\n"
-            "    const float *end = w + (n & ~7);\n    float s = 0.0f;\n"
+            "/* w . x over n %s, eight at a time: a loop of loads and multiply-adds. */\n"
+            "static %s %s_dot(const %s *w, const %s *x, int n)\n{\n"
+            "    const %s *end = w + (n & ~7);\n    %s s = %s;\n"
             "    for (; w != end; w += 8, x += 8) {\n"
             "        s += w[0] * x[0];\n        s += w[1] * x[1];\n        s += w[2] * x[2];\n"
             "        s += w[3] * x[3];\n        s += w[4] * x[4];\n        s += w[5] * x[5];\n"
             "        s += w[6] * x[6];\n        s += w[7] * x[7];\n    }\n"
-            "    for (n &= 7; n > 0; n--) s += *w++ * *x++;\n    return s;\n}\n\n", n);
+            "    for (n &= 7; n > 0; n--) s += *w++ * *x++;\n    return s;\n}\n\n",
+            what, acc, g->name, elem, elem, elem, acc, zero);
+}
+
+static void emit_helpers_float(gen *g)
+{
+    const char *n = g->name;
+    emit_dot(g, "values", "float", "float", "0.0f");
     if (uses_act(g, BP_ACT_SIGMOID))
         fprintf(g->f, "/* 1 / (1 + e^-z), written so that no exp overflows. */\n"
                       "static float %s_sigmoid(float z)\n{\n"
@@ -506,16 +515,7 @@ static void emit_entry_float(gen *g)
 static void emit_helpers_int8(gen *g)
 {
     const char *n = g->name;
-    fprintf(g->f,
-            "/* w . x over n int8 values into int32, eight at a time: a loop of\n"
-            " * loads and multiply-accumulates. */\n"
-            "static int32_t %s_dot(const int8_t *w, const int8_t *x, int n)\n{\n"
-            "    const int8_t *end = w + (n & ~7);\n    int32_t s = 0;\n"
-            "    for (; w != end; w += 8, x += 8) {\n"
-            "        s += w[0] * x[0];\n        s += w[1] * x[1];\n        s += w[2] * x[2];\n"
-            "        s += w[3] * x[3];\n        s += w[4] * x[4];\n        s += w[5] * x[5];\n"
-            "        s += w[6] * x[6];\n        s += w[7] * x[7];\n    }\n"
-            "    for (n &= 7; n > 0; n--) s += *w++ * *x++;\n    return s;\n}\n\n", n);
+    emit_dot(g, "int8 values into int32", "int8_t", "int32_t", "0");
     fprintf(g->f,
             "/* zp + acc m 2^-shift, rounded half up, clamped to [lo, hi]: the\n"
             " * requantization, int64 only for the product. */\n"

@@ -377,31 +377,32 @@ static bool find_attr(const onode *n, const char *name, bp__pb *attr)
     return false;
 }
 
+/* Field `field` of attribute `name`, when present with wire type `wire`. */
+static bool attr_field(const onode *n, const char *name, uint32_t field, int wire, bp__pb *out)
+{
+    uint32_t f;
+    int w;
+    if (!find_attr(n, name, out)) return false;
+    while (bp__pb_tag(out, &f, &w))
+        if (f == field && w == wire) return true;
+        else if (!bp__pb_skip(out, w)) break;
+    return false;
+}
+
 /* An attribute's int (field i) or float (field f), def when absent. */
 static int64_t attr_int(const onode *n, const char *name, int64_t def)
 {
     bp__pb a;
-    uint32_t field;
-    int wire;
     uint64_t v;
-    if (!find_attr(n, name, &a)) return def;
-    while (bp__pb_tag(&a, &field, &wire))
-        if (field == ONNX_ATTR_I && wire == BP__PB_VARINT) return bp__pb_varint(&a, &v) ? (int64_t)v : def;
-        else if (!bp__pb_skip(&a, wire)) break;
-    return def;
+    return attr_field(n, name, ONNX_ATTR_I, BP__PB_VARINT, &a) && bp__pb_varint(&a, &v)
+               ? (int64_t)v : def;
 }
 
 static float attr_float(const onode *n, const char *name, float def)
 {
     bp__pb a;
-    uint32_t field;
-    int wire;
     float v;
-    if (!find_attr(n, name, &a)) return def;
-    while (bp__pb_tag(&a, &field, &wire))
-        if (field == ONNX_ATTR_F && wire == BP__PB_I32) return read_float(&a, &v) ? v : def;
-        else if (!bp__pb_skip(&a, wire)) break;
-    return def;
+    return attr_field(n, name, ONNX_ATTR_F, BP__PB_I32, &a) && read_float(&a, &v) ? v : def;
 }
 
 /* A Constant node's `value` tensor joins the table under its output's name. */

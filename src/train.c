@@ -209,11 +209,16 @@ static double add_l2_penalty(bp_trainer *t, int total)
         const bp_real *restrict w = m->params + L->w_off; /* (out, in) */
         bp_real *restrict g = m->grads + L->w_off;         /* (out, in) */
         size_t count = (size_t)L->out * L->in, i = 0;
-        /* independent lanes: one sum in double would serialize on its adds */
+        /* one pass over w; independent lanes: one sum in double would serialize on its adds */
         for (; i + 8 <= count; i += 8)
-            for (int j = 0; j < 8; j++) lane[j] += (double)w[i + j] * w[i + j];
-        for (; i < count; i++) sum += (double)w[i] * w[i];
-        for (i = 0; i < count; i++) g[i] += c * w[i];
+            for (int j = 0; j < 8; j++) {
+                lane[j] += (double)w[i + j] * w[i + j];
+                g[i + j] += c * w[i + j];
+            }
+        for (; i < count; i++) {
+            sum += (double)w[i] * w[i];
+            g[i] += c * w[i];
+        }
     }
     for (int j = 0; j < 8; j++) sum += lane[j];
     return 0.5 * l2 * sum;

@@ -33,12 +33,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from report import built, result, summary  # noqa: E402
-from test_export_c import read_predict, write_data, parse  # noqa: E402
+from test_export_c import B, ROOT, TOOL, parse, read_predict, run, write_data  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.environ.get("BP_BUILD", "build/float")
-B = os.path.abspath(os.path.join(BUILD, "bin", "backprop"))
-TOOL = os.path.abspath(os.path.join(BUILD, "tests", "tool_quant"))
 ARM = ["-mthumb", "--specs=picolibc.specs", "--oslib=semihost", "--crt0=hosted",
        "-Wl,--defsym=__flash=0x0", "-Wl,--defsym=__flash_size=0x400000",
        "-Wl,--defsym=__ram=0x20000000", "-Wl,--defsym=__ram_size=0x200000"]
@@ -52,10 +48,6 @@ MODELS = [
     ("qb", "pixels:binary", "6,10,1", "relu", "scale"),
 ]
 N = 24
-
-
-def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
 def carray(ctype, name, rows, fmt):
