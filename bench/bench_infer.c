@@ -162,7 +162,13 @@ int main(int argc, char **argv)
     }
     bp_set_threads(threads);
     /* BENCH_GEMV_MAX moves the small-batch path's switch-over (0: GEMM only) */
-    if (getenv("BENCH_GEMV_MAX")) bp__gemv_max_batch = atoi(getenv("BENCH_GEMV_MAX"));
+    if (getenv("BENCH_GEMV_MAX")) {
+        static bp__kernel_rule rules[] = {{BP__PRODUCT_FORWARD, 1, 0, BP__KERNEL_GEMV_ROWS},
+                                          {BP__PRODUCT_FORWARD, 0, 256, BP__KERNEL_GEMV_ROWS}};
+        rules[1].max_m = atoi(getenv("BENCH_GEMV_MAX"));
+        if (rules[1].max_m == 0) rules[0].max_m = 0;
+        bp__kernel_table_set(rules, 2);
+    }
     int in = bp_model_inputs(m), k = bp_model_outputs(m);
     bp_real *x = malloc(sizeof *x * maxb * in), *out = malloc(sizeof *out * maxb * k);
     if (!x || !out || bp_model_reserve(m, maxb)) return 1;

@@ -8,7 +8,6 @@
 
 #include <string.h>
 
-int bp__gemv_max_batch = BP__GEMV_MAX_BATCH;
 #define GEMV_FLOPS_PER_WEIGHT 10.0
 
 typedef struct {
@@ -18,19 +17,8 @@ typedef struct {
     int m, in, out;
     bp_activation act;
     bp_real slope;
+    bp__kernel kernel;       /* chosen for the whole product (gemm.c's table) */
 } forward_job;
-
-/* Whether the layer takes the small-batch path (gemv.c) rather than the GEMM:
- * a single row always (W streamed once, at the cache's rate, with no packing),
- * a few rows when each row of W is long enough (in >= 256) for its lane sums
- * to be cheap beside its FMAs. Timed alone (best of 2000, Zen 4, 1 thread),
- * 784x256: gemv 15.2 us at 4 rows, 60.6 at 16, 241 at 64 against OpenBLAS's
- * 14.1, 96.1 and 274; at 128 rows they meet. On short rows (in = 20 or 64) the
- * lane sums dominate and OpenBLAS is 1.4-4x faster from 4 rows up. */
-static bool small_batch(const forward_job *j)
-{
-    return j->m <= bp__gemv_max_batch && (j->m == 1 || j->in >= 256);
-}
 
 /* Z[r0:r1, o0:o1] = A_prev[r0:r1] · W[o0:o1]ᵀ + b[o0:o1], then A = g(Z) there. */
 static void forward_block(const forward_job *j, size_t r0, size_t r1, size_t o0, size_t o1)
@@ -39,12 +27,8 @@ static void forward_block(const forward_job *j, size_t r0, size_t r1, size_t o0,
     if (rows == 0 || units == 0) return;
     size_t at = r0 * j->out + o0;
     bp_real *a = j->a + at, *z = j->z ? j->z + at : NULL;
-    if (small_batch(j))
-        bp__gemv_rows(j->a_prev + r0 * j->in, j->w + o0 * j->in, rows, j->in, units, z ? z : a,
-                      j->out);
-    else
-        bp__gemm(BP_NO_TRANS, BP_TRANS, rows, units, j->in, 1, j->a_prev + r0 * j->in, j->in,
-                 j->w + o0 * j->in, j->in, 0, z ? z : a, j->out);
+    bp__product_run(j->kernel, BP__PRODUCT_FORWARD, rows, units, j->in, j->a_prev + r0 * j->in,
+                    j->in, j->w + o0 * j->in, j->in, z ? z : a, j->out);
     if (z)
         bp__bias_activate_keep(a, z, j->out, j->b + o0, rows, units, j->act, j->slope);
     else
@@ -75,13 +59,14 @@ void bp__dense_forward(bp_real *a, bp_real *z, const bp_real *a_prev, const bp_r
                        const bp_real *b, int m, int in, int out, bp_activation act,
                        bp_real slope)
 {
-    forward_job j = {a, z, a_prev, w, b, m, in, out, act, slope};
+    forward_job j = {a, z, a_prev, w, b, m, in, out, act, slope,
+                     bp__kernel_for(BP__PRODUCT_FORWARD, m, out, in)};
     /* The small-batch path is bound by streaming W, not by its flops: a weight
      * read costs about what GEMV_FLOPS_PER_WEIGHT flops of a GEMM do, so that
      * a W of 200,000 weights or more (784x256) is split over 2 threads even
      * for one sample: each core streams its half from its own L2. */
     double flops = 2.0 * m * in * out;
-    if (small_batch(&j) && flops < GEMV_FLOPS_PER_WEIGHT * in * out)
+    if (j.kernel == BP__KERNEL_GEMV_ROWS && flops < GEMV_FLOPS_PER_WEIGHT * in * out)
         flops = GEMV_FLOPS_PER_WEIGHT * (double)in * out;
     bp__parallel(forward_part, &j, flops);
 }
@@ -92,6 +77,7 @@ typedef struct {
     int m, in, out;
     bp_activation prev_act;
     bp_real slope;
+    bp__kernel wgrad, igrad;        /* chosen for the whole products */
 } backward_job;
 
 static void backward_part(void *ctx, int part, int parts)
@@ -102,8 +88,8 @@ static void backward_part(void *ctx, int part, int parts)
     int units = (int)(o1 - o0);
     if (units > 0) {
         /* dW[o0:o1] = dZ[:, o0:o1]ᵀ · A_prev;  db[o0:o1] = column sums */
-        bp__gemm(BP_TRANS, BP_NO_TRANS, units, j->in, j->m, 1, j->dz + o0, j->out, j->a_prev,
-                 j->in, 0, j->dw + o0 * j->in, j->in);
+        bp__product_run(j->wgrad, BP__PRODUCT_WEIGHT_GRAD, units, j->in, j->m, j->dz + o0, j->out,
+                        j->a_prev, j->in, j->dw + o0 * j->in, j->in);
         bp_real *db = j->db + o0;
         memcpy(db, j->dz + o0, (size_t)units * sizeof *db);
         for (int i = 1; i < j->m; i++) {
@@ -117,8 +103,8 @@ static void backward_part(void *ctx, int part, int parts)
     if (rows == 0) return;
     /* dA_prev[r0:r1] = dZ[r0:r1] · W, then dZ_prev = dA_prev ⊙ g'(A_prev) in place */
     bp_real *da = j->da_prev + r0 * j->in;
-    bp__gemm(BP_NO_TRANS, BP_NO_TRANS, rows, j->in, j->out, 1, j->dz + r0 * j->out, j->out, j->w,
-             j->in, 0, da, j->in);
+    bp__product_run(j->igrad, BP__PRODUCT_INPUT_GRAD, rows, j->in, j->out, j->dz + r0 * j->out,
+                    j->out, j->w, j->in, da, j->in);
     bp__activation_backward(da, j->a_prev + r0 * j->in, rows, j->in, j->prev_act, j->slope);
 }
 
@@ -129,6 +115,8 @@ void bp__dense_backward(bp_real *dw, bp_real *db, bp_real *dz_prev, const bp_rea
                         const bp_real *a_prev, const bp_real *w, int m, int in, int out,
                         bp_activation prev_act, bp_real slope)
 {
-    backward_job j = {dw, db, dz_prev, dz, a_prev, w, m, in, out, prev_act, slope};
+    backward_job j = {dw, db, dz_prev, dz, a_prev, w, m, in, out, prev_act, slope,
+                      bp__kernel_for(BP__PRODUCT_WEIGHT_GRAD, out, in, m),
+                      bp__kernel_for(BP__PRODUCT_INPUT_GRAD, m, in, out)};
     bp__parallel(backward_part, &j, (dz_prev ? 4.0 : 2.0) * m * in * out);
 }

@@ -63,7 +63,7 @@ double bp__now(void);
 typedef enum { BP_NO_TRANS = 0, BP_TRANS = 1 } bp__trans;
 
 /* C (m, n) = alpha op(A) op(B) + beta C, row-major, cblas argument order.
- * op(A) is (m, k), op(B) is (k, n). */
+ * op(A) is (m, k), op(B) is (k, n). The BLAS kernel (OpenBLAS). */
 void bp__gemm(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
               const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
               bp_real *c, int ldc);
@@ -71,6 +71,42 @@ void bp__gemm(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
 void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
                   const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
                   bp_real *c, int ldc);
+
+/* The matrix products of the library, each C (m, n) = op(A) op(B) with op(A)
+ * (m, k) and op(B) (k, n), row-major, C overwritten. A layer's three: */
+typedef enum bp__product {
+    BP__PRODUCT_FORWARD,     /* Z = A · Wᵀ:   A (m, k), W (n, k) */
+    BP__PRODUCT_WEIGHT_GRAD, /* dW = dZᵀ · A: dZ (k, m), A (k, n) */
+    BP__PRODUCT_INPUT_GRAD,  /* dA = dZ · W:  dZ (m, k), W (k, n) */
+    BP__PRODUCT_COUNT
+} bp__product;
+
+typedef enum bp__kernel {
+    BP__KERNEL_BLAS,      /* bp__gemm */
+    BP__KERNEL_GEMV_ROWS, /* bp__gemv_rows: W read once, in place (FORWARD only) */
+    BP__KERNEL_COUNT
+} bp__kernel;
+
+/* One row of the table of which kernel serves which product and shape: it
+ * matches `product` when m <= max_m and k >= min_k. The first row that
+ * matches wins; a product no row matches takes the BLAS kernel. */
+typedef struct bp__kernel_rule {
+    bp__product product;
+    int max_m, min_k;
+    bp__kernel kernel;
+} bp__kernel_rule;
+
+/* The kernel the table gives for a product of this shape. A caller that
+ * splits one product over threads asks once, for the whole product, so that
+ * every part takes the same kernel whatever the thread count. */
+bp__kernel bp__kernel_for(bp__product p, int m, int n, int k);
+/* The one entry for a product: C = op(A) op(B) by `kernel` (from
+ * bp__kernel_for for the whole product; this call may be one part of it). */
+void bp__product_run(bp__kernel kernel, bp__product p, int m, int n, int k, const bp_real *a,
+                     int lda, const bp_real *b, int ldb, bp_real *c, int ldc);
+/* Test hook: replaces the table (rules NULL: the default one). Not for use
+ * while another thread computes. */
+void bp__kernel_table_set(const bp__kernel_rule *rules, int n);
 
 /* -------------------------------------------------------------- threads */
 
@@ -119,13 +155,9 @@ void bp__loss_grad(bp_loss loss, bp_real *d, const bp_real *a, const bp_real *y,
 /* ----------------------------------------------------------------- dense */
 
 /* z (m, units), rows ldz apart = x (m, in) · w (units, in)ᵀ, for a few rows of
- * x: W read once, in place (gemv.c). The forward takes it for batches of up
- * to BP__GEMV_MAX_BATCH rows (dense.c says which layers). */
+ * x: W read once, in place (gemv.c); the kernel table (gemm.c) says when. */
 void bp__gemv_rows(const bp_real *x, const bp_real *w, int m, int in, int units, bp_real *z,
                    int ldz);
-#define BP__GEMV_MAX_BATCH 64
-/* The switch-over in force (tests and benchmarks move it to compare the paths). */
-extern int bp__gemv_max_batch;
 
 void bp__dense_forward(bp_real *a, bp_real *z, const bp_real *a_prev, const bp_real *w,
                        const bp_real *b, int m, int in, int out, bp_activation act,
@@ -200,6 +232,11 @@ struct bp_model {
  * samples: the gradient of the batch mean restricted to these rows, so that
  * the shards' gradients sum to the whole batch's. */
 bp_status bp__model_backward(bp_model *m, const bp_real *y, int batch, int mean_rows);
+
+/* bp_model_forward that also keeps the pre-activation of each layer l with
+ * z[l] not NULL in z[l] (batch, layers[l].out); the last layer's is in
+ * m->logits in any case. For quantization's calibration ranges. */
+bp_status bp__model_forward_keep(bp_model *m, const bp_real *x, int batch, bp_real *const *z);
 
 /* The gradient buffer is this much longer than the parameters: a sharded
  * trainer puts its batch sums there, to reduce them in the same call as the

@@ -202,7 +202,7 @@ bp_real *bp_model_bias(bp_model *m, int l) { return m->params + m->layers[l].b_o
 bp_real *bp_model_weight_grad(bp_model *m, int l) { return m->grads + m->layers[l].w_off; }
 bp_real *bp_model_bias_grad(bp_model *m, int l) { return m->grads + m->layers[l].b_off; }
 
-bp_status bp_model_forward(bp_model *m, const bp_real *x, int batch, const bp_real **out)
+bp_status bp__model_forward_keep(bp_model *m, const bp_real *x, int batch, bp_real *const *z)
 {
     bp_status st = bp_model_reserve(m, batch);
     if (st) return st;
@@ -210,15 +210,21 @@ bp_status bp_model_forward(bp_model *m, const bp_real *x, int batch, const bp_re
     const bp_real *a_prev = x; /* (batch, layers[l].in) */
     for (int l = 0; l <= last; l++) {
         const bp_layer *L = &m->layers[l];
-        bp__dense_forward(m->acts[l], l == last ? m->logits : NULL, a_prev,
-                          m->params + L->w_off, m->params + L->b_off, batch, L->in, L->out,
-                          L->act, m->cfg.leaky_slope);
+        bp_real *keep = l == last ? m->logits : z ? z[l] : NULL;
+        bp__dense_forward(m->acts[l], keep, a_prev, m->params + L->w_off, m->params + L->b_off,
+                          batch, L->in, L->out, L->act, m->cfg.leaky_slope);
         a_prev = m->acts[l];
     }
     m->last_batch = batch;
     m->last_x = x;
-    if (out) *out = m->acts[last];
     return BP_OK;
+}
+
+bp_status bp_model_forward(bp_model *m, const bp_real *x, int batch, const bp_real **out)
+{
+    bp_status st = bp__model_forward_keep(m, x, batch, NULL);
+    if (!st && out) *out = m->acts[m->cfg.n_layers - 1];
+    return st;
 }
 
 static bp_status check_last_forward(const bp_model *m, int batch, const char *what)

@@ -83,8 +83,12 @@ static bp_status calibrate(bp_model *m, const bp_real *x, size_t n, range *rg, b
     int in = bp_model_inputs(m), wmax = 0, L = m->cfg.n_layers;
     for (int l = 0; l < L; l++) wmax = m->layers[l].out > wmax ? m->layers[l].out : wmax;
     bp_real *xb = bp__calloc((size_t)CHUNK * in, sizeof *xb);  /* (CHUNK, inputs) */
-    bp_real *z = bp__calloc((size_t)CHUNK * wmax, sizeof *z);  /* (CHUNK, widest) */
-    bp_status st = xb && z ? BP_OK : BP_ERR_NOMEM;
+    /* z[l] (CHUNK, layers[l].out): the hidden layers' pre-activations, which
+     * the forward keeps there (the last layer's are the model's logits) */
+    bp_real *zbuf = bp__calloc((size_t)CHUNK * wmax * (L > 1 ? L - 1 : 1), sizeof *zbuf);
+    bp_real *z[BP_MAX_LAYERS] = {0};
+    for (int l = 0; zbuf && l + 1 < L; l++) z[l] = zbuf + (size_t)l * CHUNK * wmax;
+    bp_status st = xb && zbuf ? BP_OK : BP_ERR_NOMEM;
     ci->input_min = HUGE_VAL, ci->input_max = -HUGE_VAL, ci->samples = n;
     for (int l = 0; l < L; l++) rg[l] = (range){HUGE_VAL, -HUGE_VAL, HUGE_VAL, -HUGE_VAL};
     for (size_t i = 0; !st && i < n; i += CHUNK) {
@@ -102,21 +106,14 @@ static bp_status calibrate(bp_model *m, const bp_real *x, size_t n, range *rg, b
         for (size_t j = 0; j < cnt && raw->integers; j++) raw->integers = xb[j] == R_FLOOR(xb[j]);
         bp_model_normalize(m, xb, (size_t)rows);
         widen(&ci->input_min, &ci->input_max, xb, cnt);
-        if ((st = bp_model_forward(m, xb, rows, NULL))) break;
-        const bp_real *a_prev = xb;
+        if ((st = bp__model_forward_keep(m, xb, rows, z))) break;
         for (int l = 0; l < L; l++) {
-            const bp_layer *ly = &m->layers[l];
-            /* z = a_prev W^T + 1 b^T: the layer's pre-activation */
-            bp__gemm(BP_NO_TRANS, BP_TRANS, rows, ly->out, ly->in, 1, a_prev, ly->in,
-                     m->params + ly->w_off, ly->in, 0, z, ly->out);
-            for (int r = 0; r < rows; r++)
-                for (int j = 0; j < ly->out; j++) z[(size_t)r * ly->out + j] += m->params[ly->b_off + j];
-            widen(&rg[l].zmin, &rg[l].zmax, z, (size_t)rows * ly->out);
-            widen(&rg[l].amin, &rg[l].amax, m->acts[l], (size_t)rows * ly->out);
-            a_prev = m->acts[l];
+            size_t cells = (size_t)rows * m->layers[l].out;
+            widen(&rg[l].zmin, &rg[l].zmax, l + 1 < L ? z[l] : m->logits, cells);
+            widen(&rg[l].amin, &rg[l].amax, m->acts[l], cells);
         }
     }
-    free(xb), free(z);
+    free(xb), free(zbuf);
     return st;
 }
 
