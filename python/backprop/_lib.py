@@ -159,8 +159,11 @@ class Library:
         raise BackpropError(msg, _STATUS_NAMES.get(status, f"status {status}"))
 
     def ptr(self, a):
-        """A pointer to the data of a C-contiguous array of this build's dtype."""
-        assert a.dtype == self.dtype and a.flags.c_contiguous
+        """A pointer to the data of a C-contiguous array of this build's dtype
+        (checked even under python -O: the library trusts the pointer)."""
+        if a.dtype != self.dtype or not a.flags.c_contiguous:
+            raise TypeError(f"libbackprop {self.dtype} needs a C-contiguous {self.dtype} array, "
+                            f"not {a.dtype} (contiguous: {a.flags.c_contiguous})")
         return a.ctypes.data_as(ctypes.POINTER(self.real))
 
     def __repr__(self):
@@ -204,6 +207,13 @@ def _load_all():
 LIBRARIES = _load_all()
 
 
+def _check_order(order, n):
+    """The library reads n size_t values behind the pointer (and checks each < n)."""
+    if order.dtype != np.uintp or not order.flags.c_contiguous or order.shape != (n,):
+        raise ValueError(f"sample order: a C-contiguous uintp array of shape ({n},) is "
+                         f"needed, not {order.dtype} {order.shape}")
+
+
 class NumpyShuffler:
     """RandomState.shuffle(idx) for a numpy.random.RandomState, draw for draw,
     by the library (bp_shuffle_mt19937, ~6x faster): it takes the generator's
@@ -211,7 +221,7 @@ class NumpyShuffler:
     manager; the generator must not be used by anything else meanwhile)."""
 
     def __init__(self, lib, random_state, idx):
-        assert idx.dtype == np.uintp and idx.flags.c_contiguous and idx.ndim == 1
+        _check_order(idx, idx.shape[0] if idx.ndim == 1 else -1)
         self.lib, self.rs, self.idx = lib, random_state, idx
         self.idx_p = idx.ctypes.data_as(ctypes.POINTER(ctypes.c_size_t))
 
@@ -275,7 +285,7 @@ class Network:
         lib.check(lib.model_create(ctypes.byref(h), ctypes.byref(cfg)))
         self.model = h
         self.n_params = lib.model_param_count(h)
-        self.out_units = int(layer_units[-1])
+        self.in_units, self.out_units = int(layer_units[0]), int(layer_units[-1])
 
     def __enter__(self):
         return self
@@ -303,9 +313,20 @@ class Network:
     def grads(self):
         return self._view(self.lib.model_grads(self.model), self.n_params)
 
+    def _check_xy(self, X, Y=None):
+        """The library reads n rows of in_units (and out_units) values behind
+        each pointer: a narrower array would be read past its end."""
+        if X.ndim != 2 or X.shape[1] != self.in_units:
+            raise ValueError(f"X has shape {X.shape}; a network of {self.in_units} inputs "
+                             f"needs (n_samples, {self.in_units})")
+        if Y is not None and Y.shape != (X.shape[0], self.out_units):
+            raise ValueError(f"y has shape {Y.shape}; a network of {self.out_units} outputs "
+                             f"needs ({X.shape[0]}, {self.out_units})")
+
     def predict(self, X):
         lib = self.lib
         X = np.ascontiguousarray(X, dtype=lib.dtype)
+        self._check_xy(X)
         n = X.shape[0]
         k = self.out_units
         out = np.empty((n, k), dtype=lib.dtype)
@@ -342,6 +363,7 @@ class Network:
 
     def epoch(self, X, Y, order=None):
         lib = self.lib
+        self._check_xy(X, Y)
         st = EpochStats()
         n = X.shape[0]
         with lib.lock:
@@ -349,6 +371,7 @@ class Network:
             if order is None:
                 status = lib.trainer_epoch(self.trainer, lib.ptr(X), lib.ptr(Y), n, ctypes.byref(st))
             else:
+                _check_order(order, n)
                 o = order.ctypes.data_as(ctypes.POINTER(ctypes.c_size_t))
                 status = lib.trainer_epoch_order(self.trainer, lib.ptr(X), lib.ptr(Y), n, o,
                                                  ctypes.byref(st))
@@ -362,13 +385,14 @@ class Network:
         pointers are converted once, and each call returns the same
         EpochStats object, overwritten: an epoch of digits takes ~1 ms, and
         the ctypes conversions of a plain call ~20 us of it."""
+        self._check_xy(X, Y)
         lib, n = self.lib, X.shape[0]
         st = EpochStats()
         head = (self.trainer, lib.ptr(X), lib.ptr(Y), n)
         if order is None:
             fn, args = lib.trainer_epoch, head + (ctypes.byref(st),)
         else:
-            assert order.dtype == np.uintp and order.flags.c_contiguous and order.shape == (n,)
+            _check_order(order, n)
             op = order.ctypes.data_as(ctypes.POINTER(ctypes.c_size_t))
             fn, args = lib.trainer_epoch_order, head + (op, ctypes.byref(st))
         lock, set_threads, threads, check = lib.lock, lib.set_threads, self.n_threads, lib.check
@@ -384,6 +408,7 @@ class Network:
 
     def objective(self, X, Y):
         lib = self.lib
+        self._check_xy(X, Y)
         loss, pen = ctypes.c_double(), ctypes.c_double()
         with lib.lock:
             lib.set_threads(self.n_threads)
