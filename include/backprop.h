@@ -951,6 +951,35 @@ bp_export_info bp_export_info_default(void);
 bp_status bp_model_export_c(const bp_model *m, const bp_qmodel *q, const char *path,
                             const char *name, const bp_export_info *info);
 
+/* ---------------------------------------------------------------- ABI table */
+/*
+ * The layouts and constants of this header as the library was compiled, for
+ * bindings that mirror them by hand (python/backprop/_lib.py checks its
+ * ctypes Structures and constants against it when it loads each build):
+ *   "bp_optim_config"     BP_ABI_STRUCT   value sizeof,   size _Alignof
+ *   "bp_optim_config.lr"  BP_ABI_FIELD    value offsetof, size sizeof the field
+ *   "BP_OPTIM_ADAM"       BP_ABI_CONSTANT value the enum value or #define, size 0
+ * Every public struct's every field, every enum value and every integer
+ * #define of this header is listed (src/abi.c: one line per entry; a field
+ * added here needs its line there, and tests/python/test_abi.py fails
+ * naming any that is missing).
+ */
+typedef enum bp_abi_kind {
+    BP_ABI_STRUCT = 0,
+    BP_ABI_FIELD,
+    BP_ABI_CONSTANT
+} bp_abi_kind;
+
+typedef struct bp_abi_entry {
+    const char *name;  /* "bp_train_config", "bp_train_config.l2", "BP_MAX_LAYERS" */
+    bp_abi_kind kind;
+    long long value;   /* sizeof, offsetof or the constant's value */
+    long long size;    /* a struct's alignment, a field's sizeof, 0 for a constant */
+} bp_abi_entry;
+
+/* The table (static storage, never freed); *count gets its length. */
+const bp_abi_entry *bp_abi_table(size_t *count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -23,20 +23,52 @@ import threading
 
 import numpy as np
 
-# The library version this package is written against (major.minor must match).
-API_VERSION = (0, 1)
+# Every constant of include/backprop.h this package mirrors, by its C name: each
+# Library compares them with its bp_abi_table() when it loads (abi_mismatches).
+C_CONSTANTS = {}
 
-MAX_LAYERS = 32
+
+def _c(name, value):
+    C_CONSTANTS[name] = value
+    return value
+
+
+# The library version this package is written against (major.minor must match).
+API_VERSION = (_c("BP_VERSION_MAJOR", 0), _c("BP_VERSION_MINOR", 1))
+
+MAX_LAYERS = _c("BP_MAX_LAYERS", 32)
+MT19937_WORDS = _c("BP_MT19937_WORDS", 624)
 
 # bp_status
-OK, ERR_INVALID, ERR_NOMEM, ERR_IO, ERR_FORMAT, ERR_NUMERIC, ERR_INTERRUPTED = range(7)
-# bp_activation
-ACT = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3, "softmax": 5}
+OK = _c("BP_OK", 0)
+ERR_INVALID = _c("BP_ERR_INVALID", 1)
+ERR_NOMEM = _c("BP_ERR_NOMEM", 2)
+ERR_IO = _c("BP_ERR_IO", 3)
+ERR_FORMAT = _c("BP_ERR_FORMAT", 4)
+ERR_NUMERIC = _c("BP_ERR_NUMERIC", 5)
+ERR_INTERRUPTED = _c("BP_ERR_INTERRUPTED", 6)
+# bp_activation, by scikit-learn's names
+ACT = {"identity": _c("BP_ACT_IDENTITY", 0), "logistic": _c("BP_ACT_SIGMOID", 1),
+       "tanh": _c("BP_ACT_TANH", 2), "relu": _c("BP_ACT_RELU", 3),
+       "softmax": _c("BP_ACT_SOFTMAX", 5)}
 # bp_loss
-LOSS_BCE, LOSS_XENT, LOSS_HALF_SSE, LOSS_BCE_SUM = 1, 2, 3, 4
-INIT_ZEROS = 4  # bp_init
+LOSS_BCE = _c("BP_LOSS_BCE", 1)
+LOSS_XENT = _c("BP_LOSS_XENT", 2)
+LOSS_HALF_SSE = _c("BP_LOSS_HALF_SSE", 3)
+LOSS_BCE_SUM = _c("BP_LOSS_BCE_SUM", 4)
+INIT_ZEROS = _c("BP_INIT_ZEROS", 4)  # bp_init
 # bp_optim_kind
-OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_NOTES, OPT_ADAM, OPT_ADAMW, OPT_RMSPROP = range(7)
+OPT_SGD = _c("BP_OPTIM_SGD", 0)
+OPT_MOMENTUM = _c("BP_OPTIM_MOMENTUM", 1)
+OPT_NESTEROV = _c("BP_OPTIM_NESTEROV", 2)
+OPT_NOTES = _c("BP_OPTIM_NOTES_MOMENTUM", 3)
+OPT_ADAM = _c("BP_OPTIM_ADAM", 4)
+OPT_ADAMW = _c("BP_OPTIM_ADAMW", 5)
+OPT_RMSPROP = _c("BP_OPTIM_RMSPROP", 6)
+# bp_abi_kind
+ABI_STRUCT = _c("BP_ABI_STRUCT", 0)
+ABI_FIELD = _c("BP_ABI_FIELD", 1)
+ABI_CONSTANT = _c("BP_ABI_CONSTANT", 2)
 
 
 class BackpropError(RuntimeError):
@@ -79,6 +111,60 @@ class EpochStats(ctypes.Structure):
                 ("steps", ctypes.c_uint64), ("penalty", ctypes.c_double)]
 
 
+class AbiEntry(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("kind", ctypes.c_int), ("value", ctypes.c_longlong),
+                ("size", ctypes.c_longlong)]
+
+
+def read_abi_table(dll):
+    """bp_abi_table() as {name: (kind, value, size)}."""
+    dll.bp_abi_table.restype = ctypes.POINTER(AbiEntry)
+    dll.bp_abi_table.argtypes = [ctypes.POINTER(ctypes.c_size_t)]
+    n = ctypes.c_size_t()
+    t = dll.bp_abi_table(ctypes.byref(n))
+    return {t[i].name.decode(): (t[i].kind, t[i].value, t[i].size) for i in range(n.value)}
+
+
+def abi_mismatches(table, structs, constants):
+    """What differs between the library's bp_abi_table() (as read_abi_table
+    gives it) and this package's copies: structs {C name: ctypes Structure},
+    whose sizes, alignments and fields (names, offsets, sizes; in both
+    directions) must match, and constants {C name: value}. A list of
+    messages, each naming the struct, field or constant; empty when all match."""
+    bad = []
+    for sname, st in structs.items():
+        entry = table.get(sname)
+        if entry is None or entry[0] != ABI_STRUCT:
+            bad.append(f"{sname}: not a struct in the library's bp_abi_table")
+            continue
+        if ctypes.sizeof(st) != entry[1] or ctypes.alignment(st) != entry[2]:
+            bad.append(f"{sname}: sizeof {entry[1]}, alignment {entry[2]} in the library; "
+                       f"{st.__name__}: {ctypes.sizeof(st)}, {ctypes.alignment(st)}")
+        prefix = sname + "."
+        c_fields = {k[len(prefix):]: v for k, v in table.items()
+                    if k.startswith(prefix) and v[0] == ABI_FIELD}
+        py_fields = [f[0] for f in st._fields_]
+        for f in py_fields:
+            if f not in c_fields:
+                bad.append(f"{sname}.{f}: in {st.__name__}._fields_, not in the library's "
+                           "bp_abi_table")
+                continue
+            d, (_, off, size) = getattr(st, f), c_fields[f]
+            if (d.offset, d.size) != (off, size):
+                bad.append(f"{sname}.{f}: offset {off}, size {size} in the library; "
+                           f"{st.__name__}: offset {d.offset}, size {d.size}")
+        for f in c_fields:
+            if f not in py_fields:
+                bad.append(f"{sname}.{f}: in the library, missing from {st.__name__}._fields_")
+    for name, value in constants.items():
+        entry = table.get(name)
+        if entry is None or entry[0] != ABI_CONSTANT:
+            bad.append(f"{name}: not a constant in the library's bp_abi_table")
+        elif entry[1] != value:
+            bad.append(f"{name} = {entry[1]} in the library; this package has {value}")
+    return bad
+
+
 _P = ctypes.c_void_p
 _STATUS_NAMES = {ERR_INVALID: "BP_ERR_INVALID", ERR_NOMEM: "BP_ERR_NOMEM", ERR_IO: "BP_ERR_IO",
                  ERR_FORMAT: "BP_ERR_FORMAT", ERR_NUMERIC: "BP_ERR_NUMERIC",
@@ -108,6 +194,19 @@ class Library:
             raise BackpropError(f"{path} is libbackprop {self.version}; this package needs "
                                 f"{API_VERSION[0]}.{API_VERSION[1]}.x")
         self.ModelConfig = _model_config_type(self.real)
+        # The C structs and constants mirrored here, checked against the build:
+        # a field added or moved on one side only fails here, naming it.
+        self.structs = {"bp_model_config": self.ModelConfig, "bp_optim_config": OptimConfig,
+                        "bp_train_config": TrainConfig, "bp_epoch_stats": EpochStats,
+                        "bp_abi_entry": AbiEntry}
+        try:
+            self.abi = read_abi_table(dll)
+        except AttributeError as e:
+            raise BackpropError(f"{path} has no bp_abi_table(); rebuild it") from e
+        bad = abi_mismatches(self.abi, self.structs, C_CONSTANTS)
+        if bad:
+            raise BackpropError(f"{path} does not match this package's copy of backprop.h:\n  "
+                                + "\n  ".join(bad))
         R = ctypes.POINTER(self.real)
         st = ctypes.c_int
         sig = {
@@ -159,8 +258,11 @@ class Library:
         raise BackpropError(msg, _STATUS_NAMES.get(status, f"status {status}"))
 
     def ptr(self, a):
-        """A pointer to the data of a C-contiguous array of this build's dtype."""
-        assert a.dtype == self.dtype and a.flags.c_contiguous
+        """A pointer to the data of a C-contiguous array of this build's dtype
+        (checked even under python -O: the library trusts the pointer)."""
+        if a.dtype != self.dtype or not a.flags.c_contiguous:
+            raise TypeError(f"libbackprop {self.dtype} needs a C-contiguous {self.dtype} array, "
+                            f"not {a.dtype} (contiguous: {a.flags.c_contiguous})")
         return a.ctypes.data_as(ctypes.POINTER(self.real))
 
     def __repr__(self):
@@ -204,6 +306,13 @@ def _load_all():
 LIBRARIES = _load_all()
 
 
+def _check_order(order, n):
+    """The library reads n size_t values behind the pointer (and checks each < n)."""
+    if order.dtype != np.uintp or not order.flags.c_contiguous or order.shape != (n,):
+        raise ValueError(f"sample order: a C-contiguous uintp array of shape ({n},) is "
+                         f"needed, not {order.dtype} {order.shape}")
+
+
 class NumpyShuffler:
     """RandomState.shuffle(idx) for a numpy.random.RandomState, draw for draw,
     by the library (bp_shuffle_mt19937, ~6x faster): it takes the generator's
@@ -211,7 +320,7 @@ class NumpyShuffler:
     manager; the generator must not be used by anything else meanwhile)."""
 
     def __init__(self, lib, random_state, idx):
-        assert idx.dtype == np.uintp and idx.flags.c_contiguous and idx.ndim == 1
+        _check_order(idx, idx.shape[0] if idx.ndim == 1 else -1)
         self.lib, self.rs, self.idx = lib, random_state, idx
         self.idx_p = idx.ctypes.data_as(ctypes.POINTER(ctypes.c_size_t))
 
@@ -225,6 +334,8 @@ class NumpyShuffler:
     def __enter__(self):
         self.state = state = self.rs.get_state()
         self.key = np.array(state[1], dtype=np.uint32)  # a copy, advanced in place
+        if self.key.shape != (MT19937_WORDS,):  # the library reads that many words
+            raise ValueError(f"MT19937 key of shape {self.key.shape}, not ({MT19937_WORDS},)")
         self.key_p = self.key.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32))
         self.pos = ctypes.c_int(int(state[2]))
         self.pos_p = ctypes.byref(self.pos)
@@ -275,7 +386,7 @@ class Network:
         lib.check(lib.model_create(ctypes.byref(h), ctypes.byref(cfg)))
         self.model = h
         self.n_params = lib.model_param_count(h)
-        self.out_units = int(layer_units[-1])
+        self.in_units, self.out_units = int(layer_units[0]), int(layer_units[-1])
 
     def __enter__(self):
         return self
@@ -303,9 +414,20 @@ class Network:
     def grads(self):
         return self._view(self.lib.model_grads(self.model), self.n_params)
 
+    def _check_xy(self, X, Y=None):
+        """The library reads n rows of in_units (and out_units) values behind
+        each pointer: a narrower array would be read past its end."""
+        if X.ndim != 2 or X.shape[1] != self.in_units:
+            raise ValueError(f"X has shape {X.shape}; a network of {self.in_units} inputs "
+                             f"needs (n_samples, {self.in_units})")
+        if Y is not None and Y.shape != (X.shape[0], self.out_units):
+            raise ValueError(f"y has shape {Y.shape}; a network of {self.out_units} outputs "
+                             f"needs ({X.shape[0]}, {self.out_units})")
+
     def predict(self, X):
         lib = self.lib
         X = np.ascontiguousarray(X, dtype=lib.dtype)
+        self._check_xy(X)
         n = X.shape[0]
         k = self.out_units
         out = np.empty((n, k), dtype=lib.dtype)
@@ -342,6 +464,7 @@ class Network:
 
     def epoch(self, X, Y, order=None):
         lib = self.lib
+        self._check_xy(X, Y)
         st = EpochStats()
         n = X.shape[0]
         with lib.lock:
@@ -349,6 +472,7 @@ class Network:
             if order is None:
                 status = lib.trainer_epoch(self.trainer, lib.ptr(X), lib.ptr(Y), n, ctypes.byref(st))
             else:
+                _check_order(order, n)
                 o = order.ctypes.data_as(ctypes.POINTER(ctypes.c_size_t))
                 status = lib.trainer_epoch_order(self.trainer, lib.ptr(X), lib.ptr(Y), n, o,
                                                  ctypes.byref(st))
@@ -362,13 +486,14 @@ class Network:
         pointers are converted once, and each call returns the same
         EpochStats object, overwritten: an epoch of digits takes ~1 ms, and
         the ctypes conversions of a plain call ~20 us of it."""
+        self._check_xy(X, Y)
         lib, n = self.lib, X.shape[0]
         st = EpochStats()
         head = (self.trainer, lib.ptr(X), lib.ptr(Y), n)
         if order is None:
             fn, args = lib.trainer_epoch, head + (ctypes.byref(st),)
         else:
-            assert order.dtype == np.uintp and order.flags.c_contiguous and order.shape == (n,)
+            _check_order(order, n)
             op = order.ctypes.data_as(ctypes.POINTER(ctypes.c_size_t))
             fn, args = lib.trainer_epoch_order, head + (op, ctypes.byref(st))
         lock, set_threads, threads, check = lib.lock, lib.set_threads, self.n_threads, lib.check
@@ -384,6 +509,7 @@ class Network:
 
     def objective(self, X, Y):
         lib = self.lib
+        self._check_xy(X, Y)
         loss, pen = ctypes.c_double(), ctypes.c_double()
         with lib.lock:
             lib.set_threads(self.n_threads)

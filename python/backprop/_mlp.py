@@ -124,8 +124,59 @@ class _BackpropMLP:
             return self._label_binarizer.inverse_transform(out)
         return out.ravel() if out.shape[1] == 1 else out
 
-    def _layer_units(self):
-        return [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+    def _n_outputs_expected(self):
+        """(count, what it is): the output units the fitted problem needs."""
+        if not is_classifier(self):
+            return self.n_outputs_, "n_outputs_ = %d" % self.n_outputs_
+        n = len(self.classes_)
+        if getattr(self._label_binarizer, "y_type_", None) != "multilabel-indicator" and n <= 2:
+            return 1, "1 (%d classes)" % n
+        return n, "%d classes" % n
+
+    def _fitted_layer_units(self, n_features):
+        """The layer sizes that coefs_ and intercepts_ describe, checked
+        against X's n_features, each other, n_layers_ and the outputs: the
+        library is handed a model of these sizes and a bare pointer to X, so
+        a mismatch would read past X. scikit-learn's products raise
+        ValueError; so does this, naming the attribute and both shapes.
+        Shape comparisons only (no pass over the values): predict's cost."""
+        coefs, intercepts, n_layers = self.coefs_, self.intercepts_, self.n_layers_
+        if not len(coefs) == len(intercepts) == n_layers - 1:
+            raise ValueError("coefs_ has %d layers and intercepts_ %d; n_layers_ = %d needs %d "
+                             "of each" % (len(coefs), len(intercepts), n_layers, n_layers - 1))
+        units = [n_features]
+        for i, (W, b) in enumerate(zip(coefs, intercepts)):
+            sw, sb = np.shape(W), np.shape(b)
+            if len(sw) != 2 or sw[0] != units[-1]:
+                what = ("X has %d features" % n_features if i == 0 else
+                        "coefs_[%d] has %d outputs" % (i - 1, units[-1]))
+                raise ValueError("coefs_[%d] has shape %s; expected (%d, fan_out): %s"
+                                 % (i, sw, units[-1], what))
+            if sb != (sw[1],):
+                raise ValueError("intercepts_[%d] has shape %s; expected (%d,), the outputs of "
+                                 "coefs_[%d] %s" % (i, sb, sw[1], i, sw))
+            units.append(sw[1])
+        k, what = self._n_outputs_expected()
+        if units[-1] != k or (is_classifier(self) and self.n_outputs_ != k):
+            raise ValueError("coefs_[%d] has %d outputs and n_outputs_ = %d; the model needs %s"
+                             % (len(coefs) - 1, units[-1], self.n_outputs_, what))
+        return units
+
+    def _check_optimizer_state(self, lib, net):
+        """_optimizer_state (solver, steps, lr, slots) against the optimizer
+        it is copied into: one slot per state buffer, each one value per
+        parameter (ValueError otherwise, as for coefs_)."""
+        _, steps, lr, slots = self._optimizer_state
+        want = lib.optim_state_count(net.optim)
+        if len(slots) != want:
+            raise ValueError("_optimizer_state has %d slots; the '%s' optimizer has %d"
+                             % (len(slots), self.solver, want))
+        for s, a in enumerate(slots):
+            if np.shape(a) != (net.n_params,):
+                raise ValueError("_optimizer_state slot %d has shape %s; expected (%d,), one "
+                                 "value per parameter" % (s, np.shape(a), net.n_params))
+        if not (isinstance(steps, Integral) and steps >= 0):
+            raise ValueError("_optimizer_state step count %r: must be an integer >= 0" % (steps,))
 
     # ------------------------------------------------------- overrides
 
@@ -183,9 +234,9 @@ class _BackpropMLP:
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(y, layer_units, X.dtype)
-        elif self._layer_units() != layer_units:
+        elif self._fitted_layer_units(n_features) != layer_units:
             raise ValueError("warm_start/partial_fit: the fitted layers %s differ from %s"
-                             % (self._layer_units(), layer_units))
+                             % (self._fitted_layer_units(n_features), layer_units))
         lib = _lib.library(X.dtype)
         try:
             if self.solver in _STOCHASTIC_SOLVERS:
@@ -238,8 +289,8 @@ class _BackpropMLP:
             params[:] = _flat(self.coefs_, self.intercepts_, dtype)
             net.set_trainer(self._optim_config(lib), self._train_config(lib, batch_size))
             state = getattr(self, "_optimizer_state", None)
-            if incremental and state is not None and state[0] == self.solver \
-                    and all(s.shape == params.shape for s in state[3]):
+            if incremental and state is not None and state[0] == self.solver:
+                self._check_optimizer_state(lib, net)
                 net.set_optim_state(*state[1:])
             epoch = net.epoch_runner(Xc, Yc, sample_idx if self.shuffle else None)
             # sklearn.utils.shuffle(sample_idx, random_state=...) each epoch is
@@ -409,9 +460,10 @@ class _BackpropMLP:
             X = self._validate_data(X, accept_sparse=["csr", "csc"], reset=False)
         if sparse.issparse(X):
             X = X.toarray()
-        dtype = self.coefs_[0].dtype
+        units = self._fitted_layer_units(X.shape[1])
+        # float32 coefs compute in float32; anything else (float64, ints, lists) in float64
+        dtype = np.float32 if getattr(self.coefs_[0], "dtype", None) == np.float32 else np.float64
         lib = _lib.library(dtype)
-        units = self._layer_units()
         with self._network(lib, units) as net:
             net.params()[:] = _flat(self.coefs_, self.intercepts_, dtype)
             return net.predict(X)
