@@ -12,6 +12,10 @@ and random command lines.
    (runs still going after a few seconds get a SIGINT, and may die of it),
    never dies of another signal, and prints no sanitizer report (run it on
    `make SANITIZE=1`).
+3. The names of --act, --out-act, --loss, --init and --opt, read from the
+   library (bp_activation_name ... through ctypes, not from the command): the
+   command accepts each, and lists each in its --help, in its message for an
+   unknown name, and in docs/CLI.md.
 Prints a line per case and "cases: P ok, F failed"; exits non-zero on failure.
 """
 import os
@@ -21,6 +25,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import ctypes
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
@@ -32,6 +37,7 @@ RUNS = int(os.environ.get("BP_ARGV_RUNS", "300"))
 SEED = int(os.environ.get("BP_ARGV_SEED", "1"))
 SANITIZED = BUILD.rstrip("/").endswith("-san")
 COMMANDS = ["train", "eval", "predict", "init", "info", "gradcheck", "demo"]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAN_REPORT = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:")
 
 
@@ -79,6 +85,69 @@ def bad_values(k):
     if k == "input":
         return ["no/such/file.csv", "missing.csv", "idx:nope,nope2"]
     return []
+
+
+def library_names():
+    """{function suffix: [names]}: bp_<what>_name(i) for i = 0, 1, ... up to its "unknown"."""
+    lib = ctypes.CDLL(os.path.abspath(os.path.join(BUILD, "libbackprop.so")))
+    names = {}
+    for what in ("activation", "loss", "init", "optim"):
+        f = getattr(lib, "bp_%s_name" % what)
+        f.restype, f.argtypes = ctypes.c_char_p, [ctypes.c_int]
+        names[what] = []
+        while len(names[what]) < 64 and f(len(names[what])) not in (b"unknown", b"?"):
+            names[what].append(f(len(names[what])).decode())
+    return names
+
+
+def option_names(lib):
+    """{option: (names it must accept, a command line taking it as {})}."""
+    init = ["init", "--layers", "2,3,2", "--save", "n.st"]
+    return {
+        "act": ([a for a in lib["activation"] if a != "softmax"], init + ["--act", "{}"]),
+        "out-act": (lib["activation"], init + ["--out-act", "{}"]),
+        "loss": (lib["loss"], init + ["--loss", "{}"]),
+        "init": (lib["init"], init + ["--init", "{}"]),
+        "opt": (lib["optim"], ["train", "--data", "xor", "--layers", "2,3,1", "--epochs", "1",
+                               "--quiet", "--save", "n.st", "--opt", "{}"]),
+    }
+
+
+def help_entry(cmd, name):
+    """The text of --name in `backprop cmd --help`, its lines joined."""
+    out = subprocess.run([B, cmd, "--help"], capture_output=True, text=True).stdout
+    m = re.search(r"^  --%s\b(.*?)(?=^  --|^\S|\Z)" % re.escape(name), out, re.M | re.S)
+    return " ".join(m.group(1).split()) if m else ""
+
+
+def listed(text, names):
+    """The names missing from text, where a name is a whole word."""
+    return [n for n in names if not re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(n), text)]
+
+
+def library_name_lists(tmp):
+    """Every name the library knows is accepted and listed by the command and docs/CLI.md."""
+    with open(os.path.join(ROOT, "docs", "CLI.md")) as f:
+        doc = f.read()
+    for opt, (names, argv) in option_names(library_names()).items():
+        refused = [n for n in names if subprocess.run(
+            [B] + [a.replace("{}", n) for a in argv], capture_output=True, cwd=tmp,
+            timeout=60).returncode != 0]
+        result("library-names-accepted-%s" % opt, names and not refused,
+               "--%s refuses %s" % (opt, refused))
+        cmd = argv[0]
+        err = subprocess.run([B] + [a.replace("{}", "nosuch") for a in argv], capture_output=True,
+                             text=True, cwd=tmp).stderr
+        lacking = listed(help_entry(cmd, opt), names)
+        result("library-names-help-%s" % opt, not lacking,
+               "`%s --help` for --%s lacks %s" % (cmd, opt, lacking))
+        lacking = listed(err, names)
+        result("library-names-error-%s" % opt, not lacking,
+               "--%s nosuch: %r lacks %s" % (opt, err.strip(), lacking))
+        row = re.search(r"^\| `--%s [^\n]*" % re.escape(opt), doc, re.M)
+        lacking = listed(row.group(0) if row else "", names)
+        result("library-names-docs-%s" % opt, not lacking,
+               "docs/CLI.md's row of --%s lacks %s" % (opt, lacking))
 
 
 def one_line_naming(r, name):
@@ -254,6 +323,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="bp_cli_args_")
     try:
         result("setup", setup(tmp), "init/train for the fixture files failed")
+        library_name_lists(tmp)
         systematic(tmp)
         fuzz(tmp)
     finally:
