@@ -16,6 +16,12 @@ and random command lines.
    library (bp_activation_name ... through ctypes, not from the command): the
    command accepts each, and lists each in its --help, in its message for an
    unknown name, and in docs/CLI.md.
+4. One owner for each decision: the width limit is the header's BP_MAX_WIDTH
+   (the command's messages state it, and no other file of cli/ or src/
+   repeats the number); cli/*.c leaves data specs ("csv:", "idx:", ".csv")
+   to the library's parser; and, read from the object files' symbols, the
+   option parser, the data and encoder files and the error printers call
+   each other without a cycle.
 Prints a line per case and "cases: P ok, F failed"; exits non-zero on failure.
 """
 import os
@@ -150,6 +156,73 @@ def library_name_lists(tmp):
                "docs/CLI.md's row of --%s lacks %s" % (opt, lacking))
 
 
+def header_max_width():
+    with open(os.path.join(ROOT, "include", "backprop.h")) as f:
+        m = re.search(r"^#define BP_MAX_WIDTH \(1 << (\d+)\)", f.read(), re.M)
+    return 1 << int(m.group(1)) if m else None
+
+
+def width_limit(tmp):
+    width = header_max_width()
+    result("width-limit-in-header", width is not None, "include/backprop.h has no BP_MAX_WIDTH")
+    if width is None:
+        return
+    for opt, value in (("layers", "2,%d,1" % (width + 1)), ("hidden", "%d" % (width + 1))):
+        r = subprocess.run([B, "train", "--data", "xor", "--save", "w.st", "--" + opt, value],
+                           capture_output=True, text=True, cwd=tmp)
+        result("width-limit-%s" % opt, r.returncode == 2 and "1..%d" % width in r.stderr,
+               "exit %d: %r" % (r.returncode, r.stderr))
+    copies = []
+    for d in ("cli", "src"):
+        for name in sorted(os.listdir(os.path.join(ROOT, d))):
+            with open(os.path.join(ROOT, d, name), errors="replace") as f:
+                text = f.read()
+            if re.search(r"\b%d\b|1 << 24\b" % width, text):
+                copies.append("%s/%s" % (d, name))
+    result("width-limit-one-copy", not copies, "the number is repeated in %s" % copies)
+
+
+def cli_symbols(obj):
+    """(defined, used) global symbols of one object file, from nm."""
+    out = subprocess.run(["nm", obj], capture_output=True, text=True).stdout
+    defined, used = set(), set()
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == "U":
+            used.add(parts[1])
+        elif len(parts) == 3 and parts[1] in "TDBR":
+            defined.add(parts[2])
+    return defined, used
+
+
+def one_parser_no_cycle():
+    literal = re.compile(r'"(csv:|idx:|\.csv|\.tsv|\.csv\.gz|\.tsv\.gz)"')
+    parsing = []
+    for name in sorted(os.listdir(os.path.join(ROOT, "cli"))):
+        if name.endswith(".c"):
+            with open(os.path.join(ROOT, "cli", name)) as f:
+                parsing += ["cli/%s: %s" % (name, m.group(0)) for m in literal.finditer(f.read())]
+    result("data-spec-parsed-by-library-only", not parsing, "spec forms in %s" % parsing)
+    files = ["args", "data", "encode", "errors"]
+    objs = {f: os.path.join(BUILD, "obj", "cli", f + ".o") for f in files}
+    syms = {f: cli_symbols(o) for f, o in objs.items() if os.path.exists(o)}
+    # a uses b: a calls a function or reads a table (cli_specs) that b defines
+    uses = {a: sorted(b for b in syms if b != a and syms[a][1] & syms[b][0]) for a in syms}
+
+    def cycle_from(path):
+        for b in uses[path[-1]]:
+            if b in path:
+                return path[path.index(b):] + [b]
+            found = cycle_from(path + [b])
+            if found:
+                return found
+        return None
+
+    cycle = next((c for c in map(cycle_from, [[a] for a in sorted(uses)]) if c), None)
+    result("cli-files-no-call-cycle", len(syms) == len(files) and not cycle,
+           "uses %s; cycle: %s" % (uses, " -> ".join(cycle or [])))
+
+
 def one_line_naming(r, name):
     err = r.stderr.strip()
     return (r.returncode == 2 and err.count("\n") == 0 and ("--" + name) in err and
@@ -187,6 +260,7 @@ def systematic(tmp):
 
 def value_pool(tmp):
     """Values by option: some valid (so that runs also succeed), many not."""
+    lib = library_names()
     junk = ["", "-", "--", "=", "0", "-0", "1e308", "-1e308", "nan", "18446744073709551616",
             "2147483648", "x" * 5000, "\u00e9\u4e2d", "%s%n%x", "../" * 20, "/dev/null", "/"]
     data = ["xor", "iris.csv", "reg.csv", "csv:iris.csv", "idx:img,lab", "bad.csv",
@@ -198,10 +272,9 @@ def value_pool(tmp):
         "save": outs, "checkpoint": outs, "log": outs, "plot": outs, "output": outs,
         "layers": ["2,4,1", "2,3,2", "4,8,3", "4,3", "2,1", "1,1", "4,16777216,3", "2," * 40 + "1",
                    "2,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,1"],
-        "act": ["relu", "tanh,sigmoid", "softmax", "leaky_relu", "identity,identity"],
-        "out-act": ["softmax", "sigmoid", "identity", "relu"],
-        "loss": ["mse", "bce", "xent"], "init": ["auto", "xavier", "he", "small"],
-        "opt": ["sgd", "momentum", "nesterov", "notes-momentum", "adam", "adamw", "rmsprop"],
+        "act": lib["activation"] + ["tanh,sigmoid", "identity,identity"],
+        "out-act": lib["activation"], "loss": lib["loss"], "init": lib["init"],
+        "opt": lib["optim"],
         "normalize": ["none", "scale", "standard"],
         "schedule": ["none", "step", "cosine", "warmup"],
         "epochs": ["1", "2", "0", "3"], "batch": ["1", "2", "4", "1000", "10000000"],
@@ -324,6 +397,8 @@ def main():
     try:
         result("setup", setup(tmp), "init/train for the fixture files failed")
         library_name_lists(tmp)
+        width_limit(tmp)
+        one_parser_no_cycle()
         systematic(tmp)
         fuzz(tmp)
     finally:
