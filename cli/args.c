@@ -1,24 +1,19 @@
 /* args.c - the option table, strict parsing of every value (the whole text
  * must be a number in range, a known name, ...), and the --help text. Any
- * bad argument ends the program with one line naming the option and what it
- * allows, and exit status 2. */
+ * bad argument, or an input file that does not exist, ends the program with
+ * one line naming the option and what it allows, and exit status 2. The
+ * names of activations, losses, inits and optimizers are the library's
+ * (choice()); so are the forms of a data spec and the width limit. It calls
+ * only the library and cli/errors.c. */
 #include "cli.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#define MAX_WIDTH 16777216 /* the library's largest layer width */
-
-static const char *const out_acts[] = {"identity", "sigmoid", "tanh", "relu", "leaky_relu",
-                                       "softmax", NULL};
-static const char *const losses[] = {"mse", "bce", "xent", NULL};
-static const char *const inits[] = {"auto", "xavier", "he", "small", NULL};
-static const char *const optims[] = {"sgd", "momentum", "nesterov", "notes-momentum",
-                                     "adam", "adamw", "rmsprop", NULL};
 static const char *const norms[] = {"none", "scale", "standard", "global", NULL};
 static const char *const missings[] = {"error", "impute", "drop", NULL};
 static const char *const imputes[] = {"mean", "median", NULL};
@@ -28,7 +23,7 @@ static const char *const formats[] = {"c", "onnx", NULL};
 static const char *const quantizations[] = {"none", "int8", NULL};
 
 #define INF HUGE_VAL
-/* name, type, metavar, default, min, max, min_open, max_open, choices, help */
+/* name, type, metavar, default, min, max, min_open, max_open, choices, help[, names] */
 const opt_spec cli_specs[O_COUNT] = {
     [O_DATA] = {"data", OT_STR, "SPEC", NULL, 0, 0, 0, 0, NULL,
                 "data set: xor, fashion-mnist[:test], mnist[:test], idx:IMAGES[,LABELS], "
@@ -52,22 +47,22 @@ const opt_spec cli_specs[O_COUNT] = {
     [O_LAYERS] = {"layers", OT_LAYERS, "N,N,...", NULL, 0, 0, 0, 0, NULL,
                   "layer sizes from inputs to outputs, e.g. 784,256,128,10"},
     [O_ACT] = {"act", OT_ACTS, "NAME[,...]", "relu", 0, 0, 0, 0, NULL,
-               "hidden activation: identity, sigmoid, tanh, relu or leaky_relu; one for "
-               "every hidden layer, or a list with one per hidden layer"},
-    [O_OUT_ACT] = {"out-act", OT_CHOICE, "NAME", NULL, 0, 0, 0, 0, out_acts,
-                   "output activation (default: softmax for xent, sigmoid for bce, "
-                   "identity for mse)"},
-    [O_LOSS] = {"loss", OT_CHOICE, "NAME", NULL, 0, 0, 0, 0, losses,
-                "mse, bce (sigmoid output) or xent (softmax output) (default: from "
-                "--out-act, else from the data: xent for classes, bce for a 0/1 target "
-                "or 2 classes on 1 output, mse for numbers)"},
-    [O_INIT] = {"init", OT_CHOICE, "NAME", "auto", 0, 0, 0, 0, inits,
-                "weight initialization: auto (he for relu layers, xavier otherwise), "
-                "xavier, he or small"},
+               "hidden activation: {}; one for every hidden layer, or a list with one per "
+               "hidden layer", NAMES_HIDDEN_ACT},
+    [O_OUT_ACT] = {"out-act", OT_CHOICE, "NAME", NULL, 0, 0, 0, 0, NULL,
+                   "output activation: {} (default: softmax for xent, sigmoid for bce and "
+                   "bce_sum, identity for mse and half_sse)", NAMES_ACT},
+    [O_LOSS] = {"loss", OT_CHOICE, "NAME", NULL, 0, 0, 0, 0, NULL,
+                "loss: {}; bce and bce_sum need a sigmoid output, xent a softmax one "
+                "(default: from --out-act, else from the data: xent for classes, bce for a "
+                "0/1 target or 2 classes on 1 output, mse for numbers)", NAMES_LOSS},
+    [O_INIT] = {"init", OT_CHOICE, "NAME", "auto", 0, 0, 0, 0, NULL,
+                "weight initialization: {}; auto is he for relu layers and xavier for the "
+                "others, zeros sets every weight and bias to 0",
+                NAMES_INIT},
     [O_LEAKY_SLOPE] = {"leaky-slope", OT_REAL, "S", "0.01", 0, 1, 0, 1, NULL,
                        "slope of leaky_relu below zero"},
-    [O_OPT] = {"opt", OT_CHOICE, "NAME", "adam", 0, 0, 0, 0, optims,
-               "optimizer: sgd, momentum, nesterov, notes-momentum, adam, adamw or rmsprop"},
+    [O_OPT] = {"opt", OT_CHOICE, "NAME", "adam", 0, 0, 0, 0, NULL, "optimizer: {}", NAMES_OPTIM},
     [O_LR] = {"lr", OT_REAL, "RATE", NULL, 0, INF, 1, 1, NULL,
               "learning rate (default: 0.001 for adam and adamw, 0.01 for the others)"},
     [O_MOMENTUM] = {"momentum", OT_REAL, "B", NULL, 0, 1, 0, 1, NULL,
@@ -169,7 +164,7 @@ const opt_spec cli_specs[O_COUNT] = {
     [O_UNKNOWN] = {"unknown", OT_CHOICE, "HOW", "zeros", 0, 0, 0, 0, unknowns,
                    "a category not seen in training: zeros (all its one-hot inputs 0, counted "
                    "in a warning) or error"},
-    [O_MAX_CATEGORIES] = {"max-categories", OT_INT, "N", "1000", 1, 16777216, 0, 0, NULL,
+    [O_MAX_CATEGORIES] = {"max-categories", OT_INT, "N", "1000", 1, BP_MAX_WIDTH, 0, 0, NULL,
                           "most categories a categorical CSV column may have"},
     [O_HEADER] = {"header", OT_FLAG, NULL, NULL, 0, 0, 0, 0, NULL,
                   "the CSV's first row is a header (default: detected; a table of text "
@@ -178,34 +173,6 @@ const opt_spec cli_specs[O_COUNT] = {
                   "hidden layer sizes only (e.g. 64,32): the inputs and outputs come from the "
                   "encoded data (instead of --layers)"},
 };
-
-_Noreturn void cli_usage(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "backprop%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, " (see 'backprop %s%s--help')\n", cmd ? cmd : "", cmd ? " " : "");
-    exit(EXIT_USAGE);
-}
-
-int cli_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "backprop %s: ", cmd);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return EXIT_RUNTIME;
-}
-
-int cli_fail(const char *cmd, const char *what)
-{
-    if (what) return cli_error(cmd, "%s: %s", what, bp_last_error());
-    return cli_error(cmd, "%s", bp_last_error());
-}
 
 /* ------------------------------------------------------------ values */
 
@@ -251,6 +218,33 @@ static int in_range(const opt_spec *sp, double v)
     return sp->max_open ? v < sp->max : v <= sp->max;
 }
 
+/* The i-th name option sp accepts, NULL past the last. */
+static const char *choice(const opt_spec *sp, int i)
+{
+    switch (sp->names) {
+    case NAMES_NONE: return sp->choices ? sp->choices[i] : NULL;
+    case NAMES_ACT: return i < BP_ACT_COUNT_ ? bp_activation_name((bp_activation)i) : NULL;
+    case NAMES_HIDDEN_ACT: /* softmax belongs to an output layer only */
+        for (int a = 0; a < BP_ACT_COUNT_; a++)
+            if (a != BP_ACT_SOFTMAX && i-- == 0) return bp_activation_name((bp_activation)a);
+        return NULL;
+    case NAMES_LOSS: return i < BP_LOSS_COUNT_ ? bp_loss_name((bp_loss)i) : NULL;
+    case NAMES_INIT: return i < BP_INIT_COUNT_ ? bp_init_name((bp_init)i) : NULL;
+    case NAMES_OPTIM: return i < BP_OPTIM_COUNT_ ? bp_optim_name((bp_optim_kind)i) : NULL;
+    }
+    return NULL;
+}
+
+/* The names of sp into buf: "a, b, c" or, with last " or ", "a, b or c". */
+static void join_names(const opt_spec *sp, const char *last, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; choice(sp, i) && n < len; i++)
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", i == 0 ? "" : choice(sp, i + 1) ? ", " : last,
+                              choice(sp, i));
+}
+
 /* What the option accepts, for messages: "an integer in 1..1000000". */
 static void describe(const opt_spec *sp, char *buf, size_t len)
 {
@@ -268,22 +262,23 @@ static void describe(const opt_spec *sp, char *buf, size_t len)
     case OT_SEED: snprintf(buf, len, "an integer in 0..18446744073709551615"); break;
     case OT_CHOICE: {
         size_t n = (size_t)snprintf(buf, len, "one of ");
-        for (int i = 0; sp->choices[i] && n < len; i++)
-            n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "", sp->choices[i]);
+        if (n < len) join_names(sp, ", ", buf + n, len - n);
         break;
     }
     case OT_LAYERS:
         snprintf(buf, len, "2 to %d comma-separated sizes in 1..%d, inputs first (e.g. 784,256,10)",
-                 BP_MAX_LAYERS + 1, MAX_WIDTH);
+                 BP_MAX_LAYERS + 1, BP_MAX_WIDTH);
         break;
     case OT_HIDDEN:
         snprintf(buf, len, "1 to %d comma-separated hidden sizes in 1..%d (e.g. 64,32)",
-                 BP_MAX_LAYERS - 1, MAX_WIDTH);
+                 BP_MAX_LAYERS - 1, BP_MAX_WIDTH);
         break;
-    case OT_ACTS:
-        snprintf(buf, len, "identity, sigmoid, tanh, relu or leaky_relu, or a comma-separated "
-                           "list of them (one per hidden layer)");
+    case OT_ACTS: {
+        join_names(sp, " or ", buf, len);
+        size_t n = strlen(buf);
+        snprintf(buf + n, len - n, ", or a comma-separated list of them (one per hidden layer)");
         break;
+    }
     default: snprintf(buf, len, "a non-empty value"); break;
     }
 }
@@ -298,7 +293,7 @@ static int parse_layers(cli_opts *o, const char *s)
         long v;
         if (len == 0 || len >= sizeof item || n > BP_MAX_LAYERS) return -1;
         memcpy(item, p, len), item[len] = 0;
-        if (parse_long(item, &v) || v < 1 || v > MAX_WIDTH) return -1;
+        if (parse_long(item, &v) || v < 1 || v > BP_MAX_WIDTH) return -1;
         o->sizes[n++] = (int)v;
         if (!p[len]) break;
         p += len + 1;
@@ -338,8 +333,8 @@ static int parse_acts(cli_opts *o, const char *s)
 
 static int parse_choice(const opt_spec *sp, const char *s)
 {
-    for (int i = 0; sp->choices[i]; i++)
-        if (strcmp(s, sp->choices[i]) == 0) return 0;
+    for (int i = 0; choice(sp, i); i++)
+        if (strcmp(s, choice(sp, i)) == 0) return 0;
     return -1;
 }
 
@@ -377,6 +372,33 @@ int cli_set(cli_opts *o, opt_id id, const char *text, char *err, size_t errlen)
 }
 
 /* ------------------------------------------------------------- parsing */
+
+/* Exits with a usage error when `path`, named by option `flag`, does not exist. */
+static void need_file(const cli_opts *o, opt_id flag, const char *path, size_t len)
+{
+    char p[4096];
+    if (len >= sizeof p) return; /* the library reports it */
+    memcpy(p, path, len);
+    p[len] = '\0';
+    if (access(p, F_OK) != 0 && (errno == ENOENT || errno == ENOTDIR))
+        cli_usage(o->cmd, "--%s: no such file '%s'", cli_specs[flag].name, p);
+}
+
+/* Exclusive flags, and the files that the input options name (a data spec's
+ * files as the library's parser finds them in it) must exist. */
+static void check_input_files(const cli_opts *o)
+{
+    if (o->v[O_HEADER].i && o->v[O_NO_HEADER].i)
+        cli_usage(o->cmd, "--header and --no-header exclude each other");
+    static const opt_id files[] = {O_MODEL, O_RESUME, O_INIT_FROM}, specs[] = {O_DATA, O_TEST, O_CALIBRATE};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        if (o->v[files[i]].given) need_file(o, files[i], o->v[files[i]].s, strlen(o->v[files[i]].s));
+    for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
+        bp_data_spec d; /* an unknown spec is reported when it is loaded */
+        if (!o->v[specs[i]].given || bp_data_spec_parse(&d, o->v[specs[i]].s)) continue;
+        for (int k = 0; k < d.n_paths; k++) need_file(o, specs[i], d.path[k], d.path_len[k]);
+    }
+}
 
 static const cmd_item *find_item(const cmd_desc *cmd, const char *name, size_t len)
 {
@@ -443,7 +465,7 @@ void cli_parse(cli_opts *o, const cmd_desc *cmd, int argc, char **argv)
         char err[512];
         if (cli_set(o, (opt_id)it->id, val, err, sizeof err)) cli_usage(cmd->name, "%s", err);
     }
-    cli_check_input_files(o);
+    check_input_files(o);
 }
 
 /* ---------------------------------------------------------------- help */
@@ -470,6 +492,19 @@ static void wrap(FILE *f, const char *text, int col, int indent)
     fputc('\n', f);
 }
 
+/* sp's help with "{}" replaced by its names, "a, b or c". */
+static void help_text(const opt_spec *sp, char *buf, size_t len)
+{
+    const char *at = strstr(sp->help, "{}");
+    char names[256];
+    if (!at) {
+        snprintf(buf, len, "%s", sp->help);
+        return;
+    }
+    join_names(sp, " or ", names, sizeof names);
+    snprintf(buf, len, "%.*s%s%s", (int)(at - sp->help), sp->help, names, at + 2);
+}
+
 void cli_print_help(FILE *f, const cmd_desc *cmd)
 {
     fprintf(f, "usage: backprop %s %s\n\n", cmd->name, cmd->usage);
@@ -480,16 +515,17 @@ void cli_print_help(FILE *f, const cmd_desc *cmd)
             continue;
         }
         const opt_spec *sp = &cli_specs[it->id];
-        char head[64], help[1024];
+        char head[64], text[1024], help[1100];
         snprintf(head, sizeof head, "  --%s%s%s", sp->name, sp->metavar ? " " : "",
                  sp->metavar ? sp->metavar : "");
+        help_text(sp, text, sizeof text);
         const char *def = it->text ? it->text : sp->def;
-        int said = strstr(sp->help, "(default") || (strcmp(def ? def : "", "0") == 0 &&
-                                                      strstr(sp->help, "0: "));
+        int said = strstr(text, "(default") || (strcmp(def ? def : "", "0") == 0 &&
+                                                 strstr(text, "0: "));
         if (def && sp->type != OT_FLAG && !said)
-            snprintf(help, sizeof help, "%s (default: %s)", sp->help, def);
+            snprintf(help, sizeof help, "%s (default: %s)", text, def);
         else
-            snprintf(help, sizeof help, "%s", sp->help);
+            snprintf(help, sizeof help, "%s", text);
         int col = (int)strlen(head);
         fprintf(f, "%s%s%*s", head, col >= 27 ? "\n" : "", col >= 27 ? 27 : 27 - col, "");
         wrap(f, help, 27, 27);

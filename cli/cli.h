@@ -5,13 +5,10 @@
 #define BP_CLI_H
 
 #include "backprop.h"
+#include "errors.h" /* exit codes, cli_usage, cli_error, cli_fail */
 
 #include <stdint.h>
 #include <stdio.h>
-
-#define EXIT_RUNTIME 1      /* file not found, bad data, numeric failure */
-#define EXIT_USAGE 2        /* a bad command line */
-#define EXIT_INTERRUPTED 130 /* SIGINT/SIGTERM: a checkpoint was saved */
 
 /* ------------------------------------------------------------- options */
 
@@ -42,6 +39,17 @@ typedef enum opt_type {
     OT_HIDDEN  /* comma-separated hidden sizes (checked; train.c reads them) */
 } opt_type;
 
+/* Choices that are the library's names (bp_activation_name ... up to the
+ * enum's _COUNT_), so that the command accepts and lists exactly its names. */
+typedef enum name_list {
+    NAMES_NONE,       /* choices[] instead */
+    NAMES_ACT,        /* every activation */
+    NAMES_HIDDEN_ACT, /* every activation but softmax */
+    NAMES_LOSS,
+    NAMES_INIT,
+    NAMES_OPTIM
+} name_list;
+
 typedef struct opt_spec {
     const char *name;            /* without the leading "--" */
     opt_type type;
@@ -50,7 +58,8 @@ typedef struct opt_spec {
     double min, max;             /* OT_INT, OT_REAL */
     int min_open, max_open;      /* exclusive bounds */
     const char *const *choices;  /* OT_CHOICE, NULL-terminated */
-    const char *help;
+    const char *help;            /* "{}" stands for the list of names */
+    name_list names;             /* OT_CHOICE, OT_ACTS: the library's names */
 } opt_spec;
 
 extern const opt_spec cli_specs[O_COUNT];
@@ -106,21 +115,6 @@ int cli_find_option(const char *name);
 /* Whether cmd accepts option id. */
 int cli_accepts(const cmd_desc *cmd, opt_id id);
 
-/* Prints "backprop CMD: message" and a hint, exits EXIT_USAGE. */
-_Noreturn void cli_usage(const char *cmd, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-/* Prints "backprop CMD: [what: ]<bp_last_error()>" and returns EXIT_RUNTIME. */
-int cli_fail(const char *cmd, const char *what);
-/* Prints "backprop CMD: message" and returns EXIT_RUNTIME. */
-int cli_error(const char *cmd, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
 /* ------------------------------------------------------- model config */
 
 /* What the data says the output layer should be, for the defaults of
@@ -159,9 +153,6 @@ int cli_load_model(bp_model **m, const cli_opts *o, bp_meta **meta);
 int cli_batch(const cli_opts *o, size_t n);
 /* Whether spec names CSV data (whose default normalization is standard). */
 int cli_spec_is_csv(const char *spec);
-/* A usage error (exits 2) naming the option when a file that --data, --test,
- * --model, --resume or --init-from names does not exist (cli_parse calls it). */
-void cli_check_input_files(const cli_opts *o);
 /* CSV tables through the library's encoders (cli/encode.c). */
 /* Whether a CSV spec is read through an encoder: a fresh model (model NULL)
  * or a model that has one. */

@@ -16,8 +16,8 @@ const cmd_desc cmd_gradcheck_desc = {
     "gradcheck", "[--layers N,N,...] [--act NAME] [--loss NAME] [--batch M] [options]",
     "check backpropagation against finite differences",
     "Builds a random model (from --seed) and a random batch (inputs uniform in [-1, 1), "
-    "targets one-hot for xent, 0/1 for bce, uniform in [0, 1) for mse), computes every "
-    "gradient by backpropagation and by central finite differences (J(w + h) - J(w - h)) / 2h, "
+    "targets one-hot for xent, 0/1 for bce and bce_sum, uniform in [0, 1) otherwise), computes "
+    "every gradient by backpropagation and by central finite differences (J(w + h) - J(w - h)) / 2h, "
     "and prints the largest relative error |a - n| / max(|a|, |n|, floor) and where it is. "
     "Exits 1 when it exceeds --tol or when the gradient is all zero. The float32 build's "
     "differences are coarse (h = 1e-2, 7 digits), so its defaults are looser: errors "
@@ -34,10 +34,11 @@ static void random_batch(bp_real *x, bp_real *y, int m, int in, int out, bp_loss
     for (int i = 0; i < m; i++) {
         bp_real *yi = y + (size_t)i * out;
         int c = (int)bp_rng_below(&r, (uint64_t)out);
+        int binary = loss == BP_LOSS_BCE || loss == BP_LOSS_BCE_SUM;
         for (int j = 0; j < out; j++)
             yi[j] = loss == BP_LOSS_XENT ? (bp_real)(j == c)
-                    : loss == BP_LOSS_BCE ? (bp_real)bp_rng_below(&r, 2)
-                                          : (bp_real)bp_rng_uniform(&r);
+                    : binary             ? (bp_real)bp_rng_below(&r, 2)
+                                         : (bp_real)bp_rng_uniform(&r);
     }
 }
 

@@ -1,56 +1,18 @@
 /* data.c - the command's side of data sets: the CSV options from the
  * command line, class labels in a model's order, and the check that a
- * model fits the data. Reading and parsing are the library's (src/data_*.c). */
+ * model fits the data. Reading and parsing are the library's (src/data_*.c;
+ * a spec's form and files come from bp_data_spec_parse). */
 #include "cli.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcmp(s + n - k, suffix) == 0;
-}
 
 int cli_spec_is_csv(const char *spec)
 {
-    return strncmp(spec, "csv:", 4) == 0 || ends_with(spec, ".csv") || ends_with(spec, ".tsv") ||
-           ends_with(spec, ".csv.gz") || ends_with(spec, ".tsv.gz");
-}
-
-/* Exits with a usage error when `path`, named by option `flag`, does not exist. */
-static void need_file(const cli_opts *o, opt_id flag, const char *path, size_t len)
-{
-    char p[4096];
-    if (len >= sizeof p) return; /* the library reports it */
-    memcpy(p, path, len);
-    p[len] = '\0';
-    if (access(p, F_OK) != 0 && (errno == ENOENT || errno == ENOTDIR))
-        cli_usage(o->cmd, "--%s: no such file '%s'", cli_specs[flag].name, p);
-}
-
-void cli_check_input_files(const cli_opts *o)
-{
-    if (o->v[O_HEADER].i && o->v[O_NO_HEADER].i)
-        cli_usage(o->cmd, "--header and --no-header exclude each other");
-    static const opt_id files[] = {O_MODEL, O_RESUME, O_INIT_FROM}, specs[] = {O_DATA, O_TEST, O_CALIBRATE};
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
-        if (o->v[files[i]].given) need_file(o, files[i], o->v[files[i]].s, strlen(o->v[files[i]].s));
-    for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
-        const char *s = o->v[specs[i]].given ? o->v[specs[i]].s : NULL;
-        if (!s) continue;
-        if (strncmp(s, "idx:", 4) == 0) { /* idx:IMAGES[,LABELS] */
-            size_t len = strcspn(s + 4, ",");
-            need_file(o, specs[i], s + 4, len);
-            if (s[4 + len]) need_file(o, specs[i], s + 5 + len, strlen(s + 5 + len));
-        } else if (cli_spec_is_csv(s)) {
-            const char *p = strncmp(s, "csv:", 4) == 0 ? s + 4 : s;
-            need_file(o, specs[i], p, strlen(p));
-        }
-    }
+    bp_data_spec d;
+    return bp_data_spec_parse(&d, spec) == BP_OK && d.source == BP_DATA_CSV;
 }
 
 /* --target: an integer is a column index, anything else a header name. */

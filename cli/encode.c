@@ -24,20 +24,25 @@ int cli_split_list(const char *s, char **buf, const char ***items)
     return n;
 }
 
+/* The CSV file a spec names, or NULL when it names no CSV. */
 static const char *csv_path(const char *spec)
 {
-    return strncmp(spec, "csv:", 4) == 0 ? spec + 4 : spec;
+    bp_data_spec d;
+    return bp_data_spec_parse(&d, spec) == BP_OK && d.source == BP_DATA_CSV ? d.path[0] : NULL;
 }
 
 int cli_uses_encoder(const char *spec, const bp_model *model)
 {
-    return cli_spec_is_csv(spec) && (!model || bp_model_encoder(model));
+    return csv_path(spec) && (!model || bp_model_encoder(model));
 }
 
 static int load_table(bp_table **t, const cli_opts *o, opt_id flag)
 {
     int header = o->v[O_HEADER].i ? 1 : o->v[O_NO_HEADER].i ? 0 : -1;
-    if (bp_table_load_csv(t, csv_path(o->v[flag].s), header, 0))
+    const char *path = csv_path(o->v[flag].s);
+    if (!path) /* callers check cli_uses_encoder first */
+        return cli_error(o->cmd, "--%s: not a CSV file, which an encoder needs", cli_specs[flag].name);
+    if (bp_table_load_csv(t, path, header, 0))
         return cli_error(o->cmd, "--%s: %s", cli_specs[flag].name, bp_last_error());
     return 0;
 }

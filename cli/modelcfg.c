@@ -7,9 +7,11 @@
 
 #include <string.h>
 
+static int needs_sigmoid(bp_loss loss) { return loss == BP_LOSS_BCE || loss == BP_LOSS_BCE_SUM; }
+
 static bp_activation out_act_for(bp_loss loss)
 {
-    return loss == BP_LOSS_XENT ? BP_ACT_SOFTMAX : loss == BP_LOSS_BCE ? BP_ACT_SIGMOID
+    return loss == BP_LOSS_XENT ? BP_ACT_SOFTMAX : needs_sigmoid(loss) ? BP_ACT_SIGMOID
                                                                          : BP_ACT_IDENTITY;
 }
 
@@ -50,8 +52,9 @@ static void set_output(const cli_opts *o, data_kind kind, bp_model_config *mc)
     if (!has_out) out = out_act_for(loss);
     if (loss == BP_LOSS_XENT && out != BP_ACT_SOFTMAX)
         cli_usage(o->cmd, "--loss xent needs --out-act softmax (got %s)", bp_activation_name(out));
-    if (loss == BP_LOSS_BCE && out != BP_ACT_SIGMOID)
-        cli_usage(o->cmd, "--loss bce needs --out-act sigmoid (got %s)", bp_activation_name(out));
+    if (needs_sigmoid(loss) && out != BP_ACT_SIGMOID)
+        cli_usage(o->cmd, "--loss %s needs --out-act sigmoid (got %s)", bp_loss_name(loss),
+                  bp_activation_name(out));
     if (loss == BP_LOSS_XENT && outputs < 2)
         cli_usage(o->cmd, "--loss xent needs at least 2 outputs, --layers ends with %d "
                   "(use bce for a single 0/1 output)", outputs);

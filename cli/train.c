@@ -103,9 +103,9 @@ static void hidden_sizes(cli_opts *o, const bp_dataset *d)
     for (int i = 0; i < n; i++) {
         char *end;
         long v = strtol(items[i], &end, 10);
-        if (!*items[i] || *end || v < 1 || v > 16777216)
-            cli_usage(o->cmd, "--hidden: \"%s\" is not a layer size in 1..16777216 (give "
-                      "comma-separated sizes, e.g. 64,32)", items[i]);
+        if (!*items[i] || *end || v < 1 || v > BP_MAX_WIDTH)
+            cli_usage(o->cmd, "--hidden: \"%s\" is not a layer size in 1..%d (give "
+                      "comma-separated sizes, e.g. 64,32)", items[i], BP_MAX_WIDTH);
         o->sizes[i + 1] = (int)v;
     }
     int classes = bp_dataset_label_count(d);

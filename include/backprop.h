@@ -111,13 +111,16 @@ typedef enum bp_init {
     BP_INIT_XAVIER,   /* uniform(-a, a), a = sqrt(6 / (in + out)); biases 0 */
     BP_INIT_HE,       /* normal(0, 2 / ((1 + slope^2) in)); biases 0 */
     BP_INIT_SMALL,    /* the notes' "small random": normal(0, 0.01^2); biases 0 */
-    BP_INIT_ZEROS     /* every parameter 0, no random draws: for a caller that sets
+    BP_INIT_ZEROS,    /* every parameter 0, no random draws: for a caller that sets
                          them itself (bp_model_params), e.g. from another library */
+    BP_INIT_COUNT_
 } bp_init;
 
 /* Names as used by the CLI and model files: "identity", "sigmoid", "tanh",
  * "relu", "leaky_relu", "softmax"; "mse", "bce", "xent", "half_sse", "bce_sum"; "auto", "xavier",
- * "he", "small", "zeros". *_from_name returns BP_ERR_INVALID for an unknown name. */
+ * "he", "small", "zeros". *_from_name returns BP_ERR_INVALID for an unknown name.
+ * bp_*_name(i) for i from 0 to the enum's _COUNT_ lists every name (the CLI's
+ * choices and help come from there); outside that range it gives "unknown". */
 const char *bp_activation_name(bp_activation a);
 bp_status bp_activation_from_name(const char *name, bp_activation *out);
 const char *bp_loss_name(bp_loss l);
@@ -128,6 +131,9 @@ bp_status bp_init_from_name(const char *name, bp_init *out);
 /* ------------------------------------------------------------------- model */
 
 #define BP_MAX_LAYERS 32
+/* The widest layer, and the most inputs: keeps every GEMM dimension and
+ * product of two of them in range. */
+#define BP_MAX_WIDTH (1 << 24)
 
 typedef struct bp_model_config {
     int n_layers;                       /* number of dense layers, 1..BP_MAX_LAYERS */
@@ -612,6 +618,30 @@ bp_status bp_dataset_load_idx(bp_dataset **out, const char *images_path, const c
  * The data sets directory is /usr/share/datasets, or $BP_DATASETS_DIR when set.
  * An unknown spec gives BP_ERR_INVALID with a message listing these forms. */
 bp_status bp_dataset_load_spec(bp_dataset **out, const char *spec, const bp_csv_options *opt);
+
+/* What a spec names, taken apart without reading anything: the one parser of
+ * the forms above, used by bp_dataset_load_spec and by front ends that ask
+ * about a spec before loading it (is it CSV? which files must exist?). */
+typedef enum bp_data_source {
+    BP_DATA_XOR = 0,
+    BP_DATA_FASHION_MNIST,  /* from the data sets directory */
+    BP_DATA_MNIST,
+    BP_DATA_IDX,            /* paths: IMAGES[, LABELS] */
+    BP_DATA_CSV,            /* paths: the file ("csv:" removed) */
+    BP_DATA_COUNT_
+} bp_data_source;
+
+typedef struct bp_data_spec {
+    bp_data_source source;
+    int test;               /* FASHION_MNIST, MNIST: the ":test" part (else the training part) */
+    int n_paths;            /* files the spec names itself: IDX 1 or 2, CSV 1, others 0 */
+    const char *path[2];    /* into the spec text: path[i] is path_len[i] bytes; the last one */
+    size_t path_len[2];     /* ends the spec (NUL-terminated), IDX's images end at the comma */
+} bp_data_spec;
+
+/* Fills *out from spec (which must outlive it); BP_ERR_INVALID with the
+ * message of bp_dataset_load_spec for an empty or unknown spec. */
+bp_status bp_data_spec_parse(bp_data_spec *out, const char *spec);
 
 /* ------------------------------------------------------ tabular encoders */
 /*

@@ -14,7 +14,7 @@ static const char *const policies[] = {"error", "impute", "drop"};
 static const char *const tasks[] = {"none", "classification", "regression", "multilabel"};
 
 #define MAX_ENC_COLUMNS (1 << 20)
-#define MAX_ENC_CATEGORIES (1 << 24)
+#define MAX_ENC_CATEGORIES BP_MAX_WIDTH /* each category is an input */
 
 static json_t *strings(char *const *s, int n)
 {
@@ -210,7 +210,7 @@ static bp_status read_encoder(reader *r, json_t *j)
     if (st) return st;
     long inputs = 0;
     for (int c = 0; c < e->n_cols; c++) inputs += bp__enc_width(&e->col[c]);
-    if (inputs < 1 || inputs > (1 << 24)) return bad(r, "no inputs, or too many");
+    if (inputs < 1 || inputs > BP_MAX_WIDTH) return bad(r, "no inputs, or too many");
     bp__enc_layout(e);
     return BP_OK;
 }

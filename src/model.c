@@ -6,19 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BP_MAX_WIDTH (1 << 24) /* keeps every GEMM dimension and product in range */
-
-static const char *const init_names[] = {"auto", "xavier", "he", "small", "zeros"};
+static const char *const init_names[BP_INIT_COUNT_] = {"auto", "xavier", "he", "small", "zeros"};
 
 const char *bp_init_name(bp_init i)
 {
-    return (unsigned)i <= BP_INIT_ZEROS ? init_names[i] : "unknown";
+    return (unsigned)i < BP_INIT_COUNT_ ? init_names[i] : "unknown";
 }
 
 bp_status bp_init_from_name(const char *name, bp_init *out)
 {
     int i;
-    bp_status st = bp__lookup("init", init_names, BP_INIT_ZEROS + 1, name, &i);
+    bp_status st = bp__lookup("init", init_names, BP_INIT_COUNT_, name, &i);
     if (!st) *out = (bp_init)i;
     return st;
 }
@@ -73,7 +71,7 @@ static bp_status validate_config(const bp_model_config *c)
     default:
         return bp__fail(BP_ERR_INVALID, "model config: loss = %d is not a loss", (int)c->loss);
     }
-    if ((unsigned)c->init > BP_INIT_ZEROS)
+    if ((unsigned)c->init >= BP_INIT_COUNT_)
         return bp__fail(BP_ERR_INVALID, "model config: init = %d is not an init scheme", (int)c->init);
     return BP_OK;
 }

@@ -12,6 +12,16 @@ and random command lines.
    (runs still going after a few seconds get a SIGINT, and may die of it),
    never dies of another signal, and prints no sanitizer report (run it on
    `make SANITIZE=1`).
+3. The names of --act, --out-act, --loss, --init and --opt, read from the
+   library (bp_activation_name ... through ctypes, not from the command): the
+   command accepts each, and lists each in its --help, in its message for an
+   unknown name, and in docs/CLI.md.
+4. One owner for each decision: the width limit is the header's BP_MAX_WIDTH
+   (the command's messages state it, and no other file of cli/ or src/
+   repeats the number); cli/*.c leaves data specs ("csv:", "idx:", ".csv")
+   to the library's parser; and, read from the object files' symbols, the
+   option parser, the data and encoder files and the error printers call
+   each other without a cycle.
 Prints a line per case and "cases: P ok, F failed"; exits non-zero on failure.
 """
 import os
@@ -21,6 +31,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import ctypes
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
@@ -32,6 +43,7 @@ RUNS = int(os.environ.get("BP_ARGV_RUNS", "300"))
 SEED = int(os.environ.get("BP_ARGV_SEED", "1"))
 SANITIZED = BUILD.rstrip("/").endswith("-san")
 COMMANDS = ["train", "eval", "predict", "init", "info", "gradcheck", "demo"]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAN_REPORT = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:")
 
 
@@ -81,6 +93,136 @@ def bad_values(k):
     return []
 
 
+def library_names():
+    """{function suffix: [names]}: bp_<what>_name(i) for i = 0, 1, ... up to its "unknown"."""
+    lib = ctypes.CDLL(os.path.abspath(os.path.join(BUILD, "libbackprop.so")))
+    names = {}
+    for what in ("activation", "loss", "init", "optim"):
+        f = getattr(lib, "bp_%s_name" % what)
+        f.restype, f.argtypes = ctypes.c_char_p, [ctypes.c_int]
+        names[what] = []
+        while len(names[what]) < 64 and f(len(names[what])) not in (b"unknown", b"?"):
+            names[what].append(f(len(names[what])).decode())
+    return names
+
+
+def option_names(lib):
+    """{option: (names it must accept, a command line taking it as {})}."""
+    init = ["init", "--layers", "2,3,2", "--save", "n.st"]
+    return {
+        "act": ([a for a in lib["activation"] if a != "softmax"], init + ["--act", "{}"]),
+        "out-act": (lib["activation"], init + ["--out-act", "{}"]),
+        "loss": (lib["loss"], init + ["--loss", "{}"]),
+        "init": (lib["init"], init + ["--init", "{}"]),
+        "opt": (lib["optim"], ["train", "--data", "xor", "--layers", "2,3,1", "--epochs", "1",
+                               "--quiet", "--save", "n.st", "--opt", "{}"]),
+    }
+
+
+def help_entry(cmd, name):
+    """The text of --name in `backprop cmd --help`, its lines joined."""
+    out = subprocess.run([B, cmd, "--help"], capture_output=True, text=True).stdout
+    m = re.search(r"^  --%s\b(.*?)(?=^  --|^\S|\Z)" % re.escape(name), out, re.M | re.S)
+    return " ".join(m.group(1).split()) if m else ""
+
+
+def listed(text, names):
+    """The names missing from text, where a name is a whole word."""
+    return [n for n in names if not re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(n), text)]
+
+
+def library_name_lists(tmp):
+    """Every name the library knows is accepted and listed by the command and docs/CLI.md."""
+    with open(os.path.join(ROOT, "docs", "CLI.md")) as f:
+        doc = f.read()
+    for opt, (names, argv) in option_names(library_names()).items():
+        refused = [n for n in names if subprocess.run(
+            [B] + [a.replace("{}", n) for a in argv], capture_output=True, cwd=tmp,
+            timeout=60).returncode != 0]
+        result("library-names-accepted-%s" % opt, names and not refused,
+               "--%s refuses %s" % (opt, refused))
+        cmd = argv[0]
+        err = subprocess.run([B] + [a.replace("{}", "nosuch") for a in argv], capture_output=True,
+                             text=True, cwd=tmp).stderr
+        lacking = listed(help_entry(cmd, opt), names)
+        result("library-names-help-%s" % opt, not lacking,
+               "`%s --help` for --%s lacks %s" % (cmd, opt, lacking))
+        lacking = listed(err, names)
+        result("library-names-error-%s" % opt, not lacking,
+               "--%s nosuch: %r lacks %s" % (opt, err.strip(), lacking))
+        row = re.search(r"^\| `--%s [^\n]*" % re.escape(opt), doc, re.M)
+        lacking = listed(row.group(0) if row else "", names)
+        result("library-names-docs-%s" % opt, not lacking,
+               "docs/CLI.md's row of --%s lacks %s" % (opt, lacking))
+
+
+def header_max_width():
+    with open(os.path.join(ROOT, "include", "backprop.h")) as f:
+        m = re.search(r"^#define BP_MAX_WIDTH \(1 << (\d+)\)", f.read(), re.M)
+    return 1 << int(m.group(1)) if m else None
+
+
+def width_limit(tmp):
+    width = header_max_width()
+    result("width-limit-in-header", width is not None, "include/backprop.h has no BP_MAX_WIDTH")
+    if width is None:
+        return
+    for opt, value in (("layers", "2,%d,1" % (width + 1)), ("hidden", "%d" % (width + 1))):
+        r = subprocess.run([B, "train", "--data", "xor", "--save", "w.st", "--" + opt, value],
+                           capture_output=True, text=True, cwd=tmp)
+        result("width-limit-%s" % opt, r.returncode == 2 and "1..%d" % width in r.stderr,
+               "exit %d: %r" % (r.returncode, r.stderr))
+    copies = []
+    for d in ("cli", "src"):
+        for name in sorted(os.listdir(os.path.join(ROOT, d))):
+            with open(os.path.join(ROOT, d, name), errors="replace") as f:
+                text = f.read()
+            if re.search(r"\b%d\b|1 << 24\b" % width, text):
+                copies.append("%s/%s" % (d, name))
+    result("width-limit-one-copy", not copies, "the number is repeated in %s" % copies)
+
+
+def cli_symbols(obj):
+    """(defined, used) global symbols of one object file, from nm."""
+    out = subprocess.run(["nm", obj], capture_output=True, text=True).stdout
+    defined, used = set(), set()
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == "U":
+            used.add(parts[1])
+        elif len(parts) == 3 and parts[1] in "TDBR":
+            defined.add(parts[2])
+    return defined, used
+
+
+def one_parser_no_cycle():
+    literal = re.compile(r'"(csv:|idx:|\.csv|\.tsv|\.csv\.gz|\.tsv\.gz)"')
+    parsing = []
+    for name in sorted(os.listdir(os.path.join(ROOT, "cli"))):
+        if name.endswith(".c"):
+            with open(os.path.join(ROOT, "cli", name)) as f:
+                parsing += ["cli/%s: %s" % (name, m.group(0)) for m in literal.finditer(f.read())]
+    result("data-spec-parsed-by-library-only", not parsing, "spec forms in %s" % parsing)
+    files = ["args", "data", "encode", "errors"]
+    objs = {f: os.path.join(BUILD, "obj", "cli", f + ".o") for f in files}
+    syms = {f: cli_symbols(o) for f, o in objs.items() if os.path.exists(o)}
+    # a uses b: a calls a function or reads a table (cli_specs) that b defines
+    uses = {a: sorted(b for b in syms if b != a and syms[a][1] & syms[b][0]) for a in syms}
+
+    def cycle_from(path):
+        for b in uses[path[-1]]:
+            if b in path:
+                return path[path.index(b):] + [b]
+            found = cycle_from(path + [b])
+            if found:
+                return found
+        return None
+
+    cycle = next((c for c in map(cycle_from, [[a] for a in sorted(uses)]) if c), None)
+    result("cli-files-no-call-cycle", len(syms) == len(files) and not cycle,
+           "uses %s; cycle: %s" % (uses, " -> ".join(cycle or [])))
+
+
 def one_line_naming(r, name):
     err = r.stderr.strip()
     return (r.returncode == 2 and err.count("\n") == 0 and ("--" + name) in err and
@@ -118,6 +260,7 @@ def systematic(tmp):
 
 def value_pool(tmp):
     """Values by option: some valid (so that runs also succeed), many not."""
+    lib = library_names()
     junk = ["", "-", "--", "=", "0", "-0", "1e308", "-1e308", "nan", "18446744073709551616",
             "2147483648", "x" * 5000, "\u00e9\u4e2d", "%s%n%x", "../" * 20, "/dev/null", "/"]
     data = ["xor", "iris.csv", "reg.csv", "csv:iris.csv", "idx:img,lab", "bad.csv",
@@ -129,10 +272,9 @@ def value_pool(tmp):
         "save": outs, "checkpoint": outs, "log": outs, "plot": outs, "output": outs,
         "layers": ["2,4,1", "2,3,2", "4,8,3", "4,3", "2,1", "1,1", "4,16777216,3", "2," * 40 + "1",
                    "2,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,1"],
-        "act": ["relu", "tanh,sigmoid", "softmax", "leaky_relu", "identity,identity"],
-        "out-act": ["softmax", "sigmoid", "identity", "relu"],
-        "loss": ["mse", "bce", "xent"], "init": ["auto", "xavier", "he", "small"],
-        "opt": ["sgd", "momentum", "nesterov", "notes-momentum", "adam", "adamw", "rmsprop"],
+        "act": lib["activation"] + ["tanh,sigmoid", "identity,identity"],
+        "out-act": lib["activation"], "loss": lib["loss"], "init": lib["init"],
+        "opt": lib["optim"],
         "normalize": ["none", "scale", "standard"],
         "schedule": ["none", "step", "cosine", "warmup"],
         "epochs": ["1", "2", "0", "3"], "batch": ["1", "2", "4", "1000", "10000000"],
@@ -254,6 +396,9 @@ def main():
     tmp = tempfile.mkdtemp(prefix="bp_cli_args_")
     try:
         result("setup", setup(tmp), "init/train for the fixture files failed")
+        library_name_lists(tmp)
+        width_limit(tmp)
+        one_parser_no_cycle()
         systematic(tmp)
         fuzz(tmp)
     finally:

@@ -777,6 +777,48 @@ static void test_spec_forms(void)
     bp_dataset_free(d);
 }
 
+/* The forms taken apart without reading: what the CLI asks before loading
+ * (is it CSV, which files must exist), from the same parser as the loader. */
+static void test_spec_parse(void)
+{
+    static const struct {
+        const char *spec;
+        int source, test, n_paths;
+        const char *path[2];
+    } cases[] = {
+        {"xor", BP_DATA_XOR, 0, 0, {NULL, NULL}},
+        {"fashion-mnist", BP_DATA_FASHION_MNIST, 0, 0, {NULL, NULL}},
+        {"fashion-mnist:test", BP_DATA_FASHION_MNIST, 1, 0, {NULL, NULL}},
+        {"mnist:train", BP_DATA_MNIST, 0, 0, {NULL, NULL}},
+        {"idx:a/img", BP_DATA_IDX, 0, 1, {"a/img", NULL}},
+        {"idx:img,lab,x", BP_DATA_IDX, 0, 2, {"img", "lab,x"}},
+        {"idx:,", BP_DATA_IDX, 0, 2, {"", ""}},
+        {"csv:t.txt", BP_DATA_CSV, 0, 1, {"t.txt", NULL}},
+        {"csv:", BP_DATA_CSV, 0, 1, {"", NULL}},
+        {"dir/t.tsv.gz", BP_DATA_CSV, 0, 1, {"dir/t.tsv.gz", NULL}},
+        {"x.csv", BP_DATA_CSV, 0, 1, {"x.csv", NULL}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        bp_data_spec d;
+        CHECK_OK(bp_data_spec_parse(&d, cases[i].spec));
+        CHECK((int)d.source == cases[i].source && d.test == cases[i].test &&
+                  d.n_paths == cases[i].n_paths,
+              "%s: source %d test %d paths %d", cases[i].spec, (int)d.source, d.test, d.n_paths);
+        for (int k = 0; k < d.n_paths && k < cases[i].n_paths; k++)
+            CHECK(d.path_len[k] == strlen(cases[i].path[k]) &&
+                      strncmp(d.path[k], cases[i].path[k], d.path_len[k]) == 0,
+                  "%s: path %d is '%.*s'", cases[i].spec, k, (int)d.path_len[k], d.path[k]);
+        /* the last path ends the spec, so it may be used as a C string */
+        if (d.n_paths) CHECK(d.path[d.n_paths - 1][d.path_len[d.n_paths - 1]] == '\0', "%s", cases[i].spec);
+    }
+    static const char *const bad[] = {"", "nonsense", "mnist:dev", "fashion-mnist:", "XOR", "data.json"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        bp_data_spec d;
+        CHECK(bp_data_spec_parse(&d, bad[i]) == BP_ERR_INVALID, "'%s' accepted", bad[i]);
+        CHECK(strstr(bp_last_error(), "idx:IMAGES[,LABELS]") != NULL, "'%s': %s", bad[i], bp_last_error());
+    }
+}
+
 /* BP_DATASETS_DIR points the packaged sets at small fakes in tmpdir:
  * mnist (gzip, test part only) and fashion-mnist (plain, train part only). */
 static void test_spec_datasets_dir(void)
@@ -870,6 +912,7 @@ int main(void)
     RUN(test_idx_huge_claim);
     RUN(test_spec_xor);
     RUN(test_spec_forms);
+    RUN(test_spec_parse);
     RUN(test_spec_datasets_dir);
     if (access(FASHION_TEST, R_OK) == 0) RUN(test_fashion_mnist_installed);
     else printf("skipped test_fashion_mnist_installed (%s not installed: package "

@@ -16,6 +16,12 @@ static void test_config_errors_name_the_field(void)
     c.n_layers = 2, c.sizes[0] = 3, c.sizes[1] = 0, c.sizes[2] = 2;
     CHECK(bp_model_create(&m, &c) == BP_ERR_INVALID, "zero width accepted");
     CHECK(strstr(bp_last_error(), "sizes[1]") != NULL, "%s", bp_last_error());
+    c.sizes[1] = BP_MAX_WIDTH + 1; /* the header's limit is the one the library checks */
+    CHECK(bp_model_create(&m, &c) == BP_ERR_INVALID, "width above BP_MAX_WIDTH accepted");
+    CHECK(strstr(bp_last_error(), "must be 1..16777216") != NULL, "%s", bp_last_error());
+    c.sizes[1] = 4, c.init = BP_INIT_COUNT_;
+    CHECK(bp_model_create(&m, &c) == BP_ERR_INVALID, "init = BP_INIT_COUNT_ accepted");
+    c.init = BP_INIT_AUTO;
     c.sizes[1] = 4, c.loss = BP_LOSS_XENT, c.act[1] = BP_ACT_SIGMOID;
     CHECK(bp_model_create(&m, &c) == BP_ERR_INVALID, "xent without softmax accepted");
     CHECK(strstr(bp_last_error(), "softmax") != NULL, "%s", bp_last_error());
@@ -309,6 +315,17 @@ static void test_names_round_trip(void)
         bp_loss back;
         CHECK_OK(bp_loss_from_name(bp_loss_name((bp_loss)l), &back));
         CHECK(back == (bp_loss)l, "loss %d", l);
+    }
+    for (int k = 0; k < BP_INIT_COUNT_; k++) {
+        bp_init back;
+        CHECK_OK(bp_init_from_name(bp_init_name((bp_init)k), &back));
+        CHECK(back == (bp_init)k, "init %d", k);
+    }
+    CHECK(strcmp(bp_init_name(BP_INIT_COUNT_), "unknown") == 0, "init past the count");
+    for (int k = 0; k < BP_OPTIM_COUNT_; k++) {
+        bp_optim_kind back;
+        CHECK_OK(bp_optim_from_name(bp_optim_name((bp_optim_kind)k), &back));
+        CHECK(back == (bp_optim_kind)k, "optimizer %d", k);
     }
     bp_activation a;
     CHECK(bp_activation_from_name("gelu", &a) == BP_ERR_INVALID, "gelu accepted");
