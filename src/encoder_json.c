@@ -233,13 +233,10 @@ bp_status bp__model_set_encoder_json(bp_model *m, const char *text, const char *
 {
     bp_encoder *e = NULL;
     bp_status st = bp__encoder_from_json(&e, text, where);
-    if (!st && bp_encoder_inputs(e) != bp_model_inputs(m))
-        st = bp__fail(BP_ERR_FORMAT, "%s produces %d inputs but the model takes %d", where,
-                      bp_encoder_inputs(e), bp_model_inputs(m));
-    int outs = e ? bp_encoder_outputs(e) : 0, k = bp_model_outputs(m);
-    if (!st && outs && outs != k && !(outs == 2 && k == 1))
-        st = bp__fail(BP_ERR_FORMAT, "%s has %d outputs but the model has %d", where, outs, k);
-    if (!st) bp_encoder_free(m->encoder), m->encoder = e, e = NULL;
-    bp_encoder_free(e);
+    if (!st && (st = bp__model_attach_encoder(m, e))) {
+        char why[900];
+        snprintf(why, sizeof why, "%s", bp_last_error());
+        st = bp__fail(BP_ERR_FORMAT, "%s: %s", where, why);
+    }
     return st;
 }
