@@ -22,8 +22,5 @@ const char *bp__duplicate_name(char *const *names, int n);
  * messages (BP_ERR_FORMAT "where: what is wrong"). The model-file readers
  * then attach it with bp__model_attach_encoder, as bp_model_set_encoder does. */
 bp_status bp__encoder_from_json(bp_encoder **out, const char *text, const char *where);
-/* Parses an encoder and attaches it (bp__model_attach_encoder), a refusal
- * becoming BP_ERR_FORMAT "where: why" (model files, ONNX). */
-bp_status bp__model_set_encoder_json(bp_model *m, const char *text, const char *where);
 
 #endif

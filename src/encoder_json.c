@@ -228,15 +228,3 @@ bp_status bp__encoder_from_json(bp_encoder **out, const char *text, const char *
     else *out = r.e;
     return st;
 }
-
-bp_status bp__model_set_encoder_json(bp_model *m, const char *text, const char *where)
-{
-    bp_encoder *e = NULL;
-    bp_status st = bp__encoder_from_json(&e, text, where);
-    if (!st && (st = bp__model_attach_encoder(m, e))) {
-        char why[900];
-        snprintf(why, sizeof why, "%s", bp_last_error());
-        st = bp__fail(BP_ERR_FORMAT, "%s: %s", where, why);
-    }
-    return st;
-}
