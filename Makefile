@@ -50,6 +50,13 @@ LDLIBS   := -lopenblas -ljansson -lz -lm -lpthread
 
 LIB_SRC  := $(sort $(wildcard src/*.c))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+# The core: models, training and what a model carries, without the data and
+# file code, jansson or zlib. tests/test_core_only.c links against it alone.
+CORE_SRC := $(addprefix src/,status.c rng.c parallel.c gemm.c gemv.c activation.c loss.c \
+              dense.c model.c model_meta.c optim.c train.c gradcheck.c shuffle_mt19937.c)
+CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
+CORE_LIB := $(BUILD)/libbackprop-core.a
+CORE_LDLIBS := -lopenblas -lm -lpthread
 CLI_SRC  := $(filter-out $(DIST_SKIP),$(sort $(wildcard cli/*.c)))
 CLI_OBJ  := $(CLI_SRC:cli/%.c=$(BUILD)/obj/cli/%.o)
 EX_SRC   := $(sort $(wildcard examples/*.c))
@@ -101,6 +108,10 @@ $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
+$(CORE_LIB): $(CORE_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
 $(SHARED): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	$(CC) -shared -Wl,-soname,libbackprop.so.0 $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -116,6 +127,11 @@ $(BUILD)/examples/%: examples/%.c $(STATIC)
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+
+# Linked against the core alone: a model that links no data or file code.
+$(BUILD)/tests/test_core_only: tests/test_core_only.c tests/test.h $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CORE_LIB) $(CORE_LDLIBS)
 
 $(REF_BIN): tests/reference/driver.c $(STATIC)
 	@mkdir -p $(@D)

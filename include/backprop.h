@@ -208,7 +208,9 @@ const bp_real *bp_model_norm_scale(const bp_model *m);
 void bp_model_normalize(const bp_model *m, bp_real *x, size_t n);
 
 /* Class label names (for classifiers), stored with the model: one per output,
- * or two for a single (sigmoid) output; BP_ERR_INVALID otherwise. n = 0 clears. */
+ * or two for a single (sigmoid) output, and the class labels of the model's
+ * encoder (bp_model_set_encoder) if it has some; BP_ERR_INVALID otherwise.
+ * n = 0 clears. */
 bp_status bp_model_set_labels(bp_model *m, int n, const char *const *names);
 int bp_model_label_count(const bp_model *m);
 const char *bp_model_label(const bp_model *m, int i);
@@ -790,7 +792,11 @@ bp_status bp_encoder_apply(const bp_encoder *e, const bp_table *t, int flags, bp
                            bp_encode_report *rep);
 
 /* A model's encoder: a copy of e is stored with the model and its file;
- * e's inputs must equal the model's (BP_ERR_INVALID otherwise); NULL clears. */
+ * NULL clears. e's inputs must equal the model's, its outputs fit the
+ * model's as labels do (one per output, or two for one sigmoid output), and
+ * a classifier's class labels must be the model's labels in the same order
+ * when the model has labels (BP_ERR_INVALID otherwise, the model unchanged).
+ * A model file's or ONNX file's encoder is checked the same way. */
 bp_status bp_model_set_encoder(bp_model *m, const bp_encoder *e);
 /* The model's encoder (owned by the model), or NULL: a model trained on
  * numbers alone, or written before encoders existed. */

@@ -3,7 +3,8 @@
  * role, the sorted categories of the categorical columns, the imputation
  * values and the target task; applying encodes raw rows with what fitting
  * decided. The encoder is part of the model, saved in its file as JSON
- * (encoder_json.c reads and writes it). docs/DATA.md, "Tables and encoders". */
+ * (encoder_json.c reads and writes it); the model attaches, checks, copies
+ * and frees it (model_meta.c). docs/DATA.md, "Tables and encoders". */
 #include "encode.h"
 
 #include <errno.h>
@@ -75,23 +76,7 @@ const char *bp__duplicate_name(char *const *names, int n)
     return dup;
 }
 
-void bp__enc_free_fields(bp_encoder *e)
-{
-    for (int c = 0; c < e->n_cols; c++) {
-        free(e->col[c].name);
-        bp__strings_free(e->col[c].cats, e->col[c].n_cats);
-    }
-    free(e->col);
-    free(e->targets);
-    bp__strings_free(e->labels, e->n_labels);
-}
-
-void bp_encoder_free(bp_encoder *e)
-{
-    if (!e) return;
-    bp__enc_free_fields(e);
-    free(e);
-}
+/* bp_encoder_free is the model's (model_meta.c): models free their encoders. */
 
 int bp_encoder_inputs(const bp_encoder *e) { return e->n_inputs; }
 bp_task bp_encoder_task(const bp_encoder *e) { return e->task; }
@@ -104,11 +89,7 @@ int bp_encoder_target_column(const bp_encoder *e, int i)
     return i >= 0 && i < e->n_targets ? e->targets[i] : -1;
 }
 
-int bp_encoder_outputs(const bp_encoder *e)
-{
-    if (e->n_targets == 0) return 0;
-    return e->task == BP_TASK_CLASSIFICATION ? e->n_labels : e->n_targets;
-}
+int bp_encoder_outputs(const bp_encoder *e) { return bp__enc_outputs(e); }
 
 const char *bp_encoder_column_name(const bp_encoder *e, int c)
 {
@@ -909,24 +890,7 @@ bp_status bp_encoder_apply(const bp_encoder *e, const bp_table *t, int flags, bp
 
 /* ------------------------------------------------------------ the model */
 
-bp_status bp_model_set_encoder(bp_model *m, const bp_encoder *e)
-{
-    if (e && e->n_inputs != bp_model_inputs(m))
-        return bp__fail(BP_ERR_INVALID, "encoder: it produces %d inputs but the model takes %d",
-                        e->n_inputs, bp_model_inputs(m));
-    bp_encoder *copy = NULL;
-    if (e) {
-        char *text = bp_encoder_to_json(e);
-        bp_status st = text ? bp__encoder_from_json(&copy, text, "encoder") : BP_ERR_NOMEM;
-        free(text);
-        if (st) return st;
-    }
-    bp_encoder_free(m->encoder);
-    m->encoder = copy;
-    return BP_OK;
-}
-
-const bp_encoder *bp_model_encoder(const bp_model *m) { return m->encoder; }
+/* bp_model_set_encoder and bp_model_encoder: model_meta.c. */
 
 bp_status bp_model_encode(const bp_model *m, const bp_table *t, int flags, bp_dataset **out,
                           bp_encode_report *rep)

@@ -228,18 +228,3 @@ bp_status bp__encoder_from_json(bp_encoder **out, const char *text, const char *
     else *out = r.e;
     return st;
 }
-
-bp_status bp__model_set_encoder_json(bp_model *m, const char *text, const char *where)
-{
-    bp_encoder *e = NULL;
-    bp_status st = bp__encoder_from_json(&e, text, where);
-    if (!st && bp_encoder_inputs(e) != bp_model_inputs(m))
-        st = bp__fail(BP_ERR_FORMAT, "%s produces %d inputs but the model takes %d", where,
-                      bp_encoder_inputs(e), bp_model_inputs(m));
-    int outs = e ? bp_encoder_outputs(e) : 0, k = bp_model_outputs(m);
-    if (!st && outs && outs != k && !(outs == 2 && k == 1))
-        st = bp__fail(BP_ERR_FORMAT, "%s has %d outputs but the model has %d", where, outs, k);
-    if (!st) bp_encoder_free(m->encoder), m->encoder = e, e = NULL;
-    bp_encoder_free(e);
-    return st;
-}

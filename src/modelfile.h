@@ -49,4 +49,42 @@ bool bp__mf_parse_hex(const char *s, size_t digits, uint64_t *out);
 bp_status bp__mf_write_atomic(const char *path, bool (*fill)(FILE *f, const void *ctx),
                               const void *ctx);
 
+/* ------------------------------------------------------------------ reading */
+
+/* Model files are read whole, once, by the front door (modelfile_load.c:
+ * bp_model_load, bp_checkpoint_load), which picks the format by the first
+ * bytes (the rule at bp_model_load in backprop.h) and hands the bytes to
+ * the reader of that format; path names the file in messages. */
+
+/* A safetensors model file or checkpoint (modelfile_read.c). opt NULL: the
+ * model (and extra, when not NULL) alone, any optimizer state ignored; else
+ * a checkpoint: also *opt and *info (not NULL then). On failure every
+ * output is NULL. */
+bp_status bp__safetensors_parse(const uint8_t *bytes, size_t len, const char *path,
+                                bp_model **model, bp_meta **extra, bp_optim **opt,
+                                bp_checkpoint_info *info);
+
+/* One key/value string of a file's metadata (safetensors __metadata__, ONNX
+ * metadata_props), as the file holds it: not NUL-terminated, UTF-8 unchecked. */
+typedef struct bp__mf_entry {
+    const char *key, *value;
+    size_t key_len, value_len;
+} bp__mf_entry;
+
+/* What a model file carries besides its layers, in either format. */
+typedef struct bp__mf_tail {
+    const char *path;              /* for messages */
+    const char *container;         /* "__metadata__" or "ONNX metadata", for messages */
+    const bp__mf_entry *entry;     /* (n) in file order */
+    size_t n;
+    const bp_real *shift, *scale;  /* (inputs) each: the normalization, or NULL */
+} bp__mf_tail;
+
+/* Gives m the tail's normalization, labels ("labels", a JSON array of
+ * strings) and encoder ("encoder", its JSON) through the calls a program
+ * makes (model_meta.c checks them against the model and each other), and,
+ * when extra is not NULL, a new *extra of the "user.KEY" entries. Refusals
+ * are BP_ERR_FORMAT "path: container \"key\": what is wrong". */
+bp_status bp__mf_read_tail(bp_model *m, const bp__mf_tail *t, bp_meta **extra);
+
 #endif

@@ -1,13 +1,11 @@
-/* modelfile_read.c - bp_model_load and bp_checkpoint_load. The whole file is
- * read and checked (header bounds, JSON, metadata, tensor table, checksum,
- * shapes, finiteness) before a model is allocated. Every allocation size
- * comes from the file's real length or from the already validated
- * architecture, never from a number the file merely claims. */
+/* modelfile_read.c - the safetensors reader behind bp_model_load and
+ * bp_checkpoint_load (modelfile_load.c reads the file and picks the format).
+ * The whole file is checked (header bounds, JSON, metadata, tensor table,
+ * checksum, shapes, finiteness) before a model is allocated. Every
+ * allocation size comes from the file's real length or from the already
+ * validated architecture, never from a number the file merely claims. */
 #include "modelfile.h"
-#include "onnx.h"
-#include "encode.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
@@ -15,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <zlib.h>
 
 typedef struct rtensor {
@@ -29,7 +26,7 @@ typedef struct rtensor {
 
 typedef struct mfile {
     const char *path;
-    unsigned char *buf;          /* the whole file (size) */
+    const unsigned char *buf;    /* the whole file (size), the caller's */
     size_t size;
     json_t *root, *meta;         /* the header; meta is root's __metadata__ */
     const unsigned char *data;   /* the data section (data_len) */
@@ -48,30 +45,6 @@ static bp_status wrap(bp_status st, const mfile *f, const char *where)
 }
 
 /* ------------------------------------------------------------ the container */
-
-static bp_status read_whole(mfile *f)
-{
-    FILE *fp = fopen(f->path, "rb");
-    if (!fp) return bp__fail(BP_ERR_IO, "%s: cannot open: %s", f->path, strerror(errno));
-    struct stat s;
-    bp_status st = BP_OK;
-    if (fstat(fileno(fp), &s) != 0)
-        st = bp__fail(BP_ERR_IO, "%s: cannot stat: %s", f->path, strerror(errno));
-    else if (!S_ISREG(s.st_mode))
-        st = bp__fail(BP_ERR_IO, "%s: not a regular file", f->path);
-    else if ((uint64_t)s.st_size > SIZE_MAX)
-        st = bp__fail(BP_ERR_NOMEM, "%s: %jd bytes do not fit in memory", f->path, (intmax_t)s.st_size);
-    else if (!(f->buf = bp__calloc((size_t)s.st_size, 1)))
-        st = BP_ERR_NOMEM;
-    if (!st) {
-        f->size = (size_t)s.st_size;
-        if (fread(f->buf, 1, f->size, fp) != f->size)
-            st = bp__fail(BP_ERR_IO, "%s: read failed: %s", f->path,
-                          ferror(fp) ? strerror(errno) : "the file shrank while being read");
-    }
-    fclose(fp);
-    return st;
-}
 
 /* Bytes 0-7: the header length N, little-endian; the JSON is bytes 8 .. 8+N. */
 static bp_status parse_json(mfile *f)
@@ -256,17 +229,16 @@ static void close_file(mfile *f)
 {
     json_decref(f->root);
     free(f->t);
-    free(f->buf);
 }
 
-/* Reads path and checks the container: everything but the architecture. */
-static bp_status open_file(mfile *f, const char *path)
+/* Checks the container: everything but the architecture. */
+static bp_status open_file(mfile *f, const uint8_t *bytes, size_t len, const char *path)
 {
     memset(f, 0, sizeof *f);
     f->path = path;
-    if (!path) return bp__fail(BP_ERR_INVALID, "load: path is NULL");
-    bp_status st = read_whole(f);
-    if (!st) st = parse_json(f);
+    f->buf = bytes;
+    f->size = len;
+    bp_status st = parse_json(f);
     if (!st) st = parse_meta(f);
     if (!st) st = parse_tensors(f);
     if (!st) st = check_checksum(f);
@@ -451,120 +423,47 @@ static bp_status check_normalization(const mfile *f, int inputs, const rtensor *
     return st;
 }
 
-/* "labels": a JSON array of strings, itself encoded as a string, one per
- * output (two for a single sigmoid output), as bp_model_set_labels wants. */
-static bp_status parse_labels(const mfile *f, int outputs, json_t **out)
+/* The __metadata__ strings, for bp__mf_read_tail; *out NULL when out of memory. */
+static bp_status collect_entries(const mfile *f, bp__mf_entry **out, size_t *n)
 {
-    *out = NULL;
-    const char *s = meta_get(f, "labels");
-    if (!s) return BP_OK;
-    json_error_t e;
-    json_t *a = json_loads(s, 0, &e);
-    bool ok = json_is_array(a);
-    for (size_t i = 0; ok && i < json_array_size(a); i++) ok = json_is_string(json_array_get(a, i));
-    size_t n = json_array_size(a);
-    if (ok && !bp__labels_fit(n, outputs)) {
-        json_decref(a);
-        return bp__fail(BP_ERR_FORMAT, "%s: __metadata__ \"labels\" holds %zu names for a model "
-                        "with %d outputs", f->path, n, outputs);
-    }
-    if (!ok) {
-        json_decref(a);
-        return bad(f, "labels", s, "expected a JSON array of strings");
-    }
-    *out = a;
+    *n = 0;
+    if (!(*out = bp__calloc(json_object_size(f->meta), sizeof **out))) return BP_ERR_NOMEM;
+    const char *key;
+    json_t *v;
+    json_object_foreach(f->meta, key, v) /* all strings: parse_meta checked */
+        (*out)[(*n)++] = (bp__mf_entry){key, json_string_value(v), strlen(key), json_string_length(v)};
     return BP_OK;
 }
 
-static bp_status set_labels(const mfile *f, bp_model *m, const json_t *labels)
-{
-    size_t n = json_array_size(labels);
-    if (n == 0) return BP_OK;
-    if (n > INT_MAX) return bp__fail(BP_ERR_FORMAT, "%s: too many labels", f->path);
-    const char **names = bp__calloc(n, sizeof *names);
-    if (!names) return BP_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) names[i] = json_string_value(json_array_get(labels, i));
-    bp_status st = bp_model_set_labels(m, (int)n, names);
-    free(names);
-    return st;
-}
-
-/* "encoder" (version 2): the tabular encoder as JSON text (encoder_json.c),
- * producing exactly the model's inputs. */
-static bp_status read_encoder(const mfile *f, bp_model *m)
-{
-    const char *text = meta_get(f, "encoder");
-    if (!text) return BP_OK;
-    char where[600];
-    snprintf(where, sizeof where, "%.500s: __metadata__ \"encoder\"", f->path);
-    return bp__model_set_encoder_json(m, text, where);
-}
-
-/* The model, everything checked before bp_model_create allocates it. */
-static bp_status read_model(const mfile *f, bp_model **out)
+/* The model, everything checked before bp_model_create allocates it; then
+ * what it carries (normalization, labels, encoder, and the user entries into
+ * *extra when not NULL) through bp__mf_read_tail. */
+static bp_status read_model(const mfile *f, bp_model **out, bp_meta **extra)
 {
     *out = NULL;
     bp_model_config c;
     const rtensor *shift = NULL, *scale = NULL;
-    json_t *labels = NULL;
     bp_model *m = NULL;
+    bp_real *norm = NULL; /* shift, scale (inputs) each */
+    bp__mf_tail tail = {.path = f->path, .container = "__metadata__"};
+    bp__mf_entry *entries = NULL;
     bp_status st = read_config(f, &c);
     if (!st) st = read_layers_tensors(f, &c, NULL, NULL, NULL);
     if (!st) st = check_normalization(f, c.sizes[0], &shift, &scale);
-    if (!st) st = parse_labels(f, c.sizes[c.n_layers], &labels);
     if (!st && (st = bp_model_create(&m, &c))) st = wrap(st, f, "__metadata__ architecture");
     if (!st) st = read_layers_tensors(f, &c, NULL, m, m->params);
+    if (!st && shift && !(norm = bp__calloc(2 * (size_t)c.sizes[0], sizeof *norm))) st = BP_ERR_NOMEM;
     if (!st && shift) {
-        bp_real *sh = bp__calloc((size_t)c.sizes[0], sizeof *sh);
-        bp_real *sc = bp__calloc((size_t)c.sizes[0], sizeof *sc);
-        st = sh && sc ? BP_OK : BP_ERR_NOMEM;
-        if (!st) copy(f, shift, sh), copy(f, scale, sc), st = bp_model_set_normalization(m, sh, sc);
-        free(sh), free(sc);
+        copy(f, shift, norm), copy(f, scale, norm + c.sizes[0]);
+        tail.shift = norm, tail.scale = norm + c.sizes[0];
     }
-    if (!st) st = set_labels(f, m, labels);
-    if (!st) st = read_encoder(f, m);
-    json_decref(labels);
+    if (!st) st = collect_entries(f, &entries, &tail.n);
+    tail.entry = entries;
+    if (!st) st = bp__mf_read_tail(m, &tail, extra);
+    free(norm);
+    free(entries);
     if (st) bp_model_free(m);
     else *out = m;
-    return st;
-}
-
-/* The "user.{key}" entries of __metadata__, in file order ("user." alone,
- * which bp_meta cannot hold, is skipped like any key we do not know). */
-static bp_status read_extra(const mfile *f, bp_meta **out)
-{
-    bp_status st = bp_meta_create(out);
-    const char *key;
-    json_t *v;
-    size_t plen = strlen(BP__MF_USER);
-    json_object_foreach(f->meta, key, v) {
-        if (st) break;
-        if (strncmp(key, BP__MF_USER, plen) == 0 && key[plen] &&
-            (st = bp_meta_set(*out, key + plen, json_string_value(v))))
-            st = wrap(BP_ERR_FORMAT, f, "__metadata__ \"" BP__MF_USER "\"");
-    }
-    if (st) bp_meta_free(*out), *out = NULL;
-    return st;
-}
-
-bp_status bp_model_load(bp_model **out, const char *path, bp_meta **extra_out)
-{
-    *out = NULL;
-    if (extra_out) *extra_out = NULL;
-    mfile f;
-    memset(&f, 0, sizeof f);
-    f.path = path;
-    bp_status st = path ? read_whole(&f) : bp__fail(BP_ERR_INVALID, "load: path is NULL");
-    if (!st && bp__onnx_sniff(f.buf, f.size)) { /* an ONNX file (onnx_read.c) */
-        st = bp__onnx_load(f.buf, f.size, path, out, extra_out);
-        close_file(&f);
-        return st;
-    }
-    close_file(&f);
-    if (!st) st = open_file(&f, path);
-    if (!st) st = read_model(&f, out);
-    if (!st && extra_out && (st = read_extra(&f, extra_out))) bp_model_free(*out), *out = NULL;
-    close_file(&f);
     return st;
 }
 
@@ -665,25 +564,24 @@ static bp_status read_optim(const mfile *f, const bp_optim_config *c, uint64_t s
     return st;
 }
 
-bp_status bp_checkpoint_load(const char *path, bp_model **model, bp_optim **opt,
-                             bp_checkpoint_info *info, bp_meta **extra_out)
+bp_status bp__safetensors_parse(const uint8_t *bytes, size_t len, const char *path,
+                                bp_model **model, bp_meta **extra, bp_optim **opt,
+                                bp_checkpoint_info *info)
 {
-    if (!model || !opt || !info)
-        return bp__fail(BP_ERR_INVALID, "checkpoint load: model, opt and info must not be NULL");
-    *model = NULL, *opt = NULL;
-    if (extra_out) *extra_out = NULL;
+    *model = NULL;
+    if (extra) *extra = NULL;
+    if (opt) *opt = NULL;
     mfile f;
     bp_optim_config oc;
     uint64_t steps = 0;
-    bp_status st = open_file(&f, path);
-    if (!st) st = read_optim_config(&f, &oc, &steps);
-    if (!st) st = read_train_info(&f, info);
-    if (!st) st = read_model(&f, model);
-    if (!st) st = read_optim(&f, &oc, steps, *model, opt);
-    if (!st && extra_out) st = read_extra(&f, extra_out);
+    bp_status st = open_file(&f, bytes, len, path);
+    if (!st && opt) st = read_optim_config(&f, &oc, &steps);
+    if (!st && opt) st = read_train_info(&f, info);
+    if (!st) st = read_model(&f, model, extra);
+    if (!st && opt) st = read_optim(&f, &oc, steps, *model, opt);
     if (st) {
         bp_model_free(*model), *model = NULL;
-        bp_optim_free(*opt), *opt = NULL;
+        if (extra) bp_meta_free(*extra), *extra = NULL;
     }
     close_file(&f);
     return st;

@@ -1,4 +1,4 @@
-/* onnx.h - private to src/onnx_*.c and modelfile_read.c: the ONNX message
+/* onnx.h - private to src/onnx_*.c and modelfile_load.c: the ONNX message
  * field numbers we use (onnx/onnx.proto), the names and metadata keys our
  * exporter writes, and the reader's entry points. docs/FORMAT.md is the
  * specification of the mapping. */
@@ -45,14 +45,10 @@ enum { /* ModelProto */
     ONNX_TT_SHAPE = 2, ONNX_SHAPE_DIM = 1, ONNX_DIM_VALUE = 1, ONNX_DIM_PARAM = 2,
 };
 
-/* Whether a file's first bytes are an ONNX model rather than a safetensors
- * file (see bp_model_load in backprop.h for the rule). */
-bool bp__onnx_sniff(const uint8_t *b, size_t n);
-
-/* bp_model_load of an ONNX file already read into buf (size bytes); path
- * names it in messages. Allocates nothing before the graph is validated,
- * and nothing larger than a small multiple of size. */
-bp_status bp__onnx_load(const uint8_t *buf, size_t size, const char *path, bp_model **out,
-                        bp_meta **extra_out);
+/* bp_model_load of an ONNX file, whose bytes the front door (modelfile_load.c)
+ * read; path names it in messages. Allocates nothing before the graph is
+ * validated, and nothing larger than a small multiple of len. */
+bp_status bp__onnx_parse(const uint8_t *bytes, size_t len, const char *path, bp_model **out,
+                         bp_meta **extra_out);
 
 #endif

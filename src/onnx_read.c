@@ -13,10 +13,9 @@
  * tensor and node (all arrays sized by counts of fields actually present,
  * so bounded by the file size) and the graph's shape; only then is the
  * model allocated and the second pass copies the values. */
+#include "modelfile.h"
 #include "onnx.h"
-#include "encode.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -820,44 +819,20 @@ static bp_status read_config(const ofile *f, bp_model_config *c)
     return BP_OK;
 }
 
-static bp_status parse_labels(const ofile *f, int outputs, json_t **out)
+/* The metadata_props entries that have a key, for bp__mf_read_tail (a
+ * missing value reads as ""). *out NULL when out of memory. */
+static bp_status collect_entries(const ofile *f, bp__mf_entry **out, size_t *n)
 {
-    *out = NULL;
-    bp__pb s = meta_value(f, BP__ONNX_KEY_LABELS);
-    if (!s.p) return BP_OK;
-    json_t *a = json_loadb((const char *)s.p, bp__pb_len(s), 0, NULL);
-    bool ok = json_is_array(a);
-    for (size_t i = 0; ok && i < json_array_size(a); i++) ok = json_is_string(json_array_get(a, i));
-    if (!ok || !bp__labels_fit(json_array_size(a), outputs) || json_array_size(a) > (size_t)INT32_MAX) {
-        json_decref(a);
-        return bp__fail(BP_ERR_FORMAT, "%s: ONNX metadata \"labels\": expected a JSON array of "
-                        "one string per output (two for one sigmoid output)", f->path);
-    }
-    *out = a;
-    return BP_OK;
-}
-
-static bp_status set_labels(bp_model *m, const json_t *a)
-{
-    size_t n = json_array_size(a);
-    if (n == 0) return BP_OK;
-    const char **names = bp__calloc(n, sizeof *names);
-    if (!names) return BP_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) names[i] = json_string_value(json_array_get(a, i));
-    bp_status st = bp_model_set_labels(m, (int)n, names);
-    free(names);
-    return st;
-}
-
-/* "user.KEY" entries: the caller's extra metadata, as bp_model_save_onnx wrote it. */
-static bp_status read_extra(const ofile *f, bp_meta **out)
-{
-    bp_status st = bp_meta_create(out);
     bp__pb r = f->model, s, k, v;
     uint32_t field, f2;
     int wire, w2;
-    size_t plen = strlen(BP__ONNX_KEY_USER);
-    while (!st && bp__pb_tag(&r, &field, &wire)) {
+    size_t count = 0;
+    *n = 0;
+    while (bp__pb_tag(&r, &field, &wire) && bp__pb_skip(&r, wire)) /* checked by parse_model */
+        count += field == ONNX_MODEL_META && wire == BP__PB_LEN;
+    if (!(*out = bp__calloc(count, sizeof **out))) return BP_ERR_NOMEM;
+    r = f->model;
+    while (bp__pb_tag(&r, &field, &wire)) {
         if (field != ONNX_MODEL_META || wire != BP__PB_LEN) {
             bp__pb_skip(&r, wire);
             continue;
@@ -870,57 +845,26 @@ static bp_status read_extra(const ofile *f, bp_meta **out)
             } else if (!bp__pb_skip(&s, w2)) {
                 break;
             }
-        size_t kn = bp__pb_len(k), vn = bp__pb_len(v);
-        if (!k.p || kn <= plen || memcmp(k.p, BP__ONNX_KEY_USER, plen) != 0) continue;
-        /* bp_meta holds C strings, and model files UTF-8: refuse what they cannot hold */
-        json_t *jk = json_stringn((const char *)k.p, kn), *jv = json_stringn(v.p ? (const char *)v.p : "", vn);
-        bool ok = jk && jv && !memchr(k.p, 0, kn) && !(vn && memchr(v.p, 0, vn));
-        json_decref(jk), json_decref(jv);
-        char a[68];
-        if (!ok) {
-            st = bp__fail(BP_ERR_FORMAT, "%s: ONNX metadata \"%s\": not a UTF-8 string without "
-                          "NUL bytes", f->path, show(k, a));
-            break;
-        }
-        char *key = bp__calloc(kn + 1, 1), *val = bp__calloc(vn + 1, 1);
-        if (key && val) {
-            memcpy(key, k.p, kn);
-            if (vn) memcpy(val, v.p, vn);
-            st = bp_meta_set(*out, key + plen, val);
-        } else {
-            st = BP_ERR_NOMEM;
-        }
-        free(key), free(val);
+        if (k.p)
+            (*out)[(*n)++] = (bp__mf_entry){(const char *)k.p, v.p ? (const char *)v.p : "",
+                                            bp__pb_len(k), bp__pb_len(v)};
     }
-    if (st) bp_meta_free(*out), *out = NULL;
-    return st;
+    return BP_OK;
 }
 
 /* ---------------------------------------------------------------- the model */
 
-/* metadata "encoder": the tabular encoder bp_model_save_onnx wrote. */
-static bp_status read_encoder(const ofile *f, bp_model *m)
-{
-    bp__pb v = meta_value(f, BP__ONNX_KEY_ENCODER);
-    if (!v.p) return BP_OK;
-    size_t n = (size_t)(v.end - v.p);
-    char *text = bp__calloc(n + 1, 1), where[600];
-    if (!text) return BP_ERR_NOMEM;
-    memcpy(text, v.p, n);
-    snprintf(where, sizeof where, "%.500s: ONNX metadata \"%s\"", f->path, BP__ONNX_KEY_ENCODER);
-    bp_status st = strlen(text) == n ? bp__model_set_encoder_json(m, text, where)
-                                     : bp__fail(BP_ERR_FORMAT, "%s: a NUL byte in the text", where);
-    free(text);
-    return st;
-}
-
-static bp_status build_model(const ofile *f, bp_model **out)
+/* The model from the checked graph; then what it carries (normalization,
+ * labels, encoder, and the user entries into *extra when not NULL) through
+ * bp__mf_read_tail. */
+static bp_status build_model(const ofile *f, bp_model **out, bp_meta **extra)
 {
     bp_model_config c;
-    json_t *labels = NULL;
     bp_model *m = NULL;
+    bp_real *norm = NULL; /* shift, scale (inputs) each */
+    bp__mf_tail tail = {.path = f->path, .container = "ONNX metadata"};
+    bp__mf_entry *entries = NULL;
     bp_status st = read_config(f, &c);
-    if (!st) st = parse_labels(f, c.sizes[c.n_layers], &labels);
     if (!st && (st = bp_model_create(&m, &c))) {
         char why[512];
         snprintf(why, sizeof why, "%s", bp_last_error());
@@ -934,54 +878,37 @@ static bp_status build_model(const ofile *f, bp_model **out)
     }
     if (!st && (f->shift || f->scale)) {
         size_t in = (size_t)c.sizes[0];
-        bp_real *v = bp__calloc(2 * in, sizeof *v); /* shift, scale */
-        st = v ? BP_OK : BP_ERR_NOMEM;
-        for (size_t i = 0; v && i < in; i++) v[in + i] = 1;
-        if (v && f->shift) float_values(f->shift, v, false);
-        if (v && f->scale) float_values(f->scale, v + in, false);
-        if (v) st = bp_model_set_normalization(m, v, v + in);
-        free(v);
+        norm = bp__calloc(2 * in, sizeof *norm);
+        st = norm ? BP_OK : BP_ERR_NOMEM;
+        for (size_t i = 0; norm && i < in; i++) norm[in + i] = 1;
+        if (norm && f->shift) float_values(f->shift, norm, false);
+        if (norm && f->scale) float_values(f->scale, norm + in, false);
+        tail.shift = norm, tail.scale = norm ? norm + in : NULL;
     }
-    if (!st) st = set_labels(m, labels);
-    if (!st) st = read_encoder(f, m);
-    json_decref(labels);
+    if (!st) st = collect_entries(f, &entries, &tail.n);
+    tail.entry = entries;
+    if (!st) st = bp__mf_read_tail(m, &tail, extra);
+    free(norm);
+    free(entries);
     if (st) bp_model_free(m);
     else *out = m;
     return st;
 }
 
-bool bp__onnx_sniff(const uint8_t *b, size_t n)
-{
-    /* safetensors: an 8-byte little-endian header length, under 4 GiB (the
-     * format's limit is 100 MB), so bytes 4-7 are zero; in a ModelProto they
-     * are tags or text (a tag is never 0) */
-    if (n >= 8 && !b[4] && !b[5] && !b[6] && !b[7]) return false;
-    /* ONNX: a ModelProto, whose first byte is the tag of one of its fields */
-    bp__pb r = bp__pb_of(b, n < 5 ? n : 5);
-    uint32_t field;
-    int wire;
-    if (!bp__pb_tag(&r, &field, &wire)) return false;
-    bool varint = field == ONNX_MODEL_IR_VERSION || field == 5; /* model_version */
-    bool len = (field >= 2 && field <= 8 && field != 5) || field == ONNX_MODEL_META ||
-               field == 20 || field == 25;
-    return (varint && wire == BP__PB_VARINT) || (len && wire == BP__PB_LEN);
-}
-
-bp_status bp__onnx_load(const uint8_t *buf, size_t size, const char *path, bp_model **out,
-                        bp_meta **extra_out)
+bp_status bp__onnx_parse(const uint8_t *bytes, size_t len, const char *path, bp_model **out,
+                         bp_meta **extra_out)
 {
     *out = NULL;
     if (extra_out) *extra_out = NULL;
     ofile f;
     memset(&f, 0, sizeof f);
     f.path = path;
-    f.model = bp__pb_of(buf, size);
+    f.model = bp__pb_of(bytes, len);
     bp_status st = parse_model(&f);
     if (!st) st = parse_graph(&f);
     if (!st) st = parse_io(&f);
     if (!st) st = read_chain(&f);
-    if (!st) st = build_model(&f, out);
-    if (!st && extra_out && (st = read_extra(&f, extra_out))) bp_model_free(*out), *out = NULL;
+    if (!st) st = build_model(&f, out, extra_out);
     free(f.nodes);
     free(f.t);
     return st;

@@ -5,6 +5,8 @@
  * documents. tests/test_tabular.py compares the same code with scikit-learn. */
 #include "test.h"
 
+#include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@ static const char *write_file(const char *name, const char *text)
     static int k;
     char *p = path[k++ % 8];
     snprintf(p, 256, "%s/%s", dir, name);
+    if (!text) return p; /* the path alone */
     FILE *f = fopen(p, "w");
     fputs(text, f);
     fclose(f);
@@ -233,6 +236,139 @@ static void test_targets_and_errors(void)
     bp_table_free(t);
 }
 
+/* The whole file at path (malloc'ed, *n bytes), or NULL. */
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *b = NULL;
+    *n = 0;
+    if (f && fseek(f, 0, SEEK_END) == 0) {
+        long len = ftell(f);
+        rewind(f);
+        b = len >= 0 ? malloc((size_t)len + 1) : NULL;
+        *n = b ? fread(b, 1, (size_t)len, f) : 0;
+    }
+    if (f) fclose(f);
+    return b;
+}
+
+static void spill(const char *path, const void *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(b, 1, n, f) == n, "write %s", path);
+    if (f) fclose(f);
+}
+
+/* A copy of safetensors file src at dst with __metadata__ "labels" set to labels. */
+static void st_with_labels(const char *src, const char *dst, const char *labels)
+{
+    size_t n;
+    unsigned char *b = slurp(src, &n);
+    uint64_t h = 0;
+    for (int i = 7; b && n >= 8 && i >= 0; i--) h = h << 8 | b[i];
+    json_t *root = b && h <= n - 8 ? json_loadb((const char *)b + 8, (size_t)h, 0, NULL) : NULL;
+    json_object_set_new(json_object_get(root, "__metadata__"), "labels", json_string(labels));
+    char *hdr = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    CHECK(hdr, "patching %s", src);
+    if (hdr) {
+        size_t hn = strlen(hdr), total = 8 + hn + (n - 8 - (size_t)h);
+        unsigned char *out = malloc(total);
+        for (int i = 0; i < 8; i++) out[i] = (unsigned char)((uint64_t)hn >> (8 * i));
+        memcpy(out + 8, hdr, hn);
+        memcpy(out + 8 + hn, b + 8 + h, n - 8 - (size_t)h);
+        spill(dst, out, total);
+        free(out);
+    }
+    free(hdr);
+    json_decref(root);
+    free(b);
+}
+
+/* A copy of ONNX file src at dst with one more metadata_props entry key: value. */
+static void onnx_with_entry(const char *src, const char *dst, const char *key, const char *value)
+{
+    size_t n, kn = strlen(key), vn = strlen(value);
+    unsigned char *b = slurp(src, &n);
+    if (!b || kn > 100 || vn > 100) return;
+    unsigned char *out = malloc(n + 8 + kn + vn), *p = out + n;
+    memcpy(out, b, n);
+    *p++ = 14 << 3 | 2, *p++ = (unsigned char)(4 + kn + vn); /* ModelProto.metadata_props */
+    *p++ = 1 << 3 | 2, *p++ = (unsigned char)kn, memcpy(p, key, kn), p += kn;
+    *p++ = 2 << 3 | 2, *p++ = (unsigned char)vn, memcpy(p, value, vn), p += vn;
+    spill(dst, out, (size_t)(p - out));
+    free(out);
+    free(b);
+}
+
+/* One check of an encoder against its model, whether it comes from a call
+ * or from a file: inputs, outputs, and a classifier's labels. */
+static void test_encoder_checked_alike(void)
+{
+    bp_table *t = table("t.csv", train_csv);
+    const char *ign[] = {"id"}, *cat[] = {"zip"};
+    bp_encode_options o = bp_encode_options_default();
+    o.ignore = ign, o.n_ignore = 1, o.categorical = cat, o.n_categorical = 1;
+    o.missing = BP_MISSING_IMPUTE;
+    bp_encoder *e = NULL;
+    CHECK_OK(bp_encoder_fit(&e, t, &o, NULL));
+    bp_table_free(t);
+    if (!e) return;
+    const char *const ab[] = {"a", "b"}, *const xy[] = {"x", "y"};
+    bp_model_config mc = bp_model_config_default();
+    mc.n_layers = 1, mc.sizes[0] = 7, mc.sizes[1] = 3, mc.act[0] = BP_ACT_SOFTMAX;
+    mc.loss = BP_LOSS_XENT;
+    bp_model *m = NULL;
+    /* outputs: 2 classes do not fit 3 outputs */
+    CHECK_OK(bp_model_create(&m, &mc));
+    CHECK(m && bp_model_set_encoder(m, e) == BP_ERR_INVALID &&
+              strstr(bp_last_error(), "2 outputs but the model has 3") && !bp_model_encoder(m),
+          "%s", bp_last_error());
+    bp_model_free(m), m = NULL;
+    /* one sigmoid output takes two classes */
+    mc.sizes[1] = 1, mc.act[0] = BP_ACT_SIGMOID, mc.loss = BP_LOSS_BCE;
+    CHECK_OK(bp_model_create(&m, &mc));
+    if (m) CHECK_OK(bp_model_set_labels(m, 2, ab));
+    if (m) CHECK_OK(bp_model_set_encoder(m, e));
+    bp_model_free(m), m = NULL;
+    /* labels: the model's must be the encoder's, set in either order */
+    mc.sizes[1] = 2, mc.act[0] = BP_ACT_SOFTMAX, mc.loss = BP_LOSS_XENT;
+    CHECK_OK(bp_model_create(&m, &mc));
+    if (!m) return;
+    CHECK_OK(bp_model_set_labels(m, 2, xy));
+    CHECK(bp_model_set_encoder(m, e) == BP_ERR_INVALID &&
+              strstr(bp_last_error(), "class label 0 is \"a\" in the encoder but \"x\" in the model"),
+          "%s", bp_last_error());
+    char call_reason[300];
+    const char *reason = strstr(bp_last_error(), "class label");
+    snprintf(call_reason, sizeof call_reason, "%s", reason ? reason : "(no refusal)");
+    CHECK_OK(bp_model_set_labels(m, 0, NULL));
+    CHECK_OK(bp_model_set_encoder(m, e));
+    CHECK(bp_model_set_labels(m, 2, xy) == BP_ERR_INVALID && bp_model_label_count(m) == 0,
+          "%s", bp_last_error());
+    CHECK_OK(bp_model_set_labels(m, 2, ab));
+    /* the same refusal from a model file and from an ONNX file */
+    CHECK_OK(bp_model_set_labels(m, 0, NULL));
+    const char *st_path = write_file("enc.st", ""), *onnx_path = write_file("enc.onnx", "");
+    CHECK_OK(bp_model_save(m, st_path, NULL));
+    CHECK_OK(bp_model_save_onnx(m, onnx_path, NULL));
+    st_with_labels(st_path, write_file("xy.st", ""), "[\"x\",\"y\"]");
+    st_with_labels(st_path, write_file("ab.st", ""), "[\"a\",\"b\"]");
+    onnx_with_entry(onnx_path, write_file("xy.onnx", ""), "labels", "[\"x\",\"y\"]");
+    bp_model *back = NULL;
+    const char *bad[] = {"xy.st", "xy.onnx"}, *where[] = {"__metadata__ \"encoder\"",
+                                                        "ONNX metadata \"encoder\""};
+    for (int i = 0; i < 2; i++) {
+        CHECK(bp_model_load(&back, write_file(bad[i], NULL), NULL) == BP_ERR_FORMAT && !back &&
+                  strstr(bp_last_error(), where[i]) && strstr(bp_last_error(), call_reason),
+              "%s: %s", bad[i], bp_last_error());
+    }
+    CHECK_OK(bp_model_load(&back, write_file("ab.st", NULL), NULL));
+    CHECK(back && bp_model_encoder(back) && bp_model_label_count(back) == 2, "a, b loads");
+    bp_model_free(back);
+    bp_model_free(m);
+    bp_encoder_free(e);
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -245,6 +381,7 @@ int main(void)
     RUN(test_fit_impute);
     RUN(test_median_and_drop);
     RUN(test_targets_and_errors);
+    RUN(test_encoder_checked_alike);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

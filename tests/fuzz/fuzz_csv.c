@@ -8,10 +8,12 @@
  *
  * Then the tabular path: bp_table_load_csv, bp_encoder_fit under five sets
  * of encoder options (categorical, ignored, several targets, missing values
- * as error / impute / drop, a small category cap), the encoder copied into a
- * model (a round trip through its JSON), and bp_model_encode of the same
- * table and of the table read without a header (columns by position). */
+ * as error / impute / drop, a small category cap), the encoder's JSON read
+ * back to the same JSON (what a model file stores must load), the encoder
+ * copied into a model, and bp_model_encode of the same table and of the
+ * table read without a header (columns by position). */
 #include "fuzz.h"
+#include "encode.h" /* bp__encoder_from_json: the model file's reader */
 
 static void csv_check_set(bp_dataset *d, const bp_csv_options *o)
 {
@@ -74,12 +76,27 @@ static void encode_one(bp_model *m, const bp_table *t, int flags)
     bp_dataset_free(d);
 }
 
-/* The encoder copied into a one-layer model (a round trip through its JSON),
- * then the table encoded by name, and by position when read without a header. */
+/* Whatever fitting makes, the model file's reader takes back unchanged. */
+static void json_round_trip(const bp_encoder *e)
+{
+    char *text = bp_encoder_to_json(e), *again = NULL;
+    FUZZ_ASSERT(text != NULL);
+    bp_encoder *back = NULL;
+    FUZZ_ASSERT(bp__encoder_from_json(&back, text, "fuzz") == BP_OK);
+    again = bp_encoder_to_json(back);
+    FUZZ_ASSERT(again && strcmp(text, again) == 0);
+    free(text), free(again);
+    bp_encoder_free(back);
+}
+
+/* The encoder copied into a one-layer model with its outputs, then the table
+ * encoded by name, and by position when read without a header. */
 static void encode_all(const bp_encoder *e, const bp_table *t, const bp_table *raw)
 {
+    json_round_trip(e);
     bp_model_config mc = bp_model_config_default();
-    mc.n_layers = 1, mc.sizes[0] = bp_encoder_inputs(e), mc.sizes[1] = 1;
+    int outs = bp_encoder_outputs(e);
+    mc.n_layers = 1, mc.sizes[0] = bp_encoder_inputs(e), mc.sizes[1] = outs ? outs : 1;
     mc.act[0] = BP_ACT_IDENTITY;
     bp_model *m = NULL;
     if (bp_model_create(&m, &mc)) return; /* out of memory for a huge input count */

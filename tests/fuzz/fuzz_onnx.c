@@ -1,6 +1,6 @@
 /* fuzz_onnx.c - libFuzzer target: the ONNX reader (src/onnx_read.c) on
  * arbitrary bytes, straight from memory (bp_model_load hands it the file's
- * bytes the same way once bp__onnx_sniff says ONNX). A successful load must
+ * bytes the same way once its first bytes say ONNX, src/modelfile_load.c). A successful load must
  * give a valid model: finite parameters and normalization, labels that fit,
  * one predict that runs. (Export and re-import are checked by test_onnx.c:
  * a file written per input would slow the fuzzer a hundredfold.) */
@@ -30,7 +30,7 @@ static void fuzz_onnx(const uint8_t *data, size_t size)
     fuzz_init();
     bp_model *m = NULL;
     bp_meta *extra = NULL;
-    bp_status st = bp__onnx_load(data, size, "fuzz.onnx", &m, &extra);
+    bp_status st = bp__onnx_parse(data, size, "fuzz.onnx", &m, &extra);
     FUZZ_ASSERT((st == BP_OK) == (m != NULL) && (st == BP_OK) == (extra != NULL));
     FUZZ_ASSERT(st == BP_OK || st == BP_ERR_FORMAT || st == BP_ERR_NOMEM);
     FUZZ_ASSERT(st == BP_OK || bp_last_error()[0] != '\0');
