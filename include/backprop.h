@@ -857,8 +857,9 @@ bp_status bp_model_load(bp_model **out, const char *path, bp_meta **extra_out);
  * mapping): input "input" float (N, inputs), output "probabilities" (N,
  * bp_model_classes; the columns `backprop predict` prints, so 1 - p and p
  * for one sigmoid output) for a classifier or multi-label model
- * (bp_model_task) or "outputs" (N, outputs) for a regression model; the normalization as Sub and Mul, each layer a Gemm over the
- * (out, in) weights and its activation node. Values are float32 (a double
+ * (bp_model_task) or "outputs" (N, outputs) for a regression model; the
+ * normalization as Sub and Mul, each layer a Gemm over the (out, in)
+ * weights and its activation node. Values are float32 (a double
  * build rounds them). metadata_props hold backprop_version, backprop_loss,
  * labels and normalization (JSON) and `extra` (NULL for none) as "user.KEY".
  * Written atomically like bp_model_save; same failures (BP_ERR_NUMERIC when
