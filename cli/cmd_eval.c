@@ -49,16 +49,6 @@ static int argmax(const bp_real *v, int n)
     return best;
 }
 
-/* A classifier has labels or a classification loss; MSE (or half_sse) without labels is regression. */
-static int class_count(const bp_model *m)
-{
-    int k = bp_model_outputs(m), labels = bp_model_label_count(m);
-    if (labels) return labels;
-    bp_loss loss = bp_model_get_config(m)->loss;
-    if (loss == BP_LOSS_MSE || loss == BP_LOSS_HALF_SSE) return 0;
-    return k == 1 ? 2 : k;
-}
-
 static int class_of(const bp_real *v, int k) { return k == 1 ? v[0] > (bp_real)0.5 : argmax(v, k); }
 
 static const char *label(const eval *e, int c, char *buf, size_t len)
@@ -69,48 +59,29 @@ static const char *label(const eval *e, int c, char *buf, size_t len)
     return buf;
 }
 
-/* The mean loss of predictions (not logits), as bp_loss defines it. */
-static double loss_of(const eval *e)
-{
-    const bp_real *y = bp_dataset_y(e->data);
-    bp_loss kind = bp_model_get_config(e->model)->loss;
-    double sum = 0;
-    for (size_t i = 0; i < e->n * (size_t)e->k; i++) {
-        double p = e->pred[i], t = y[i], c = fmin(fmax(p, 1e-7), 1 - 1e-7);
-        if (kind == BP_LOSS_MSE) sum += (p - t) * (p - t);
-        else if (kind == BP_LOSS_BCE) sum -= t * log(c) + (1 - t) * log(1 - c);
-        else sum -= t * log(c);
-    }
-    return kind == BP_LOSS_XENT ? sum / (double)e->n : sum / (double)(e->n * (size_t)e->k);
-}
-
 /* x holds the raw inputs; the float model gets them normalized. */
 static int compute(eval *e, const char *cmd, int batch)
 {
     bp_real *x = bp_dataset_x(e->data), *y = bp_dataset_y(e->data);
     e->pred = malloc(e->n * (size_t)e->k * sizeof *e->pred);
     if (!e->pred) return cli_error(cmd, "out of memory");
-    if (e->q) { /* int8: quantizes the raw inputs itself */
+    if (e->q) { /* int8: quantizes the raw inputs itself; loss and accuracy from its outputs */
         bp_qmodel_predict(e->q, x, e->n, e->pred);
-        e->loss = loss_of(e), e->acc = -1;
+        if (bp_model_evaluate_outputs(e->model, e->pred, y, e->n, &e->loss, &e->acc))
+            return cli_fail(cmd, NULL);
     } else {
         bp_model_normalize(e->model, x, e->n);
         if (bp_model_evaluate(e->model, x, y, e->n, batch, &e->loss, &e->acc) ||
             bp_model_predict(e->model, x, e->n, batch, e->pred))
             return cli_fail(cmd, NULL);
     }
-    e->classes = class_count(e->model);
+    e->classes = bp_model_classes(e->model);
     if (!e->classes || e->multilabel) return 0;
     e->confusion = calloc((size_t)e->classes * (size_t)e->classes, sizeof *e->confusion);
     if (!e->confusion) return cli_error(cmd, "out of memory");
     for (size_t i = 0; i < e->n; i++) {
         int t = class_of(y + i * e->k, e->k), p = class_of(e->pred + i * e->k, e->k);
         if (t < e->classes && p < e->classes) e->confusion[t * e->classes + p]++;
-    }
-    if (e->q) {
-        long ok = 0;
-        for (int c = 0; c < e->classes; c++) ok += e->confusion[c * e->classes + c];
-        e->acc = (double)ok / (double)e->n;
     }
     return 0;
 }
@@ -328,8 +299,7 @@ int cmd_eval(int argc, char **argv)
     if (!rc && bp_dataset_outputs(e.data) == 0)
         rc = cli_error(o.cmd, "--data %s has no targets to evaluate against", o.v[O_DATA].s);
     if (!rc) {
-        const bp_encoder *enc = bp_model_encoder(e.model);
-        e.multilabel = enc && bp_encoder_task(enc) == BP_TASK_MULTILABEL;
+        e.multilabel = bp_model_task(e.model) == BP_TASK_MULTILABEL;
         e.n = bp_dataset_count(e.data), e.k = bp_model_outputs(e.model);
         rc = compute(&e, o.cmd, cli_batch(&o, e.n));
     }

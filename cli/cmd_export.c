@@ -31,24 +31,12 @@ const cmd_desc cmd_export_desc = {
     "bytes (docs/EXPORT.md). Files are written atomically.",
     items, cmd_export};
 
-static int argmax(const bp_real *v, int n)
-{
-    int best = 0;
-    for (int j = 1; j < n; j++)
-        if (v[j] > v[best]) best = j;
-    return best;
-}
-
-static int class_of(const bp_real *v, int k) { return k == 1 ? v[0] > (bp_real)0.5 : argmax(v, k); }
-
-/* Accuracy of the predictions p against one-hot (or 0/1) targets y; -1 for regression. */
+/* Accuracy of predictions p against targets y, as the library counts it; -1 for regression. */
 static double accuracy(const bp_model *m, const bp_real *p, const bp_real *y, size_t n)
 {
-    int k = bp_model_outputs(m);
-    if (bp_model_get_config(m)->loss == BP_LOSS_MSE && !bp_model_label_count(m)) return -1;
-    size_t ok = 0;
-    for (size_t i = 0; i < n; i++) ok += class_of(p + i * k, k) == class_of(y + i * k, k);
-    return (double)ok / (double)n;
+    double acc = -1;
+    bp_model_evaluate_outputs(m, p, y, n, NULL, &acc);
+    return acc;
 }
 
 /* Float (and int8) predictions on --test: accuracies, top-1 agreement, largest difference. */
@@ -77,16 +65,13 @@ static int measure(const cli_opts *o, bp_model *m, bp_qmodel *q, bp_export_info 
         if (info->accuracy >= 0) printf("float32 accuracy %.2f%%\n", 100 * info->accuracy);
         if (q) {
             info->accuracy_int8 = accuracy(m, pq, y, n);
-            size_t agree = 0;
+            double agree = accuracy(m, pq, pf, n); /* the float predictions as targets */
             double diff = 0;
-            for (size_t i = 0; i < n; i++) {
-                agree += class_of(pf + i * k, k) == class_of(pq + i * k, k);
-                for (int j = 0; j < k; j++) diff = fmax(diff, fabs((double)pf[i * k + j] - pq[i * k + j]));
-            }
+            for (size_t i = 0; i < n * (size_t)k; i++) diff = fmax(diff, fabs((double)pf[i] - pq[i]));
             if (info->accuracy_int8 >= 0)
                 printf("int8 accuracy %.2f%% (%+.2f points), top-1 agreement %.2f%%\n",
                        100 * info->accuracy_int8, 100 * (info->accuracy_int8 - info->accuracy),
-                       100 * (double)agree / (double)n);
+                       100 * agree);
             printf("largest output difference float32 vs int8: %.4g\n", diff);
         }
     }

@@ -49,17 +49,7 @@ static const char *label(const bp_model *m, int c, char *buf, size_t len)
     return buf;
 }
 
-static int is_classifier(const bp_model *m)
-{
-    bp_loss loss = bp_model_get_config(m)->loss;
-    return bp_model_label_count(m) > 0 || (loss != BP_LOSS_MSE && loss != BP_LOSS_HALF_SSE);
-}
-
-static int is_multilabel(const bp_model *m)
-{
-    const bp_encoder *e = bp_model_encoder(m);
-    return e && bp_encoder_task(e) == BP_TASK_MULTILABEL;
-}
+static int is_multilabel(const bp_model *m) { return bp_model_task(m) == BP_TASK_MULTILABEL; }
 
 #define PREC (sizeof(bp_real) == 8 ? 17 : 9) /* digits that give back the same bp_real */
 
@@ -131,8 +121,7 @@ static int load(bp_dataset **d, const cli_opts *o, const bp_model *m)
 
 static int write_csv(const cli_opts *o, const bp_model *m, const bp_real *pred, size_t n)
 {
-    int classes = !is_classifier(m) ? 0 : bp_model_label_count(m) ? bp_model_label_count(m)
-                                        : bp_model_outputs(m) == 1 ? 2 : bp_model_outputs(m);
+    int classes = bp_model_classes(m); /* 0: values */
     if (!o->v[O_OUTPUT].given) {
         write_header(stdout, m, classes);
         write_rows(stdout, m, pred, n, classes);

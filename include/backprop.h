@@ -192,10 +192,11 @@ bp_status bp_model_loss(const bp_model *m, const bp_real *y, int batch, bp_real 
  * the batch-mean loss into the gradient buffer (overwriting it). */
 bp_status bp_model_backward(bp_model *m, const bp_real *y, int batch);
 
-/* Number of samples among the last forward's outputs that are classified
- * correctly against y: argmax for a softmax output (or any output with more
- * than one unit under MSE), threshold 0.5 per output for sigmoid/BCE.
- * For regression models with one output it returns -1. */
+/* Number of samples among the last forward's outputs that are right against
+ * y, by bp_model_task: for a classifier the argmax of the outputs is the
+ * argmax of y (one output: both > 0.5 or both not); for a multi-label model
+ * every output is > 0.5 where y is; -1 for a regression model (any number of
+ * outputs: no accuracy). */
 long bp_model_count_correct(const bp_model *m, const bp_real *y, int batch);
 
 /* Input normalization x' = (x - shift) * scale, per input feature, stored with
@@ -225,6 +226,14 @@ bp_status bp_model_predict(bp_model *m, const bp_real *x, size_t n, int batch, b
  * set to -1 when it does not apply (bp_model_count_correct). */
 bp_status bp_model_evaluate(bp_model *m, const bp_real *x, const bp_real *y, size_t n,
                             int batch, double *loss, double *accuracy);
+/* The same from outputs already computed: out (n, outputs) as
+ * bp_model_predict or bp_qmodel_predict writes them (probabilities, not
+ * logits) against y (n, outputs). The loss is m's, as bp_loss defines it,
+ * with the cross-entropies computed from the probabilities clipped to
+ * [1e-7, 1 - 1e-7]; accuracy as bp_model_count_correct, -1 for regression.
+ * loss and accuracy may be NULL. BP_ERR_INVALID for n == 0 or a NULL buffer. */
+bp_status bp_model_evaluate_outputs(const bp_model *m, const bp_real *out, const bp_real *y,
+                                    size_t n, double *loss, double *accuracy);
 
 /* --------------------------------------------------------------- optimizer */
 
@@ -806,6 +815,23 @@ const bp_encoder *bp_model_encoder(const bp_model *m);
 bp_status bp_model_encode(const bp_model *m, const bp_table *t, int flags, bp_dataset **out,
                           bp_encode_report *rep);
 
+/* What a model predicts, decided here once for every front end and exporter
+ * (train's and eval's accuracy, predict's columns, the C and ONNX exports):
+ *   1. the task of the model's encoder, when it has one with targets;
+ *   2. else CLASSIFICATION when the model has class labels, whatever its loss
+ *      (e.g. mse on one-hot targets, as the notes train Fashion-MNIST; bce on
+ *      a class set: the class is still the argmax);
+ *   3. else by the loss: xent -> CLASSIFICATION; bce and bce_sum ->
+ *      CLASSIFICATION (2 classes) with one output, MULTILABEL with several;
+ *      mse and half_sse -> REGRESSION, with any number of outputs and any
+ *      output activation (a sigmoid output under mse is a value in (0, 1)).
+ * Never BP_TASK_AUTO. */
+bp_task bp_model_task(const bp_model *m);
+/* The class probabilities `backprop predict` writes per sample: for
+ * CLASSIFICATION the classes (the labels, else the outputs, 2 for a single
+ * output); for MULTILABEL the outputs (one 0/1 label each); 0 for REGRESSION. */
+int bp_model_classes(const bp_model *m);
+
 /* ------------------------------------------------------------- model files */
 /*
  * A model file is a safetensors file (docs/FORMAT.md gives the byte layout):
@@ -865,10 +891,11 @@ bp_status bp_model_load(bp_model **out, const char *path, bp_meta **extra_out);
 
 /* Writes the model as ONNX (IR version 7, opset 13; docs/FORMAT.md gives the
  * mapping): input "input" float (N, inputs), output "probabilities" (N,
- * classes; the columns `backprop predict` prints, so 1 - p and p for one
- * sigmoid output) for a classifier (labels, or a BCE/XENT loss) or "outputs"
- * (N, outputs); the normalization as Sub and Mul, each layer a Gemm over the
- * (out, in) weights and its activation node. Values are float32 (a double
+ * bp_model_classes; the columns `backprop predict` prints, so 1 - p and p
+ * for one sigmoid output) for a classifier or multi-label model
+ * (bp_model_task) or "outputs" (N, outputs) for a regression model; the
+ * normalization as Sub and Mul, each layer a Gemm over the (out, in)
+ * weights and its activation node. Values are float32 (a double
  * build rounds them). metadata_props hold backprop_version, backprop_loss,
  * labels and normalization (JSON) and `extra` (NULL for none) as "user.KEY".
  * Written atomically like bp_model_save; same failures (BP_ERR_NUMERIC when

@@ -67,11 +67,6 @@ static const char *act_text(bp_activation a)
     return bp_activation_name(a);
 }
 
-static int is_classifier(const bp_model *m)
-{
-    return bp_model_label_count(m) > 0 || m->cfg.loss != BP_LOSS_MSE;
-}
-
 /* Bytes of the constant tensors (the flash the model needs beside code). */
 static size_t const_bytes(const gen *g)
 {
@@ -739,8 +734,7 @@ bp_status bp_model_export_c(const bp_model *m, const bp_qmodel *q, const char *p
         return bp__fail(BP_ERR_INVALID, "export: the quantized model was not made from this model");
     gen g = {.m = m, .q = q, .name = name, .info = info, .L = m->cfg.n_layers,
              .in = m->cfg.sizes[0], .out = m->cfg.sizes[m->cfg.n_layers]};
-    g.classes = !is_classifier(m) ? 0 : bp_model_label_count(m) ? bp_model_label_count(m)
-                                       : g.out == 1 ? 2 : g.out;
+    g.classes = bp_model_classes(m); /* the columns predict reports: 0 for a regressor */
     float *own = NULL; /* the float export's copy of the normalization */
     if (q && q->norm_shift) g.shift = q->norm_shift, g.scale = q->norm_scale;
     else if (!q && m->norm_shift) {

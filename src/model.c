@@ -273,32 +273,6 @@ bp_status bp__model_backward(bp_model *m, const bp_real *y, int batch, int mean_
     return BP_OK;
 }
 
-static int argmax(const bp_real *v, int n)
-{
-    int best = 0;
-    for (int j = 1; j < n; j++) if (v[j] > v[best]) best = j;
-    return best;
-}
-
-long bp_model_count_correct(const bp_model *m, const bp_real *y, int batch)
-{
-    int L = m->cfg.n_layers, k = m->cfg.sizes[L];
-    bool thresholded = m->cfg.loss == BP_LOSS_BCE || m->cfg.loss == BP_LOSS_BCE_SUM || (k == 1 && m->cfg.act[L - 1] == BP_ACT_SIGMOID);
-    if (!thresholded && k == 1) return -1;
-    const bp_real *a = m->acts[L - 1];
-    long correct = 0;
-    for (int i = 0; i < batch; i++) {
-        const bp_real *ai = a + (size_t)i * k, *yi = y + (size_t)i * k;
-        bool ok = true;
-        if (thresholded)
-            for (int j = 0; j < k; j++) ok &= (ai[j] > (bp_real)0.5) == (yi[j] > (bp_real)0.5);
-        else
-            ok = argmax(ai, k) == argmax(yi, k);
-        correct += ok;
-    }
-    return correct;
-}
-
 bp_status bp_model_predict(bp_model *m, const bp_real *x, size_t n, int batch, bp_real *out)
 {
     if (batch <= 0) batch = 256;

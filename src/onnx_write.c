@@ -117,12 +117,6 @@ static const char *act_op(bp_activation a)
     }
 }
 
-/* Whether predict treats the model as a classifier (cli/cmd_predict.c). */
-static bool is_classifier(const bp_model *m)
-{
-    return m->n_labels > 0 || m->cfg.loss != BP_LOSS_MSE;
-}
-
 /* Gemm then the activation of layer l, from value `x` into value `y`. */
 static void put_layer(owriter *o, const bp_model *m, int l, const char *x, const char *y)
 {
@@ -304,9 +298,9 @@ static bp_status check_values(const bp_model *m, const char *path)
 static void put_model(owriter *o, const bp_model *m, const bp_meta *extra)
 {
     bp__pbw *w = &o->w;
-    bool classifier = is_classifier(m);
-    int outputs = m->cfg.sizes[m->cfg.n_layers];
-    bool two_columns = classifier && outputs == 1;
+    int classes = bp_model_classes(m), outputs = m->cfg.sizes[m->cfg.n_layers];
+    bool classifier = classes > 0;            /* predict's probability columns */
+    bool two_columns = classes > outputs;     /* one sigmoid output, two classes */
     const char *output = classifier ? "probabilities" : "outputs";
     bp__pbw_varint_field(w, ONNX_MODEL_IR_VERSION, BP__ONNX_IR_VERSION);
     bp__pbw_string_field(w, ONNX_MODEL_PRODUCER, "backprop");

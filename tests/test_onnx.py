@@ -264,8 +264,9 @@ def test_onnxruntime(node, tmp, models, rng):
             same = [names[j] for j in np.argmax(y, axis=1)] == labels
             good = good and same and info["output"] == "probabilities"
             detail += "" if same else "; classes differ"
-        else:
-            good = good and info["output"] == "outputs"
+        else:  # a multi-label model's probabilities (prob_LABEL columns, no label) or values
+            multilabel = all(c.startswith("prob_") for c in cols)
+            good = good and info["output"] == ("probabilities" if multilabel else "outputs")
         case("%s: onnxruntime = predict, batch %d" % (name, batch), good, detail)
 
 

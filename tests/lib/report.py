@@ -7,7 +7,7 @@ counts = {"ok": 0, "failed": 0}
 
 
 def result(name, good, why=""):
-    print(("ok   %s" if good else "FAIL %s: " + why) % name)
+    print("ok   %s" % name if good else "FAIL %s: %s" % (name, why))
     sys.stdout.flush()
     counts["ok" if good else "failed"] += 1
 
