@@ -53,7 +53,7 @@ LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 # The core: models, training and what a model carries, without the data and
 # file code, jansson or zlib. tests/test_core_only.c links against it alone.
 CORE_SRC := $(addprefix src/,status.c rng.c parallel.c gemm.c gemv.c activation.c loss.c \
-              dense.c model.c model_meta.c optim.c train.c gradcheck.c shuffle_mt19937.c)
+              dense.c model.c model_meta.c model_task.c optim.c train.c gradcheck.c shuffle_mt19937.c)
 CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 CORE_LIB := $(BUILD)/libbackprop-core.a
 CORE_LDLIBS := -lopenblas -lm -lpthread

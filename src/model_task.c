@@ -1,13 +1,13 @@
 /* model_task.c - what a model predicts (classes, labels or values), decided
  * once for every front end and exporter, and the accuracy that follows from
  * it. The rule is documented at bp_model_task in include/backprop.h. */
-#include "internal.h"
+#include "model_meta.h"
 
 #include <stdbool.h>
 
 bp_task bp_model_task(const bp_model *m)
 {
-    bp_task t = m->encoder ? bp_encoder_task(m->encoder) : BP_TASK_AUTO;
+    bp_task t = m->encoder ? m->encoder->task : BP_TASK_AUTO;
     if (t != BP_TASK_AUTO) return t; /* AUTO: an encoder without targets */
     if (m->n_labels > 0) return BP_TASK_CLASSIFICATION;
     switch (m->cfg.loss) {
