@@ -2,7 +2,7 @@
  * header (NAME.h: what the model is, what it needs, how to call it) and a
  * source file (NAME.c: static const tensors, one function per layer, the
  * entry points), float32 or int8 (docs/EXPORT.md). One emitter per section;
- * the text is built in memory and written atomically. */
+ * each prints into the file's stream (bp_file: written atomically). */
 #define _POSIX_C_SOURCE 200809L
 #include "quant.h"
 
@@ -13,7 +13,7 @@
 #include <string.h>
 
 typedef struct gen {
-    FILE *f;                 /* the file being emitted (a memory stream) */
+    FILE *f;                 /* the file being emitted (bp_file's stream) */
     const bp_model *m;
     const bp_qmodel *q;      /* NULL: float32 */
     const char *name;        /* prefix of every symbol */
@@ -708,21 +708,19 @@ bp_export_info bp_export_info_default(void)
 
 typedef void (*emitter)(gen *g);
 
-/* Runs one emitter into memory and writes the text to path atomically. */
+/* Runs one emitter into path's bp_file; a value that is not finite drops
+ * the file (the old one stays). */
 static bp_status emit_file(gen *g, emitter fn, const char *path)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    g->f = open_memstream(&buf, &len);
-    if (!g->f) return bp__fail(BP_ERR_NOMEM, "export: %s: out of memory", path);
+    bp_file *file;
+    bp_status st = bp_file_open(&file, path);
+    if (st) return st;
+    g->f = bp_file_stream(file);
     fn(g);
-    bool ok = fclose(g->f) == 0;
     g->f = NULL;
-    bp_status st = !ok ? bp__fail(BP_ERR_NOMEM, "export: %s: out of memory", path)
-                   : g->bad_value ? bp__fail(BP_ERR_NUMERIC, "export: a parameter is not finite as a float32")
-                   : bp__write_atomic(path, buf, len);
-    free(buf);
-    return st;
+    if (!g->bad_value) return bp_file_commit(file);
+    bp_file_abort(file);
+    return bp__fail(BP_ERR_NUMERIC, "export: a parameter is not finite as a float32");
 }
 
 bp_status bp_model_export_c(const bp_model *m, const bp_qmodel *q, const char *path,
