@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,7 +111,7 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
 static int create_temp(bp_file *bf)
 {
     static const char digits[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    static unsigned long counter; /* racy increments only make names collide, which O_EXCL catches */
+    static atomic_ulong counter; /* threads saving at once draw different names */
     size_t n = strlen(bf->target);
     if (!(bf->tmp = bp__calloc(n + sizeof ".tmp.XXXXXX", 1))) return -1;
     memcpy(bf->tmp, bf->target, n);
@@ -120,7 +121,7 @@ static int create_temp(bp_file *bf)
     uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 20) ^
                  (uint64_t)(uintptr_t)bf;
     for (int tries = 0; tries < 100; tries++) {
-        x += 0x9e3779b97f4a7c15ULL * ++counter; /* splitmix64 */
+        x += 0x9e3779b97f4a7c15ULL * (atomic_fetch_add(&counter, 1) + 1); /* splitmix64 */
         uint64_t z = x;
         z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
