@@ -127,13 +127,11 @@ static int write_csv(const cli_opts *o, const bp_model *m, const bp_real *pred, 
         write_rows(stdout, m, pred, n, classes);
         return fflush(stdout) ? cli_error(o->cmd, "writing the output failed") : 0;
     }
-    afile a;
-    char err[512];
-    if (afile_open(&a, o->v[O_OUTPUT].s, err, sizeof err)) return cli_error(o->cmd, "--output: %s", err);
-    write_header(a.f, m, classes);
-    write_rows(a.f, m, pred, n, classes);
-    if (afile_commit(&a, err, sizeof err)) return cli_error(o->cmd, "--output: %s", err);
-    return 0;
+    bp_file *f;
+    if (bp_file_open(&f, o->v[O_OUTPUT].s)) return cli_fail(o->cmd, "--output");
+    write_header(bp_file_stream(f), m, classes);
+    write_rows(bp_file_stream(f), m, pred, n, classes);
+    return bp_file_commit(f) ? cli_fail(o->cmd, "--output") : 0;
 }
 
 int cmd_predict(int argc, char **argv)

@@ -205,8 +205,11 @@ static void write_svg(FILE *f, const history *h, const char *title)
 
 int plot_svg(const char *path, const history *h, const char *title, char *err, size_t errlen)
 {
-    afile a;
-    if (afile_open(&a, path, err, errlen)) return -1;
-    write_svg(a.f, h, title);
-    return afile_commit(&a, err, errlen);
+    bp_file *f;
+    if (bp_file_open(&f, path) == BP_OK) {
+        write_svg(bp_file_stream(f), h, title);
+        if (bp_file_commit(f) == BP_OK) return 0;
+    }
+    snprintf(err, errlen, "%s", bp_last_error());
+    return -1;
 }

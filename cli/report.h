@@ -43,23 +43,10 @@ char *history_to_text(const history *h, int with_timing);
  * 0, or -1 with a message in err. */
 int history_from_text(history *h, const char *text, int cap, char *err, size_t errlen);
 
-/* --------------------------------------------------------- atomic files */
-
-/* A file written under a temporary name in the target's directory and
- * renamed over the target once complete, so that readers never see half. */
-typedef struct afile {
-    FILE *f;
-    char *tmp, *path;
-} afile;
-
-int afile_open(afile *a, const char *path, char *err, size_t errlen);
-/* Flushes, fsyncs, closes and renames; on failure removes the temporary. */
-int afile_commit(afile *a, char *err, size_t errlen);
-void afile_abort(afile *a);
-
 /* ------------------------------------------------------------ outputs */
 
-/* Loss and accuracy curves of h as a standalone SVG file, written atomically. */
+/* Loss and accuracy curves of h as a standalone SVG file, written through
+ * bp_file (atomically where path is a file). */
 int plot_svg(const char *path, const history *h, const char *title, char *err, size_t errlen);
 
 /* The progress display of a training run. */

@@ -32,6 +32,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -873,8 +874,9 @@ const char *bp_meta_value(const bp_meta *m, int i);
  * input normalization, labels and `extra` (NULL for none) to path.
  * BP_ERR_NUMERIC, writing nothing, if a parameter is not finite;
  * BP_ERR_INVALID if a label or metadata string is not valid UTF-8; BP_ERR_IO
- * if writing fails. On failure the file at path is left as it was. A symbolic
- * link at path is replaced by the file, as with any rename-based save. */
+ * if writing fails. On failure the file at path is left as it was. Written
+ * through bp_file (below): a symbolic link at path is kept and the file it
+ * names replaced; a FIFO or device is written in place. */
 bp_status bp_model_save(const bp_model *m, const char *path, const bp_meta *extra);
 
 /* Reads a model file, or the model of a checkpoint (its optimizer state is
@@ -1007,12 +1009,49 @@ bp_export_info bp_export_info_default(void);
 /* Writes dependency-free C99 for model m to path (NAME.c) and to the same
  * path with ".h" for ".c" (path must end in ".c"): the float32 forward
  * pass, or the int8 one of q when q is not NULL (q made from m). name is the
- * prefix of every generated symbol and must be a C identifier. Both files
- * are written atomically (temporary file, fsync, rename); the same model,
+ * prefix of every generated symbol and must be a C identifier (of any
+ * length). Both files are written through bp_file (below); the same model,
  * q, name and info give the same bytes. BP_ERR_INVALID for a bad name or
  * path, BP_ERR_IO when writing fails. docs/EXPORT.md documents the API. */
 bp_status bp_model_export_c(const bp_model *m, const bp_qmodel *q, const char *path,
                             const char *name, const bp_export_info *info);
+
+/* ------------------------------------------------------------------- files */
+/*
+ * How the library writes every file (model files, checkpoints, ONNX, the C
+ * export), offered for a caller's own outputs (the CLI's predictions, plots):
+ *   - a regular file, or a path that does not exist: written to a temporary
+ *     file in the same directory (PATH.tmp.XXXXXX), flushed, fsynced, renamed
+ *     over path, then the directory fsynced. path holds the old bytes or the
+ *     new, never a mix; on failure the old file stays and the temporary file
+ *     is removed.
+ *   - a symbolic link: the file it names (the chain of links followed) is
+ *     replaced the same way, in its own directory; the link stays a link.
+ *   - a FIFO or a character or block device (/dev/stdout, /dev/null): opened
+ *     and written in place, as the shell's `>` would (a FIFO waits for its
+ *     reader); failures are still reported (/dev/full: "No space left on
+ *     device"), but nothing is atomic there. A directory is refused.
+ * A new file gets the permission bits 0666 less the umask, as with fopen; a
+ * replaced file keeps its own. Failures are BP_ERR_IO with a message naming
+ * path, the step that failed and errno's text. Not for concurrent writers of
+ * one path (the last rename wins).
+ */
+typedef struct bp_file bp_file;
+
+/* Starts writing path: *out gets a handle (NULL on failure) to write through
+ * bp_file_stream and then end with exactly one bp_file_commit or
+ * bp_file_abort. */
+bp_status bp_file_open(bp_file **out, const char *path);
+/* The stream to write into; owned by f, valid until the commit or abort.
+ * Write errors need not be checked: the commit reports the first one. */
+FILE *bp_file_stream(bp_file *f);
+/* Flushes, syncs and puts the file in place; frees f whatever happens. */
+bp_status bp_file_commit(bp_file *f);
+/* Drops what was written (the old file stays; a FIFO or device has already
+ * had what was flushed) and frees f. NULL does nothing. */
+void bp_file_abort(bp_file *f);
+/* bp_file_open, len bytes of data, bp_file_commit. */
+bp_status bp_file_write(const char *path, const void *data, size_t len);
 
 /* ---------------------------------------------------------------- ABI table */
 /*

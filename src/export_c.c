@@ -1,8 +1,9 @@
 /* export_c.c - bp_model_export_c: the model as dependency-free C99, a
  * header (NAME.h: what the model is, what it needs, how to call it) and a
  * source file (NAME.c: static const tensors, one function per layer, the
- * entry points), float32 or int8 (docs/EXPORT.md). One emitter per section;
- * the text is built in memory and written atomically. */
+ * entry points), float32 or int8 (docs/EXPORT.md). One emitter per section,
+ * each printing straight into the file's stream (bp_file): no line passes
+ * through a fixed-size buffer, so a symbol of any length comes out whole. */
 #define _POSIX_C_SOURCE 200809L
 #include "quant.h"
 
@@ -13,7 +14,7 @@
 #include <string.h>
 
 typedef struct gen {
-    FILE *f;                 /* the file being emitted (a memory stream) */
+    FILE *f;                 /* the file being emitted (bp_file's stream) */
     const bp_model *m;
     const bp_qmodel *q;      /* NULL: float32 */
     const char *name;        /* prefix of every symbol */
@@ -124,11 +125,14 @@ static void emit_inputs_comment(gen *g, FILE *f)
     fprintf(f, " * Inputs: the table's columns as the model's encoder turns them into numbers\n"
                " *   (one-hot categories, 0/1 missing indicators, imputed values; `backprop info`\n"
                " *   lists it); %s_predict takes that encoded vector:", g->name);
-    char buf[512];
-    for (int i = 0; i < g->in; i++) {
-        if (bp_encoder_input_describe(e, i, buf, sizeof buf)) break;
+    for (int i = 0; i < g->in; i++) { /* bp_encoder_input_describe's text, uncut */
+        int c, indicator;
+        const char *category;
+        if (bp_encoder_input_info(e, i, &c, &category, &indicator)) break;
         fprintf(f, "%s x[%d] ", i % 3 == 0 ? "\n *  " : ",", i);
-        put_escaped(f, buf, true);
+        put_escaped(f, bp_encoder_column_name(e, c), true);
+        if (category) fputc('=', f), put_escaped(f, category, true);
+        else if (indicator) fputs(" missing", f);
     }
     fprintf(f, "\n");
 }
@@ -304,17 +308,15 @@ static void emit_matrix(gen *g, ttype t, const char *what, const char *sym, cons
     fprintf(g->f, "};\n\n");
 }
 
-/* The normalization of feature k as C: per-feature arrays, or the one
- * shift and scale as constants when every feature has the same. */
-static void norm_terms(gen *g, char *shift, char *scale, size_t len)
+/* The normalization's shift (what "shift") or scale of feature k as C: the
+ * per-feature array's element, or the one constant when every feature has
+ * the same. */
+static void put_norm_term(gen *g, const char *what)
 {
-    if (g->norm_uniform) {
-        flit(g, shift, len, (double)g->shift[0]);
-        flit(g, scale, len, (double)g->scale[0]);
-    } else {
-        snprintf(shift, len, "%s_norm_shift[k]", g->name);
-        snprintf(scale, len, "%s_norm_scale[k]", g->name);
-    }
+    char b[40];
+    bool shift = strcmp(what, "shift") == 0;
+    if (g->norm_uniform) fputs(flit(g, b, sizeof b, (double)(shift ? g->shift[0] : g->scale[0])), g->f);
+    else fprintf(g->f, "%s_norm_%s[k]", g->name, what);
 }
 
 static void emit_normalization(gen *g)
@@ -424,24 +426,23 @@ static void emit_softmax(gen *g)
                   "    for (j = 0; j < n; j++) a[j] = a[j] / sum;\n}\n\n", g->name);
 }
 
-static const char *float_act_expr(gen *g, bp_activation a, char *buf, size_t len)
+/* g(z) as a C expression of z (softmax: z, the layer applies it after). */
+static void put_float_act(gen *g, bp_activation a)
 {
     char b[40];
     switch (a) {
-    case BP_ACT_SIGMOID: snprintf(buf, len, "%s_sigmoid(z)", g->name); break;
-    case BP_ACT_TANH: snprintf(buf, len, "tanhf(z)"); break;
-    case BP_ACT_RELU: snprintf(buf, len, "z < 0.0f ? 0.0f : z"); break;
+    case BP_ACT_SIGMOID: fprintf(g->f, "%s_sigmoid(z)", g->name); break;
+    case BP_ACT_TANH: fputs("tanhf(z)", g->f); break;
+    case BP_ACT_RELU: fputs("z < 0.0f ? 0.0f : z", g->f); break;
     case BP_ACT_LEAKY_RELU:
-        snprintf(buf, len, "z > 0.0f ? z : %s * z", flit(g, b, sizeof b, (double)g->m->cfg.leaky_slope));
+        fprintf(g->f, "z > 0.0f ? z : %s * z", flit(g, b, sizeof b, (double)g->m->cfg.leaky_slope));
         break;
-    default: snprintf(buf, len, "z"); break;
+    default: fputs("z", g->f); break;
     }
-    return buf;
 }
 
 static void emit_layers_float(gen *g)
 {
-    char e[96];
     for (int l = 0; l < g->L; l++) {
         const bp_layer *ly = &g->m->layers[l];
         int i = l + 1;
@@ -452,8 +453,9 @@ static void emit_layers_float(gen *g)
                       "        float z = %s_dot(%s_w%d[j], a%d, %d) + %s_b%d[j];\n",
                 i, i, act_text(ly->act), i, l, i, l, ly->in, i, ly->out, g->name, i, l, i, ly->out,
                 g->name, g->name, i, l, ly->in, g->name, i);
-        fprintf(g->f, "        a%d[j] = %s;\n    }\n", i,
-                ly->act == BP_ACT_SOFTMAX ? "z" : float_act_expr(g, ly->act, e, sizeof e));
+        fprintf(g->f, "        a%d[j] = ", i);
+        put_float_act(g, ly->act);
+        fprintf(g->f, ";\n    }\n");
         if (ly->act == BP_ACT_SOFTMAX) fprintf(g->f, "    %s_softmax(a%d, %d);\n", g->name, i, ly->out);
         fprintf(g->f, "}\n\n");
     }
@@ -471,10 +473,11 @@ static void emit_layer_calls(gen *g, const char *in, const char *out)
     }
 }
 
-static void emit_classify(gen *g, const char *decl, const char *run, const char *v, const char *threshold)
+/* The end of NAME_classify, whose opening the entry emitters print: the
+ * class from the outputs v, thresholded for one output. */
+static void emit_classify_end(gen *g, const char *v, const char *threshold)
 {
     const char *n = g->name;
-    fprintf(g->f, "int %s_classify(const float *x)\n{\n%s%s", n, decl, run);
     if (g->out == 1) fprintf(g->f, "    return %s[0] > %s;\n}\n", v, threshold);
     else
         fprintf(g->f, "    int best = 0, j;\n    for (j = 1; j < %s_OUTPUTS; j++)\n"
@@ -489,19 +492,18 @@ static void emit_entry_float(gen *g)
     if (norm) fprintf(g->f, "    float x0[%s_INPUTS]; /* the normalized features */\n", n);
     if (g->hidden) fprintf(g->f, "    float a[2][%d];      /* the hidden layers' outputs, ping-pong */\n", g->hidden);
     if (norm) {
-        char sh[64], sc[64];
-        norm_terms(g, sh, sc, sizeof sh);
-        fprintf(g->f, "    int k;\n    for (k = 0; k < %s_INPUTS; k++) x0[k] = (x[k] - %s) * %s;\n",
-                n, sh, sc);
+        fprintf(g->f, "    int k;\n    for (k = 0; k < %s_INPUTS; k++) x0[k] = (x[k] - ", n);
+        put_norm_term(g, "shift");
+        fputs(") * ", g->f);
+        put_norm_term(g, "scale");
+        fputs(";\n", g->f);
     }
     emit_layer_calls(g, norm ? "x0" : "x", "y");
     fprintf(g->f, "}\n\n");
     if (g->classes) {
-        char decl[64];
-        snprintf(decl, sizeof decl, "    float y[%s_OUTPUTS];\n", n);
-        char run[64];
-        snprintf(run, sizeof run, "    %s_predict(x, y);\n", n);
-        emit_classify(g, decl, run, "y", "0.5f");
+        fprintf(g->f, "int %s_classify(const float *x)\n{\n    float y[%s_OUTPUTS];\n"
+                      "    %s_predict(x, y);\n", n, n, n);
+        emit_classify_end(g, "y", "0.5f");
     }
 }
 
@@ -620,9 +622,11 @@ static void emit_entry_int8(gen *g)
     fprintf(g->f, "void %s_quantize(const float *x, int8_t *xq)\n{\n    int k;\n"
                   "    for (k = 0; k < %s_INPUTS; k++) {\n        float v = x[k];\n        int r;\n", n, n);
     if (norm) {
-        char sh[64], sc[64];
-        norm_terms(g, sh, sc, sizeof sh);
-        fprintf(g->f, "        v = v - %s;\n        v = v * %s;\n", sh, sc);
+        fputs("        v = v - ", g->f);
+        put_norm_term(g, "shift");
+        fputs(";\n        v = v * ", g->f);
+        put_norm_term(g, "scale");
+        fputs(";\n", g->f);
     }
     fprintf(g->f, "        v = v / %s_INPUT_SCALE;\n"
                   "        if (!(v > -1048576.0f)) v = -1048576.0f; /* 2^20: (int) stays defined; NaN too */\n"
@@ -652,10 +656,9 @@ static void emit_entry_int8(gen *g)
                 if ((float)s * (float)(v - zp) <= 0.5f) t = v;
             snprintf(thr, sizeof thr, "%d", t);
         }
-        char decl[96], run[96];
-        snprintf(decl, sizeof decl, "    int8_t xq[%s_INPUTS], yq[%s_OUTPUTS];\n", n, n);
-        snprintf(run, sizeof run, "    %s_quantize(x, xq);\n    %s_predict_int8(xq, yq);\n", n, n);
-        emit_classify(g, decl, run, "yq", thr);
+        fprintf(g->f, "int %s_classify(const float *x)\n{\n    int8_t xq[%s_INPUTS], yq[%s_OUTPUTS];\n"
+                      "    %s_quantize(x, xq);\n    %s_predict_int8(xq, yq);\n", n, n, n, n, n);
+        emit_classify_end(g, "yq", thr);
     }
 }
 
@@ -703,21 +706,19 @@ bp_export_info bp_export_info_default(void)
 
 typedef void (*emitter)(gen *g);
 
-/* Runs one emitter into memory and writes the text to path atomically. */
+/* Runs one emitter into path's bp_file; a value that is not finite drops
+ * the file (the old one stays). */
 static bp_status emit_file(gen *g, emitter fn, const char *path)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    g->f = open_memstream(&buf, &len);
-    if (!g->f) return bp__fail(BP_ERR_NOMEM, "export: %s: out of memory", path);
+    bp_file *file;
+    bp_status st = bp_file_open(&file, path);
+    if (st) return st;
+    g->f = bp_file_stream(file);
     fn(g);
-    bool ok = fclose(g->f) == 0;
     g->f = NULL;
-    bp_status st = !ok ? bp__fail(BP_ERR_NOMEM, "export: %s: out of memory", path)
-                   : g->bad_value ? bp__fail(BP_ERR_NUMERIC, "export: a parameter is not finite as a float32")
-                   : bp__write_atomic(path, buf, len);
-    free(buf);
-    return st;
+    if (!g->bad_value) return bp_file_commit(file);
+    bp_file_abort(file);
+    return bp__fail(BP_ERR_NUMERIC, "export: a parameter is not finite as a float32");
 }
 
 bp_status bp_model_export_c(const bp_model *m, const bp_qmodel *q, const char *path,

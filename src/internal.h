@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Internal invariants only: user input and I/O errors are statuses. */
 #define BP_ASSERT(cond) assert(cond)
@@ -51,9 +52,12 @@ char *bp__strdup(const char *s);
 bp_status bp__strings_copy(char ***out, int n, const char *const *names);
 void bp__strings_free(char **list, int n);
 
-/* Writes len bytes to path atomically (temporary file, fsync, rename); on
- * failure path is unchanged (file_atomic.c). */
-bp_status bp__write_atomic(const char *path, const void *data, size_t len);
+/* Writes path through bp_file (file_atomic.c; backprop.h gives the rules):
+ * fill(f, ctx) writes the contents and returns false if a write failed. On
+ * any failure a replaced file is left as it was and no temporary file stays;
+ * the message names the path and the step that failed. */
+bp_status bp__file_write_with(const char *path, bool (*fill)(FILE *f, const void *ctx),
+                              const void *ctx);
 
 /* Monotonic wall clock in seconds. */
 double bp__now(void);

@@ -42,13 +42,6 @@ bool bp__mf_parse_real(const char *s, double *out);
 bool bp__mf_parse_u64(const char *s, uint64_t *out);
 bool bp__mf_parse_hex(const char *s, size_t digits, uint64_t *out);
 
-/* Writes a file atomically: fill(f, ctx) writes the contents into a
- * temporary file beside path, which is flushed, fsynced and renamed over
- * path (then the directory is synced). On any failure path is untouched and
- * the temporary file removed; the message names the step that failed. */
-bp_status bp__mf_write_atomic(const char *path, bool (*fill)(FILE *f, const void *ctx),
-                              const void *ctx);
-
 /* ------------------------------------------------------------------ reading */
 
 /* Model files are read whole, once, by the front door (modelfile_load.c:

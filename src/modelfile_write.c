@@ -1,6 +1,6 @@
 /* modelfile_write.c - bp_model_save and bp_checkpoint_save: list the tensors,
- * describe them in __metadata__, then write header and data to a temporary
- * file beside the target that is fsynced and renamed over it. */
+ * describe them in __metadata__, then write header and data through bp_file
+ * (file_atomic.c: a temporary file beside the target, fsynced and renamed). */
 #include "modelfile.h"
 
 #include <errno.h>
@@ -265,62 +265,6 @@ static bool write_contents(FILE *f, const writer *w, const char *json)
     return ok;
 }
 
-/* The mode of the file being replaced, or 0644 for a new one. (Reading the
- * umask would mean setting it, which races with other threads.) */
-static mode_t target_mode(const char *path)
-{
-    struct stat s;
-    return stat(path, &s) == 0 && S_ISREG(s.st_mode) ? s.st_mode & 07777 : 0644;
-}
-
-/* Makes the rename durable. Filesystems that cannot sync a directory say EINVAL. */
-static bp_status sync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0) return bp__fail(BP_ERR_IO, "%s: open directory %s: %s", path, dir, strerror(errno));
-    int rc = fsync(fd), err = errno;
-    close(fd);
-    if (rc != 0 && err != EINVAL)
-        return bp__fail(BP_ERR_IO, "%s: fsync of directory %s: %s", path, dir, strerror(err));
-    return BP_OK;
-}
-
-/* Temporary file, write, flush, fsync, close, rename; on any failure the
- * temporary file is removed and path is untouched (modelfile.h). */
-bp_status bp__mf_write_atomic(const char *path, bool (*fill)(FILE *f, const void *ctx),
-                              const void *ctx)
-{
-    size_t n = strlen(path);
-    char *tmp = bp__calloc(n + sizeof ".tmp.XXXXXX", 1);
-    if (!tmp) return BP_ERR_NOMEM;
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int err = errno;
-        free(tmp);
-        return bp__fail(BP_ERR_IO, "%s: cannot create a temporary file beside it: %s", path,
-                        strerror(err));
-    }
-    const char *step = "chmod";
-    FILE *f = fchmod(fd, target_mode(path)) == 0 ? (step = "write", fdopen(fd, "wb")) : NULL;
-    bool ok = f && fill(f, ctx) && (step = "flush", fflush(f) == 0) &&
-              (step = "fsync", fsync(fileno(f)) == 0);
-    int err = errno;
-    if (!f) close(fd);
-    else if (fclose(f) != 0 && ok) ok = false, step = "close", err = errno;
-    if (ok && rename(tmp, path) != 0) ok = false, step = "rename", err = errno;
-    if (!ok) unlink(tmp);
-    free(tmp);
-    if (!ok) return bp__fail(BP_ERR_IO, "%s: %s failed: %s (the file is unchanged)", path, step,
-                             strerror(err));
-    return sync_dir(path);
-}
-
 typedef struct contents {
     const writer *w;
     const char *json;
@@ -336,7 +280,7 @@ static bp_status finish(writer *w)
 {
     char *json = header_json(w);
     contents c = {w, json};
-    bp_status st = json ? bp__mf_write_atomic(w->path, fill_contents, &c)
+    bp_status st = json ? bp__file_write_with(w->path, fill_contents, &c)
                         : bp__fail(BP_ERR_NOMEM, "%s: out of memory building the header", w->path);
     free(json);
     return st;

@@ -337,7 +337,7 @@ bp_status bp_model_save_onnx(const bp_model *m, const char *path, const bp_meta 
     put_model(&o, m, extra);
     st = o.st;
     if (!st && o.w.failed) st = bp__fail(BP_ERR_NOMEM, "%s: out of memory building the ONNX model", path);
-    if (!st) st = bp__mf_write_atomic(path, fill, &o.w);
+    if (!st) st = bp__file_write_with(path, fill, &o.w);
     bp__pbw_free(&o.w);
     return st;
 }

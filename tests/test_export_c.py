@@ -13,7 +13,11 @@ epoch on small CSVs whose labels need escaping):
 3. int8: the generated NAME_quantize and NAME_predict_int8 against the
    library's (tests/tool_quant), bit-identical; NAME_predict within
    tolerance of the library's int8 predict; NAME_classify its argmax;
-4. the same model and options give byte-identical files; a bad --name,
+4. symbols of 1, 24, 42, 63 and 200 characters (the name is the output's
+   stem): every line whole, so the files compile and predict as above (a
+   fixed line buffer cut NAME_norm_shift[k] at 42+ characters in float32,
+   at 24+ in int8);
+5. the same model and options give byte-identical files; a bad --name,
    an unknown --format, a missing --calibrate and an empty calibration set
    are refused.
 Prints a line per case and "cases: P ok, F failed"; exits non-zero on failure.
@@ -49,6 +53,11 @@ CASES = [
     ("reg_linear", "regression", "6,1", "relu", "identity", "none"),
     ("reg_tanh_out", "regression", "6,5,1", "relu", "tanh", "standard"),
 ]
+# A classifier with sigmoid layers and per-feature normalization: every
+# emitted line that names a symbol twice or more (NAME_sigmoid, NAME_norm_*,
+# NAME_classify's body).
+LONG_NAMES = ("names", "classes", "6,8,4", "sigmoid", None, "standard")
+NAME_LENGTHS = (1, 24, 42, 63, 200)
 
 
 def run(cmd, **kw):
@@ -132,7 +141,9 @@ def read_predict(path, k):
     return np.array([[float(v) for v in r] for r in body]), None
 
 
-def check_case(tmp, case):
+def check_case(tmp, case, stems=None):
+    """Trains the case's model and checks its exports; stems: the (float32,
+    int8) output stems to export to (default NAME_f and NAME_q)."""
     name, kind, layers, act, out_act, norm = case
     train = os.path.join(tmp, name + "_train.csv")
     test = os.path.join(tmp, name + "_test.csv")
@@ -157,8 +168,13 @@ def check_case(tmp, case):
     classes = ref_cls is not None
     xs = np.loadtxt(test, delimiter=",", skiprows=1, usecols=range(6), ndmin=2)
 
-    # float32
-    stem = name + "_f"
+    for fstem, qstem in stems or [(name + "_f", name + "_q")]:
+        label = name if stems is None else "%s (a name of %d characters)" % (name, len(fstem))
+        check_float(tmp, model, fstem, label, xs, ref, ref_cls, classes)
+        check_int8(tmp, model, train, test, xtrain, qstem, label, xs, ref, k, classes)
+
+
+def check_float(tmp, model, stem, name, xs, ref, ref_cls, classes):
     r = run([B, "export", "--model", model, "--format", "c", "--output", os.path.join(tmp, stem + ".c")])
     if r.returncode:
         result(name + ": export float", False, r.stderr)
@@ -177,8 +193,9 @@ def check_case(tmp, case):
             result(name + " float32: classify vs backprop predict's label", c == ref_cls,
                    "%s vs %s" % (c, ref_cls))
 
-    # int8
-    stem = name + "_q"
+
+
+def check_int8(tmp, model, train, test, xtrain, stem, name, xs, ref, k, classes):
     r = run([B, "export", "--model", model, "--format", "c", "--output", os.path.join(tmp, stem + ".c"),
              "--quantize", "int8", "--calibrate", train])
     if r.returncode:
@@ -301,6 +318,7 @@ def main():
     try:
         for case in CASES:
             check_case(tmp, case)
+        check_case(tmp, LONG_NAMES, [("f" + "x" * (n - 1), "q" + "x" * (n - 1)) for n in NAME_LENGTHS])
         check_bytes_and_errors(tmp)
         check_eval_int8(tmp)
     finally:
