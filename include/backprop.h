@@ -368,7 +368,9 @@ typedef struct bp_epoch_stats {
 typedef struct bp_trainer bp_trainer;
 
 /* A training loop over `model` updated by `opt` (both borrowed: they must
- * outlive the trainer; opt may be NULL for bp_trainer_objective alone). The first epoch allocates the batch buffers (for
+ * outlive the trainer; opt may be NULL for bp_trainer_objective alone).
+ * opt must be created for bp_model_param_count(model) parameters, else
+ * BP_ERR_INVALID naming both counts. The first epoch allocates the batch buffers (for
  * min(batch_size, n) samples, so a batch size beyond the data costs
  * nothing); later epochs on the same n allocate nothing. */
 bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,

@@ -238,9 +238,8 @@ class _BackpropMLP:
             params[:] = _flat(self.coefs_, self.intercepts_, dtype)
             net.set_trainer(self._optim_config(lib), self._train_config(lib, batch_size))
             state = getattr(self, "_optimizer_state", None)
-            if incremental and state is not None and state[0] == self.solver \
-                    and all(s.shape == params.shape for s in state[3]):
-                net.set_optim_state(*state[1:])
+            if incremental and state is not None and state[0] == self.solver:
+                net.set_optim_state(*state[1:])  # refuses a state of another size
             epoch = net.epoch_runner(Xc, Yc, sample_idx if self.shuffle else None)
             # sklearn.utils.shuffle(sample_idx, random_state=...) each epoch is
             # RandomState.shuffle of arange(n) then sample_idx[perm], the same as
