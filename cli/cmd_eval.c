@@ -92,6 +92,8 @@ static int compute(eval *e, const char *cmd, int batch)
     if (!e->pred) return cli_error(cmd, "out of memory");
     if (e->q) { /* int8: quantizes the raw inputs itself */
         bp_qmodel_predict(e->q, x, e->n, e->pred);
+        int rc = cli_check_finite(cmd, "int8", e->pred, e->n, e->k);
+        if (rc) return rc;
         e->loss = loss_of(e), e->acc = -1;
     } else {
         bp_model_normalize(e->model, x, e->n);
