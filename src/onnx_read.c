@@ -557,6 +557,79 @@ static bp_status parse_io(ofile *f)
     return BP_OK;
 }
 
+/* ------------------------------------------------------- value names */
+
+/* A value's name and what produced it: an initializer, the graph input or
+ * a node (its first output; a node with more is refused by the chain). */
+typedef struct oname {
+    bp__pb name;
+    int kind;          /* NAME_INIT, NAME_INPUT, NAME_NODE: the order of precedence */
+    size_t index;      /* of the initializer or node */
+} oname;
+
+enum { NAME_INIT, NAME_INPUT, NAME_NODE };
+
+static int name_cmp(const void *pa, const void *pb)
+{
+    const oname *a = pa, *b = pb;
+    size_t na = bp__pb_len(a->name), nb = bp__pb_len(b->name);
+    int c = memcmp(a->name.p, b->name.p, na < nb ? na : nb);
+    if (c) return c;
+    if (na != nb) return na < nb ? -1 : 1;
+    if (a->kind != b->kind) return a->kind < b->kind ? -1 : 1;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+static bp_status name_refused(const ofile *f, const oname *first, const oname *again)
+{
+    char a[68], b[68], c[68];
+    if (again->kind == NAME_INIT)
+        return bp__fail(BP_ERR_FORMAT, "%s: ONNX: initializer %zu \"%s\" has the name of initializer "
+                        "%zu (each initializer is named once)", f->path, again->index,
+                        show(again->name, a), first->index);
+    if (first->kind == NAME_INIT)
+        return refuse(f, again->index, "it writes initializer %zu \"%s\" (ONNX graphs are SSA: "
+                      "each value is produced once)", first->index, show(again->name, a));
+    if (first->kind == NAME_INPUT)
+        return refuse(f, again->index, "it writes the graph input \"%s\" (ONNX graphs are SSA: "
+                      "each value is produced once)", show(again->name, a));
+    const onode *n = &f->nodes[first->index];
+    return refuse(f, again->index, "it writes \"%s\", which node %zu \"%s\" (op %s) already "
+                  "wrote (ONNX graphs are SSA: each value is produced once)", show(again->name, a),
+                  first->index, show(n->name, b), show(n->op, c));
+}
+
+/* Every value name is produced once: no two initializers share a name, and
+ * no node writes the graph input, an initializer or another node's output
+ * (the table lookups would otherwise pick one silently). Sorted, so that a
+ * graph of many nodes costs n log n; the refusal named is the earliest
+ * (initializers first, then the lowest node index). Before the chain adds
+ * Constant nodes' values to f->t. */
+static bp_status check_names(const ofile *f)
+{
+    size_t n = 0;
+    oname *v = bp__calloc(f->n_t + f->n_nodes + 1, sizeof *v);
+    if (!v) return BP_ERR_NOMEM;
+    for (size_t i = 0; i < f->n_t; i++) v[n++] = (oname){f->t[i].name, NAME_INIT, i};
+    v[n++] = (oname){f->in_name, NAME_INPUT, 0};
+    for (size_t i = 0; i < f->n_nodes; i++) /* "" is an optional output left out */
+        if (f->nodes[i].n_out && bp__pb_len(f->nodes[i].out))
+            v[n++] = (oname){f->nodes[i].out, NAME_NODE, i};
+    qsort(v, n, sizeof *v, name_cmp);
+    const oname *first = NULL, *again = NULL;
+    for (size_t i = 1, g = 0; i < n; i++) {
+        if (!bp__pb_same(v[i].name, v[g].name)) {
+            g = i;
+            continue;
+        }
+        if (!again || v[i].kind < again->kind || (v[i].kind == again->kind && v[i].index < again->index))
+            first = &v[g], again = &v[i];
+    }
+    bp_status st = again ? name_refused(f, first, again) : BP_OK;
+    free(v);
+    return st;
+}
+
 /* ------------------------------------------------------------ the chain */
 
 static bool is_const(const ofile *f, const onode *n, int k, const otensor **t)
@@ -746,6 +819,8 @@ static bp_status read_chain(ofile *f)
 {
     bp__pb x = f->in_name, complement[1] = {{0}};
     f->slope = -1;
+    bp_status named = check_names(f);
+    if (named) return named;
     for (size_t i = 0; i < f->n_nodes; i++) {
         bp_status st = chain_node(f, i, &x, complement);
         if (st) return st;
@@ -898,6 +973,27 @@ static bp_status read_extra(const ofile *f, bp_meta **out)
 
 /* ---------------------------------------------------------------- the model */
 
+/* The encoder's class labels (the order it encodes targets in) are the
+ * model's (the names of its outputs): else eval would score against
+ * shuffled classes, or fail later on a label the model does not know. */
+static bp_status check_encoder_labels(const ofile *f, const bp_model *m)
+{
+    const bp_encoder *e = bp_model_encoder(m);
+    int k = bp_model_label_count(m);
+    if (!e || !e->n_labels || !k) return BP_OK;
+    int i = 0;
+    while (i < k && i < e->n_labels && strcmp(e->labels[i], bp_model_label(m, i)) == 0) i++;
+    if (i == k && i == e->n_labels) return BP_OK;
+    if (e->n_labels != k)
+        return bp__fail(BP_ERR_FORMAT, "%s: ONNX metadata \"%s\": its \"labels\" has %d names, "
+                        "metadata \"%s\" %d", f->path, BP__ONNX_KEY_ENCODER, e->n_labels,
+                        BP__ONNX_KEY_LABELS, k);
+    return bp__fail(BP_ERR_FORMAT, "%s: ONNX metadata \"%s\": its \"labels\"[%d] is \"%.60s\", "
+                    "metadata \"%s\"[%d] \"%.60s\" (the encoder's labels must be the model's, in "
+                    "order)", f->path, BP__ONNX_KEY_ENCODER, i, e->labels[i], BP__ONNX_KEY_LABELS, i,
+                    bp_model_label(m, i));
+}
+
 /* metadata "encoder": the tabular encoder bp_model_save_onnx wrote. */
 static bp_status read_encoder(const ofile *f, bp_model *m)
 {
@@ -911,7 +1007,7 @@ static bp_status read_encoder(const ofile *f, bp_model *m)
     bp_status st = strlen(text) == n ? bp__model_set_encoder_json(m, text, where)
                                      : bp__fail(BP_ERR_FORMAT, "%s: a NUL byte in the text", where);
     free(text);
-    return st;
+    return st ? st : check_encoder_labels(f, m);
 }
 
 static bp_status build_model(const ofile *f, bp_model **out)
