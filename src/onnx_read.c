@@ -573,7 +573,7 @@ static int name_cmp(const void *pa, const void *pb)
 {
     const oname *a = pa, *b = pb;
     size_t na = bp__pb_len(a->name), nb = bp__pb_len(b->name);
-    int c = memcmp(a->name.p, b->name.p, na < nb ? na : nb);
+    int c = na && nb ? memcmp(a->name.p, b->name.p, na < nb ? na : nb) : 0; /* "" may be NULL */
     if (c) return c;
     if (na != nb) return na < nb ? -1 : 1;
     if (a->kind != b->kind) return a->kind < b->kind ? -1 : 1;
@@ -583,6 +583,7 @@ static int name_cmp(const void *pa, const void *pb)
 static bp_status name_refused(const ofile *f, const oname *first, const oname *again)
 {
     char a[68], b[68], c[68];
+    BP_ASSERT(again->kind != NAME_INPUT); /* parse_io: the input is no initializer */
     if (again->kind == NAME_INIT)
         return bp__fail(BP_ERR_FORMAT, "%s: ONNX: initializer %zu \"%s\" has the name of initializer "
                         "%zu (each initializer is named once)", f->path, again->index,
