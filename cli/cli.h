@@ -200,5 +200,11 @@ extern const cmd_desc cmd_train_desc, cmd_init_desc, cmd_eval_desc, cmd_predict_
  * present, input range) and makes *q from m. Prints the error and returns
  * EXIT_RUNTIME (an empty set, bad data); 0 on success. */
 int cli_make_qmodel(bp_qmodel **q, const cli_opts *o, bp_model *m);
+/* 0 when every prediction p (n, k) is finite; else prints an error naming
+ * `what` (e.g. "int8") and the first sample whose output is not, and returns
+ * EXIT_RUNTIME: no accuracy, agreement or difference is reported over a NaN
+ * (a comparison with NaN is false, so a maximum skips it and an argmax
+ * picks class 0). */
+int cli_check_finite(const char *cmd, const char *what, const bp_real *p, size_t n, int k);
 
 #endif

@@ -67,6 +67,8 @@ static int compute(eval *e, const char *cmd, int batch)
     if (!e->pred) return cli_error(cmd, "out of memory");
     if (e->q) { /* int8: quantizes the raw inputs itself; loss and accuracy from its outputs */
         bp_qmodel_predict(e->q, x, e->n, e->pred);
+        int rc = cli_check_finite(cmd, "int8", e->pred, e->n, e->k);
+        if (rc) return rc;
         if (bp_model_evaluate_outputs(e->model, e->pred, y, e->n, &e->loss, &e->acc))
             return cli_fail(cmd, NULL);
     } else {

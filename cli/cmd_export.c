@@ -57,6 +57,8 @@ static int measure(const cli_opts *o, bp_model *m, bp_qmodel *q, bp_export_info 
         bp_model_normalize(m, bp_dataset_x(d), n);
         if (bp_model_predict(m, bp_dataset_x(d), n, cli_batch(o, n), pf)) rc = cli_fail(o->cmd, "--test");
     }
+    if (!rc) rc = cli_check_finite(o->cmd, "float32", pf, n, k);
+    if (!rc && q) rc = cli_check_finite(o->cmd, "int8", pq, n, k);
     if (!rc) {
         const bp_real *y = bp_dataset_y(d);
         info->test_set = o->v[O_TEST].s;
@@ -120,7 +122,8 @@ int cmd_export(int argc, char **argv)
         if (st == BP_ERR_INVALID)
             cli_usage(o.cmd, "%s%s", bp_last_error(),
                       o.v[O_NAME].given ? "" : " (the name is --output's stem unless --name gives one)");
-        if (st) rc = cli_fail(o.cmd, "--output");
+        /* NUMERIC: a value of the model (a double build's) beyond float32, not the file */
+        if (st) rc = cli_fail(o.cmd, st == BP_ERR_NUMERIC ? "--model" : "--output");
         else printf("wrote %s and its header (%s, %s)\n", o.v[O_OUTPUT].s, name, int8 ? "int8" : "float32");
     }
     if (!rc && onnx) {

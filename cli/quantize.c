@@ -31,6 +31,16 @@ static void report_classes(const bp_model *m, bp_dataset *d, size_t n)
     if (present < k) fprintf(stderr, " (none of: %s)", missing);
 }
 
+int cli_check_finite(const char *cmd, const char *what, const bp_real *p, size_t n, int k)
+{
+    for (size_t i = 0; i < n * (size_t)k; i++)
+        if (!isfinite(p[i]))
+            return cli_error(cmd, "the %s model's output %d for sample %zu is %g: no accuracy "
+                             "or comparison is computed over it", what, (int)(i % (size_t)k),
+                             i / (size_t)k, (double)p[i]);
+    return 0;
+}
+
 int cli_make_qmodel(bp_qmodel **q, const cli_opts *o, bp_model *m)
 {
     *q = NULL;
@@ -51,7 +61,8 @@ int cli_make_qmodel(bp_qmodel **q, const cli_opts *o, bp_model *m)
     }
     size_t n = bp_dataset_count(d), want = (size_t)o->v[O_CALIBRATE_SAMPLES].i;
     if (n > want) n = want;
-    if (bp_qmodel_create(q, m, bp_dataset_x(d), n)) rc = cli_fail(o->cmd, "--calibrate");
+    if (bp_qmodel_create(q, m, bp_dataset_x(d), n))
+        rc = cli_error(o->cmd, "--calibrate %s: %s", o->v[O_CALIBRATE].s, bp_last_error());
     if (!rc) {
         const bp_qcalib_info *ci = bp_qmodel_calib_info(*q);
         fprintf(stderr, "calibration: %zu samples of %s", ci->samples, o->v[O_CALIBRATE].s);

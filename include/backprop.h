@@ -386,7 +386,9 @@ typedef struct bp_epoch_stats {
 typedef struct bp_trainer bp_trainer;
 
 /* A training loop over `model` updated by `opt` (both borrowed: they must
- * outlive the trainer; opt may be NULL for bp_trainer_objective alone). The first epoch allocates the batch buffers (for
+ * outlive the trainer; opt may be NULL for bp_trainer_objective alone).
+ * opt must be created for bp_model_param_count(model) parameters, else
+ * BP_ERR_INVALID naming both counts. The first epoch allocates the batch buffers (for
  * min(batch_size, n) samples, so a batch size beyond the data costs
  * nothing); later epochs on the same n allocate nothing. */
 bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
@@ -968,8 +970,11 @@ typedef struct bp_qcalib_info {
 /* Quantizes model m with calibration inputs x (n, inputs), raw: the model's
  * normalization is applied to a copy, as at training. m's parameters are
  * copied (m may be freed afterwards); its workspace is used for the float
- * forward passes. BP_ERR_INVALID for n == 0 or a non-finite input,
- * BP_ERR_NUMERIC when a bias or multiplier does not fit its integer type,
+ * forward passes. BP_ERR_INVALID for n == 0 or a non-finite input, or when
+ * the normalized inputs or a layer's pre-activation or output reach 2^64
+ * (1.8e19) or are not finite on the calibration data (the message names
+ * the range and the layer), BP_ERR_NUMERIC when a bias or multiplier does
+ * not fit its integer type,
  * BP_ERR_NOMEM. */
 bp_status bp_qmodel_create(bp_qmodel **out, bp_model *m, const bp_real *x, size_t n);
 void bp_qmodel_free(bp_qmodel *q);

@@ -556,6 +556,80 @@ static bp_status parse_io(ofile *f)
     return BP_OK;
 }
 
+/* ------------------------------------------------------- value names */
+
+/* A value's name and what produced it: an initializer, the graph input or
+ * a node (its first output; a node with more is refused by the chain). */
+typedef struct oname {
+    bp__pb name;
+    int kind;          /* NAME_INIT, NAME_INPUT, NAME_NODE: the order of precedence */
+    size_t index;      /* of the initializer or node */
+} oname;
+
+enum { NAME_INIT, NAME_INPUT, NAME_NODE };
+
+static int name_cmp(const void *pa, const void *pb)
+{
+    const oname *a = pa, *b = pb;
+    size_t na = bp__pb_len(a->name), nb = bp__pb_len(b->name);
+    int c = na && nb ? memcmp(a->name.p, b->name.p, na < nb ? na : nb) : 0; /* "" may be NULL */
+    if (c) return c;
+    if (na != nb) return na < nb ? -1 : 1;
+    if (a->kind != b->kind) return a->kind < b->kind ? -1 : 1;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+static bp_status name_refused(const ofile *f, const oname *first, const oname *again)
+{
+    char a[68], b[68], c[68];
+    BP_ASSERT(again->kind != NAME_INPUT); /* parse_io: the input is no initializer */
+    if (again->kind == NAME_INIT)
+        return bp__fail(BP_ERR_FORMAT, "%s: ONNX: initializer %zu \"%s\" has the name of initializer "
+                        "%zu (each initializer is named once)", f->path, again->index,
+                        show(again->name, a), first->index);
+    if (first->kind == NAME_INIT)
+        return refuse(f, again->index, "it writes initializer %zu \"%s\" (ONNX graphs are SSA: "
+                      "each value is produced once)", first->index, show(again->name, a));
+    if (first->kind == NAME_INPUT)
+        return refuse(f, again->index, "it writes the graph input \"%s\" (ONNX graphs are SSA: "
+                      "each value is produced once)", show(again->name, a));
+    const onode *n = &f->nodes[first->index];
+    return refuse(f, again->index, "it writes \"%s\", which node %zu \"%s\" (op %s) already "
+                  "wrote (ONNX graphs are SSA: each value is produced once)", show(again->name, a),
+                  first->index, show(n->name, b), show(n->op, c));
+}
+
+/* Every value name is produced once: no two initializers share a name, and
+ * no node writes the graph input, an initializer or another node's output
+ * (the table lookups would otherwise pick one silently). Sorted, so that a
+ * graph of many nodes costs n log n; the refusal named is the earliest
+ * (initializers first, then the lowest node index). Before the chain adds
+ * Constant nodes' values to f->t. */
+static bp_status check_names(const ofile *f)
+{
+    size_t n = 0;
+    oname *v = bp__calloc(f->n_t + f->n_nodes + 1, sizeof *v);
+    if (!v) return BP_ERR_NOMEM;
+    for (size_t i = 0; i < f->n_t; i++) v[n++] = (oname){f->t[i].name, NAME_INIT, i};
+    v[n++] = (oname){f->in_name, NAME_INPUT, 0};
+    for (size_t i = 0; i < f->n_nodes; i++) /* "" is an optional output left out */
+        if (f->nodes[i].n_out && bp__pb_len(f->nodes[i].out))
+            v[n++] = (oname){f->nodes[i].out, NAME_NODE, i};
+    qsort(v, n, sizeof *v, name_cmp);
+    const oname *first = NULL, *again = NULL;
+    for (size_t i = 1, g = 0; i < n; i++) {
+        if (!bp__pb_same(v[i].name, v[g].name)) {
+            g = i;
+            continue;
+        }
+        if (!again || v[i].kind < again->kind || (v[i].kind == again->kind && v[i].index < again->index))
+            first = &v[g], again = &v[i];
+    }
+    bp_status st = again ? name_refused(f, first, again) : BP_OK;
+    free(v);
+    return st;
+}
+
 /* ------------------------------------------------------------ the chain */
 
 static bool is_const(const ofile *f, const onode *n, int k, const otensor **t)
@@ -745,6 +819,8 @@ static bp_status read_chain(ofile *f)
 {
     bp__pb x = f->in_name, complement[1] = {{0}};
     f->slope = -1;
+    bp_status named = check_names(f);
+    if (named) return named;
     for (size_t i = 0; i < f->n_nodes; i++) {
         bp_status st = chain_node(f, i, &x, complement);
         if (st) return st;

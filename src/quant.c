@@ -6,6 +6,7 @@
 #include "quant.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,9 @@ static int clamp8(double v) { return v < -128 ? -128 : v > 127 ? 127 : (int)v; }
 /* M = mult 2^-shift with mult in [2^30, 2^31): frexp gives M = f 2^e, f in [0.5, 1). */
 static bp_status quantize_multiplier(double M, int32_t *mult, int32_t *shift, int l, int r)
 {
+    if (!isfinite(M))
+        return bp__fail(BP_ERR_NUMERIC, "quantize: layer %d row %d: requantization multiplier %g "
+                        "is not finite (a calibration range is degenerate)", l, r, M);
     int e;
     double f = frexp(M, &e);
     int64_t q = (int64_t)llround(f * 2147483648.0);
@@ -66,12 +70,43 @@ static double act_value(bp_activation a, double z, double slope)
 
 /* ---------------------------------------------------------- calibration */
 
+/* A NaN sticks in lo and hi (no comparison moves them off it), so that
+ * check_ranges sees it. */
 static void widen(double *lo, double *hi, const bp_real *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (v[i] < *lo) *lo = v[i];
-        if (v[i] > *hi) *hi = v[i];
+        if (v[i] < *lo || isnan(v[i])) *lo = v[i];
+        if (v[i] > *hi || isnan(v[i])) *hi = v[i];
     }
+}
+
+/* Ranges beyond 2^64 (1.8e19) are refused: their squares overflow float32
+ * (the float model's MSE, a norm), and at 256 steps they round every
+ * ordinary value to one (a sentinel such as 1e30 in the data: the model
+ * then predicts one class). Within it, every scale below is a finite
+ * float32 and every multiplier finite. */
+#define RANGE_LIMIT 18446744073709551616.0
+
+static bp_status check_range(double lo, double hi, const char *what, int l)
+{
+    if (fabs(lo) < RANGE_LIMIT && fabs(hi) < RANGE_LIMIT) return BP_OK;
+    char layer[32] = "";
+    if (l >= 0) snprintf(layer, sizeof layer, "layer %d's ", l);
+    return bp__fail(BP_ERR_INVALID, "quantize: the calibration data drive %s%s to [%g, %g], "
+                    "beyond +-2^64 (1.8e19) or not finite: check the calibration data for "
+                    "huge values (a sentinel such as 1e30, another unit or column)",
+                    layer, what, lo, hi);
+}
+
+/* Every range that calibration saw, before a scale is chosen from it. */
+static bp_status check_ranges(const range *rg, int n_layers, const bp_qcalib_info *ci)
+{
+    bp_status st = check_range(ci->input_min, ci->input_max, "normalized inputs", -1);
+    for (int l = 0; !st && l < n_layers; l++) {
+        st = check_range(rg[l].zmin, rg[l].zmax, "pre-activation", l);
+        if (!st) st = check_range(rg[l].amin, rg[l].amax, "output", l);
+    }
+    return st;
 }
 
 /* Runs the float model over x (n, inputs) in chunks, widening each layer's
@@ -283,6 +318,7 @@ bp_status bp_qmodel_create(bp_qmodel **out, bp_model *m, const bp_real *x, size_
     range rg[BP_MAX_LAYERS];
     raw_range raw;
     bp_status st = calibrate(m, x, n, rg, &q->calib, &raw);
+    if (!st) st = check_ranges(rg, c->n_layers, &q->calib);
     if (!st) st = build(q, m, rg, &raw);
     if (!st) {
         q->buf[0] = bp__calloc((size_t)q->max_width, 1);

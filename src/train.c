@@ -50,6 +50,13 @@ bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
                         cfg->shard, shards - 1);
     if (shards > 1 && !cfg->reduce)
         return bp__fail(BP_ERR_INVALID, "train config: %d shards need a reduce function", shards);
+    /* The optimizer's state and split cover its own n values: another n would
+     * update past the model's buffers, or only part of them. */
+    if (opt && bp_optim_param_count(opt) != bp_model_param_count(model))
+        return bp__fail(BP_ERR_INVALID,
+                        "trainer: the optimizer has %zu parameters, the model %zu "
+                        "(create the optimizer with bp_model_param_count(model))",
+                        bp_optim_param_count(opt), bp_model_param_count(model));
     bp_trainer *t = bp__calloc(1, sizeof *t);
     if (!t) return BP_ERR_NOMEM;
     t->model = model, t->opt = opt, t->cfg = *cfg;

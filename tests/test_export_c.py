@@ -298,6 +298,23 @@ def check_bytes_and_errors(tmp):
              "--calibrate", small])
     result("small calibration set lacking a class: accepted and reported",
            r.returncode == 0 and "only 3 samples" in r.stderr and "none of:" in r.stderr, r.stderr)
+    # huge calibration values: refused at calibration, naming the file, by eval and export
+    # (they quantized into a one-class model, or NaN outputs that --test reported as a
+    # difference of 0 before the export failed blaming --output)
+    for big in ("1e30", "3e38"):
+        huge = os.path.join(tmp, "huge_%s.csv" % big)
+        with open(huge, "w", encoding="utf-8") as f:
+            f.write(lines[0])
+            f.writelines(",".join([big] + line.split(",")[1:]) for line in lines[1:20])
+        out = os.path.join(tmp, "huge.c")
+        for cmd in (["eval", "--model", model, "--data", train],
+                    ["export", "--model", model, "--format", "c", "--output", out, "--test", train]):
+            r = run([B] + cmd + ["--quantize", "int8", "--calibrate", huge])
+            result("%s --calibrate with %s: refused naming the calibration data" % (cmd[0], big),
+                   r.returncode == 1 and "--calibrate " + huge in r.stderr and "calibration data" in r.stderr
+                   and "--output" not in r.stderr and "agreement" not in r.stdout
+                   and not os.path.exists(out),
+                   ("exit %d: %s%s" % (r.returncode, r.stdout, r.stderr)).replace("%", "%%"))
     inputs_only = os.path.join(tmp, "inputs_only.csv")
     with open(inputs_only, "w", encoding="utf-8") as f:
         f.writelines(line.rsplit(",", 1)[0] + "\n" for line in lines)

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "test.h"
 #include "tmpdir.h"
+#include "onnx.h" /* the field numbers and the protobuf writer, to build graphs by hand */
 
 #include <dirent.h>
 #include <math.h>
@@ -236,6 +237,205 @@ static void test_sniffing(void)
     bp_model_free(m);
 }
 
+/* ----------------------------------------- graphs written field by field */
+
+/* A float TensorProto: dims (rows, cols), or (cols) when rows is 0. */
+static void pb_tensor(bp__pbw *w, uint32_t field, const char *name, int rows, int cols, const float *v)
+{
+    size_t t = bp__pbw_begin(w, field);
+    if (rows) bp__pbw_varint_field(w, ONNX_TENSOR_DIMS, (uint64_t)rows);
+    bp__pbw_varint_field(w, ONNX_TENSOR_DIMS, (uint64_t)cols);
+    bp__pbw_varint_field(w, ONNX_TENSOR_TYPE, ONNX_FLOAT);
+    bp__pbw_string_field(w, ONNX_TENSOR_NAME, name);
+    bp__pbw_bytes_field(w, ONNX_TENSOR_RAW, v, (size_t)(rows ? rows : 1) * (size_t)cols * sizeof *v);
+    bp__pbw_end(w, t);
+}
+
+/* A ValueInfoProto: a float (n, width). */
+static void pb_value(bp__pbw *w, uint32_t field, const char *name, int width)
+{
+    size_t v = bp__pbw_begin(w, field);
+    bp__pbw_string_field(w, ONNX_VALUE_NAME, name);
+    size_t t = bp__pbw_begin(w, ONNX_VALUE_TYPE), tt = bp__pbw_begin(w, ONNX_TYPE_TENSOR);
+    bp__pbw_varint_field(w, ONNX_TT_ELEM, ONNX_FLOAT);
+    size_t sh = bp__pbw_begin(w, ONNX_TT_SHAPE), d = bp__pbw_begin(w, ONNX_SHAPE_DIM);
+    bp__pbw_string_field(w, ONNX_DIM_PARAM, "n");
+    bp__pbw_end(w, d);
+    d = bp__pbw_begin(w, ONNX_SHAPE_DIM);
+    bp__pbw_varint_field(w, ONNX_DIM_VALUE, (uint64_t)width);
+    bp__pbw_end(w, d);
+    bp__pbw_end(w, sh), bp__pbw_end(w, tt), bp__pbw_end(w, t), bp__pbw_end(w, v);
+}
+
+/* A node "op(in0[, in1]) -> out" named name. */
+static void pb_node(bp__pbw *w, const char *op, const char *name, const char *in0, const char *in1,
+                    const char *out)
+{
+    size_t n = bp__pbw_begin(w, ONNX_GRAPH_NODE);
+    bp__pbw_string_field(w, ONNX_NODE_INPUT, in0);
+    if (in1) bp__pbw_string_field(w, ONNX_NODE_INPUT, in1);
+    bp__pbw_string_field(w, ONNX_NODE_OUTPUT, out);
+    bp__pbw_string_field(w, ONNX_NODE_NAME, name);
+    bp__pbw_string_field(w, ONNX_NODE_OP, op);
+    bp__pbw_end(w, n);
+}
+
+static void pb_meta(bp__pbw *w, const char *key, const char *value)
+{
+    size_t e = bp__pbw_begin(w, ONNX_MODEL_META);
+    bp__pbw_string_field(w, ONNX_ENTRY_KEY, key);
+    bp__pbw_string_field(w, ONNX_ENTRY_VALUE, value);
+    bp__pbw_end(w, e);
+}
+
+/* y = x W + b (x: 3 inputs, W (3, 2) = [[1, 0], [0, 1], [1, 1]] / 2,
+ * b = [0.2, 0.3]) with MatMul then Add, as other exporters write a Linear;
+ * `graph` writes the nodes and initializers, labels and encoder (JSON
+ * text, or NULL) go into the metadata. Written to dir/name. */
+static void write_graph(const char *name, void (*graph)(bp__pbw *w), const char *labels,
+                        const char *encoder)
+{
+    bp__pbw w = {0};
+    bp__pbw_varint_field(&w, ONNX_MODEL_IR_VERSION, 7);
+    size_t o = bp__pbw_begin(&w, ONNX_MODEL_OPSET);
+    bp__pbw_varint_field(&w, ONNX_OPSET_VERSION, 13);
+    bp__pbw_end(&w, o);
+    size_t g = bp__pbw_begin(&w, ONNX_MODEL_GRAPH);
+    graph(&w);
+    bp__pbw_string_field(&w, ONNX_GRAPH_NAME, "g");
+    pb_value(&w, ONNX_GRAPH_INPUT, "x", 3);
+    pb_value(&w, ONNX_GRAPH_OUTPUT, "y", 2);
+    bp__pbw_end(&w, g);
+    if (labels) pb_meta(&w, BP__ONNX_KEY_LABELS, labels);
+    if (encoder) pb_meta(&w, BP__ONNX_KEY_ENCODER, encoder);
+    CHECK(!w.failed, "out of memory");
+    write_all(at(name), w.buf, w.len);
+    bp__pbw_free(&w);
+}
+
+static const float W3x2[6] = {0.5f, 0, 0, 0.5f, 0.5f, 0.5f}, B2[2] = {0.2f, 0.3f}, B600[2] = {600, 600};
+
+static void inits(bp__pbw *w)
+{
+    pb_tensor(w, ONNX_GRAPH_INIT, "w", 3, 2, W3x2);
+    pb_tensor(w, ONNX_GRAPH_INIT, "b", 0, 2, B2);
+}
+
+static void g_linear(bp__pbw *w)     /* MatMul(x, w) -> h, Add(h, b) -> y */
+{
+    pb_node(w, "MatMul", "mm", "x", "w", "h");
+    pb_node(w, "Add", "add", "h", "b", "y");
+    inits(w);
+}
+
+static void g_softmax(bp__pbw *w)    /* ... -> z, Softmax(z) -> y */
+{
+    pb_node(w, "MatMul", "mm", "x", "w", "h");
+    pb_node(w, "Add", "add", "h", "b", "z");
+    pb_node(w, "Softmax", "soft", "z", NULL, "y");
+    inits(w);
+}
+
+static void g_dup_init(bp__pbw *w)   /* a second initializer "b", of 600s */
+{
+    g_linear(w);
+    pb_tensor(w, ONNX_GRAPH_INIT, "b", 0, 2, B600);
+}
+
+static void g_reuse(bp__pbw *w)      /* Add(h, b) -> h: h produced twice */
+{
+    pb_node(w, "MatMul", "mm", "x", "w", "h");
+    pb_node(w, "Add", "add", "h", "b", "h");
+    pb_node(w, "Relu", "relu", "h", NULL, "y");
+    inits(w);
+}
+
+static void g_write_input(bp__pbw *w) /* MatMul(x, w) -> x */
+{
+    pb_node(w, "MatMul", "mm", "x", "w", "x");
+    pb_node(w, "Add", "add", "x", "b", "y");
+    inits(w);
+}
+
+static void g_write_init(bp__pbw *w) /* MatMul(x, w) -> b, Add(b, b) -> y */
+{
+    pb_node(w, "MatMul", "mm", "x", "w", "b");
+    pb_node(w, "Add", "add", "b", "b", "y");
+    inits(w);
+}
+
+/* Loads dir/name: must fail with BP_ERR_FORMAT and a message holding each of want[]. */
+static void refused(const char *name, const char *const *want, int n_want)
+{
+    bp_model *m = NULL;
+    bp_status st = bp_model_load(&m, at(name), NULL);
+    CHECK(st == BP_ERR_FORMAT && !m, "%s: %s (%s)", name, bp_status_name(st),
+          st ? bp_last_error() : "loaded");
+    for (int i = 0; st && i < n_want; i++)
+        CHECK(strstr(bp_last_error(), want[i]), "%s: \"%s\" not in: %s", name, want[i], bp_last_error());
+    bp_model_free(m);
+}
+
+/* The graph the others break loads, and computes x W + b (by hand: x = [1, 2, 3]
+ * gives [2.2, 2.8]): the refusals below are of what they change. */
+static void test_hand_built_graph_loads(void)
+{
+    write_graph("linear.onnx", g_linear, NULL, NULL);
+    bp_model *m = NULL;
+    CHECK_OK(bp_model_load(&m, at("linear.onnx"), NULL));
+    bp_real x[3] = {1, 2, 3}, y[2] = {0, 0};
+    if (m) CHECK_OK(bp_model_predict(m, x, 1, 1, y));
+    CHECK(fabs(y[0] - 2.2) < 1e-6 && fabs(y[1] - 2.8) < 1e-6, "y = %g %g", (double)y[0], (double)y[1]);
+    bp_model_free(m);
+}
+
+/* Two initializers named "b": the reader took the last (outputs near 600). */
+static void test_duplicate_initializer_refused(void)
+{
+    write_graph("dup.onnx", g_dup_init, NULL, NULL);
+    refused("dup.onnx", (const char *[]){"dup.onnx", "initializer 2 \"b\"", "initializer 1 "}, 3);
+}
+
+/* ONNX graphs are SSA: a value written twice (Relu(h) -> h's kind), or a node
+ * writing the graph input's or an initializer's name, was read. */
+static void test_value_written_twice_refused(void)
+{
+    write_graph("reuse.onnx", g_reuse, NULL, NULL);
+    refused("reuse.onnx", (const char *[]){"node 1 \"add\" (op Add)", "\"h\"", "node 0 \"mm\""}, 3);
+    write_graph("input.onnx", g_write_input, NULL, NULL);
+    refused("input.onnx", (const char *[]){"node 0 \"mm\" (op MatMul)", "graph input \"x\""}, 2);
+    write_graph("init.onnx", g_write_init, NULL, NULL);
+    refused("init.onnx", (const char *[]){"node 0 \"mm\" (op MatMul)", "initializer 1 \"b\""}, 2);
+}
+
+/* A table model's encoder labels (the order its targets are encoded in) must
+ * be the model's labels: swapped ones loaded and scored against the wrong
+ * classes, other ones loaded and failed at eval. */
+static void test_encoder_labels_must_be_the_models(void)
+{
+    char enc[512];
+    const char *fmt = "{\"version\":1,\"missing\":\"error\",\"impute\":\"mean\",\"task\":"
+                      "\"classification\",\"header\":true,\"columns\":["
+                      "{\"name\":\"a\",\"role\":\"numeric\",\"fill\":0,\"indicator\":false},"
+                      "{\"name\":\"b\",\"role\":\"numeric\",\"fill\":0,\"indicator\":false},"
+                      "{\"name\":\"c\",\"role\":\"numeric\",\"fill\":0,\"indicator\":false},"
+                      "{\"name\":\"label\",\"role\":\"target\"}],\"targets\":[3],\"labels\":%s}";
+    snprintf(enc, sizeof enc, fmt, "[\"big\",\"small\"]");
+    write_graph("enc_ok.onnx", g_softmax, "[\"big\",\"small\"]", enc);
+    bp_model *m = NULL;
+    CHECK_OK(bp_model_load(&m, at("enc_ok.onnx"), NULL));
+    CHECK(m && bp_model_encoder(m), "no encoder");
+    bp_model_free(m);
+    snprintf(enc, sizeof enc, fmt, "[\"small\",\"big\"]");
+    write_graph("enc_swapped.onnx", g_softmax, "[\"big\",\"small\"]", enc);
+    refused("enc_swapped.onnx", (const char *[]){"metadata \"encoder\"",
+                                                 "class label 0 is \"small\" in the encoder",
+                                                 "but \"big\" in the model"}, 3);
+    snprintf(enc, sizeof enc, fmt, "[\"huge\",\"tiny\"]");
+    write_graph("enc_other.onnx", g_softmax, "[\"big\",\"small\"]", enc);
+    refused("enc_other.onnx", (const char *[]){"metadata \"encoder\"", "\"huge\""}, 2);
+}
+
 int main(void)
 {
     if (tmpdir_make("onnx")) return 1;
@@ -245,6 +445,10 @@ int main(void)
     RUN(test_truncated);
     RUN(test_refuses_values);
     RUN(test_sniffing);
+    RUN(test_hand_built_graph_loads);
+    RUN(test_duplicate_initializer_refused);
+    RUN(test_value_written_twice_refused);
+    RUN(test_encoder_labels_must_be_the_models);
     tmpdir_remove();
     return test_summary("test_onnx");
 }

@@ -179,6 +179,44 @@ static void test_bad_arguments(void)
     free(x);
 }
 
+/* Huge calibration values (a sentinel such as 1e30, or 3e38 near float32's
+ * largest) are refused, naming the calibration data and the range: they used
+ * to quantize into a model that predicts one class (1e30), or into infinite
+ * scales whose outputs were NaN (3e38). */
+static void test_huge_calibration_refused(void)
+{
+    const int sizes[] = {4, 5, 3};
+    const bp_activation acts[] = {BP_ACT_RELU, BP_ACT_SOFTMAX};
+    bp_model *m = make_model(2, sizes, acts, BP_LOSS_XENT, 3);
+    bp_real *x = data(20, 4, 0, 7);
+    const double huge[] = {1e30, 3e38, -3e38};
+    for (int i = 0; i < 3; i++) {
+        for (int s = 0; s < 2; s++) {  /* one value, then a whole sample */
+            for (int k = 0; k < (s ? 4 : 1); k++) x[5 * 4 + k] = (bp_real)huge[i];
+            bp_qmodel *q = (bp_qmodel *)1;
+            bp_status st = bp_qmodel_create(&q, m, x, 20);
+            CHECK(st == BP_ERR_INVALID && !q, "%g calibration: %s (%s)", huge[i], bp_status_name(st),
+                  bp_last_error());
+            CHECK(strstr(bp_last_error(), "calibration data") && strstr(bp_last_error(), "normalized inputs"),
+                  "%s", bp_last_error());
+            if (st == BP_OK) bp_qmodel_free(q);
+        }
+        for (int k = 0; k < 4; k++) x[5 * 4 + k] = 1;
+    }
+    /* inputs in range, a layer driven beyond it: named by its layer */
+    for (int k = 0; k < 4 * 5; k++) bp_model_weight(m, 0)[k] *= (bp_real)1e4;
+    for (int k = 0; k < 4; k++) x[5 * 4 + k] = (bp_real)1e17;
+    bp_qmodel *q = NULL;
+    CHECK(bp_qmodel_create(&q, m, x, 20) == BP_ERR_INVALID && !q &&
+          strstr(bp_last_error(), "calibration data drive layer 0's pre-activation"), "%s", bp_last_error());
+    bp_qmodel_free(q);
+    for (int k = 0; k < 4; k++) x[5 * 4 + k] = (bp_real)1e6; /* large but ordinary: accepted */
+    CHECK_OK(bp_qmodel_create(&q, m, x, 20));
+    bp_qmodel_free(q);
+    bp_model_free(m);
+    free(x);
+}
+
 /* Writing leaves no temporary file, and the same inputs give the same bytes. */
 static void test_export_writes_atomically(void)
 {
@@ -206,6 +244,7 @@ int main(void)
     RUN(test_int8_tracks_float);
     RUN(test_predict_allocates_nothing);
     RUN(test_bad_arguments);
+    RUN(test_huge_calibration_refused);
     RUN(test_export_writes_atomically);
     return test_summary("test_quant");
 }

@@ -462,6 +462,42 @@ static void test_shards_stop_together(void)
     bp_optim_free(o), bp_model_free(m);
 }
 
+/* An optimizer sized for another model is refused, naming both counts: a
+ * larger model's update ran past the optimizer's state (ASan: heap overflow
+ * in optim.c with 4 threads), a smaller one trained only its first values. */
+static void test_optimizer_of_another_size_is_refused(void)
+{
+    const int sizes[] = {784, 330, 10};
+    const bp_activation acts[] = {BP_ACT_RELU, BP_ACT_SOFTMAX};
+    bp_model *m = make_model(2, sizes, acts, BP_LOSS_XENT, 1);
+    size_t n = bp_model_param_count(m); /* 262,360 */
+    const size_t wrong[] = {200000, 10, n + 1};
+    bp_optim_config oc = bp_optim_config_default(BP_OPTIM_ADAM);
+    bp_train_config tc = bp_train_config_default();
+    char want[64];
+    for (int i = 0; i < 3; i++) {
+        bp_optim *o = NULL;
+        bp_trainer *t = NULL;
+        CHECK_OK(bp_optim_create(&o, &oc, wrong[i]));
+        CHECK(bp_trainer_create(&t, m, o, &tc) == BP_ERR_INVALID, "%zu-value optimizer accepted", wrong[i]);
+        CHECK(t == NULL, "a trainer came back");
+        snprintf(want, sizeof want, "optimizer has %zu parameters, the model %zu", wrong[i], n);
+        CHECK(strstr(bp_last_error(), want) && strstr(bp_last_error(), "bp_model_param_count"),
+              "%s", bp_last_error());
+        bp_trainer_free(t);
+        bp_optim_free(o);
+    }
+    bp_optim *o = NULL;
+    bp_trainer *t = NULL;
+    CHECK_OK(bp_optim_create(&o, &oc, n));
+    CHECK_OK(bp_trainer_create(&t, m, o, &tc));
+    bp_trainer_free(t);
+    CHECK_OK(bp_trainer_create(&t, m, NULL, &tc)); /* bp_trainer_objective alone */
+    bp_trainer_free(t);
+    bp_optim_free(o);
+    bp_model_free(m);
+}
+
 int main(void)
 {
     bp_set_threads(1);
@@ -479,5 +515,6 @@ int main(void)
     RUN(test_stats);
     RUN(test_shards_match_one_process);
     RUN(test_shards_stop_together);
+    RUN(test_optimizer_of_another_size_is_refused);
     return test_summary("test_train");
 }

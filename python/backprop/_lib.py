@@ -456,11 +456,21 @@ class Network:
         return int(lib.optim_steps(self.optim)), float(lib.optim_get_lr(self.optim)), slots
 
     def set_optim_state(self, steps, lr, slots):
+        """Restores what optim_state returned. The arrays must be this
+        optimizer's (as many as its slots, n_params values each), as
+        bp_trainer_create checks the optimizer's size: a NumPy assignment
+        would broadcast a 1-value array or drop a slot silently."""
         lib = self.lib
+        count = lib.optim_state_count(self.optim)
+        sizes = [np.size(a) for a in slots]
+        if len(slots) != count or any(n != self.n_params for n in sizes):
+            raise ValueError("optimizer state: %d arrays of %s values, the optimizer has %d "
+                             "state arrays of the model's %d parameters"
+                             % (len(slots), sizes, count, self.n_params))
         lib.optim_set_steps(self.optim, steps)
         lib.optim_set_lr(self.optim, lr)
-        for s, a in enumerate(slots[:lib.optim_state_count(self.optim)]):
-            self._view(lib.optim_state(self.optim, s), self.n_params)[:] = a
+        for s, a in enumerate(slots):
+            self._view(lib.optim_state(self.optim, s), self.n_params)[:] = np.ravel(a)
 
     def epoch(self, X, Y, order=None):
         lib = self.lib

@@ -3,7 +3,9 @@
 ONNX files backprop exports (every activation, normalization, labels, the
 two-column sigmoid output), files torch.onnx.export writes (opsets 9 to 17,
 Gemm and MatMul + Add, Flatten), the same with float_data instead of
-raw_data, and broken ones (cut short, an unsupported op, a bad opset).
+raw_data, and broken ones (cut short, an unsupported op, a bad opset, and
+graphs the specification forbids: a name given twice, encoder labels that
+are not the model's).
 
     BP_BUILD=build/float /usr/bin/python3 tests/fuzz/gen_onnx_corpus.py
 """
@@ -88,7 +90,40 @@ def main():
     old = onnx.load_from_string(good)
     old.opset_import[0].version = 7
     open(os.path.join(OUT, "broken_opset7.onnx"), "wb").write(old.SerializeToString())
+    refusals()
     print(len(os.listdir(OUT)), "files in", OUT)
+
+
+def refusals():
+    """Graphs the ONNX specification forbids, each refused by its own check:
+    an initializer named twice, a value written twice (SSA), a node writing
+    the graph input or an initializer, encoder labels not the model's."""
+    h = onnx.helper
+    w = onnx.numpy_helper.from_array(np.arange(6, dtype=np.float32).reshape(3, 2) / 7, "w")
+    b = onnx.numpy_helper.from_array(np.array([0.5, -0.5], np.float32), "b")
+    b600 = onnx.numpy_helper.from_array(np.array([600, 600], np.float32), "b")
+
+    def save(name, nodes, inits, meta=()):
+        g = h.make_graph([h.make_node(*n[:3], name=n[3]) for n in nodes], "g",
+                         [h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["n", 3])],
+                         [h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["n", 2])], inits)
+        m = h.make_model(g, opset_imports=[h.make_opsetid("", 13)])
+        h.set_model_props(m, dict(meta))
+        open(os.path.join(OUT, name + ".onnx"), "wb").write(m.SerializeToString())
+
+    linear = [("MatMul", ["x", "w"], ["h"], "mm"), ("Add", ["h", "b"], ["y"], "add")]
+    save("refused_dup_init", linear, [w, b, b600])
+    save("refused_reuse", [("MatMul", ["x", "w"], ["h"], "mm"), ("Add", ["h", "b"], ["h"], "add"),
+                           ("Relu", ["h"], ["y"], "relu")], [w, b])
+    save("refused_write_input", [("MatMul", ["x", "w"], ["x"], "mm"), ("Add", ["x", "b"], ["y"], "add")], [w, b])
+    save("refused_write_init", [("MatMul", ["x", "w"], ["b"], "mm"), ("Add", ["b", "b"], ["y"], "add")], [w, b])
+    col = '{"name":"%s","role":"numeric","fill":0,"indicator":false}'
+    enc = ('{"version":1,"missing":"error","impute":"mean","task":"classification","header":true,'
+           '"columns":[%s,%s,%s,{"name":"label","role":"target"}],"targets":[3],'
+           '"labels":["small","big"]}' % (col % "a", col % "b", col % "c"))
+    save("refused_encoder_labels", [("MatMul", ["x", "w"], ["h"], "mm"), ("Add", ["h", "b"], ["z"], "add"),
+                                    ("Softmax", ["z"], ["y"], "soft")], [w, b],
+         [("labels", '["big","small"]'), ("encoder", enc)])
 
 
 if __name__ == "__main__":

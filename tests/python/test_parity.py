@@ -172,6 +172,22 @@ def test_extras_and_errors():
                               random_state=0).fit(Xd * 1e3, yd * 1e3)
 
 
+def test_partial_fit_refuses_optimizer_state_of_another_size():
+    # as bp_trainer_create refuses an optimizer sized for another model, the
+    # state partial_fit carries must be the model's size: it was dropped silently
+    X, y = load_iris(return_X_y=True)
+    clf = backprop.MLPClassifier(hidden_layer_sizes=(8,), random_state=0, n_threads=1)
+    clf.partial_fit(X, y, classes=np.unique(y))
+    solver, steps, lr, slots = clf._optimizer_state
+    n = slots[0].size
+    for bad in ([s[:10] for s in slots], [s[:1] for s in slots], slots[:1]):
+        clf._optimizer_state = (solver, steps, lr, bad)
+        with pytest.raises(ValueError, match="model's %d parameters" % n):
+            clf.partial_fit(X, y)
+    clf._optimizer_state = (solver, steps, lr, slots)
+    clf.partial_fit(X, y)
+
+
 def test_threads_take_turns():
     """Fits from several Python threads (the GIL is released in the library)
     give what the same fits give one after the other."""
