@@ -43,17 +43,31 @@ else
   DIST_SKIP := cli/dist_mpi.c
 endif
 OPT      ?= -O3 -march=native
-CPPFLAGS += -Iinclude -Isrc $(REAL_DEFS) $(MPI_DEFS) -D_POSIX_C_SOURCE=200809L
+CPPFLAGS += -Iinclude $(REAL_DEFS) $(MPI_DEFS) -D_POSIX_C_SOURCE=200809L
 CFLAGS   += -std=c11 $(OPT) -fno-math-errno -g -fPIC -Wall -Wextra -Werror -MMD -MP $(SAN_FLAGS)
 LDFLAGS  += $(SAN_FLAGS)
 LDLIBS   := -lopenblas -ljansson -lz -lm -lpthread
 
-LIB_SRC  := $(sort $(wildcard src/*.c))
+# src/ is in folders that are the build's feature sets (docs/ARCHITECTURE.md):
+# base/ (statuses, memory, the matrix products, the thread pool) and nn/ (the
+# network, optimizers, trainer) are the core; data/ (data sets, CSV, IDX,
+# encoders), io/ (model files, ONNX, atomic writes) and deploy/ (int8, the C
+# export) build on it. Each folder sees the headers of its own and of those
+# below it alone, so a stray include from base/ or nn/ into data/ or io/ does
+# not compile. FEATURES leaves folders out (e.g. FEATURES="base nn").
+FEATURES ?= base nn data io deploy
+INC_base   := -Isrc/base
+INC_nn     := $(INC_base) -Isrc/nn
+INC_data   := $(INC_nn) -Isrc/data
+INC_io     := $(INC_data) -Isrc/io
+INC_deploy := $(INC_io) -Isrc/deploy
+# Tests, benchmarks and tools reach inside every folder.
+INC_ALL    := $(INC_deploy)
+LIB_SRC  := $(sort $(foreach f,$(FEATURES),$(wildcard src/$(f)/*.c)))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 # The core: models, training and what a model carries, without the data and
 # file code, jansson or zlib. tests/test_core_only.c links against it alone.
-CORE_SRC := $(addprefix src/,status.c rng.c parallel.c gemm.c gemv.c activation.c loss.c \
-              dense.c model.c model_meta.c model_task.c optim.c train.c gradcheck.c shuffle_mt19937.c)
+CORE_SRC := $(sort $(wildcard src/base/*.c src/nn/*.c))
 CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 CORE_LIB := $(BUILD)/libbackprop-core.a
 CORE_LDLIBS := -lopenblas -lm -lpthread
@@ -98,7 +112,7 @@ deps:
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(INC_$(firstword $(subst /, ,$*))) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/cli/%.o: cli/%.c
 	@mkdir -p $(@D)
@@ -126,20 +140,20 @@ $(BUILD)/examples/%: examples/%.c $(STATIC)
 
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(INC_ALL) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
 
 # Linked against the core alone: a model that links no data or file code.
 $(BUILD)/tests/test_core_only: tests/test_core_only.c tests/test.h $(CORE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CORE_LIB) $(CORE_LDLIBS)
+	$(CC) $(CPPFLAGS) $(INC_nn) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CORE_LIB) $(CORE_LDLIBS)
 
 $(REF_BIN): tests/reference/driver.c $(STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(INC_ALL) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c bench/bench.h $(STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(INC_ALL) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
 
 # Both precisions, then every test of each; the runner prints the totals.
 # With mpicc (the deps step installs OpenMPI) the MPI command of each is
@@ -198,7 +212,7 @@ $(EMB)/fmf.c: $(EMB)/fm.safetensors
 	$(EMB_CLI) export --model $< --format c --output $@
 
 $(EMB)/images.h: examples/embedded/make_images.c $(EMB)/fm.safetensors
-	$(CC) $(CPPFLAGS) -std=c11 -O2 -o $(EMB)/make_images $< build/float/libbackprop.a $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(INC_ALL) -std=c11 -O2 -o $(EMB)/make_images $< build/float/libbackprop.a $(LDLIBS)
 	$(EMB)/make_images fashion-mnist:test 8 > $@
 
 $(EMB)/demo.elf: examples/embedded/main.c $(EMB)/fm.c $(EMB)/images.h
@@ -265,10 +279,10 @@ FUZZ_OPTS    ?= -malloc_limit_mb=256 -print_final_stats=1
 
 $(FUZZ_DIR)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+	$(FUZZ_CC) $(CPPFLAGS) $(INC_$(firstword $(subst /, ,$*))) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJ)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+	$(FUZZ_CC) $(CPPFLAGS) $(INC_ALL) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
 
 fuzz-bin:
 	@scripts/deps.sh fuzz
@@ -287,7 +301,7 @@ fuzz-corpus:
 	$(MAKE) REAL=float lib && $(MAKE) REAL=double lib
 	mkdir -p $(FUZZ_TARGETS:%=tests/fuzz/corpus_%)
 	for r in float double; do \
-	    $(CC) $(CPPFLAGS) $$([ $$r = double ] && echo -DBP_REAL_DOUBLE) -std=c11 -o build/$$r/gen_corpus \
+	    $(CC) $(CPPFLAGS) $(INC_ALL) $$([ $$r = double ] && echo -DBP_REAL_DOUBLE) -std=c11 -o build/$$r/gen_corpus \
 	        tests/fuzz/gen_corpus.c build/$$r/libbackprop.a $(LDLIBS) && build/$$r/gen_corpus tests/fuzz || exit 1; \
 	done
 

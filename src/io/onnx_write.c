@@ -10,6 +10,7 @@
  * 1 - p and p: Sub(one, p) and Concat(axis=1). docs/FORMAT.md has the
  * mapping; onnx_read.c reads it back. */
 #include "modelfile.h"
+#include "file_atomic.h"
 #include "onnx.h"
 
 #include <jansson.h>

@@ -1,7 +1,7 @@
 /* gemm.c - the one entry for every matrix product: a table of which kernel
  * serves which product and shape, the BLAS wrapper (OpenBLAS cblas_sgemm /
  * cblas_dgemm) and the naive reference the tests compare the kernels with. */
-#include "internal.h"
+#include "base.h"
 
 #include <cblas.h>
 

@@ -1,130 +1,10 @@
-/* internal.h - private structures and helpers shared across src/ files. */
+/* internal.h - the network's private structures and kernels (src/nn/):
+ * activations, losses, dense layers, the optimizer's blocks and the model.
+ * Builds on base.h alone: nothing here includes data/, io/ or deploy/. */
 #ifndef BP_INTERNAL_H
 #define BP_INTERNAL_H
 
-#include "backprop.h"
-
-#include <assert.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdio.h>
-
-/* Internal invariants only: user input and I/O errors are statuses. */
-#define BP_ASSERT(cond) assert(cond)
-
-/* Math at bp_real precision: float loops must not round-trip through double. */
-#ifdef BP_REAL_DOUBLE
-#define BP_REAL_NAME "float64"
-#define R_EXP exp
-#define R_TANH tanh
-#define R_SQRT sqrt
-#define R_FLOOR floor
-#else
-#define BP_REAL_NAME "float32"
-#define R_EXP expf
-#define R_TANH tanhf
-#define R_SQRT sqrtf
-#define R_FLOOR floorf
-#endif
-
-/* Records a printf-style message as the thread's last error and returns s.
- * Usage: return bp__fail(BP_ERR_INVALID, "sizes[%d] = %d: must be >= 1", l, n); */
-bp_status bp__fail(bp_status s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-/* Index of `name` in names[0..n) into *out, or BP_ERR_INVALID with a message
- * "unknown WHAT 'name' (expected a, b or c)". */
-bp_status bp__lookup(const char *what, const char *const *names, int n, const char *name, int *out);
-
-/* calloc of n * size with overflow check, aligned to BP__LINE; NULL on
- * failure (message set). */
-#define BP__LINE 64 /* bytes in a cache line */
-void *bp__calloc(size_t n, size_t size);
-
-/* A heap copy of s; NULL (message set) when out of memory. */
-char *bp__strdup(const char *s);
-/* Copies n strings into a new array (names NULL: "0", "1", ...); *out is NULL
- * for n == 0. bp__strings_free frees such an array of n. */
-bp_status bp__strings_copy(char ***out, int n, const char *const *names);
-void bp__strings_free(char **list, int n);
-
-/* Writes path through bp_file (file_atomic.c; backprop.h gives the rules):
- * fill(f, ctx) writes the contents and returns false if a write failed. On
- * any failure a replaced file is left as it was and no temporary file stays;
- * the message names the path and the step that failed. */
-bp_status bp__file_write_with(const char *path, bool (*fill)(FILE *f, const void *ctx),
-                              const void *ctx);
-
-/* Monotonic wall clock in seconds. */
-double bp__now(void);
-
-/* ------------------------------------------------------------------ gemm */
-
-typedef enum { BP_NO_TRANS = 0, BP_TRANS = 1 } bp__trans;
-
-/* C (m, n) = alpha op(A) op(B) + beta C, row-major, cblas argument order.
- * op(A) is (m, k), op(B) is (k, n). The BLAS kernel (OpenBLAS). */
-void bp__gemm(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
-              const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
-              bp_real *c, int ldc);
-/* The naive triple loop with the same contract, kept as the tests' reference. */
-void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
-                  const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
-                  bp_real *c, int ldc);
-
-/* The matrix products of the library, each C (m, n) = op(A) op(B) with op(A)
- * (m, k) and op(B) (k, n), row-major, C overwritten. A layer's three: */
-typedef enum bp__product {
-    BP__PRODUCT_FORWARD,     /* Z = A · Wᵀ:   A (m, k), W (n, k) */
-    BP__PRODUCT_WEIGHT_GRAD, /* dW = dZᵀ · A: dZ (k, m), A (k, n) */
-    BP__PRODUCT_INPUT_GRAD,  /* dA = dZ · W:  dZ (m, k), W (k, n) */
-    BP__PRODUCT_COUNT
-} bp__product;
-
-typedef enum bp__kernel {
-    BP__KERNEL_BLAS,      /* bp__gemm */
-    BP__KERNEL_GEMV_ROWS, /* bp__gemv_rows: W read once, in place (FORWARD only) */
-    BP__KERNEL_COUNT
-} bp__kernel;
-
-/* One row of the table of which kernel serves which product and shape: it
- * matches `product` when m <= max_m and k >= min_k. The first row that
- * matches wins; a product no row matches takes the BLAS kernel. */
-typedef struct bp__kernel_rule {
-    bp__product product;
-    int max_m, min_k;
-    bp__kernel kernel;
-} bp__kernel_rule;
-
-/* The kernel the table gives for a product of this shape. A caller that
- * splits one product over threads asks once, for the whole product, so that
- * every part takes the same kernel whatever the thread count. */
-bp__kernel bp__kernel_for(bp__product p, int m, int n, int k);
-/* The one entry for a product: C = op(A) op(B) by `kernel` (from
- * bp__kernel_for for the whole product; this call may be one part of it). */
-void bp__product_run(bp__kernel kernel, bp__product p, int m, int n, int k, const bp_real *a,
-                     int lda, const bp_real *b, int ldb, bp_real *c, int ldc);
-/* Test hook: replaces the table (rules NULL: the default one). Not for use
- * while another thread computes. */
-void bp__kernel_table_set(const bp__kernel_rule *rules, int n);
-
-/* -------------------------------------------------------------- threads */
-
-/* The most parts a job runs in (bp_set_threads caps the threads here). */
-#define BP__MAX_THREADS 64
-/* A job run in `parts` pieces: part p of parts does its share. */
-typedef void (*bp__job_fn)(void *ctx, int part, int parts);
-/* Runs fn on up to bp_get_threads() parts at once (the caller runs part 0,
- * then any part that no worker has started yet), fewer when the job's `flops`
- * are too few to pay for waking a thread, and returns when all are done. A
- * part must not wait for another part: any thread may run any part p >= 1. */
-void bp__parallel(bp__job_fn fn, void *ctx, double flops);
-/* The share [lo, hi) of n items that part p of parts takes. */
-void bp__split(size_t n, int part, int parts, size_t *lo, size_t *hi);
+#include "base.h"
 
 /* ----------------------------------------------------------- activations */
 
@@ -157,11 +37,6 @@ void bp__loss_grad(bp_loss loss, bp_real *d, const bp_real *a, const bp_real *y,
                    int rows, int cols, int mean_rows);
 
 /* ----------------------------------------------------------------- dense */
-
-/* z (m, units), rows ldz apart = x (m, in) · w (units, in)ᵀ, for a few rows of
- * x: W read once, in place (gemv.c); the kernel table (gemm.c) says when. */
-void bp__gemv_rows(const bp_real *x, const bp_real *w, int m, int in, int units, bp_real *z,
-                   int ldz);
 
 void bp__dense_forward(bp_real *a, bp_real *z, const bp_real *a_prev, const bp_real *w,
                        const bp_real *b, int m, int in, int out, bp_activation act,

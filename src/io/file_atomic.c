@@ -12,6 +12,7 @@
  * umask, as fopen gives; a replaced file keeps its permission bits. */
 #define _GNU_SOURCE /* fopencookie: the first failing write's errno */
 #include "internal.h"
+#include "file_atomic.h"
 
 #include <errno.h>
 #include <fcntl.h>

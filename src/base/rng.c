@@ -1,6 +1,6 @@
 /* rng.c - xoshiro256** (Blackman & Vigna), seeded through splitmix64.
  * The library's only source of randomness: never rand(). */
-#include "internal.h"
+#include "base.h"
 
 #include <math.h>
 

@@ -4,7 +4,7 @@
  * RandomState stream (scikit-learn's per-epoch shuffle) draw the epoch's
  * permutation at C speed: a shuffle of 1,797 indices in ~15 us instead of
  * RandomState.shuffle's ~27-33 us. */
-#include "internal.h"
+#include "base.h"
 
 enum { MT_N = BP_MT19937_WORDS, MT_M = 397 };
 

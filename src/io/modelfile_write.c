@@ -2,6 +2,7 @@
  * describe them in __metadata__, then write header and data through bp_file
  * (file_atomic.c: a temporary file beside the target, fsynced and renamed). */
 #include "modelfile.h"
+#include "file_atomic.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* status.c - bp_status, the thread's last error message, small utilities. */
 #define _POSIX_C_SOURCE 200809L
-#include "internal.h"
+#include "base.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -6,7 +6,7 @@
  * small GEMMs of mini-batch training, and splits the elementwise work and the
  * optimizer too, so that no core idles between GEMMs. */
 #define _GNU_SOURCE
-#include "internal.h"
+#include "base.h"
 
 #include <cblas.h>
 #include <pthread.h>

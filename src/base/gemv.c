@@ -11,7 +11,7 @@
  * The sums are taken in a different order from OpenBLAS's (lane by lane, then
  * a tree over the lanes), so a row's outputs can differ in the last bits from
  * the same row in a large batch (docs/PERFORMANCE.md, Inference). */
-#include "internal.h"
+#include "base.h"
 
 #include <string.h>
 
