@@ -1,6 +1,6 @@
 /* cmd_export.c - `backprop export`: a model as code or another format. It
  * parses the options, loads the model, and hands it to the library's
- * exporter of --format (src/export_c.c for c, src/onnx_write.c for onnx);
+ * exporter of --format (src/deploy/export_c.c for c, src/io/onnx_write.c for onnx);
  * --test measures the model on data first. */
 #include "cli.h"
 

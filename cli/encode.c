@@ -1,7 +1,7 @@
 /* encode.c - the command's side of tabular encoders: the encoder options
  * from the command line, and the warnings about what encoding dropped or
  * could not match. Fitting and encoding are the library's
- * (src/data_encode.c, bp_encoder_fit and bp_model_encode). */
+ * (src/data/data_encode.c, bp_encoder_fit and bp_model_encode). */
 #include "cli.h"
 
 #include <stdlib.h>

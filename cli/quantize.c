@@ -1,6 +1,6 @@
 /* quantize.c - the command's side of int8 quantization: the calibration
  * set and what it covers, and the float vs int8 comparison that export
- * --test prints. The arithmetic is the library's (src/quant.c). */
+ * --test prints. The arithmetic is the library's (src/deploy/quant.c). */
 #include "cli.h"
 
 #include <math.h>

@@ -1,5 +1,5 @@
-/* test_encode.c - the tabular encoder's library contracts (src/data_encode.c,
- * src/encoder_json.c): roles, one-hot layout, imputation values computed by
+/* test_encode.c - the tabular encoder's library contracts (src/data/data_encode.c,
+ * src/io/encoder_json.c): roles, one-hot layout, imputation values computed by
  * hand, missing-value policies, unseen categories, columns by name, the
  * exporters' query, the model file round trip, and the failures the header
  * documents. tests/test_tabular.py compares the same code with scikit-learn. */

@@ -3,7 +3,7 @@
 the thing at an output path, for each of the library's writers: the model
 file (init --save, bp_model_save), ONNX (export --format onnx), the C export
 (export --format c) and predictions (predict --output). All go through one
-writer, bp_file (src/file_atomic.c); each case is checked for each writer:
+writer, bp_file (src/io/file_atomic.c); each case is checked for each writer:
 
 1. a FIFO at the path gets the bytes in place (a reader process reads them,
    under a timeout) and stays a FIFO; a rename would have replaced it and

@@ -1,4 +1,4 @@
-/* Inference: the small-batch path (src/gemv.c) against the GEMM path and
+/* Inference: the small-batch path (src/base/gemv.c) against the GEMM path and
  * against a forward pass written here in double precision, for every
  * activation and for batch sizes around the switch-over; the same bits on 1
  * and 2 threads; a row alone against the same row in a large batch; and

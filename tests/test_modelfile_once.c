@@ -1,5 +1,5 @@
 /* test_modelfile_once.c - every model-file load reads the file once: the
- * front door (src/modelfile_load.c) reads the bytes, picks the format and
+ * front door (src/io/modelfile_load.c) reads the bytes, picks the format and
  * hands them to that reader, which must not open the file again. The
  * program's fopen wraps open + fdopen and counts the opens for reading.
  * (Not under AddressSanitizer, which intercepts fopen itself.) */

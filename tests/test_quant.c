@@ -1,5 +1,5 @@
-/* test_quant.c - the library's int8 quantization (src/quant.c) and C
- * exporter (src/export_c.c) through their API: the requantization rounds
+/* test_quant.c - the library's int8 quantization (src/deploy/quant.c) and C
+ * exporter (src/deploy/export_c.c) through their API: the requantization rounds
  * to nearest (checked against double arithmetic), int8 predictions track
  * the float model on data like the calibration set (with and without the
  * normalization folded into layer 1), predict allocates nothing, and every

@@ -1,4 +1,4 @@
-/* encode.h - private to src/data_encode.c and src/encoder_json.c: what
+/* encode.h - private to src/data/data_encode.c and src/io/encoder_json.c: what
  * fitting, applying and the JSON share. The encoder's fields, its copy, free
  * and its check against a model are the model's (model_meta.h, model_meta.c). */
 #ifndef BP_ENCODE_H

@@ -104,7 +104,7 @@ struct bp_model {
     bp_real *norm_shift, *norm_scale; /* (inputs) or NULL */
     int n_labels;
     char **labels;
-    bp_encoder *encoder; /* raw table columns -> inputs, or NULL (src/data_encode.c) */
+    bp_encoder *encoder; /* raw table columns -> inputs, or NULL (src/data/data_encode.c) */
 };
 
 /* bp_model_backward for rows that are one shard of a batch of mean_rows

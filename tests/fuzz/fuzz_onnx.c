@@ -1,6 +1,6 @@
-/* fuzz_onnx.c - libFuzzer target: the ONNX reader (src/onnx_read.c) on
+/* fuzz_onnx.c - libFuzzer target: the ONNX reader (src/io/onnx_read.c) on
  * arbitrary bytes, straight from memory (bp_model_load hands it the file's
- * bytes the same way once its first bytes say ONNX, src/modelfile_load.c). A successful load must
+ * bytes the same way once its first bytes say ONNX, src/io/modelfile_load.c). A successful load must
  * give a valid model: finite parameters and normalization, labels that fit,
  * one predict that runs. (Export and re-import are checked by test_onnx.c:
  * a file written per input would slow the fuzzer a hundredfold.) */

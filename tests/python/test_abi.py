@@ -2,7 +2,7 @@
 and integer constants in backprop/_lib.py) against the library's
 bp_abi_table(), in both builds; and the table against the header itself, so
 that a field, enum value or #define added to the header without its line in
-src/abi.c fails here by name."""
+src/base/abi.c fails here by name."""
 import ctypes
 import os
 import re
@@ -59,19 +59,19 @@ def header_vs_table(text, table):
     structs = header_structs(text)
     for s, fields in structs.items():
         if table.get(s, (None,))[0] != _lib.ABI_STRUCT:
-            bad.append(f"{s}: a struct of backprop.h with no STRUCT({s}) line in src/abi.c")
+            bad.append(f"{s}: a struct of backprop.h with no STRUCT({s}) line in src/base/abi.c")
         for f in fields:
             if table.get(f"{s}.{f}", (None,))[0] != _lib.ABI_FIELD:
                 bad.append(f"{s}.{f}: a field of backprop.h with no FIELD({s}, {f}) line "
-                           "in src/abi.c")
+                           "in src/base/abi.c")
         in_table = [k.split(".", 1)[1] for k, v in table.items()
                     if v[0] == _lib.ABI_FIELD and k.split(".", 1)[0] == s]
         if [f for f in in_table if f in fields] != [f for f in fields if f in in_table]:
-            bad.append(f"{s}: fields in another order in src/abi.c than in backprop.h")
+            bad.append(f"{s}: fields in another order in src/base/abi.c than in backprop.h")
     constants = header_constants(text)
     for c in constants:
         if table.get(c, (None,))[0] != _lib.ABI_CONSTANT:
-            bad.append(f"{c}: declared in backprop.h with no CONSTANT({c}) line in src/abi.c")
+            bad.append(f"{c}: declared in backprop.h with no CONSTANT({c}) line in src/base/abi.c")
     for k, (kind, _, _) in table.items():
         known = (k.split(".", 1)[0] in structs and (kind == _lib.ABI_STRUCT or
                                                      k.split(".", 1)[1] in structs[k.split(".", 1)[0]])
@@ -122,7 +122,7 @@ def test_table_covers_the_header(header, dtype):
 
 def test_header_drift_is_named(header):
     """A field added to bp_train_config (or an enum value, a #define) in the
-    header without its src/abi.c line fails, naming it."""
+    header without its src/base/abi.c line fails, naming it."""
     table = _lib.library(np.float32).abi
     drifted = header.replace("    double prob_clip;\n",
                              "    double prob_clip;\n    int abi_test_probe;\n", 1)

@@ -103,7 +103,7 @@ static int one_pass(bp_model *m, const bp_real *x, const bp_real *y, int n)
     return 0;
 }
 
-/* The sample order of the trainer's next epoch, as src/train.c draws it:
+/* The sample order of the trainer's next epoch, as src/nn/train.c draws it:
  * Fisher-Yates on the identity with the generator seeded by the train seed,
  * its state carried from epoch to epoch. */
 static void next_order(double *order, size_t n, bp_rng *r)
