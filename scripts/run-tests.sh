@@ -6,6 +6,13 @@
 set -u
 cd "$(dirname "$0")/.."
 passed=0; failed=0
+# ThreadSanitizer builds (make SANITIZE=thread): its options reach the child
+# processes of the Python and shell tests too. die_after_fork=0: a child forked
+# after the pool started must start its own workers (test_train.c), which
+# TSan refuses by default.
+case " $* " in *-tsan[/\ ]*)
+    export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp die_after_fork=0 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" ;;
+esac
 run_one() {  # label, command...
     local label=$1; shift
     local out rc
