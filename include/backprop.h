@@ -435,7 +435,8 @@ bp_status bp_trainer_objective(bp_trainer *t, const bp_real *x, const bp_real *y
                                double *loss, double *penalty);
 
 /* Asks the running (or next) epoch to stop after its current batch. Safe to
- * call from a signal handler. */
+ * call from a signal handler, and from another thread while one runs the epoch
+ * (the one call on an object in use by another thread that is allowed). */
 void bp_trainer_request_stop(bp_trainer *t);
 int bp_trainer_epochs_done(const bp_trainer *t);
 /* The configuration the trainer was created with (owned by the trainer). */

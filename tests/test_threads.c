@@ -3,10 +3,12 @@
  * and predict at the same time and get exactly the bits they get one after
  * another (a caller that finds the library's pool busy runs its job's parts
  * itself); the lazy start of the pool and bp_set_threads are safe to race
- * with jobs. Run under ThreadSanitizer by `make SANITIZE=thread test`. */
+ * with jobs, and so is bp_trainer_request_stop from another thread. Run
+ * under ThreadSanitizer by `make SANITIZE=thread test`. */
 #include "util.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
@@ -207,11 +209,53 @@ static void test_set_threads_during_jobs(void)
     bp_set_threads(1);
 }
 
+/* bp_trainer_request_stop from another thread while the epoch runs (the one
+ * call the header allows on an object another thread is using). */
+static atomic_int epochs_started;
+
+static void *stop_soon(void *arg)
+{
+    while (!atomic_load(&epochs_started)) sched_yield();
+    nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL);
+    bp_trainer_request_stop(arg);
+    return NULL;
+}
+
+static void test_request_stop_from_another_thread(void)
+{
+    bp_set_threads(2);
+    work *w = new_work(55);
+    const int sizes[] = {IN, HID, OUT};
+    const bp_activation acts[] = {BP_ACT_RELU, BP_ACT_SOFTMAX};
+    bp_model *m = make_model(2, sizes, acts, BP_LOSS_XENT, 55);
+    bp_optim_config oc = bp_optim_config_default(BP_OPTIM_SGD);
+    bp_train_config tc = bp_train_config_default();
+    tc.batch_size = 1; /* many batches: the request lands inside an epoch */
+    bp_optim *o = NULL;
+    bp_trainer *t = NULL;
+    CHECK_OK(bp_optim_create(&o, &oc, bp_model_param_count(m)));
+    CHECK_OK(bp_trainer_create(&t, m, o, &tc));
+    pthread_t stopper;
+    atomic_store(&epochs_started, 0);
+    CHECK(pthread_create(&stopper, NULL, stop_soon, t) == 0, "pthread_create");
+    bp_status st = BP_OK;
+    for (int e = 0; e < 1000 && st == BP_OK; e++) {
+        atomic_store(&epochs_started, 1);
+        st = bp_trainer_epoch(t, w->x, w->y, N, NULL);
+    }
+    pthread_join(stopper, NULL);
+    CHECK(st == BP_ERR_INTERRUPTED, "%s: %s", bp_status_name(st), bp_last_error());
+    bp_trainer_free(t), bp_optim_free(o), bp_model_free(m);
+    free_work(w);
+    bp_set_threads(1);
+}
+
 int main(void)
 {
     alarm(1200); /* a lost wake-up or a corrupted job would hang: fail instead */
     RUN(test_lazy_start_races); /* first: before anything starts the pool */
     RUN(test_concurrent_training_is_exact);
     RUN(test_set_threads_during_jobs);
+    RUN(test_request_stop_from_another_thread);
     return test_summary("test_threads");
 }
