@@ -5,6 +5,7 @@
 #   make demo            trains on Fashion-MNIST and shows the result
 #   make install PREFIX=/usr/local
 #   make SANITIZE=1 ...  AddressSanitizer + UndefinedBehaviorSanitizer build
+#   make SANITIZE=thread ...  ThreadSanitizer build (build/float-tsan; tests/tsan.supp)
 #   make MPI=1 ...       the backprop command for mpirun (build/float-mpi, mpicc):
 #                        data-parallel training, docs/DISTRIBUTED.md
 #   make fuzz            builds the libFuzzer targets (clang) and runs each for
@@ -29,7 +30,17 @@ BUILD := build/$(REAL)
 ifeq ($(SANITIZE),1)
   BUILD := build/$(REAL)-san
   SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+else ifeq ($(SANITIZE),thread)
+  BUILD := build/$(REAL)-tsan
+  SAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+else ifneq ($(SANITIZE),0)
+  $(error SANITIZE must be 0, 1 or thread, not '$(SANITIZE)')
 endif
+
+# What `make test` runs for each SANITIZE.
+TEST_BUILDS_0 := build/float build/double
+TEST_BUILDS_1 := build/float-san build/double-san
+TEST_BUILDS_thread := build/float-tsan build/double-tsan
 
 CC       ?= cc
 # The library is the same either way; only cli/ talks to MPI (cli/dist_mpi.c
@@ -161,9 +172,9 @@ $(BUILD)/bench/%: bench/%.c bench/bench.h $(STATIC)
 test: deps
 	$(MAKE) REAL=float SANITIZE=$(SANITIZE) lib cli examples tests bench-bin
 	$(MAKE) REAL=double SANITIZE=$(SANITIZE) lib cli examples tests bench-bin
-	$(if $(filter 1,$(SANITIZE)),,if command -v mpicc >/dev/null; then \
+	$(if $(filter 0,$(SANITIZE)),if command -v mpicc >/dev/null; then \
 	    $(MAKE) REAL=float MPI=1 cli && $(MAKE) REAL=double MPI=1 cli; fi)
-	@scripts/run-tests.sh $(if $(filter 1,$(SANITIZE)),build/float-san build/double-san,build/float build/double)
+	@scripts/run-tests.sh $(TEST_BUILDS_$(SANITIZE))
 
 # The PyTorch conformance suite alone, in both precisions (also part of make test).
 conformance: deps

@@ -11,6 +11,15 @@
  *     (batch, n_out), weights (out, in) like torch.nn.Linear.
  *   - bp_real is float, or double when the library and your code are built
  *     with BP_REAL_DOUBLE defined (`make REAL=double`; pkg-config adds it).
+ *   - Threads: distinct objects (models, optimizers, trainers, datasets,
+ *     qmodels) may be used from several threads at the same time; one object
+ *     is used by one thread at a time (a model being trained by a trainer
+ *     counts as the trainer's), and read-only calls on one object do not
+ *     make it shareable unless its comment says so. bp_set_threads may be
+ *     called at any time from any thread; bp_last_error is per thread.
+ *     Results never depend on what other threads do: a call that finds the
+ *     library's threads busy with another call's work does its own work on
+ *     the calling thread, in the same parts, so it gets the same bits, later.
  *
  * Minimal use (examples/xor.c is the complete program):
  *
@@ -75,9 +84,16 @@ const char *bp_status_name(bp_status s);
 /* Number of threads the library computes with (at most 64); n <= 0 selects
  * the number of online cores, which is also the default. The library runs
  * its own pool of threads, each calling OpenBLAS on its share of a layer, so
- * it sets OpenBLAS itself to one thread (openblas_set_num_threads(1)), a
+ * it sets OpenBLAS itself to one thread (openblas_set_num_threads(1), once,
+ * at the first call of either function or the first computation), a
  * process-wide setting. Results are reproducible for a given thread count;
- * another count may change the last bits (docs/ARCHITECTURE.md). */
+ * another count may change the last bits (docs/ARCHITECTURE.md).
+ * The count is process-wide. bp_set_threads may be called from any thread at
+ * any time, also while other threads compute: each computation step (a
+ * layer's forward or backward, an optimizer pass) reads the count once when
+ * it starts, so the new count applies from the next step, and a call that
+ * spans several steps (an epoch, a predict) should not race with it if its
+ * bits matter. */
 void bp_set_threads(int n);
 int bp_get_threads(void);
 
@@ -439,7 +455,8 @@ bp_status bp_trainer_objective(bp_trainer *t, const bp_real *x, const bp_real *y
                                double *loss, double *penalty);
 
 /* Asks the running (or next) epoch to stop after its current batch. Safe to
- * call from a signal handler. */
+ * call from a signal handler, and from another thread while one runs the epoch
+ * (the one call on an object in use by another thread that is allowed). */
 void bp_trainer_request_stop(bp_trainer *t);
 int bp_trainer_epochs_done(const bp_trainer *t);
 /* The configuration the trainer was created with (owned by the trainer). */

@@ -6,6 +6,16 @@
 set -u
 cd "$(dirname "$0")/.."
 passed=0; failed=0
+# ThreadSanitizer builds (make SANITIZE=thread): its options reach the child
+# processes of the Python and shell tests too. die_after_fork=0: a child forked
+# after the pool started must start its own workers (test_train.c), which
+# TSan refuses by default. atexit_sleep_ms=0: TSan's default second of sleep
+# at each exit (for threads still running to report) would add a second to
+# every command the shell and Python tests run, and make test_crash_safety.py's
+# kills aimed at a save land after it; the library's workers are idle by then.
+case " $* " in *-tsan[/\ ]*)
+    export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp die_after_fork=0 atexit_sleep_ms=0 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" ;;
+esac
 run_one() {  # label, command...
     local label=$1; shift
     local out rc

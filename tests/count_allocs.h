@@ -1,7 +1,7 @@
 /* count_allocs.h - counts the test program's allocations, for the "nothing
  * allocated in the loop / in predict" tests: the malloc family wraps glibc's.
- * Not under AddressSanitizer, which owns malloc itself (COUNTING_ALLOCS is
- * then undefined and the tests say so). Include it in one test file only. */
+ * Not under AddressSanitizer or ThreadSanitizer, which own malloc themselves
+ * (COUNTING_ALLOCS is then undefined and the tests say so). Include it in one test file only. */
 #ifndef BP_TEST_COUNT_ALLOCS_H
 #define BP_TEST_COUNT_ALLOCS_H
 
@@ -13,8 +13,14 @@
 #endif
 #endif
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define __SANITIZE_THREAD__ 1
+#endif
+#endif
+
 static long n_allocs;
-#ifndef __SANITIZE_ADDRESS__
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 #define COUNTING_ALLOCS 1
 extern void *__libc_malloc(size_t), *__libc_calloc(size_t, size_t), *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);

@@ -41,10 +41,10 @@ BUILD = os.environ.get("BP_BUILD", "build/float")
 B = os.path.abspath(os.path.join(BUILD, "bin", "backprop"))
 RUNS = int(os.environ.get("BP_ARGV_RUNS", "300"))
 SEED = int(os.environ.get("BP_ARGV_SEED", "1"))
-SANITIZED = BUILD.rstrip("/").endswith("-san")
+SANITIZED = BUILD.rstrip("/").endswith(("-san", "-tsan"))
 COMMANDS = ["train", "eval", "predict", "init", "info", "gradcheck", "demo"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SAN_REPORT = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:")
+SAN_REPORT = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|ThreadSanitizer|runtime error:")
 
 
 def options(cmd):

@@ -14,7 +14,10 @@ done
 # float one and its double twin, or the other way round).
 b=$(basename "$BP_BUILD"); case "$b" in *float*) twin=${b/float/double} ;; *) twin=${b/double/float} ;; esac
 pyenv=(PYTHONPATH=python BACKPROP_LIBRARY="$BP_BUILD/libbackprop.so:$(dirname "$BP_BUILD")/$twin/libbackprop.so")
-case "$b" in *-san*) pyenv+=(LD_PRELOAD="$(gcc -print-file-name=libasan.so)" ASAN_OPTIONS=detect_leaks=0) ;; esac
+case "$b" in
+    *-san*) pyenv+=(LD_PRELOAD="$(gcc -print-file-name=libasan.so)" ASAN_OPTIONS=detect_leaks=0) ;;
+    *-tsan*) pyenv+=(LD_PRELOAD="$(gcc -print-file-name=libtsan.so)") ;;
+esac
 for ex in examples/python/*.py; do
     [ -f "$ex" ] || continue
     if out=$(env "${pyenv[@]}" timeout 300 /usr/bin/python3 "$ex" 2>&1); then

@@ -203,7 +203,7 @@ static void test_predict_allocates_nothing(void)
     CHECK(threads >= 2 && threads_running() == threads, "threads: %d before, %d after", threads,
           threads_running());
 #ifndef COUNTING_ALLOCS
-    printf("note: allocations not counted under AddressSanitizer\n");
+    printf("note: allocations not counted under a sanitizer (it owns malloc)\n");
 #endif
     bp_set_threads(1);
     bp_model_free(m);

@@ -20,7 +20,7 @@ pass() { echo "ok   $1"; ok=$((ok + 1)); }
 fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
 finish() { echo "cases: $ok ok, $failed failed (test_mpi.sh, $(basename "$BUILD"))"; [ "$failed" -eq 0 ]; exit; }
 
-case "$BUILD" in *-san) pass "mpi # skipped: not with the sanitizer build"; finish ;; esac
+case "$BUILD" in *-san|*-tsan) pass "mpi # skipped: not with the sanitizer builds"; finish ;; esac
 if ! command -v mpirun >/dev/null; then
     pass "mpi # skipped: no mpirun (the deps step installs openmpi-bin)"; finish
 fi

@@ -1,7 +1,7 @@
 """Runs the Python package's tests (tests/python/, pytest) against the build
 in $BP_BUILD and its other precision (build/float <-> build/double, the
--san builds alike): scikit-learn's estimator checks and the parity with
-scikit-learn's MLPs. Sanitized builds need libasan preloaded into python,
+-san and -tsan builds alike): scikit-learn's estimator checks and the parity with
+scikit-learn's MLPs. Sanitized builds need libasan (libtsan) preloaded into python,
 so pytest always runs in a child process with that environment."""
 import os
 import re
@@ -26,6 +26,9 @@ if "-san" in base:
                           text=True).stdout.strip()
     env["LD_PRELOAD"] = asan
     env["ASAN_OPTIONS"] = "detect_leaks=0"  # python itself leaks at exit
+if "-tsan" in base:
+    env["LD_PRELOAD"] = subprocess.run(["gcc", "-print-file-name=libtsan.so"], capture_output=True,
+                                       text=True).stdout.strip()
 cmd = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
        os.path.join(ROOT, "tests", "python")]
 proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)

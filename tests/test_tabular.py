@@ -399,6 +399,8 @@ def hostile_cases(tmp):
     r = run("train", "--data", big, "--hidden", 4, "--save", p("u.st"), check=False)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     bound = 12 * size + 64 * 2**20
+    if BUILD.rstrip("/").endswith("-tsan"):
+        bound *= 2  # ThreadSanitizer's shadow of every byte the heap touches (238 MB measured)
     expect("million-categories-refused", r, 1, "has 1000000 categories, more than the limit of 1000")
     result("million-categories-memory", before * 1024 < bound and peak < bound,
            "peak %.1f MB over a %.1f MB file (bound %.1f MB)" % (peak / 2**20, size / 2**20, bound / 2**20))

@@ -16,6 +16,7 @@ Where the libraries are looked for, first hit wins per precision:
 4. The system's ``libbackprop.so`` (``ctypes.util.find_library``), in whichever
    precision it was built.
 """
+import collections
 import ctypes
 import ctypes.util
 import os
@@ -171,16 +172,77 @@ _STATUS_NAMES = {ERR_INVALID: "BP_ERR_INVALID", ERR_NOMEM: "BP_ERR_NOMEM", ERR_I
                  ERR_INTERRUPTED: "BP_ERR_INTERRUPTED"}
 
 
+class ThreadCountGate:
+    """Admits calls into one build of the library by the thread count they
+    need: the library is safe to call from several threads at once and its
+    results do not depend on it (include/backprop.h), but bp_set_threads is
+    process-wide and each estimator has its own n_threads. Calls that need
+    the count in force go in at once, alongside each other; a call that needs
+    another count waits, in arrival order, until the calls inside are done
+    (and new calls queue behind it). Use as `with gate(n): ...`."""
+
+    def __init__(self, set_threads):
+        self._set = set_threads
+        self._cv = threading.Condition(threading.Lock())
+        self._count = None   # the count last set in the library
+        self._active = 0     # calls inside the library
+        self._queue = collections.deque()  # waiting groups: [count, members, admitted]
+
+    def _admit(self, n):
+        with self._cv:
+            if not self._queue and (not self._active or self._count == n):
+                self._enter(n, 1)
+                return
+            if self._queue and self._queue[-1][0] == n:
+                group = self._queue[-1]
+                group[1] += 1
+            else:
+                group = [n, 1, False]
+                self._queue.append(group)
+            self._cv.wait_for(lambda: group[2])
+
+    def _enter(self, n, members):
+        if self._count != n:
+            self._set(n)
+            self._count = n
+        self._active += members
+
+    def _leave(self):
+        with self._cv:
+            self._active -= 1
+            if not self._active and self._queue:
+                group = self._queue.popleft()
+                self._enter(group[0], group[1])
+                group[2] = True
+                self._cv.notify_all()
+
+    def __call__(self, n):
+        return _GateTurn(self, n)
+
+
+class _GateTurn:
+    __slots__ = ("gate", "n")
+
+    def __init__(self, gate, n):
+        self.gate, self.n = gate, n
+
+    def __enter__(self):
+        self.gate._admit(self.n)
+
+    def __exit__(self, *exc):
+        self.gate._leave()
+
+
 class Library:
     """One build of libbackprop (float32 or float64) with its functions declared."""
 
     def __init__(self, path):
         self.path = path
         self.dll = dll = ctypes.CDLL(path)
-        # The library's thread pool runs one job at a time, and its thread
-        # count is process-wide: calls from several Python threads (ctypes
-        # releases the GIL) take turns, each with its own thread count.
-        self.lock = threading.Lock()
+        # Calls from several Python threads (ctypes releases the GIL) may run
+        # in the library at once, but its thread count is process-wide: see
+        # ThreadCountGate.
+        self.threads = None  # set below, once bp_set_threads is declared
         dll.bp_real_size.restype = ctypes.c_size_t
         dll.bp_version.restype = ctypes.c_char_p
         size = dll.bp_real_size()
@@ -245,6 +307,7 @@ class Library:
             fn = getattr(dll, name)
             fn.restype, fn.argtypes = res, args
             setattr(self, name[3:], fn)
+        self.threads = ThreadCountGate(self.set_threads)
 
     def check(self, status):
         """Raises the exception for a failing bp_status, with bp_last_error()."""
@@ -432,8 +495,7 @@ class Network:
         k = self.out_units
         out = np.empty((n, k), dtype=lib.dtype)
         if n:
-            with lib.lock:
-                lib.set_threads(self.n_threads)
+            with lib.threads(self.n_threads):
                 st = lib.model_predict(self.model, lib.ptr(X), n, 0, lib.ptr(out))
             lib.check(st)
         return out
@@ -477,8 +539,7 @@ class Network:
         self._check_xy(X, Y)
         st = EpochStats()
         n = X.shape[0]
-        with lib.lock:
-            lib.set_threads(self.n_threads)
+        with lib.threads(self.n_threads):
             if order is None:
                 status = lib.trainer_epoch(self.trainer, lib.ptr(X), lib.ptr(Y), n, ctypes.byref(st))
             else:
@@ -506,11 +567,10 @@ class Network:
             _check_order(order, n)
             op = order.ctypes.data_as(ctypes.POINTER(ctypes.c_size_t))
             fn, args = lib.trainer_epoch_order, head + (op, ctypes.byref(st))
-        lock, set_threads, threads, check = lib.lock, lib.set_threads, self.n_threads, lib.check
+        gate, threads, check = lib.threads, self.n_threads, lib.check
 
         def run():
-            with lock:
-                set_threads(threads)
+            with gate(threads):
                 status = fn(*args)
             if status:
                 check(status)
@@ -521,8 +581,7 @@ class Network:
         lib = self.lib
         self._check_xy(X, Y)
         loss, pen = ctypes.c_double(), ctypes.c_double()
-        with lib.lock:
-            lib.set_threads(self.n_threads)
+        with lib.threads(self.n_threads):
             status = lib.trainer_objective(self.trainer, lib.ptr(X), lib.ptr(Y), X.shape[0],
                                            ctypes.byref(loss), ctypes.byref(pen))
         lib.check(status)

@@ -11,6 +11,7 @@
 #include <cblas.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -20,9 +21,15 @@
 #define MIN_FLOPS_PER_PART 1e6
 #define SPINS 100000 /* busy-wait this long for the next job (about a millisecond), then sleep */
 
+/* One pool for the process, used by one job at a time: the thread that takes
+ * it (an atomic flag, `owner`) runs its job on the workers; a thread that
+ * finds it taken runs its own job's parts itself, 0 to parts - 1 in order, so
+ * its numbers are the same, only slower (a part never waits for another).
+ * Only the owner starts workers or writes the job. */
 static struct {
-    int threads;               /* parts per job; 0 until first chosen */
-    int workers;               /* worker threads started (parts 1 .. workers) */
+    atomic_int threads;        /* parts per job; 0 until first chosen */
+    atomic_int owner;          /* 1 while a thread holds the pool */
+    int workers;               /* worker threads started (parts 1 .. workers); the owner's */
     pthread_mutex_t mu;
     pthread_cond_t wake;
     atomic_uint generation;    /* bumped once per job */
@@ -90,7 +97,33 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static int ensure_workers(int parts);
+/* Takes the pool if no other thread holds it (one CAS, no wait). */
+static bool try_own(void)
+{
+    int free_ = 0;
+    return atomic_compare_exchange_strong_explicit(&pool.owner, &free_, 1, memory_order_acquire,
+                                                   memory_order_relaxed);
+}
+
+static void disown(void) { atomic_store_explicit(&pool.owner, 0, memory_order_release); }
+
+/* Starts workers up to parts - 1 (the owner only; a part with no worker is
+ * run by the caller, so a failed start costs time, never a different result). */
+static void ensure_workers(int parts)
+{
+    while (pool.workers < parts - 1) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        /* nothing for it in a job before its first */
+        atomic_store_explicit(&pool.claimed[pool.workers + 1], 1, memory_order_relaxed);
+        int err = pthread_create(&t, &attr, worker, (void *)(intptr_t)(pool.workers + 1));
+        pthread_attr_destroy(&attr);
+        if (err) return; /* run with the threads we have */
+        pool.workers++;
+    }
+}
 
 static int online_cores(void)
 {
@@ -98,65 +131,67 @@ static int online_cores(void)
     return cores > 0 ? (int)cores : 1;
 }
 
-void bp_set_threads(int n)
+static int clamp_threads(int n)
 {
     if (n <= 0) n = online_cores();
-    pool.threads = n < BP__MAX_THREADS ? n : BP__MAX_THREADS;
-    openblas_set_num_threads(1);
-    ensure_workers(pool.threads); /* now, so that no predict or step pays for it */
+    return n < BP__MAX_THREADS ? n : BP__MAX_THREADS;
 }
 
-int bp_get_threads(void)
-{
-    if (!pool.threads) bp_set_threads(0);
-    return pool.threads;
-}
-
-/* A forked child has none of the parent's workers: start afresh. */
+/* A forked child has none of the parent's workers, nor the thread that may
+ * have held the pool: start afresh. */
 static void forget_workers_in_child(void)
 {
     pool.workers = 0;
+    atomic_store_explicit(&pool.owner, 0, memory_order_relaxed);
     pthread_mutex_init(&pool.mu, NULL);
     pthread_cond_init(&pool.wake, NULL);
 }
 
-static void register_fork_handler(void) { pthread_atfork(NULL, NULL, forget_workers_in_child); }
-
-/* Starts workers up to parts - 1; returns how many parts can run. */
-static int ensure_workers(int parts)
+/* Once per process, whoever comes first: OpenBLAS to one thread (the parts
+ * are our threads), the fork handler, and the default count unless
+ * bp_set_threads has chosen one. */
+static void start_once(void)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    if (parts > 1) pthread_once(&once, register_fork_handler);
-    while (pool.workers < parts - 1) {
-        pthread_t t;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        /* nothing for it in the job under way, if any */
-        atomic_store_explicit(&pool.claimed[pool.workers + 1], 1, memory_order_relaxed);
-        int err = pthread_create(&t, &attr, worker, (void *)(intptr_t)(pool.workers + 1));
-        pthread_attr_destroy(&attr);
-        if (err) break; /* run with the threads we have */
-        pool.workers++;
-    }
-    return pool.workers + 1 < parts ? pool.workers + 1 : parts;
+    openblas_set_num_threads(1);
+    pthread_atfork(NULL, NULL, forget_workers_in_child);
+    int unset = 0;
+    atomic_compare_exchange_strong(&pool.threads, &unset, clamp_threads(0));
 }
 
-void bp__parallel(bp__job_fn fn, void *ctx, double flops)
+static pthread_once_t started = PTHREAD_ONCE_INIT;
+
+void bp_set_threads(int n)
 {
-    /* Waking a part costs about a microsecond: a small job runs on fewer parts. */
-    double by_size = flops / MIN_FLOPS_PER_PART;
-    int parts = bp_get_threads();
-    if (by_size < parts) parts = by_size < 1 ? 1 : (int)by_size;
-    parts = ensure_workers(parts);
-    if (parts <= 1) {
-        fn(ctx, 0, 1);
-        return;
+    pthread_once(&started, start_once);
+    n = clamp_threads(n);
+    atomic_store_explicit(&pool.threads, n, memory_order_relaxed);
+    /* Start the workers now, so that no predict or step pays for it; if
+     * another thread's job holds the pool, the next job starts them. */
+    if (try_own()) {
+        ensure_workers(n);
+        disown();
     }
+}
+
+int bp_get_threads(void)
+{
+    int n = atomic_load_explicit(&pool.threads, memory_order_relaxed);
+    if (n) return n;
+    pthread_once(&started, start_once);
+    return atomic_load_explicit(&pool.threads, memory_order_relaxed);
+}
+
+/* Runs the job's parts 1 .. parts - 1 on the workers, part 0 here; the caller
+ * owns the pool. */
+static void run_on_pool(bp__job_fn fn, void *ctx, int parts)
+{
+    if (pool.workers < parts - 1) ensure_workers(parts);
     pool.fn = fn, pool.ctx = ctx, pool.parts = parts;
     atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
-    for (int p = 1; p <= pool.workers; p++) /* releases the job to whoever takes part p */
-        atomic_store_explicit(&pool.claimed[p], p < parts ? 0 : 1, memory_order_release);
+    /* Between jobs every worker's part is claimed (the last job's, or set so
+     * at its start): releasing parts 1 .. parts - 1 leaves the others idle. */
+    for (int p = 1; p < parts; p++) /* releases the job to whoever takes part p */
+        atomic_store_explicit(&pool.claimed[p], 0, memory_order_release);
     pthread_mutex_lock(&pool.mu); /* under the lock: a worker about to sleep sees the bump */
     atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
     pthread_cond_broadcast(&pool.wake);
@@ -165,6 +200,24 @@ void bp__parallel(bp__job_fn fn, void *ctx, double flops)
     for (int p = 1; p < parts; p++) run_if_free(p); /* the parts no worker has started */
     for (int i = 0; atomic_load_explicit(&pool.done, memory_order_acquire) < parts - 1; i++)
         cpu_relax(i);
+}
+
+void bp__parallel(bp__job_fn fn, void *ctx, double flops)
+{
+    /* Waking a part costs about a microsecond: a small job runs on fewer parts.
+     * The count depends on the job and the thread count alone (read once), so
+     * the numbers do not depend on who runs the parts. */
+    double by_size = flops / MIN_FLOPS_PER_PART;
+    int parts = bp_get_threads();
+    if (by_size < parts) parts = by_size < 1 ? 1 : (int)by_size;
+    if (parts <= 1) {
+        fn(ctx, 0, 1);
+    } else if (try_own()) {
+        run_on_pool(fn, ctx, parts);
+        disown();
+    } else { /* another thread's job holds the pool */
+        for (int p = 0; p < parts; p++) fn(ctx, p, parts);
+    }
 }
 
 void bp__split(size_t n, int part, int parts, size_t *lo, size_t *hi)

@@ -448,8 +448,8 @@ bp_status bp__optim_step_blocks(bp_optim *o, bp_real *w, bp_real *g, const bp__b
      * 0.05-0.1 ns a value, an update about 0.4 (memory-bound). Counted as 2
      * flops, the norm of 235,146 values stayed on one thread. */
     bp__parallel(norm_part, &j, 10.0 * o->n);
-    double sum = 0;
-    for (int p = 0; p < bp_get_threads(); p++) sum += j.partial[p];
+    double sum = 0; /* over every slot: the parts a job ran in are not read back (parallel.c), */
+    for (int p = 0; p < BP__MAX_THREADS; p++) sum += j.partial[p]; /* and the unused ones add 0 */
     double norm = sqrt(sum);
     o->last_norm = norm;
     if (!isfinite(norm))
@@ -461,7 +461,7 @@ bp_status bp__optim_step_blocks(bp_optim *o, bp_real *w, bp_real *g, const bp__b
     o->t++;
     if (o->cfg.kind == BP_OPTIM_ADAM || o->cfg.kind == BP_OPTIM_ADAMW) j.adam = adam_at(&o->cfg, o->t);
     bp__parallel(update_part, &j, 40.0 * o->n);
-    for (int p = 0; p < bp_get_threads(); p++)
+    for (int p = 0; p < BP__MAX_THREADS; p++)
         if (j.bad[p]) return overflowed(o, w);
     return BP_OK;
 }

@@ -5,7 +5,7 @@
 
 #include <limits.h>
 #include <math.h>
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +21,7 @@ struct bp_trainer {
     double penalty_sum;    /* the part of loss_sum that is cfg.l2's penalty */
     long correct;          /* -1 when accuracy does not apply */
     size_t seen;
-    volatile sig_atomic_t stop;
+    atomic_int stop;       /* lock-free: set from a signal handler or another thread */
     size_t *order;         /* (order_n) sample permutation */
     bool gather;           /* batches are gathered through order (shuffled or given) */
     size_t order_n;

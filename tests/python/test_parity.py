@@ -188,18 +188,51 @@ def test_partial_fit_refuses_optimizer_state_of_another_size():
     clf.partial_fit(X, y)
 
 
-def test_threads_take_turns():
+@pytest.mark.parametrize("mixed", [True, False])
+def test_threads_take_turns(mixed):
     """Fits from several Python threads (the GIL is released in the library)
-    give what the same fits give one after the other."""
+    give what the same fits give one after the other: with mixed n_threads
+    (the gate changes the library's count between calls) and with one
+    n_threads (the calls run in the library at the same time)."""
     from concurrent.futures import ThreadPoolExecutor
     X, y = load_digits(return_X_y=True)
-    kws = [dict(hidden_layer_sizes=(32,), max_iter=5, random_state=s, n_threads=1 + s % 2)
-           for s in range(4)]
+    kws = [dict(hidden_layer_sizes=(64,), max_iter=5, random_state=s,
+                n_threads=1 + s % 2 if mixed else 2) for s in range(4)]
     alone = [backprop.MLPClassifier(**kw).fit(X, y).coefs_[0] for kw in kws]
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(lambda kw: backprop.MLPClassifier(**kw).fit(X, y).coefs_[0], kws))
     for a, b in zip(alone, together):
         np.testing.assert_array_equal(a, b)
+
+
+def test_thread_count_gate_order():
+    """The gate lets calls of the count in force in together, holds a call of
+    another count until they are out, and keeps arrival order."""
+    import threading
+    import time
+    from backprop._lib import ThreadCountGate
+    log, inside = [], []
+    gate = ThreadCountGate(lambda n: log.append(("set", n)))
+
+    def call(n, hold):
+        with gate(n):
+            inside.append(n)
+            log.append(("in", n, len(inside)))
+            time.sleep(hold)
+            inside.remove(n)
+
+    first = threading.Thread(target=call, args=(2, 0.3))
+    first.start()
+    time.sleep(0.05)
+    later = [threading.Thread(target=call, args=a) for a in ((2, 0), (1, 0), (2, 0))]
+    for t in later:
+        t.start()
+        time.sleep(0.05)
+    for t in [first] + later:
+        t.join()
+    assert log[:3] == [("set", 2), ("in", 2, 1), ("in", 2, 2)]  # same count: in together
+    assert log[3] == ("set", 1) and log[4] == ("in", 1, 1)        # the other waits for both
+    assert log[5:] == [("set", 2), ("in", 2, 1)]                  # the last 2 queued behind it
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
