@@ -37,6 +37,10 @@ LOSS_BCE, LOSS_XENT, LOSS_HALF_SSE, LOSS_BCE_SUM = 1, 2, 3, 4
 INIT_ZEROS = 4  # bp_init
 # bp_optim_kind
 OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_NOTES, OPT_ADAM, OPT_ADAMW, OPT_RMSPROP = range(7)
+# bp_schedule, bp_monitor, bp_stop_reason
+SCHEDULE_CONSTANT, SCHEDULE_STEP, SCHEDULE_COSINE = range(3)
+MONITOR_AUTO, MONITOR_TRAIN_LOSS, MONITOR_VAL_LOSS = range(3)
+STOP_NONE, STOP_MAX_EPOCHS, STOP_NO_IMPROVEMENT, STOP_INTERRUPTED, STOP_NUMERIC = range(5)
 
 
 class BackpropError(RuntimeError):
@@ -70,7 +74,17 @@ class TrainConfig(ctypes.Structure):
                 ("on_batch", ctypes.c_void_p), ("user", ctypes.c_void_p),
                 ("shard", ctypes.c_int), ("shards", ctypes.c_int),
                 ("reduce", ctypes.c_void_p), ("reduce_user", ctypes.c_void_p),
-                ("l2", ctypes.c_double), ("prob_clip", ctypes.c_double)]
+                ("l2", ctypes.c_double), ("prob_clip", ctypes.c_double),
+                ("schedule", ctypes.c_int), ("lr", ctypes.c_double),
+                ("warmup_epochs", ctypes.c_int), ("step_epochs", ctypes.c_int),
+                ("gamma", ctypes.c_double), ("min_lr", ctypes.c_double),
+                ("max_epochs", ctypes.c_int), ("patience", ctypes.c_int),
+                ("tol", ctypes.c_double), ("monitor", ctypes.c_int), ("restore_best", ctypes.c_int)]
+
+
+class EarlyStopState(ctypes.Structure):
+    _fields_ = [("best_loss", ctypes.c_double), ("best_epoch", ctypes.c_int),
+                ("bad_epochs", ctypes.c_int), ("epoch_loss", ctypes.c_double)]
 
 
 class EpochStats(ctypes.Structure):
@@ -141,6 +155,11 @@ class Library:
                                         ctypes.POINTER(ctypes.c_size_t), ctypes.c_size_t]),
             "bp_trainer_objective": (st, [_P, R, R, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double),
                                           ctypes.POINTER(ctypes.c_double)]),
+            "bp_train_config_lr": (ctypes.c_double, [ctypes.POINTER(TrainConfig), ctypes.c_int]),
+            "bp_trainer_end_epoch": (st, [_P, ctypes.c_double, ctypes.POINTER(ctypes.c_int)]),
+            "bp_trainer_stop_reason": (ctypes.c_int, [_P]),
+            "bp_trainer_get_early_stop": (None, [_P, ctypes.POINTER(EarlyStopState)]),
+            "bp_trainer_get_config": (ctypes.POINTER(TrainConfig), [_P]),
         }
         for name, (res, args) in sig.items():
             fn = getattr(dll, name)
