@@ -27,6 +27,7 @@ typedef struct run {
     int resumed, fresh; /* fresh: a new model from --layers */
     bp_meta *src_meta;   /* extra metadata of the --resume / --init-from file */
     json_t *stored;      /* keeps a checkpoint's option texts alive */
+    bp_real *legacy_best; /* (params): a 0.1 checkpoint's CKPT.best weights, or NULL */
     const char *norm;    /* normalization name, for the metadata */
     bp_encoder *enc;     /* fitted on a CSV --data for a new model, else NULL */
     char *ckpt;          /* where Ctrl-C saves, or NULL */
@@ -49,7 +50,7 @@ static int fail(const run *r, const char *what) { return cli_fail(r->o->cmd, wha
 /* ------------------------------------------------------------- sources */
 
 /* A checkpoint of backprop 0.1 kept the early-stopping state in its
- * "early_stop" metadata and the best weights in CKPT.best: into info. */
+ * "early_stop" metadata (into info) and the best weights in CKPT.best. */
 static int legacy_early_stop(run *r)
 {
     const char *es = bp_meta_get(r->src_meta, "early_stop");
@@ -69,11 +70,11 @@ static int legacy_early_stop(run *r)
     free(path);
     if (st) return fail(r, "--resume (best weights of --early-stop)");
     size_t k = bp_model_param_count(b);
-    if (k == bp_model_param_count(r->model) && (r->info.best_params = malloc(k * sizeof(bp_real))))
-        memcpy(r->info.best_params, bp_model_params(b), k * sizeof(bp_real));
+    if (k == bp_model_param_count(r->model) && (r->legacy_best = malloc(k * sizeof(bp_real))))
+        memcpy(r->legacy_best, bp_model_params(b), k * sizeof(bp_real));
     bp_model_free(b);
-    return r->info.best_params ? 0 : cli_error(r->o->cmd, "--resume: the .best file does not "
-                                              "match the checkpoint");
+    return r->legacy_best ? 0 : cli_error(r->o->cmd, "--resume: the .best file does not match "
+                                          "the checkpoint");
 }
 
 static int open_checkpoint(run *r)
@@ -272,6 +273,7 @@ static int make_trainer(run *r)
         c.shard = dist_rank(), c.shards = dist_size(), c.reduce = dist_allreduce;
     if (bp_trainer_create(&r->tr, r->model, r->opt, &c)) return fail(r, NULL);
     if (r->resumed) bp_trainer_resume(r->tr, &r->info);
+    if (r->legacy_best) bp_trainer_set_early_stop(r->tr, &r->info.early_stop, r->legacy_best);
     r->pg.trainer = r->tr;
     return 0;
 }
@@ -545,6 +547,7 @@ static void free_run(run *r)
     json_decref(r->stored);
     history_free(&r->h);
     bp_checkpoint_info_clear(&r->info);
+    free(r->legacy_best);
     free(r->ckpt);
 }
 

@@ -320,7 +320,8 @@ static bp_status run_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, si
     if (n == 0) return bp__fail(BP_ERR_INVALID, "train: no samples");
     if (!t->opt) return bp__fail(BP_ERR_INVALID, "train: the trainer has no optimizer");
     double t0 = bp__now();
-    if (bp__policy_sets_lr(&t->cfg)) bp_optim_set_lr(t->opt, bp_train_config_lr(&t->cfg, t->epochs_done));
+    if (bp__policy_sets_lr(&t->cfg)) /* the schedule's rate, a resumed epoch's included */
+        bp_optim_set_lr(t->opt, bp_train_config_lr(&t->cfg, t->epochs_done));
     size_t B = (size_t)t->cfg.batch_size, n_batches = (n + B - 1) / B;
     bp_rng rng = t->rng;
     bp_status st = make_order(t, n, &rng, order);
