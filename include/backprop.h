@@ -503,8 +503,9 @@ void bp_trainer_set_next_batch(bp_trainer *t, size_t batch);
 void bp_trainer_get_partial(const bp_trainer *t, double *loss_sum, long *correct, size_t *seen);
 void bp_trainer_set_partial(bp_trainer *t, double loss_sum, long correct, size_t seen);
 
-/* The learning rate cfg's schedule gives 0-based epoch e (the rate the
- * trainer sets at the start of that epoch). */
+/* The learning rate cfg's schedule gives 0-based epoch e: the rate the
+ * trainer sets at the start of that epoch when cfg is its configuration
+ * (bp_trainer_get_config, whose lr holds the base rate it resolved). */
 double bp_train_config_lr(const bp_train_config *cfg, int epoch);
 
 /* Judges the epoch just completed by bp_trainer_epoch, once per epoch: the
@@ -978,7 +979,8 @@ bp_status bp_checkpoint_save(const char *path, const bp_model *m, const bp_optim
  * *info what bp_trainer_resume needs; *extra_out (if not NULL) the extra
  * metadata. A plain model file fails with BP_ERR_FORMAT ("not a checkpoint").
  * On failure *model, *opt (and *extra_out) are NULL. To continue training:
- *   bp_trainer_create(&t, model, opt, &info.train); bp_trainer_resume(t, &info); */
+ *   bp_trainer_create(&t, model, opt, &info.train); bp_trainer_resume(t, &info);
+ *   bp_checkpoint_info_clear(&info); */
 bp_status bp_checkpoint_load(const char *path, bp_model **model, bp_optim **opt,
                              bp_checkpoint_info *info, bp_meta **extra_out);
 
