@@ -36,6 +36,10 @@ bp_status dist_allreduce(void *user, bp_real *buf, size_t n);
  * and the result is whether `hash` is the same on every rank. */
 int dist_agree(uint64_t hash, unsigned flags, unsigned *any);
 
+/* Rank 0's v, on every rank (MPI_Bcast): one value that all ranks then
+ * judge alike, such as the validation loss of early stopping. */
+double dist_lead_value(double v);
+
 /* Ends the run with exit status rc: 0 and EXIT_INTERRUPTED are reached by
  * all ranks together and end MPI normally; any other status on any rank
  * ends the whole job (MPI_Abort), so that no rank waits forever for it. */

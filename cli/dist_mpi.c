@@ -75,6 +75,12 @@ int dist_agree(uint64_t hash, unsigned flags, unsigned *any)
     return v[0] == hash && v[1] == ~hash;
 }
 
+double dist_lead_value(double v)
+{
+    MPI_Bcast(&v, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    return v;
+}
+
 int dist_end(int rc)
 {
     if (!started) return rc;

@@ -1,6 +1,7 @@
 /* train.c - one training run: read the data, build or load the model,
- * normalize, then the epoch loop with its schedule, evaluation, early
- * stopping, log, plot and progress; Ctrl-C saves a checkpoint from which
+ * normalize, then the epoch loop with evaluation, log, plot and progress;
+ * the schedule and early stopping are the trainer's (train_opts.c turns the
+ * options into its bp_train_config). Ctrl-C saves a checkpoint from which
  * --resume continues bit-exactly. Nothing in the loop allocates.
  *
  * Under mpirun (make MPI=1) every rank does all of this on its shard of each
@@ -26,15 +27,14 @@ typedef struct run {
     int resumed, fresh; /* fresh: a new model from --layers */
     bp_meta *src_meta;   /* extra metadata of the --resume / --init-from file */
     json_t *stored;      /* keeps a checkpoint's option texts alive */
+    bp_real *legacy_best; /* (params): a 0.1 checkpoint's CKPT.best weights, or NULL */
     const char *norm;    /* normalization name, for the metadata */
     bp_encoder *enc;     /* fitted on a CSV --data for a new model, else NULL */
     char *ckpt;          /* where Ctrl-C saves, or NULL */
     history h;
     progress pg;
     FILE *log;
-    bp_real *best;       /* (params): the best weights under --early-stop */
-    int best_epoch, bad_epochs;
-    double best_loss, seconds, last_plot;
+    double seconds, last_plot;
     int lead;            /* rank 0 (or the only process): prints, writes files */
 } run;
 
@@ -49,15 +49,32 @@ static int fail(const run *r, const char *what) { return cli_fail(r->o->cmd, wha
 
 /* ------------------------------------------------------------- sources */
 
-static void restore_early_stop(run *r)
+/* A checkpoint of backprop 0.1 kept the early-stopping state in its
+ * "early_stop" metadata (into info) and the best weights in CKPT.best. */
+static int legacy_early_stop(run *r)
 {
     const char *es = bp_meta_get(r->src_meta, "early_stop");
-    json_t *j = es ? json_loads(es, 0, NULL) : NULL;
-    r->best_epoch = (int)json_integer_value(json_object_get(j, "best_epoch"));
-    r->bad_epochs = (int)json_integer_value(json_object_get(j, "bad_epochs"));
-    json_t *loss = json_object_get(j, "best_loss");
-    r->best_loss = json_is_number(loss) ? json_number_value(loss) : HUGE_VAL;
+    if (!es || r->info.early_stop.best_epoch > 0) return 0;
+    json_t *j = json_loads(es, 0, NULL), *loss = json_object_get(j, "best_loss");
+    bp_early_stop_state *s = &r->info.early_stop;
+    s->best_epoch = (int)json_integer_value(json_object_get(j, "best_epoch"));
+    s->bad_epochs = (int)json_integer_value(json_object_get(j, "bad_epochs"));
+    s->best_loss = json_is_number(loss) ? json_number_value(loss) : HUGE_VAL;
     json_decref(j);
+    if (s->best_epoch <= 0) return 0;
+    size_t n = strlen(r->o->v[O_RESUME].s) + 6;
+    char *path = malloc(n);
+    bp_model *b = NULL;
+    if (path) snprintf(path, n, "%s.best", r->o->v[O_RESUME].s);
+    bp_status st = path ? bp_model_load(&b, path, NULL) : BP_ERR_NOMEM;
+    free(path);
+    if (st) return fail(r, "--resume (best weights of --early-stop)");
+    size_t k = bp_model_param_count(b);
+    if (k == bp_model_param_count(r->model) && (r->legacy_best = malloc(k * sizeof(bp_real))))
+        memcpy(r->legacy_best, bp_model_params(b), k * sizeof(bp_real));
+    bp_model_free(b);
+    return r->legacy_best ? 0 : cli_error(r->o->cmd, "--resume: the .best file does not match "
+                                          "the checkpoint");
 }
 
 static int open_checkpoint(run *r)
@@ -74,9 +91,8 @@ static int open_checkpoint(run *r)
     const char *hist = bp_meta_get(r->src_meta, "history");
     if (hist && history_from_text(&r->h, hist, 0, err, sizeof err))
         return cli_error(r->o->cmd, "--resume: %s: %s", path, err);
-    restore_early_stop(r);
     r->resumed = 1;
-    return 0;
+    return legacy_early_stop(r);
 }
 
 static int open_sources(run *r)
@@ -250,37 +266,36 @@ static int make_trainer(run *r)
     c.batch_size = cli_batch(o, bp_dataset_count(r->train)); /* beyond the data is full batch */
     c.shuffle = !o->v[O_NO_SHUFFLE].i;
     c.seed = o->v[O_SEED].u;
+    train_policy_config(o, &c); /* schedule and early stopping */
     c.on_batch = progress_on_batch;
     c.user = &r->pg;
     if (dist_size() > 1) /* each rank runs its shard of every batch */
         c.shard = dist_rank(), c.shards = dist_size(), c.reduce = dist_allreduce;
     if (bp_trainer_create(&r->tr, r->model, r->opt, &c)) return fail(r, NULL);
     if (r->resumed) bp_trainer_resume(r->tr, &r->info);
+    if (r->legacy_best) bp_trainer_set_early_stop(r->tr, &r->info.early_stop, r->legacy_best);
     r->pg.trainer = r->tr;
-    if (o->v[O_EARLY_STOP].i > 0) {
-        r->best = calloc(bp_model_param_count(r->model), sizeof *r->best);
-        if (!r->best) return cli_error(o->cmd, "out of memory");
-    }
     return 0;
 }
 
 /* ----------------------------------------------------------- metadata */
 
-/* A checkpoint keeps the early-stopping state; a model file its best epoch. */
-static bp_status set_early_stop(const run *r, bp_meta *m, int checkpoint)
+/* Whether the run keeps the best epoch's weights (--early-stop), and which. */
+static int best_epoch(const run *r)
 {
-    if (!checkpoint) {
-        char text[16];
-        snprintf(text, sizeof text, "%d", r->best_epoch);
-        return bp_meta_set(m, "best_epoch", text);
-    }
-    json_t *j = json_pack("{s:i, s:i}", "best_epoch", r->best_epoch, "bad_epochs", r->bad_epochs);
-    if (isfinite(r->best_loss)) json_object_set_new(j, "best_loss", json_real(r->best_loss));
-    char *text = json_dumps(j, JSON_COMPACT);
-    bp_status st = text ? bp_meta_set(m, "early_stop", text) : BP_ERR_NOMEM;
-    free(text);
-    json_decref(j);
-    return st;
+    bp_early_stop_state es;
+    if (!bp_trainer_get_config(r->tr)->restore_best) return 0;
+    bp_trainer_get_early_stop(r->tr, &es);
+    return es.best_epoch;
+}
+
+/* A model file of an --early-stop run names its best epoch (a checkpoint
+ * holds the whole early-stopping state: the library writes it). */
+static bp_status set_best_epoch(const run *r, bp_meta *m)
+{
+    char text[16];
+    snprintf(text, sizeof text, "%d", best_epoch(r));
+    return bp_meta_set(m, "best_epoch", text);
 }
 
 static bp_meta *make_meta(const run *r, int checkpoint)
@@ -291,60 +306,13 @@ static bp_meta *make_meta(const run *r, int checkpoint)
     if (!st) st = bp_meta_set(m, "train_args", args);
     if (!st) st = bp_meta_set(m, "history", hist);
     if (!st) st = bp_meta_set(m, "normalize", r->norm);
-    if (!st && r->best) st = set_early_stop(r, m, checkpoint);
+    if (!st && !checkpoint && bp_trainer_get_config(r->tr)->restore_best) st = set_best_epoch(r, m);
     free(args), free(hist);
     if (st) bp_meta_free(m), m = NULL;
     return m;
 }
 
 /* --------------------------------------------------------- checkpoints */
-
-/* Swaps the model's parameters with the best ones (no allocation). */
-static void swap_best(run *r)
-{
-    bp_real *p = bp_model_params(r->model);
-    for (size_t i = 0, n = bp_model_param_count(r->model); i < n; i++) {
-        bp_real t = p[i];
-        p[i] = r->best[i], r->best[i] = t;
-    }
-}
-
-static char *best_path(const char *ckpt)
-{
-    size_t n = strlen(ckpt) + 6;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s.best", ckpt);
-    return p;
-}
-
-/* Under --early-stop the best weights so far go beside the checkpoint. */
-static int save_best(run *r)
-{
-    if (!r->best || r->best_epoch == 0) return 0;
-    char *path = best_path(r->ckpt);
-    swap_best(r);
-    bp_status st = path ? bp_model_save(r->model, path, NULL) : BP_ERR_NOMEM;
-    swap_best(r);
-    free(path);
-    return st ? fail(r, "checkpoint") : 0;
-}
-
-static int load_best(run *r)
-{
-    if (!r->best || r->best_epoch == 0) return 0;
-    char *path = best_path(r->o->v[O_RESUME].s);
-    bp_model *b = NULL;
-    bp_status st = path ? bp_model_load(&b, path, NULL) : BP_ERR_NOMEM;
-    free(path);
-    if (st) return fail(r, "--resume (best weights of --early-stop)");
-    if (bp_model_param_count(b) != bp_model_param_count(r->model)) {
-        bp_model_free(b);
-        return cli_error(r->o->cmd, "--resume: the .best file does not match the checkpoint");
-    }
-    memcpy(r->best, bp_model_params(b), bp_model_param_count(b) * sizeof *r->best);
-    bp_model_free(b);
-    return 0;
-}
 
 static int save_checkpoint(run *r)
 {
@@ -357,8 +325,6 @@ static int save_checkpoint(run *r)
     bp_status st = m ? bp_checkpoint_save(r->ckpt, r->model, r->opt, r->tr, m) : BP_ERR_NOMEM;
     bp_meta_free(m);
     if (st) return fail(r, "checkpoint");
-    int rc = save_best(r);
-    if (rc) return rc;
     fprintf(stderr, "\nbackprop %s: interrupted after %d epochs and %zu batches; checkpoint saved "
             "to %s\n  continue with: backprop train --resume %s%s%s\n", r->o->cmd,
             bp_trainer_epochs_done(r->tr), bp_trainer_next_batch(r->tr), r->ckpt, r->ckpt,
@@ -435,44 +401,27 @@ static int evaluate(run *r, bp_dataset *d, double *loss, double *acc)
     return 0;
 }
 
-/* Keeps the best weights; 1 when patience has run out. */
-static int early_stop(run *r, const epoch_rec *rec)
-{
-    if (!r->best) return 0;
-    if (rec->val_loss < r->best_loss) {
-        r->best_loss = rec->val_loss;
-        r->best_epoch = rec->epoch;
-        r->bad_epochs = 0;
-        memcpy(r->best, bp_model_params(r->model), bp_model_param_count(r->model) * sizeof *r->best);
-        return 0;
-    }
-    return ++r->bad_epochs >= r->o->v[O_EARLY_STOP].i;
-}
-
-#define STOP_EARLY (-1) /* one_epoch's "patience ran out", apart from the exit statuses */
+#define STOP_EARLY (-1) /* one_epoch's "the trainer stopped", apart from the exit statuses */
 
 /* After each epoch the ranks agree: a signal caught by any rank stops all
- * of them, rank 0's early-stopping verdict holds for all (its validation
- * loss could differ in the last bits on another kind of CPU), and their
- * parameters must be identical. */
-static int agree(run *r, int *stop, int *caught)
+ * of them, and their parameters must be identical. (They judge the epoch
+ * alike: on rank 0's validation loss, which could differ in the last bits
+ * on another kind of CPU.) */
+static int agree(run *r, int *caught)
 {
     size_t n = bp_model_param_count(r->model);
-    unsigned any, mine = (signals_caught() ? 1u : 0u) | (r->lead && *stop ? 2u : 0u);
+    unsigned any, mine = signals_caught() ? 1u : 0u;
     if (!dist_agree(dist_hash(DIST_HASH_INIT, bp_model_params(r->model), n * sizeof(bp_real)),
                     mine, &any))
         return cli_error(r->o->cmd, "after epoch %d the ranks' parameters differ (their MPI "
                          "sums or their arithmetic differ)", bp_trainer_epochs_done(r->tr));
-    *caught = (any & 1u) != 0, *stop = (any & 2u) != 0;
+    *caught = (any & 1u) != 0;
     return 0;
 }
 
 /* Runs one epoch and all that follows it: 0 to go on, STOP_EARLY, or an exit status. */
 static int one_epoch(run *r)
 {
-    int e = bp_trainer_epochs_done(r->tr);
-    double lr = train_lr(r->o, e);
-    bp_optim_set_lr(r->opt, lr);
     progress_epoch_start(&r->pg);
     bp_epoch_stats st;
     double t0 = now();
@@ -482,16 +431,19 @@ static int one_epoch(run *r)
     if (s == BP_ERR_INTERRUPTED) return save_checkpoint(r);
     if (s) return fail(r, NULL);
     epoch_rec rec = {st.epoch, st.loss, st.accuracy < 0 ? NAN : st.accuracy, NAN, NAN, NAN, NAN,
-                     lr, st.seconds, st.samples_per_sec};
+                     bp_optim_get_lr(r->opt), st.seconds, st.samples_per_sec};
     int rc = evaluate(r, r->val, &rec.val_loss, &rec.val_acc);
     if (!rc) rc = evaluate(r, r->test, &rec.test_loss, &rec.test_acc);
     if (rc) return rc;
     if (history_add(&r->h, &rec)) return cli_error(r->o->cmd, "out of memory");
-    int stop = early_stop(r, &rec), last = e + 1 >= r->o->v[O_EPOCHS].i, caught = 0;
-    rc = agree(r, &stop, &caught);
-    if (!rc) rc = write_outputs(r, &rec, stop || last || caught);
+    bp_stop_reason stop;
+    if (bp_trainer_end_epoch(r->tr, r->val ? dist_lead_value(rec.val_loss) : NAN, &stop))
+        return fail(r, NULL);
+    int caught = 0;
+    rc = agree(r, &caught);
+    if (!rc) rc = write_outputs(r, &rec, stop || caught);
     if (rc) return rc;
-    if (caught && !stop && !last) return save_checkpoint(r);
+    if (caught && !stop) return save_checkpoint(r);
     return stop ? STOP_EARLY : 0;
 }
 
@@ -508,9 +460,10 @@ static int epoch_loop(run *r)
 
 static const epoch_rec *kept_record(const run *r)
 {
-    if (r->best && r->best_epoch > 0)
+    int best = best_epoch(r);
+    if (best > 0)
         for (int i = 0; i < r->h.n; i++)
-            if (r->h.r[i].epoch == r->best_epoch) return &r->h.r[i];
+            if (r->h.r[i].epoch == best) return &r->h.r[i];
     return r->h.n ? &r->h.r[r->h.n - 1] : NULL;
 }
 
@@ -520,8 +473,9 @@ static void print_summary(const run *r, const epoch_rec *k)
     printf("trained %s on %s: %d epochs in %.1f s\n",
            cli_arch_text(arch, sizeof arch, bp_model_get_config(r->model)), r->o->v[O_DATA].s,
            bp_trainer_epochs_done(r->tr), r->seconds);
-    if (r->best && r->best_epoch > 0 && r->best_epoch != r->h.r[r->h.n - 1].epoch)
-        printf("  early stop: kept the weights of epoch %d (lowest validation loss)\n", r->best_epoch);
+    int best = best_epoch(r);
+    if (best > 0 && best != r->h.r[r->h.n - 1].epoch)
+        printf("  early stop: kept the weights of epoch %d (lowest validation loss)\n", best);
     if (!k) return;
     printf("  train loss %.4g acc %s", k->train_loss, fmt_acc(a, sizeof a, k->train_acc));
     if (isfinite(k->val_loss))
@@ -533,8 +487,11 @@ static void print_summary(const run *r, const epoch_rec *k)
 
 static int finish(run *r, train_result *res)
 {
-    if (r->best && r->best_epoch > 0)
-        memcpy(bp_model_params(r->model), r->best, bp_model_param_count(r->model) * sizeof *r->best);
+    /* The trainer restored the best weights when it stopped the run; not when
+     * a resumed run had its epochs done already (a lower --epochs). */
+    if (best_epoch(r) > 0 && !bp_trainer_stop_reason(r->tr))
+        memcpy(bp_model_params(r->model), bp_trainer_best_params(r->tr),
+               bp_model_param_count(r->model) * sizeof(bp_real));
     const epoch_rec *k = kept_record(r);
     if (res) {
         memset(res, 0, sizeof *res);
@@ -589,7 +546,8 @@ static void free_run(run *r)
     bp_encoder_free(r->enc);
     json_decref(r->stored);
     history_free(&r->h);
-    free(r->best);
+    bp_checkpoint_info_clear(&r->info);
+    free(r->legacy_best);
     free(r->ckpt);
 }
 
@@ -632,7 +590,6 @@ int train_run(cli_opts *o, train_result *res)
     run r;
     memset(&r, 0, sizeof r);
     r.o = o;
-    r.best_loss = HUGE_VAL;
     dist_init();
     r.lead = dist_rank() == 0;
     name_rank(o);
@@ -645,7 +602,6 @@ int train_run(cli_opts *o, train_result *res)
     if (!rc) rc = normalize(&r);
     if (!rc) rc = make_optimizer(&r);
     if (!rc) rc = make_trainer(&r);
-    if (!rc && r.resumed) rc = load_best(&r);
     if (!rc) rc = check_ranks(&r);
     if (!rc) rc = open_outputs(&r);
     if (!rc) {

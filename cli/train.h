@@ -36,8 +36,9 @@ int train_apply_stored(cli_opts *o, const char *args, json_t **keep);
 uint64_t train_settings_hash(const cli_opts *o, uint64_t h);
 /* The given resumable options as a JSON object text (malloc'ed). */
 char *train_args_text(const cli_opts *o);
-/* The learning rate of 0-based epoch e under --schedule and --warmup-epochs. */
-double train_lr(const cli_opts *o, int e);
+/* The schedule (--schedule, --warmup-epochs, ...), the run's length and
+ * early stopping (--early-stop) as the trainer's configuration. */
+void train_policy_config(const cli_opts *o, bp_train_config *c);
 
 extern const cmd_item train_items[];
 

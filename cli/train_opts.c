@@ -101,21 +101,30 @@ void train_check_settings(const cli_opts *o)
         cli_usage(o->cmd, "--momentum 0: notes-momentum needs a beta in (0, 1) (use --opt sgd)");
 }
 
-double train_lr(const cli_opts *o, int e)
+/* --schedule's names: the library's schedule, and the warmup it implies. */
+static const struct {
+    const char *name;
+    bp_schedule kind;
+    int warmup;
+} schedule_kinds[] = {{"none", BP_SCHEDULE_CONSTANT, 0}, {"step", BP_SCHEDULE_STEP, 0},
+                      {"cosine", BP_SCHEDULE_COSINE, 0}, {"warmup", BP_SCHEDULE_CONSTANT, 2}};
+
+void train_policy_config(const cli_opts *o, bp_train_config *c)
 {
-    double lr = o->v[O_LR].r;
-    const char *s = o->v[O_SCHEDULE].s;
-    long w = o->v[O_WARMUP_EPOCHS].given ? o->v[O_WARMUP_EPOCHS].i : strcmp(s, "warmup") == 0 ? 2 : 0;
-    long total = o->v[O_EPOCHS].i;
-    if (e < w) return lr * (double)(e + 1) / (double)(w + 1);
-    if (strcmp(s, "step") == 0)
-        return lr * pow(o->v[O_LR_GAMMA].r, (double)((e - w) / o->v[O_LR_STEP_EPOCHS].i));
-    if (strcmp(s, "cosine") == 0) {
-        /* torch's CosineAnnealingLR(T_max = epochs - warmup), stepped per epoch */
-        double min = o->v[O_MIN_LR].r, t = (double)(e - w), T = (double)(total - w);
-        return min + (lr - min) * (1 + cos(3.14159265358979323846 * t / T)) / 2;
-    }
-    return lr;
+    for (size_t i = 0; i < sizeof schedule_kinds / sizeof *schedule_kinds; i++)
+        if (strcmp(o->v[O_SCHEDULE].s, schedule_kinds[i].name) == 0)
+            c->schedule = schedule_kinds[i].kind, c->warmup_epochs = schedule_kinds[i].warmup;
+    if (o->v[O_WARMUP_EPOCHS].given) c->warmup_epochs = (int)o->v[O_WARMUP_EPOCHS].i;
+    c->lr = o->v[O_LR].r;
+    c->step_epochs = (int)o->v[O_LR_STEP_EPOCHS].i;
+    c->gamma = o->v[O_LR_GAMMA].r;
+    c->min_lr = o->v[O_MIN_LR].r;
+    c->max_epochs = (int)o->v[O_EPOCHS].i;
+    /* --early-stop N: N epochs in a row without a lower validation loss */
+    c->patience = (int)o->v[O_EARLY_STOP].i;
+    c->tol = 0;
+    c->monitor = c->patience > 0 ? BP_MONITOR_VAL_LOSS : BP_MONITOR_AUTO;
+    c->restore_best = c->patience > 0;
 }
 
 /* ------------------------------------------------------------- resume */

@@ -337,6 +337,40 @@ typedef struct bp_batch_info {
     double loss;          /* mean training loss over those samples */
 } bp_batch_info;
 
+/* The learning rate of 0-based epoch e (bp_train_config.schedule), set on
+ * the optimizer by bp_trainer_epoch at the start of each epoch: during the
+ * first W = warmup_epochs epochs lr (e + 1) / (W + 1), then, with t = e - W: */
+typedef enum bp_schedule {
+    BP_SCHEDULE_CONSTANT, /* lr (with W = 0 the trainer leaves the optimizer's rate alone) */
+    BP_SCHEDULE_STEP,     /* lr gamma^floor(t / step_epochs): torch's StepLR */
+    BP_SCHEDULE_COSINE,   /* min_lr + (lr - min_lr) (1 + cos(pi t / (max_epochs - W))) / 2:
+                             torch's CosineAnnealingLR(T_max = max_epochs - W) stepped per epoch */
+    BP_SCHEDULE_COUNT_
+} bp_schedule;
+
+const char *bp_schedule_name(bp_schedule s); /* "constant", "step", "cosine" */
+bp_status bp_schedule_from_name(const char *name, bp_schedule *out);
+
+/* Which loss bp_trainer_end_epoch watches (bp_train_config.monitor). */
+typedef enum bp_monitor {
+    BP_MONITOR_AUTO,       /* the validation loss when the caller gives one, else the training loss */
+    BP_MONITOR_TRAIN_LOSS, /* the epoch's mean training loss (bp_epoch_stats.loss) */
+    BP_MONITOR_VAL_LOSS,   /* the validation loss, which the caller must then give */
+    BP_MONITOR_COUNT_
+} bp_monitor;
+
+/* Why training stopped (bp_trainer_end_epoch, bp_trainer_stop_reason). */
+typedef enum bp_stop_reason {
+    BP_STOP_NONE,           /* not stopped: run another epoch */
+    BP_STOP_MAX_EPOCHS,     /* max_epochs epochs are done */
+    BP_STOP_NO_IMPROVEMENT, /* patience epochs in a row without improvement by tol */
+    BP_STOP_INTERRUPTED,    /* bp_trainer_request_stop (the epoch returned BP_ERR_INTERRUPTED) */
+    BP_STOP_NUMERIC,        /* the loss or an update stopped being finite (BP_ERR_NUMERIC) */
+    BP_STOP_COUNT_
+} bp_stop_reason;
+
+const char *bp_stop_reason_name(bp_stop_reason r); /* "none", "max epochs", "no improvement", ... */
+
 typedef struct bp_train_config {
     int batch_size;      /* 1: SGD, n: full batch; anything between: mini-batch */
     int shuffle;         /* nonzero: reshuffle the sample order every epoch */
@@ -384,9 +418,40 @@ typedef struct bp_train_config {
      * as scikit-learn's log_loss with its machine-epsilon clip. 0 (default):
      * exact, from the logits. Neither field is saved in checkpoints. */
     double prob_clip;
+
+    /* The learning-rate schedule (bp_schedule gives the formulas), applied by
+     * bp_trainer_epoch at the start of every epoch (a resumed one included).
+     * lr is the base rate: 0 (default) takes the optimizer's rate at
+     * bp_trainer_create. A constant schedule without warmup never touches the
+     * optimizer's rate, so a caller may set it with bp_optim_set_lr. */
+    bp_schedule schedule;
+    double lr;
+    int warmup_epochs;   /* >= 0 */
+    int step_epochs;     /* STEP: epochs between decays (>= 1; default 5) */
+    double gamma;        /* STEP: the factor of each decay (> 0; default 0.1) */
+    double min_lr;       /* COSINE: the rate at epoch max_epochs (>= 0; default 0) */
+
+    /* When to stop (bp_trainer_end_epoch). max_epochs: at most this many
+     * epochs (0: no limit; COSINE needs max_epochs > warmup_epochs).
+     * patience > 0: stop once `patience` judged epochs in a row have not
+     * improved the monitored loss by tol. This is scikit-learn's MLP rule
+     * (_update_no_improvement_count): an epoch fails to improve when its loss
+     * > best - tol, and best becomes its loss when that is < best; its
+     * n_iter_no_change is patience - 1 (it stops when the count exceeds it).
+     * restore_best: keep a copy of the weights of the epoch with the best
+     * monitored loss (one buffer, allocated by bp_trainer_create) and put
+     * them back into the model when bp_trainer_end_epoch stops the run. All
+     * saved in checkpoints. Defaults: no limit, patience 0 (off), tol 0,
+     * BP_MONITOR_AUTO, restore_best 0. */
+    int max_epochs;
+    int patience;
+    double tol;
+    bp_monitor monitor;
+    int restore_best;
 } bp_train_config;
 
-/* batch_size 32, shuffle on, seed 0, no callback, shard 0 of 1. */
+/* batch_size 32, shuffle on, seed 0, no callback, shard 0 of 1, a constant
+ * rate, no stopping rule. */
 bp_train_config bp_train_config_default(void);
 
 typedef struct bp_epoch_stats {
@@ -475,6 +540,41 @@ void bp_trainer_set_next_batch(bp_trainer *t, size_t batch);
  * between epochs. */
 void bp_trainer_get_partial(const bp_trainer *t, double *loss_sum, long *correct, size_t *seen);
 void bp_trainer_set_partial(bp_trainer *t, double loss_sum, long correct, size_t seen);
+
+/* The learning rate cfg's schedule gives 0-based epoch e: the rate the
+ * trainer sets at the start of that epoch when cfg is its configuration
+ * (bp_trainer_get_config, whose lr holds the base rate it resolved). */
+double bp_train_config_lr(const bp_train_config *cfg, int epoch);
+
+/* Judges the epoch just completed by bp_trainer_epoch, once per epoch: the
+ * monitored loss (val_loss, or the epoch's training loss; NAN: no validation
+ * loss) updates the stopping state (bp_early_stop_state), and *stop (if not
+ * NULL) gets BP_STOP_NO_IMPROVEMENT when patience has run out,
+ * BP_STOP_MAX_EPOCHS when max_epochs are done, else BP_STOP_NONE. On a stop
+ * with restore_best the best epoch's weights go back into the model.
+ * BP_ERR_INVALID when no epoch has completed since the last call, or
+ * monitor is BP_MONITOR_VAL_LOSS and val_loss is NAN. Allocates nothing. */
+bp_status bp_trainer_end_epoch(bp_trainer *t, double val_loss, bp_stop_reason *stop);
+
+/* The last reason a call of bp_trainer_epoch or bp_trainer_end_epoch gave
+ * for stopping (BP_STOP_NONE while training goes on). */
+bp_stop_reason bp_trainer_stop_reason(const bp_trainer *t);
+
+/* The stopping rule's state, which a checkpoint keeps. */
+typedef struct bp_early_stop_state {
+    double best_loss;   /* the lowest monitored loss judged; HUGE_VAL before any */
+    int best_epoch;     /* the 1-based epoch that had it; 0 before any */
+    int bad_epochs;     /* judged epochs in a row that did not improve by tol */
+    double epoch_loss;  /* the training loss of a completed epoch not yet judged, else NAN */
+} bp_early_stop_state;
+
+void bp_trainer_get_early_stop(const bp_trainer *t, bp_early_stop_state *out);
+/* Sets it (for a resume), and the best weights from best (bp_model_param_count
+ * values) when best is not NULL and the trainer keeps them (restore_best). */
+void bp_trainer_set_early_stop(bp_trainer *t, const bp_early_stop_state *s, const bp_real *best);
+/* The best epoch's weights under restore_best (bp_model_param_count values,
+ * owned by the trainer), or NULL without restore_best. */
+const bp_real *bp_trainer_best_params(const bp_trainer *t);
 
 /* ------------------------------------------------------------ gradient check */
 
@@ -941,7 +1041,15 @@ typedef struct bp_checkpoint_info {
     double loss_sum;       /* bp_trainer_get_partial: the interrupted epoch's sums */
     long correct;          /* (all 0 when the checkpoint is between epochs) */
     size_t seen;
+    bp_early_stop_state early_stop; /* bp_trainer_get_early_stop (defaults in older files) */
+    /* The best epoch's weights under restore_best once an epoch was judged
+     * (bp_model_param_count values), else NULL: owned by the info, which
+     * bp_checkpoint_info_clear frees. */
+    bp_real *best_params;
 } bp_checkpoint_info;
+
+/* Frees what bp_checkpoint_load allocated in info (best_params); NULL is a no-op. */
+void bp_checkpoint_info_clear(bp_checkpoint_info *info);
 
 /* A model file (as bp_model_save writes) plus the optimizer's configuration,
  * step count and state buffers, and the trainer's configuration, epoch
@@ -956,13 +1064,16 @@ bp_status bp_checkpoint_save(const char *path, const bp_model *m, const bp_optim
  * *info what bp_trainer_resume needs; *extra_out (if not NULL) the extra
  * metadata. A plain model file fails with BP_ERR_FORMAT ("not a checkpoint").
  * On failure *model, *opt (and *extra_out) are NULL. To continue training:
- *   bp_trainer_create(&t, model, opt, &info.train); bp_trainer_resume(t, &info); */
+ *   bp_trainer_create(&t, model, opt, &info.train); bp_trainer_resume(t, &info);
+ *   bp_checkpoint_info_clear(&info); */
 bp_status bp_checkpoint_load(const char *path, bp_model **model, bp_optim **opt,
                              bp_checkpoint_info *info, bp_meta **extra_out);
 
-/* Restores a trainer's epoch counter, batch position, generator state and
- * partial epoch sums from a checkpoint, so that the next bp_trainer_epoch
- * continues bit-exactly (its statistics included). */
+/* Restores a trainer's epoch counter, batch position, generator state,
+ * partial epoch sums and stopping state (best weights included) from a
+ * checkpoint, so that the next bp_trainer_epoch continues bit-exactly (its
+ * statistics included) and bp_trainer_end_epoch judges as the uninterrupted
+ * run would. */
 void bp_trainer_resume(bp_trainer *t, const bp_checkpoint_info *info);
 
 

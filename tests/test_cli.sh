@@ -180,6 +180,26 @@ check resume-exact-after-three-interruptions bash -c "
     BACKPROP_TEST_SIGINT_AT=12 '$B' train --resume t3.st.ckpt --save t3.st --quiet 2>/dev/null; test \$? -eq 130 &&
     '$B' train $TR --early-stop 3 --save t0.st --quiet >/dev/null &&
     '$B' train --resume t3.st.ckpt --save t3.st --quiet >/dev/null && cmp t0.st t3.st"
+# Early stopping (the trainer's, with its best weights inside the checkpoint) under a cosine
+# schedule with warmup, interrupted mid-epoch 3 and again mid-epoch 21 (after the best epoch
+# 19, patience partly spent): the bytes of the unbroken run, which stops after epoch 22.
+ES="--data iris.csv --layers 4,16,3 --batch 16 --seed 5 --epochs 30 --val-split 0.25 --early-stop 3 --schedule cosine --warmup-epochs 2 --lr 0.03 --quiet"
+check resume-exact-early-stop-cosine bash -c "
+    '$B' train $ES --save es0.st >/dev/null &&
+    BACKPROP_TEST_SIGINT_AT=29 '$B' train $ES --save es1.st 2>/dev/null; test \$? -eq 130 &&
+    BACKPROP_TEST_SIGINT_AT=217 '$B' train --resume es1.st.ckpt --save es1.st --quiet 2>/dev/null; test \$? -eq 130 &&
+    test ! -e es1.st.ckpt.best && '$B' train --resume es1.st.ckpt --save es1.st --quiet >/dev/null &&
+    cmp es0.st es1.st"
+# A checkpoint of backprop 0.1 (float32), interrupted in epoch 20 of an --early-stop 2 run whose
+# best epoch was 18, with its best weights beside it in CKPT.best: resumes as the unbroken run.
+if "$B" --version | grep -q float64; then pass "resume-0.1-checkpoint # skipped: a float32 checkpoint"
+else check resume-0.1-checkpoint bash -c "
+    cp '$HERE/data/checkpoint-v0.1-early-stop.ckpt' '$HERE/data/checkpoint-v0.1-early-stop.ckpt.best' . &&
+    '$B' train --data iris.csv --layers 4,16,3 --batch 16 --seed 5 --epochs 30 --val-split 0.25 \
+        --early-stop 2 --lr 0.05 --threads 1 --save v0.st --quiet >/dev/null &&
+    '$B' train --resume checkpoint-v0.1-early-stop.ckpt --threads 1 --save v1.st --quiet >/dev/null &&
+    cmp v0.st v1.st"
+fi
 check resume-log-has-every-epoch bash -c "
     BACKPROP_TEST_SIGINT_AT=20 '$B' train $TR --save rl.st --log rl.jsonl --quiet 2>/dev/null; test \$? -eq 130 &&
     '$B' train --resume rl.st.ckpt --save rl.st --log rl.jsonl --quiet >/dev/null &&

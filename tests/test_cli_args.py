@@ -174,11 +174,13 @@ def width_limit(tmp):
                "exit %d: %r" % (r.returncode, r.stderr))
     copies = []
     for d in ("cli", "src"):
-        for name in sorted(os.listdir(os.path.join(ROOT, d))):
-            with open(os.path.join(ROOT, d, name), errors="replace") as f:
-                text = f.read()
-            if re.search(r"\b%d\b|1 << 24\b" % width, text):
-                copies.append("%s/%s" % (d, name))
+        for dirpath, _, names in sorted(os.walk(os.path.join(ROOT, d))):
+            for name in sorted(names):
+                path = os.path.join(dirpath, name)
+                with open(path, errors="replace") as f:
+                    text = f.read()
+                if re.search(r"\b%d\b|1 << 24\b" % width, text):
+                    copies.append(os.path.relpath(path, ROOT))
     result("width-limit-one-copy", not copies, "the number is repeated in %s" % copies)
 
 

@@ -142,9 +142,172 @@ static void test_checkpoint_carries_partial_epoch(void)
     if (fd >= 0) close(fd);
 }
 
+/* ------------------------------------- schedule and early stopping, resumed */
+
+#define NV 30
+
+/* Adam on random labels with a cosine schedule after a warmup, stopped
+ * when the validation loss has not improved for 2 epochs, with the best
+ * weights restored. */
+static void open_policy_run(run *r, watch *w)
+{
+    const int sizes[] = {IN, 16, OUT};
+    const bp_activation acts[] = {BP_ACT_TANH, BP_ACT_SOFTMAX};
+    r->m = make_model(2, sizes, acts, BP_LOSS_XENT, 7);
+    bp_optim_config oc = bp_optim_config_default(BP_OPTIM_ADAM);
+    oc.lr = 0.05;
+    CHECK_OK(bp_optim_create(&r->o, &oc, bp_model_param_count(r->m)));
+    bp_train_config tc = bp_train_config_default();
+    tc.batch_size = 8, tc.seed = 3, tc.on_batch = on_batch, tc.user = w;
+    tc.schedule = BP_SCHEDULE_COSINE, tc.warmup_epochs = 1, tc.max_epochs = 40, tc.min_lr = 0.001;
+    tc.patience = 2, tc.monitor = BP_MONITOR_VAL_LOSS, tc.restore_best = 1;
+    CHECK_OK(bp_trainer_create(&r->t, r->m, r->o, &tc));
+    w->t = r->t;
+}
+
+typedef struct {
+    bp_real x[N * IN], y[N * OUT], xv[NV * IN], yv[NV * OUT];
+} policy_data;
+
+/* Learnable labels, the quadrant of (x0, x1), with every `noise`-th one
+ * moved to another class: a model first learns, then fits the noise. */
+static void quadrant_labels(const bp_real *x, bp_real *y, int n, int noise)
+{
+    for (int i = 0; i < n; i++) {
+        int c = 2 * (x[i * IN] > 0) + (x[i * IN + 1] > 0);
+        if (noise && i % noise == 0) c = (c + 1 + i % 3) % OUT;
+        for (int j = 0; j < OUT; j++) y[i * OUT + j] = (bp_real)(j == c);
+    }
+}
+
+/* Epochs until the trainer stops or an epoch is interrupted (BP_ERR_INTERRUPTED). */
+static bp_status run_until_stop(run *r, const policy_data *d, bp_stop_reason *stop)
+{
+    *stop = BP_STOP_NONE;
+    while (!*stop) {
+        bp_status st = bp_trainer_epoch(r->t, d->x, d->y, N, NULL);
+        if (st) return st;
+        double loss, acc;
+        CHECK_OK(bp_model_evaluate(r->m, d->xv, d->yv, NV, 64, &loss, &acc));
+        CHECK_OK(bp_trainer_end_epoch(r->t, loss, stop));
+    }
+    return BP_OK;
+}
+
+/* Saves r to a checkpoint and loads it into a fresh run. */
+static void through_file(run *to, watch *w, run *from)
+{
+    char path[] = "/tmp/bp_test_policy_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    CHECK_OK(bp_checkpoint_save(path, from->m, from->o, from->t, NULL));
+    bp_checkpoint_info info;
+    memset(to, 0, sizeof *to);
+    CHECK_OK(bp_checkpoint_load(path, &to->m, &to->o, &info, NULL));
+    info.train.on_batch = on_batch, info.train.user = w;
+    if (to->m && to->o) CHECK_OK(bp_trainer_create(&to->t, to->m, to->o, &info.train));
+    if (to->t) bp_trainer_resume(to->t, &info);
+    w->t = to->t;
+    bp_checkpoint_info_clear(&info);
+    remove(path);
+    if (fd >= 0) close(fd);
+}
+
+static void same_end(const run *a, bp_stop_reason sa, const run *c, bp_stop_reason sc, const char *when)
+{
+    bp_early_stop_state ea, ec;
+    bp_trainer_get_early_stop(a->t, &ea);
+    bp_trainer_get_early_stop(c->t, &ec);
+    CHECK(sa == sc && bp_trainer_epochs_done(a->t) == bp_trainer_epochs_done(c->t),
+          "%s: stopped (%s) after %d epochs, resumed run (%s) after %d", when,
+          bp_stop_reason_name(sa), bp_trainer_epochs_done(a->t), bp_stop_reason_name(sc),
+          bp_trainer_epochs_done(c->t));
+    CHECK(ea.best_epoch == ec.best_epoch && ea.best_loss == ec.best_loss &&
+          ea.bad_epochs == ec.bad_epochs, "%s: best epoch %d / %d, loss %.17g / %.17g", when,
+          ea.best_epoch, ec.best_epoch, ea.best_loss, ec.best_loss);
+    size_t n = bp_model_param_count(a->m);
+    CHECK(memcmp(bp_model_params(a->m), bp_model_params(c->m), n * sizeof(bp_real)) == 0,
+          "%s: the kept weights differ", when);
+}
+
+/* An early-stopping run under a schedule, interrupted mid-epoch after its
+ * best epoch (and, again, between epochs) and resumed through checkpoint
+ * files, ends exactly as the unbroken run: same stop, same epoch, same
+ * kept (best) weights, which travel in the checkpoint. */
+static void test_early_stop_schedule_resumed(void)
+{
+    static policy_data d;
+    random_data(d.x, d.y, N, IN, OUT, BP_LOSS_XENT, 21);
+    random_data(d.xv, d.yv, NV, IN, OUT, BP_LOSS_XENT, 22);
+    quadrant_labels(d.x, d.y, N, 3);
+    quadrant_labels(d.xv, d.yv, NV, 0);
+    watch wa = {0}, wb = {0}, wc = {0}, wd = {0};
+    run a, b, c, e;
+    bp_stop_reason sa, sc;
+    open_policy_run(&a, &wa);
+    CHECK_OK(run_until_stop(&a, &d, &sa));
+    bp_early_stop_state es;
+    bp_trainer_get_early_stop(a.t, &es);
+    int stop_epoch = bp_trainer_epochs_done(a.t);
+    CHECK(sa == BP_STOP_NO_IMPROVEMENT && es.best_epoch >= 3 && es.best_epoch < stop_epoch,
+          "the unbroken run should stop early after a best epoch >= 3: %s after %d, best %d",
+          bp_stop_reason_name(sa), stop_epoch, es.best_epoch);
+
+    open_policy_run(&b, &wb);
+    for (int k = 0; k + 1 < stop_epoch; k++) {
+        double loss, acc;
+        CHECK_OK(bp_trainer_epoch(b.t, d.x, d.y, N, NULL));
+        CHECK_OK(bp_model_evaluate(b.m, d.xv, d.yv, NV, 64, &loss, &acc));
+        CHECK_OK(bp_trainer_end_epoch(b.t, loss, NULL));
+        if (k + 2 == stop_epoch - 1) {  /* between epochs: a checkpoint here too */
+            through_file(&e, &wd, &b);
+            bp_stop_reason se;
+            CHECK_OK(run_until_stop(&e, &d, &se));
+            same_end(&a, sa, &e, se, "resumed between epochs");
+            close_run(&e);
+        }
+    }
+    wb.stop_at = 3; /* in the last epoch: after the best one, patience partly spent */
+    bp_stop_reason sb;
+    CHECK(run_until_stop(&b, &d, &sb) == BP_ERR_INTERRUPTED, "not interrupted");
+    through_file(&c, &wc, &b);
+    CHECK_OK(run_until_stop(&c, &d, &sc));
+    same_end(&a, sa, &c, sc, "resumed mid-epoch");
+    close_run(&a), close_run(&b), close_run(&c);
+}
+
+/* A checkpoint of backprop 0.1 (no schedule, stopping rule or its state
+ * in it) loads with the defaults. */
+static void test_old_checkpoint_defaults(void)
+{
+    bp_model *m = NULL;
+    bp_optim *o = NULL;
+    bp_checkpoint_info info;
+    CHECK_OK(bp_checkpoint_load("tests/data/checkpoint-v0.1-early-stop.ckpt", &m, &o, &info, NULL));
+    if (!m) return;
+    bp_train_config d = bp_train_config_default();
+    CHECK(info.train.schedule == BP_SCHEDULE_CONSTANT && info.train.warmup_epochs == 0 &&
+          info.train.lr == 0 && info.train.step_epochs == d.step_epochs &&
+          info.train.gamma == d.gamma && info.train.max_epochs == 0 && info.train.patience == 0 &&
+          info.train.restore_best == 0 && info.train.monitor == BP_MONITOR_AUTO, "config defaults");
+    CHECK(info.early_stop.best_epoch == 0 && info.early_stop.bad_epochs == 0 &&
+          isinf(info.early_stop.best_loss) && isnan(info.early_stop.epoch_loss) &&
+          !info.best_params, "early-stop state defaults");
+    CHECK(info.epochs_done == 19 && info.next_batch == 5, "epochs %d, batch %zu",
+          info.epochs_done, info.next_batch);
+    bp_trainer *t = NULL;
+    CHECK_OK(bp_trainer_create(&t, m, o, &info.train));
+    if (t) bp_trainer_resume(t, &info);
+    CHECK(t && bp_trainer_get_config(t)->lr == bp_optim_get_lr(o), "base lr");
+    bp_trainer_free(t), bp_optim_free(o), bp_model_free(m);
+    bp_checkpoint_info_clear(&info);
+}
+
 int main(void)
 {
     RUN(test_callback_and_exact_resume);
     RUN(test_checkpoint_carries_partial_epoch);
+    RUN(test_early_stop_schedule_resumed);
+    RUN(test_old_checkpoint_defaults);
     return test_summary("test_train_resume");
 }

@@ -70,6 +70,18 @@ OPT_RMSPROP = _c("BP_OPTIM_RMSPROP", 6)
 ABI_STRUCT = _c("BP_ABI_STRUCT", 0)
 ABI_FIELD = _c("BP_ABI_FIELD", 1)
 ABI_CONSTANT = _c("BP_ABI_CONSTANT", 2)
+# bp_schedule, bp_monitor, bp_stop_reason
+SCHEDULE_CONSTANT = _c("BP_SCHEDULE_CONSTANT", 0)
+SCHEDULE_STEP = _c("BP_SCHEDULE_STEP", 1)
+SCHEDULE_COSINE = _c("BP_SCHEDULE_COSINE", 2)
+MONITOR_AUTO = _c("BP_MONITOR_AUTO", 0)
+MONITOR_TRAIN_LOSS = _c("BP_MONITOR_TRAIN_LOSS", 1)
+MONITOR_VAL_LOSS = _c("BP_MONITOR_VAL_LOSS", 2)
+STOP_NONE = _c("BP_STOP_NONE", 0)
+STOP_MAX_EPOCHS = _c("BP_STOP_MAX_EPOCHS", 1)
+STOP_NO_IMPROVEMENT = _c("BP_STOP_NO_IMPROVEMENT", 2)
+STOP_INTERRUPTED = _c("BP_STOP_INTERRUPTED", 3)
+STOP_NUMERIC = _c("BP_STOP_NUMERIC", 4)
 
 
 class BackpropError(RuntimeError):
@@ -103,7 +115,17 @@ class TrainConfig(ctypes.Structure):
                 ("on_batch", ctypes.c_void_p), ("user", ctypes.c_void_p),
                 ("shard", ctypes.c_int), ("shards", ctypes.c_int),
                 ("reduce", ctypes.c_void_p), ("reduce_user", ctypes.c_void_p),
-                ("l2", ctypes.c_double), ("prob_clip", ctypes.c_double)]
+                ("l2", ctypes.c_double), ("prob_clip", ctypes.c_double),
+                ("schedule", ctypes.c_int), ("lr", ctypes.c_double),
+                ("warmup_epochs", ctypes.c_int), ("step_epochs", ctypes.c_int),
+                ("gamma", ctypes.c_double), ("min_lr", ctypes.c_double),
+                ("max_epochs", ctypes.c_int), ("patience", ctypes.c_int),
+                ("tol", ctypes.c_double), ("monitor", ctypes.c_int), ("restore_best", ctypes.c_int)]
+
+
+class EarlyStopState(ctypes.Structure):
+    _fields_ = [("best_loss", ctypes.c_double), ("best_epoch", ctypes.c_int),
+                ("bad_epochs", ctypes.c_int), ("epoch_loss", ctypes.c_double)]
 
 
 class EpochStats(ctypes.Structure):
@@ -260,7 +282,7 @@ class Library:
         # a field added or moved on one side only fails here, naming it.
         self.structs = {"bp_model_config": self.ModelConfig, "bp_optim_config": OptimConfig,
                         "bp_train_config": TrainConfig, "bp_epoch_stats": EpochStats,
-                        "bp_abi_entry": AbiEntry}
+                        "bp_abi_entry": AbiEntry, "bp_early_stop_state": EarlyStopState}
         try:
             self.abi = read_abi_table(dll)
         except AttributeError as e:
@@ -302,6 +324,11 @@ class Library:
                                         ctypes.POINTER(ctypes.c_size_t), ctypes.c_size_t]),
             "bp_trainer_objective": (st, [_P, R, R, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double),
                                           ctypes.POINTER(ctypes.c_double)]),
+            "bp_train_config_lr": (ctypes.c_double, [ctypes.POINTER(TrainConfig), ctypes.c_int]),
+            "bp_trainer_end_epoch": (st, [_P, ctypes.c_double, ctypes.POINTER(ctypes.c_int)]),
+            "bp_trainer_stop_reason": (ctypes.c_int, [_P]),
+            "bp_trainer_get_early_stop": (None, [_P, ctypes.POINTER(EarlyStopState)]),
+            "bp_trainer_get_config": (ctypes.POINTER(TrainConfig), [_P]),
         }
         for name, (res, args) in sig.items():
             fn = getattr(dll, name)

@@ -77,7 +77,7 @@ bp_status bp_checkpoint_load(const char *path, bp_model **model, bp_optim **opt,
 {
     if (!model || !opt || !info)
         return bp__fail(BP_ERR_INVALID, "checkpoint load: model, opt and info must not be NULL");
-    *model = NULL, *opt = NULL;
+    *model = NULL, *opt = NULL, info->best_params = NULL;
     if (extra_out) *extra_out = NULL;
     uint8_t *buf;
     size_t len;

@@ -5,6 +5,7 @@
  * allocation size comes from the file's real length or from the already
  * validated architecture, never from a number the file merely claims. */
 #include "modelfile.h"
+#include "train_policy.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -520,6 +521,60 @@ static bp_status read_partial(const mfile *f, bp_checkpoint_info *info)
     return BP_OK;
 }
 
+/* An optional key: absent keeps *out. */
+static bp_status opt_int(const mfile *f, const char *key, int *out)
+{
+    const char *s = meta_get(f, key);
+    if (s && !parse_int(s, 0, out)) return bad(f, key, s, "not an integer from 0 to 2147483647");
+    return BP_OK;
+}
+
+static bp_status opt_real(const mfile *f, const char *key, double *out)
+{
+    const char *s = meta_get(f, key);
+    if (s && !bp__mf_parse_real(s, out)) return bad(f, key, s, "not a finite number");
+    return BP_OK;
+}
+
+/* The schedule, the stopping rule and its state: each key optional (files
+ * written before they existed get the defaults). */
+static bp_status read_policy(const mfile *f, bp_checkpoint_info *info)
+{
+    bp_train_config *c = &info->train;
+    bp_early_stop_state *es = &info->early_stop;
+    *es = (bp_early_stop_state){.best_loss = HUGE_VAL, .epoch_loss = NAN};
+    const char *sched = meta_get(f, "train.schedule"), *mon = meta_get(f, "train.monitor");
+    if (sched && bp_schedule_from_name(sched, &c->schedule))
+        return bad(f, "train.schedule", sched, "expected constant, step or cosine");
+    if (mon && !bp__monitor_from_name(mon, &c->monitor))
+        return bad(f, "train.monitor", mon, "expected auto, train_loss or val_loss");
+    bp_status st = opt_real(f, "train.lr", &c->lr);
+    if (!st) st = opt_int(f, "train.warmup_epochs", &c->warmup_epochs);
+    if (!st) st = opt_int(f, "train.step_epochs", &c->step_epochs);
+    if (!st) st = opt_real(f, "train.gamma", &c->gamma);
+    if (!st) st = opt_real(f, "train.min_lr", &c->min_lr);
+    if (!st) st = opt_int(f, "train.max_epochs", &c->max_epochs);
+    if (!st) st = opt_int(f, "train.patience", &c->patience);
+    if (!st) st = opt_real(f, "train.tol", &c->tol);
+    if (!st) st = opt_int(f, "train.restore_best", &c->restore_best);
+    if (!st) st = opt_int(f, "train.best_epoch", &es->best_epoch);
+    if (!st) st = opt_int(f, "train.bad_epochs", &es->bad_epochs);
+    if (!st) st = opt_real(f, "train.best_loss", &es->best_loss);
+    if (!st) st = opt_real(f, "train.epoch_loss", &es->epoch_loss);
+    if (st) return st;
+    if (c->restore_best > 1)
+        return bad(f, "train.restore_best", meta_get(f, "train.restore_best"), "expected 0 or 1");
+    if (es->best_epoch > info->epochs_done || es->bad_epochs > info->epochs_done)
+        return bp__fail(BP_ERR_FORMAT, "%s: __metadata__ \"train.best_epoch\" %d or "
+                        "\"train.bad_epochs\" %d is beyond \"train.epochs_done\" %d", f->path,
+                        es->best_epoch, es->bad_epochs, info->epochs_done);
+    if ((es->best_epoch > 0) != (meta_get(f, "train.best_loss") != NULL))
+        return bp__fail(BP_ERR_FORMAT, "%s: __metadata__ \"train.best_loss\" must be present "
+                        "exactly when \"train.best_epoch\" is above 0", f->path);
+    st = bp__policy_check(c);
+    return st ? wrap(st, f, "__metadata__ train.*") : BP_OK;
+}
+
 static bp_status read_train_info(const mfile *f, bp_checkpoint_info *info)
 {
     memset(info, 0, sizeof *info);
@@ -545,7 +600,19 @@ static bp_status read_train_info(const mfile *f, bp_checkpoint_info *info)
     bool ok = split(rng, items, 4) == 4;
     for (int i = 0; ok && i < 4; i++) ok = bp__mf_parse_hex(items[i], 16, &info->rng[i]);
     if (!ok) return bad(f, "train.rng", rng, "expected 4 comma-separated 16-digit hex numbers");
-    return read_partial(f, info);
+    st = read_partial(f, info);
+    return st ? st : read_policy(f, info);
+}
+
+/* The best weights (tensors train.best.layers.*), which a checkpoint under
+ * restore_best holds once an epoch was judged: checked, then allocated. */
+static bp_status read_best(const mfile *f, const bp_model *m, bp_checkpoint_info *info)
+{
+    if (!info->train.restore_best || info->early_stop.best_epoch == 0) return BP_OK;
+    bp_status st = read_layers_tensors(f, &m->cfg, "train.best", m, NULL);
+    if (st) return st;
+    if (!(info->best_params = bp__calloc(m->n_params, sizeof *info->best_params))) return BP_ERR_NOMEM;
+    return read_layers_tensors(f, &m->cfg, "train.best", m, info->best_params);
 }
 
 /* The optimizer for m with the saved state slots (tensors optim.{slot}.layers.*). */
@@ -570,7 +637,7 @@ bp_status bp__safetensors_parse(const uint8_t *bytes, size_t len, const char *pa
 {
     *model = NULL;
     if (extra) *extra = NULL;
-    if (opt) *opt = NULL;
+    if (opt) *opt = NULL, info->best_params = NULL;
     mfile f;
     bp_optim_config oc;
     uint64_t steps = 0;
@@ -579,9 +646,11 @@ bp_status bp__safetensors_parse(const uint8_t *bytes, size_t len, const char *pa
     if (!st && opt) st = read_train_info(&f, info);
     if (!st) st = read_model(&f, model, extra);
     if (!st && opt) st = read_optim(&f, &oc, steps, *model, opt);
+    if (!st && opt) st = read_best(&f, *model, info);
     if (st) {
         bp_model_free(*model), *model = NULL;
         if (extra) bp_meta_free(*extra), *extra = NULL;
+        if (opt) bp_optim_free(*opt), *opt = NULL, bp_checkpoint_info_clear(info);
     }
     close_file(&f);
     return st;
@@ -593,4 +662,12 @@ void bp_trainer_resume(bp_trainer *t, const bp_checkpoint_info *info)
     bp_trainer_set_next_batch(t, info->next_batch);
     bp_trainer_set_rng(t, info->rng);
     bp_trainer_set_partial(t, info->loss_sum, info->correct, info->seen);
+    bp_trainer_set_early_stop(t, &info->early_stop, info->best_params);
+}
+
+void bp_checkpoint_info_clear(bp_checkpoint_info *info)
+{
+    if (!info) return;
+    free(info->best_params);
+    info->best_params = NULL;
 }

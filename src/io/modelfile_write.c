@@ -3,6 +3,7 @@
  * (file_atomic.c: a temporary file beside the target, fsynced and renamed). */
 #include "modelfile.h"
 #include "file_atomic.h"
+#include "train_policy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,8 +17,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-/* normalization (2), parameters (2 per layer), and up to 2 optimizer slots like them */
-#define MAX_TENSORS (2 + 2 * BP_MAX_LAYERS * 3)
+/* normalization (2), parameters (2 per layer), up to 2 optimizer slots and the best weights like them */
+#define MAX_TENSORS (2 + 2 * BP_MAX_LAYERS * 4)
 #define DTYPE (sizeof(bp_real) == 8 ? "F64" : "F32")
 #define SINGLE (sizeof(bp_real) == 4)
 
@@ -224,6 +225,39 @@ static bp_status describe_trainer(writer *w, const bp_trainer *t)
     return st;
 }
 
+/* The best weights of the stopping rule, once there are some. */
+static void add_best(writer *w, const bp_model *m, const bp_trainer *t)
+{
+    bp_early_stop_state es;
+    bp_trainer_get_early_stop(t, &es);
+    const bp_real *best = bp_trainer_best_params(t);
+    if (best && es.best_epoch > 0) add_layers(w, m, "train.best", best);
+}
+
+/* The schedule and stopping rule of bp_train_config, and the rule's state. */
+static bp_status describe_policy(writer *w, const bp_trainer *t)
+{
+    const bp_train_config *c = bp_trainer_get_config(t);
+    bp_early_stop_state es;
+    bp_trainer_get_early_stop(t, &es);
+    bp_status st = set(w, "train.schedule", bp_schedule_name(c->schedule));
+    if (!st) st = set_real(w, "train.lr", c->lr, false);
+    if (!st) st = setf(w, "train.warmup_epochs", "%d", c->warmup_epochs);
+    if (!st) st = setf(w, "train.step_epochs", "%d", c->step_epochs);
+    if (!st) st = set_real(w, "train.gamma", c->gamma, false);
+    if (!st) st = set_real(w, "train.min_lr", c->min_lr, false);
+    if (!st) st = setf(w, "train.max_epochs", "%d", c->max_epochs);
+    if (!st) st = setf(w, "train.patience", "%d", c->patience);
+    if (!st) st = set_real(w, "train.tol", c->tol, false);
+    if (!st) st = set(w, "train.monitor", bp__monitor_name(c->monitor));
+    if (!st) st = setf(w, "train.restore_best", "%d", c->restore_best ? 1 : 0);
+    if (!st) st = setf(w, "train.best_epoch", "%d", es.best_epoch);
+    if (!st) st = setf(w, "train.bad_epochs", "%d", es.bad_epochs);
+    if (!st && es.best_epoch > 0) st = set_real(w, "train.best_loss", es.best_loss, false);
+    if (!st && !isnan(es.epoch_loss)) st = set_real(w, "train.epoch_loss", es.epoch_loss, false);
+    return st;
+}
+
 /* {"__metadata__":{...},"layers.0.weight":{"dtype":"F32","shape":[4,2],"data_offsets":[0,32]},...} */
 static char *header_json(const writer *w)
 {
@@ -313,9 +347,11 @@ bp_status bp_checkpoint_save(const char *path, const bp_model *m, const bp_optim
         /* bp_optim_state hands out a mutable pointer; we only read through it. */
         add_layers(&w, m, prefix, bp_optim_state((bp_optim *)opt, s));
     }
+    if (!st) add_best(&w, m, t); /* every tensor before describe_model's checksum */
     if (!st) st = describe_model(&w, m);
     if (!st) st = describe_optim(&w, opt);
     if (!st) st = describe_trainer(&w, t);
+    if (!st) st = describe_policy(&w, t);
     if (!st) st = describe_extra(&w, extra);
     if (!st) st = finish(&w);
     json_decref(w.meta);

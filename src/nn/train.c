@@ -2,6 +2,7 @@
  * (the last partial one included), forward, backward, update. Batch size 1 is
  * SGD, batch size n is full-batch gradient descent: one code path. */
 #include "internal.h"
+#include "train_policy.h"
 
 #include <limits.h>
 #include <math.h>
@@ -29,11 +30,14 @@ struct bp_trainer {
     bp_real *xb[2], *yb[2]; /* (rows, inputs), (rows, outputs): a gathered batch, and the next */
     bp__block blocks[2 * BP_MAX_LAYERS]; /* the model's, for the optimizer's split */
     int n_blocks;
+    bp__policy policy;     /* the stopping rule's state (train_policy.c) */
 };
 
 bp_train_config bp_train_config_default(void)
 {
-    bp_train_config c = {.batch_size = 32, .shuffle = 1, .seed = 0, .shard = 0, .shards = 1};
+    bp_train_config c = {.batch_size = 32, .shuffle = 1, .seed = 0, .shard = 0, .shards = 1,
+                         .schedule = BP_SCHEDULE_CONSTANT, .step_epochs = 5, .gamma = 0.1,
+                         .monitor = BP_MONITOR_AUTO};
     return c;
 }
 
@@ -57,10 +61,17 @@ bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
                         "trainer: the optimizer has %zu parameters, the model %zu "
                         "(create the optimizer with bp_model_param_count(model))",
                         bp_optim_param_count(opt), bp_model_param_count(model));
+    bp_status st = bp__policy_check(cfg);
+    if (st) return st;
     bp_trainer *t = bp__calloc(1, sizeof *t);
     if (!t) return BP_ERR_NOMEM;
     t->model = model, t->opt = opt, t->cfg = *cfg;
     t->cfg.shards = shards;
+    if (t->cfg.lr == 0 && opt) t->cfg.lr = bp_optim_get_lr(opt); /* the schedule's base rate */
+    if ((st = bp__policy_init(&t->policy, cfg, bp_model_param_count(model)))) {
+        bp_trainer_free(t);
+        return st;
+    }
     t->n_blocks = bp__model_blocks(model, t->blocks);
     bp_rng_seed(&t->rng, cfg->seed);
     *out = t;
@@ -72,6 +83,7 @@ void bp_trainer_free(bp_trainer *t)
     if (!t) return;
     free(t->order);
     for (int i = 0; i < 2; i++) free(t->xb[i]), free(t->yb[i]);
+    bp__policy_free(&t->policy);
     free(t);
 }
 
@@ -315,6 +327,8 @@ static bp_status run_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, si
     if (n == 0) return bp__fail(BP_ERR_INVALID, "train: no samples");
     if (!t->opt) return bp__fail(BP_ERR_INVALID, "train: the trainer has no optimizer");
     double t0 = bp__now();
+    if (bp__policy_sets_lr(&t->cfg)) /* the schedule's rate, a resumed epoch's included */
+        bp_optim_set_lr(t->opt, bp_train_config_lr(&t->cfg, t->epochs_done));
     size_t B = (size_t)t->cfg.batch_size, n_batches = (n + B - 1) / B;
     bp_rng rng = t->rng;
     bp_status st = make_order(t, n, &rng, order);
@@ -333,10 +347,13 @@ static bp_status run_epoch(bp_trainer *t, const bp_real *x, const bp_real *y, si
         stats->samples_per_sec = secs > 0 ? (double)(t->seen - seen_before) / secs : 0;
         stats->steps = bp_optim_steps(t->opt);
     }
+    t->policy.reason = st == BP_ERR_INTERRUPTED ? BP_STOP_INTERRUPTED
+                       : st == BP_ERR_NUMERIC     ? BP_STOP_NUMERIC : BP_STOP_NONE;
     if (st == BP_ERR_INTERRUPTED) return st; /* the next call resumes the epoch */
     if (!st) {
         t->rng = rng;
         t->epochs_done++;
+        t->policy.es.epoch_loss = t->loss_sum / (double)t->seen; /* for bp_trainer_end_epoch */
     }
     t->next_batch = 0; /* done, or abandoned on an error */
     t->loss_sum = 0, t->penalty_sum = 0, t->correct = 0, t->seen = 0;
@@ -394,4 +411,33 @@ void bp_trainer_get_partial(const bp_trainer *t, double *loss_sum, long *correct
 void bp_trainer_set_partial(bp_trainer *t, double loss_sum, long correct, size_t seen)
 {
     t->loss_sum = loss_sum, t->correct = correct, t->seen = seen;
+}
+
+bp_status bp_trainer_end_epoch(bp_trainer *t, double val_loss, bp_stop_reason *stop)
+{
+    if (stop) *stop = BP_STOP_NONE;
+    double loss = t->policy.es.epoch_loss;
+    if (isnan(loss))
+        return bp__fail(BP_ERR_INVALID, "end epoch: no epoch has completed since the last call "
+                        "(%d epochs done)", t->epochs_done);
+    bp_monitor mon = t->cfg.monitor;
+    if (mon == BP_MONITOR_VAL_LOSS || (mon == BP_MONITOR_AUTO && !isnan(val_loss))) {
+        if (isnan(val_loss))
+            return bp__fail(BP_ERR_INVALID, "end epoch %d: monitor is the validation loss, but "
+                            "val_loss is NAN", t->epochs_done);
+        loss = val_loss;
+    }
+    bp_stop_reason r = bp__policy_judge(&t->policy, &t->cfg, t->epochs_done, loss,
+                                        bp_model_params(t->model));
+    if (stop) *stop = r;
+    return BP_OK;
+}
+
+bp_stop_reason bp_trainer_stop_reason(const bp_trainer *t) { return t->policy.reason; }
+void bp_trainer_get_early_stop(const bp_trainer *t, bp_early_stop_state *out) { *out = t->policy.es; }
+const bp_real *bp_trainer_best_params(const bp_trainer *t) { return t->policy.best; }
+
+void bp_trainer_set_early_stop(bp_trainer *t, const bp_early_stop_state *s, const bp_real *best)
+{
+    bp__policy_resume(&t->policy, s, best);
 }

@@ -141,12 +141,12 @@ def test_binding_drift_is_named():
     constant, and _lib.py did not follow."""
     lib = _lib.library(np.float64)
     table = dict(lib.abi)
-    # a field added to the C struct (after prob_clip), not to TrainConfig
+    # a field added to the C struct (at its end), not to TrainConfig
     size = table["bp_train_config"][1]
-    table["bp_train_config.patience"] = (_lib.ABI_FIELD, size, 4)
+    table["bp_train_config.drift_field"] = (_lib.ABI_FIELD, size, 4)
     table["bp_train_config"] = (_lib.ABI_STRUCT, size + 8, 8)
     bad = _lib.abi_mismatches(table, lib.structs, _lib.C_CONSTANTS)
-    assert any("bp_train_config.patience: in the library, missing from TrainConfig" in m
+    assert any("bp_train_config.drift_field: in the library, missing from TrainConfig" in m
                for m in bad), bad
     assert any(m.startswith("bp_train_config: sizeof %d" % (size + 8)) for m in bad), bad
 
