@@ -148,7 +148,7 @@ bp_status cli_read_data(bp_dataset **out, const cli_opts *o, opt_id flag, const 
                         int has_target);
 /* Loads --model (a model file or checkpoint) and its extra metadata (meta
  * may be NULL); prints the error and returns EXIT_RUNTIME on failure. */
-int cli_load_model(bp_model **m, const cli_opts *o, bp_meta **meta);
+int cli_load_model(bp_model **m, const cli_opts *o, bp_extra **meta);
 /* --batch, or n when that is smaller: a chunk beyond the data is the data. */
 int cli_batch(const cli_opts *o, size_t n);
 /* Whether spec names CSV data (whose default normalization is standard). */

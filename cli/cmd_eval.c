@@ -189,7 +189,7 @@ static void print_text(const eval *e, const cli_opts *o)
 {
     char arch[256];
     printf("model %s: %s%s\n", o->v[O_MODEL].s,
-           cli_arch_text(arch, sizeof arch, bp_model_get_config(e->model)),
+           cli_arch_text(arch, sizeof arch, bp_model_cfg(e->model)),
            e->q ? ", int8 (quantized with --calibrate)" : "");
     printf("data %s: %zu samples\n", o->v[O_DATA].s, e->n);
     printf("loss %.6g\n", e->loss);

@@ -110,7 +110,7 @@ int cmd_export(int argc, char **argv)
     bp_set_threads((int)o.v[O_THREADS].i);
 
     bp_model *m = NULL;
-    bp_meta *meta = NULL;
+    bp_extra *meta = NULL;
     bp_qmodel *q = NULL;
     bp_export_info info = bp_export_info_default();
     info.source = o.v[O_MODEL].s;
@@ -130,7 +130,7 @@ int cmd_export(int argc, char **argv)
         if (bp_model_save_onnx(m, o.v[O_OUTPUT].s, meta)) rc = cli_fail(o.cmd, "--output");
         else printf("exported %s as onnx: %s\n", o.v[O_MODEL].s, o.v[O_OUTPUT].s);
     }
-    bp_meta_free(meta);
+    bp_extra_free(meta);
     bp_qmodel_free(q);
     bp_model_free(m);
     return rc;

@@ -35,10 +35,10 @@ static void print_layers(const bp_model_config *c)
     printf("%-14s%s, seed %llu\n", "init", bp_init_name(c->init), (unsigned long long)c->seed);
 }
 
-static void print_norm(const bp_model *m, const bp_meta *meta)
+static void print_norm(const bp_model *m, const bp_extra *meta)
 {
     const bp_real *sh = bp_model_norm_shift(m), *sc = bp_model_norm_scale(m);
-    const char *kind = meta ? bp_meta_get(meta, "normalize") : NULL;
+    const char *kind = meta ? bp_extra_get(meta, "normalize") : NULL;
     if (!sh) {
         printf("%-14snone\n", "normalize");
         return;
@@ -98,7 +98,7 @@ static void print_history(const char *text)
 
 static void print_checkpoint(const bp_optim *opt, const bp_checkpoint_info *info)
 {
-    const bp_optim_config *c = bp_optim_get_config(opt);
+    const bp_optim_config *c = bp_optim_cfg(opt);
     printf("%-14scheckpoint after %d epochs and %zu batches of the next (batch size %d)\n",
            "state", info->epochs_done, info->next_batch, info->train.batch_size);
     printf("%-14s%s lr %g, %llu steps\n", "optimizer", bp_optim_name(c->kind), c->lr,
@@ -156,10 +156,10 @@ static void print_columns(const bp_model *m)
 }
 
 /* Everything info prints, as one JSON object. */
-static void print_json(const bp_model *m, const bp_meta *meta, const char *path, int ckpt,
+static void print_json(const bp_model *m, const bp_extra *meta, const char *path, int ckpt,
                        const bp_optim *opt, const bp_checkpoint_info *info)
 {
-    const bp_model_config *c = bp_model_get_config(m);
+    const bp_model_config *c = bp_model_cfg(m);
     char arch[256];
     json_t *j = json_pack("{s:s, s:s, s:s, s:I}", "file", path, "kind",
                           ckpt ? "checkpoint" : "model", "architecture",
@@ -174,7 +174,7 @@ static void print_json(const bp_model *m, const bp_meta *meta, const char *path,
     json_object_set_new(j, "loss", json_string(bp_loss_name(c->loss)));
     json_object_set_new(j, "init", json_string(bp_init_name(c->init)));
     json_object_set_new(j, "seed", json_integer((json_int_t)c->seed));
-    const char *kind = meta ? bp_meta_get(meta, "normalize") : NULL;
+    const char *kind = meta ? bp_extra_get(meta, "normalize") : NULL;
     json_t *norm = json_null();
     if (bp_model_norm_shift(m)) {
         json_t *sh = json_array(), *sc = json_array();
@@ -195,10 +195,10 @@ static void print_json(const bp_model *m, const bp_meta *meta, const char *path,
     json_object_set_new(j, "encoder", text ? json_loads(text, 0, NULL) : json_null());
     free(text);
     json_t *extra = json_object();
-    for (int i = 0; i < bp_meta_count(meta); i++) {
-        const char *v = bp_meta_value(meta, i);
+    for (int i = 0; i < bp_extra_count(meta); i++) {
+        const char *v = bp_extra_value(meta, i);
         json_t *parsed = json_loads(v, JSON_DECODE_ANY, NULL);
-        json_object_set_new(extra, bp_meta_key(meta, i), parsed ? parsed : json_string(v));
+        json_object_set_new(extra, bp_extra_key(meta, i), parsed ? parsed : json_string(v));
     }
     json_object_set_new(j, "metadata", extra);
     if (ckpt)
@@ -207,8 +207,8 @@ static void print_json(const bp_model *m, const bp_meta *meta, const char *path,
                                       info->epochs_done, "next_batch",
                                       (json_int_t)info->next_batch, "batch_size",
                                       info->train.batch_size, "optimizer",
-                                      bp_optim_name(bp_optim_get_config(opt)->kind), "lr",
-                                      bp_optim_get_config(opt)->lr, "steps",
+                                      bp_optim_name(bp_optim_cfg(opt)->kind), "lr",
+                                      bp_optim_cfg(opt)->lr, "steps",
                                       (json_int_t)bp_optim_steps(opt)));
     json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
     putchar('\n');
@@ -222,19 +222,19 @@ int cmd_info(int argc, char **argv)
     if (!o.v[O_MODEL].given) cli_usage(o.cmd, "--model FILE is required");
     bp_model *m = NULL;
     bp_optim *opt = NULL;
-    bp_meta *meta = NULL;
+    bp_extra *meta = NULL;
     bp_checkpoint_info info;
-    int ckpt = bp_checkpoint_load(o.v[O_MODEL].s, &m, &opt, &info, &meta) == BP_OK;
+    int ckpt = bp_checkpoint_load(&m, &opt, o.v[O_MODEL].s, &info, &meta) == BP_OK;
     if (!ckpt && cli_load_model(&m, &o, &meta)) return EXIT_RUNTIME;
     if (o.v[O_JSON].i) {
         print_json(m, meta, o.v[O_MODEL].s, ckpt, opt, &info);
-        bp_meta_free(meta);
+        bp_extra_free(meta);
         bp_optim_free(opt);
         bp_model_free(m);
         return 0;
     }
     char arch[256];
-    const bp_model_config *c = bp_model_get_config(m);
+    const bp_model_config *c = bp_model_cfg(m);
     printf("%-14s%s (%s)\n", "file", o.v[O_MODEL].s, ckpt ? "checkpoint" : "model");
     printf("%-14s%s\n", "architecture", cli_arch_text(arch, sizeof arch, c));
     print_layers(c);
@@ -242,12 +242,12 @@ int cmd_info(int argc, char **argv)
     print_labels(m);
     print_columns(m);
     if (ckpt) print_checkpoint(opt, &info);
-    const char *args = bp_meta_get(meta, "train_args"), *hist = bp_meta_get(meta, "history"),
-               *best = bp_meta_get(meta, "best_epoch");
+    const char *args = bp_extra_get(meta, "train_args"), *hist = bp_extra_get(meta, "history"),
+               *best = bp_extra_get(meta, "best_epoch");
     if (args) print_args(args);
     if (best) printf("%-14s%s (early stopping kept its weights)\n", "best epoch", best);
     if (hist) print_history(hist);
-    bp_meta_free(meta);
+    bp_extra_free(meta);
     bp_optim_free(opt);
     bp_model_free(m);
     return 0;

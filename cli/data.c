@@ -56,7 +56,7 @@ int cli_load_data(bp_dataset **out, const cli_opts *o, opt_id flag, const bp_mod
     return 0;
 }
 
-int cli_load_model(bp_model **m, const cli_opts *o, bp_meta **meta)
+int cli_load_model(bp_model **m, const cli_opts *o, bp_extra **meta)
 {
     if (bp_model_load(m, o->v[O_MODEL].s, meta)) return cli_fail(o->cmd, "--model");
     return 0;
@@ -110,7 +110,7 @@ int cli_match_data(const cli_opts *o, const bp_model *m, bp_dataset **d, opt_id 
         return mismatch(o, from_layers, fmt, din, in);
     }
     if (dout == 0 || dout == out) return 0;
-    const bp_model_config *mc = bp_model_get_config(m);
+    const bp_model_config *mc = bp_model_cfg(m);
     if (classes == 2 && out == 1 && mc->act[mc->n_layers - 1] == BP_ACT_SIGMOID)
         return binary_target(o->cmd, d);
     snprintf(fmt, sizeof fmt, "--%s has %%d %s but %s %s %%d outputs", name,

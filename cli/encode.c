@@ -83,7 +83,7 @@ int cli_fit_encoded(bp_dataset **out, bp_encoder **enc, const cli_opts *o, opt_i
     if (!rc) rc = load_table(&t, o, flag);
     if (!rc && bp_encoder_fit(enc, t, &eo, &rep))
         rc = cli_error(o->cmd, "--%s: %s", cli_specs[flag].name, bp_last_error());
-    if (!rc && bp_encoder_apply(*enc, t, BP_ENCODE_TARGETS, out, &rep))
+    if (!rc && bp_encoder_apply(out, *enc, t, BP_ENCODE_TARGETS, &rep))
         rc = cli_error(o->cmd, "--%s: %s", cli_specs[flag].name, bp_last_error());
     if (!rc) report(o, flag, &rep, *enc);
     bp_table_free(t);
@@ -97,7 +97,7 @@ int cli_encode(bp_dataset **out, const cli_opts *o, opt_id flag, const bp_model 
     bp_encode_report rep;
     if (o->v[O_UNKNOWN].s && strcmp(o->v[O_UNKNOWN].s, "error") == 0) flags |= BP_ENCODE_UNKNOWN_ERROR;
     int rc = load_table(&t, o, flag);
-    if (!rc && bp_model_encode(m, t, flags, out, &rep))
+    if (!rc && bp_model_encode(out, m, t, flags, &rep))
         rc = cli_error(o->cmd, "--%s: %s", cli_specs[flag].name, bp_last_error());
     if (!rc) report(o, flag, &rep, bp_model_encoder(m));
     bp_table_free(t);

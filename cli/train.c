@@ -25,7 +25,7 @@ typedef struct run {
     bp_trainer *tr;
     bp_checkpoint_info info;
     int resumed, fresh; /* fresh: a new model from --layers */
-    bp_meta *src_meta;   /* extra metadata of the --resume / --init-from file */
+    bp_extra *src_meta;   /* extra metadata of the --resume / --init-from file */
     json_t *stored;      /* keeps a checkpoint's option texts alive */
     bp_real *legacy_best; /* (params): a 0.1 checkpoint's CKPT.best weights, or NULL */
     const char *norm;    /* normalization name, for the metadata */
@@ -53,7 +53,7 @@ static int fail(const run *r, const char *what) { return cli_fail(r->o->cmd, wha
  * "early_stop" metadata (into info) and the best weights in CKPT.best. */
 static int legacy_early_stop(run *r)
 {
-    const char *es = bp_meta_get(r->src_meta, "early_stop");
+    const char *es = bp_extra_get(r->src_meta, "early_stop");
     if (!es || r->info.early_stop.best_epoch > 0) return 0;
     json_t *j = json_loads(es, 0, NULL), *loss = json_object_get(j, "best_loss");
     bp_early_stop_state *s = &r->info.early_stop;
@@ -80,15 +80,15 @@ static int legacy_early_stop(run *r)
 static int open_checkpoint(run *r)
 {
     const char *path = r->o->v[O_RESUME].s;
-    if (bp_checkpoint_load(path, &r->model, &r->opt, &r->info, &r->src_meta))
+    if (bp_checkpoint_load(&r->model, &r->opt, path, &r->info, &r->src_meta))
         return fail(r, "--resume");
-    const char *args = bp_meta_get(r->src_meta, "train_args");
+    const char *args = bp_extra_get(r->src_meta, "train_args");
     if (!args) return cli_error(r->o->cmd, "--resume: %s has no train_args: not a checkpoint "
                                 "written by backprop train", path);
     int rc = train_apply_stored(r->o, args, &r->stored);
     if (rc) return rc;
     char err[256];
-    const char *hist = bp_meta_get(r->src_meta, "history");
+    const char *hist = bp_extra_get(r->src_meta, "history");
     if (hist && history_from_text(&r->h, hist, 0, err, sizeof err))
         return cli_error(r->o->cmd, "--resume: %s: %s", path, err);
     r->resumed = 1;
@@ -153,7 +153,7 @@ static int split_val(run *r)
     double f = r->o->v[O_VAL_SPLIT].r;
     if (!(f > 0)) return 0;
     bp_dataset *tr = NULL, *va = NULL;
-    if (bp_dataset_split(r->train, f, r->o->v[O_SEED].u ^ 0x5eed5eed5eedULL, &tr, &va))
+    if (bp_dataset_split(&tr, &va, r->train, f, r->o->v[O_SEED].u ^ 0x5eed5eed5eedULL))
         return fail(r, "--val-split");
     bp_dataset_free(r->train);
     r->train = tr, r->val = va;
@@ -199,7 +199,7 @@ static int load_sets(run *r)
 static int computes_norm(const run *r)
 {
     if (r->fresh) return 1;
-    return !r->resumed && !bp_model_norm_shift(r->model) && !bp_meta_get(r->src_meta, "normalize");
+    return !r->resumed && !bp_model_norm_shift(r->model) && !bp_extra_get(r->src_meta, "normalize");
 }
 
 static int compute_norm(run *r)
@@ -228,7 +228,7 @@ static int normalize(run *r)
         cli_usage(r->o->cmd, "--normalize: the model of --%s has its own normalization",
                   r->resumed ? "resume" : "init-from");
     } else {
-        const char *n = bp_meta_get(r->src_meta, "normalize");
+        const char *n = bp_extra_get(r->src_meta, "normalize");
         r->norm = n ? n : bp_model_norm_shift(r->model) ? "custom" : "none";
     }
     bp_dataset *parts[3] = {r->train, r->val, r->test};
@@ -284,31 +284,31 @@ static int make_trainer(run *r)
 static int best_epoch(const run *r)
 {
     bp_early_stop_state es;
-    if (!bp_trainer_get_config(r->tr)->restore_best) return 0;
-    bp_trainer_get_early_stop(r->tr, &es);
+    if (!bp_trainer_cfg(r->tr)->restore_best) return 0;
+    bp_trainer_early_stop(r->tr, &es);
     return es.best_epoch;
 }
 
 /* A model file of an --early-stop run names its best epoch (a checkpoint
  * holds the whole early-stopping state: the library writes it). */
-static bp_status set_best_epoch(const run *r, bp_meta *m)
+static bp_status set_best_epoch(const run *r, bp_extra *m)
 {
     char text[16];
     snprintf(text, sizeof text, "%d", best_epoch(r));
-    return bp_meta_set(m, "best_epoch", text);
+    return bp_extra_set(m, "best_epoch", text);
 }
 
-static bp_meta *make_meta(const run *r, int checkpoint)
+static bp_extra *make_meta(const run *r, int checkpoint)
 {
-    bp_meta *m = NULL;
+    bp_extra *m = NULL;
     char *args = train_args_text(r->o), *hist = history_to_text(&r->h, checkpoint);
-    bp_status st = args && hist ? bp_meta_create(&m) : BP_ERR_NOMEM;
-    if (!st) st = bp_meta_set(m, "train_args", args);
-    if (!st) st = bp_meta_set(m, "history", hist);
-    if (!st) st = bp_meta_set(m, "normalize", r->norm);
-    if (!st && !checkpoint && bp_trainer_get_config(r->tr)->restore_best) st = set_best_epoch(r, m);
+    bp_status st = args && hist ? bp_extra_create(&m) : BP_ERR_NOMEM;
+    if (!st) st = bp_extra_set(m, "train_args", args);
+    if (!st) st = bp_extra_set(m, "history", hist);
+    if (!st) st = bp_extra_set(m, "normalize", r->norm);
+    if (!st && !checkpoint && bp_trainer_cfg(r->tr)->restore_best) st = set_best_epoch(r, m);
     free(args), free(hist);
-    if (st) bp_meta_free(m), m = NULL;
+    if (st) bp_extra_free(m), m = NULL;
     return m;
 }
 
@@ -321,9 +321,9 @@ static int save_checkpoint(run *r)
         fprintf(stderr, "backprop %s: interrupted (no --save, so no checkpoint)\n", r->o->cmd);
         return EXIT_INTERRUPTED;
     }
-    bp_meta *m = make_meta(r, 1);
-    bp_status st = m ? bp_checkpoint_save(r->ckpt, r->model, r->opt, r->tr, m) : BP_ERR_NOMEM;
-    bp_meta_free(m);
+    bp_extra *m = make_meta(r, 1);
+    bp_status st = m ? bp_checkpoint_save(r->tr, r->ckpt, m) : BP_ERR_NOMEM;
+    bp_extra_free(m);
     if (st) return fail(r, "checkpoint");
     fprintf(stderr, "\nbackprop %s: interrupted after %d epochs and %zu batches; checkpoint saved "
             "to %s\n  continue with: backprop train --resume %s%s%s\n", r->o->cmd,
@@ -381,7 +381,7 @@ static int write_outputs(run *r, const epoch_rec *rec, int last)
     if (want_plot(r, last)) {
         char title[512], arch[256], err[512];
         snprintf(title, sizeof title, "backprop: %s on %s",
-                 cli_arch_text(arch, sizeof arch, bp_model_get_config(r->model)), o->v[O_DATA].s);
+                 cli_arch_text(arch, sizeof arch, bp_model_cfg(r->model)), o->v[O_DATA].s);
         if (plot_svg(o->v[O_PLOT].s, &r->h, title, err, sizeof err))
             return cli_error(o->cmd, "--plot: %s", err);
     }
@@ -431,7 +431,7 @@ static int one_epoch(run *r)
     if (s == BP_ERR_INTERRUPTED) return save_checkpoint(r);
     if (s) return fail(r, NULL);
     epoch_rec rec = {st.epoch, st.loss, st.accuracy < 0 ? NAN : st.accuracy, NAN, NAN, NAN, NAN,
-                     bp_optim_get_lr(r->opt), st.seconds, st.samples_per_sec};
+                     bp_optim_lr(r->opt), st.seconds, st.samples_per_sec};
     int rc = evaluate(r, r->val, &rec.val_loss, &rec.val_acc);
     if (!rc) rc = evaluate(r, r->test, &rec.test_loss, &rec.test_acc);
     if (rc) return rc;
@@ -471,7 +471,7 @@ static void print_summary(const run *r, const epoch_rec *k)
 {
     char a[32], b[32], arch[256];
     printf("trained %s on %s: %d epochs in %.1f s\n",
-           cli_arch_text(arch, sizeof arch, bp_model_get_config(r->model)), r->o->v[O_DATA].s,
+           cli_arch_text(arch, sizeof arch, bp_model_cfg(r->model)), r->o->v[O_DATA].s,
            bp_trainer_epochs_done(r->tr), r->seconds);
     int best = best_epoch(r);
     if (best > 0 && best != r->h.r[r->h.n - 1].epoch)
@@ -503,9 +503,9 @@ static int finish(run *r, train_result *res)
     print_summary(r, k);
     const char *save = r->o->v[O_SAVE].s;
     if (!save) return 0;
-    bp_meta *m = make_meta(r, 0);
+    bp_extra *m = make_meta(r, 0);
     bp_status st = m ? bp_model_save(r->model, save, m) : BP_ERR_NOMEM;
-    bp_meta_free(m);
+    bp_extra_free(m);
     if (st) return fail(r, "--save");
     printf("saved %s\n", save);
     return 0;
@@ -517,14 +517,14 @@ static void print_header(const run *r)
     const cli_opts *o = r->o;
     char arch[256];
     printf("training %s (%zu parameters, %s)\n",
-           cli_arch_text(arch, sizeof arch, bp_model_get_config(r->model)),
+           cli_arch_text(arch, sizeof arch, bp_model_cfg(r->model)),
            bp_model_param_count(r->model), bp_real_size() == 8 ? "float64" : "float32");
     printf("  data %s: %zu samples", o->v[O_DATA].s, bp_dataset_count(r->train));
     if (r->val) printf(", validation %zu", bp_dataset_count(r->val));
     if (r->test) printf("; test %s: %zu", o->v[O_TEST].s, bp_dataset_count(r->test));
     printf("; normalize %s\n", r->norm);
     printf("  %s lr %g, batch %ld, %ld epochs, %d threads%s%s\n", o->v[O_OPT].s, o->v[O_LR].r,
-           o->v[O_BATCH].i, o->v[O_EPOCHS].i, bp_get_threads(),
+           o->v[O_BATCH].i, o->v[O_EPOCHS].i, bp_threads(),
            dist_size() > 1 ? " per rank" : "", r->resumed ? " (resumed)" : "");
     if (dist_size() > 1)
         printf("  %d MPI ranks, each running its shard of every batch\n", dist_size());
@@ -542,7 +542,7 @@ static void free_run(run *r)
     bp_dataset_free(r->train);
     bp_dataset_free(r->val);
     bp_dataset_free(r->test);
-    bp_meta_free(r->src_meta);
+    bp_extra_free(r->src_meta);
     bp_encoder_free(r->enc);
     json_decref(r->stored);
     history_free(&r->h);
@@ -557,7 +557,7 @@ static int check_ranks(run *r)
 {
     if (dist_size() == 1) return 0;
     uint64_t h = train_settings_hash(r->o, DIST_HASH_INIT);
-    int threads = bp_get_threads();
+    int threads = bp_threads();
     h = dist_hash(h, &threads, sizeof threads);
     h = dist_hash(h, bp_model_params(r->model), bp_model_param_count(r->model) * sizeof(bp_real));
     bp_dataset *parts[3] = {r->train, r->val, r->test};

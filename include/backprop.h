@@ -95,7 +95,7 @@ const char *bp_status_name(bp_status s);
  * spans several steps (an epoch, a predict) should not race with it if its
  * bits matter. */
 void bp_set_threads(int n);
-int bp_get_threads(void);
+int bp_threads(void);
 
 /* ------------------------------------------------------- activations, loss */
 
@@ -175,7 +175,7 @@ void bp_model_free(bp_model *m);
 void bp_model_init_params(bp_model *m, uint64_t seed);
 
 /* The configuration the model was created with (owned by the model). */
-const bp_model_config *bp_model_get_config(const bp_model *m);
+const bp_model_config *bp_model_cfg(const bp_model *m);
 int bp_model_inputs(const bp_model *m);
 int bp_model_outputs(const bp_model *m);
 size_t bp_model_param_count(const bp_model *m);
@@ -309,8 +309,8 @@ void bp_optim_free(bp_optim *o);
  * (bp_model_save refuses them); go back to the last saved model. */
 bp_status bp_optim_step(bp_optim *o, bp_real *params, bp_real *grads);
 void bp_optim_set_lr(bp_optim *o, double lr);
-double bp_optim_get_lr(const bp_optim *o);
-const bp_optim_config *bp_optim_get_config(const bp_optim *o);
+double bp_optim_lr(const bp_optim *o);
+const bp_optim_config *bp_optim_cfg(const bp_optim *o);
 /* Number of parameters the optimizer was created for. */
 size_t bp_optim_param_count(const bp_optim *o);
 /* Number of steps taken (t of the bias corrections). */
@@ -525,12 +525,12 @@ bp_status bp_trainer_objective(bp_trainer *t, const bp_real *x, const bp_real *y
 void bp_trainer_request_stop(bp_trainer *t);
 int bp_trainer_epochs_done(const bp_trainer *t);
 /* The configuration the trainer was created with (owned by the trainer). */
-const bp_train_config *bp_trainer_get_config(const bp_trainer *t);
+const bp_train_config *bp_trainer_cfg(const bp_trainer *t);
 void bp_trainer_set_epochs_done(bp_trainer *t, int epochs);
 /* What a checkpoint needs to resume bit-exactly: the generator state (4 words)
  * at the start of the next or interrupted epoch (its shuffle is redrawn from
  * it), and the batch an interrupted epoch resumes at (0 otherwise). */
-void bp_trainer_get_rng(const bp_trainer *t, uint64_t state[4]);
+void bp_trainer_rng(const bp_trainer *t, uint64_t state[4]);
 void bp_trainer_set_rng(bp_trainer *t, const uint64_t state[4]);
 size_t bp_trainer_next_batch(const bp_trainer *t);
 void bp_trainer_set_next_batch(bp_trainer *t, size_t batch);
@@ -538,12 +538,12 @@ void bp_trainer_set_next_batch(bp_trainer *t, size_t batch);
  * classified correctly or -1, samples run), carried into its resumed part so
  * that its bp_epoch_stats are those of an uninterrupted epoch. All zero
  * between epochs. */
-void bp_trainer_get_partial(const bp_trainer *t, double *loss_sum, long *correct, size_t *seen);
+void bp_trainer_partial(const bp_trainer *t, double *loss_sum, long *correct, size_t *seen);
 void bp_trainer_set_partial(bp_trainer *t, double loss_sum, long correct, size_t seen);
 
 /* The learning rate cfg's schedule gives 0-based epoch e: the rate the
  * trainer sets at the start of that epoch when cfg is its configuration
- * (bp_trainer_get_config, whose lr holds the base rate it resolved). */
+ * (bp_trainer_cfg, whose lr holds the base rate it resolved). */
 double bp_train_config_lr(const bp_train_config *cfg, int epoch);
 
 /* Judges the epoch just completed by bp_trainer_epoch, once per epoch: the
@@ -568,7 +568,7 @@ typedef struct bp_early_stop_state {
     double epoch_loss;  /* the training loss of a completed epoch not yet judged, else NAN */
 } bp_early_stop_state;
 
-void bp_trainer_get_early_stop(const bp_trainer *t, bp_early_stop_state *out);
+void bp_trainer_early_stop(const bp_trainer *t, bp_early_stop_state *out);
 /* Sets it (for a resume), and the best weights from best (bp_model_param_count
  * values) when best is not NULL and the trainer keeps them (restore_best). */
 void bp_trainer_set_early_stop(bp_trainer *t, const bp_early_stop_state *s, const bp_real *best);
@@ -648,8 +648,8 @@ bp_status bp_dataset_subset(bp_dataset **out, const bp_dataset *d, const size_t 
  * seeded with `seed`, go to *val, the others to *train; each part keeps the
  * original sample order. The same seed gives the same split. BP_ERR_INVALID
  * when a part would be empty; both outputs are NULL on failure. */
-bp_status bp_dataset_split(const bp_dataset *d, double fraction, uint64_t seed,
-                           bp_dataset **train, bp_dataset **val);
+bp_status bp_dataset_split(bp_dataset **train, bp_dataset **val, const bp_dataset *d,
+                           double fraction, uint64_t seed);
 
 /* Input normalization, x' = (x - shift) * scale per feature. */
 typedef enum bp_norm_kind {
@@ -917,7 +917,7 @@ char *bp_encoder_to_json(const bp_encoder *e);
  * in rep. Errors (BP_ERR_FORMAT): an input column absent (naming it), a
  * non-number in a numeric column, an unknown class label, a missing value
  * under BP_MISSING_ERROR, no rows left. */
-bp_status bp_encoder_apply(const bp_encoder *e, const bp_table *t, int flags, bp_dataset **out,
+bp_status bp_encoder_apply(bp_dataset **out, const bp_encoder *e, const bp_table *t, int flags,
                            bp_encode_report *rep);
 
 /* A model's encoder: a copy of e is stored with the model and its file;
@@ -932,7 +932,7 @@ bp_status bp_model_set_encoder(bp_model *m, const bp_encoder *e);
 const bp_encoder *bp_model_encoder(const bp_model *m);
 /* bp_encoder_apply with the model's encoder: raw rows in, the model's
  * (not yet normalized) inputs out. BP_ERR_INVALID when the model has none. */
-bp_status bp_model_encode(const bp_model *m, const bp_table *t, int flags, bp_dataset **out,
+bp_status bp_model_encode(bp_dataset **out, const bp_model *m, const bp_table *t, int flags,
                           bp_encode_report *rep);
 
 /* What a model predicts, decided here once for every front end and exporter
@@ -973,21 +973,21 @@ int bp_model_classes(const bp_model *m);
 /* A small string map of extra metadata saved with a model, e.g. the CLI's
  * training history. Keys are kept in insertion order; keys and values are
  * copied. Saved as "user.{key}" entries of __metadata__. */
-typedef struct bp_meta bp_meta;
+typedef struct bp_extra bp_extra;
 
-bp_status bp_meta_create(bp_meta **out);
-void bp_meta_free(bp_meta *m);
+bp_status bp_extra_create(bp_extra **out);
+void bp_extra_free(bp_extra *m);
 /* Sets key to value, replacing an earlier value (the key keeps its place; a
  * new key goes last). value NULL removes the key. key must be non-empty. */
-bp_status bp_meta_set(bp_meta *m, const char *key, const char *value);
+bp_status bp_extra_set(bp_extra *m, const char *key, const char *value);
 /* The value of key, or NULL when absent. Owned by the map; valid until that
  * key is set or removed, or the map is freed. */
-const char *bp_meta_get(const bp_meta *m, const char *key);
-int bp_meta_count(const bp_meta *m);
+const char *bp_extra_get(const bp_extra *m, const char *key);
+int bp_extra_count(const bp_extra *m);
 /* Key and value of entry i, 0 <= i < count, in insertion order; NULL when i
- * is out of range. Same lifetime as bp_meta_get's. */
-const char *bp_meta_key(const bp_meta *m, int i);
-const char *bp_meta_value(const bp_meta *m, int i);
+ * is out of range. Same lifetime as bp_extra_get's. */
+const char *bp_extra_key(const bp_extra *m, int i);
+const char *bp_extra_value(const bp_extra *m, int i);
 
 /* Writes the parameters (as F32 or F64, the build's bp_real), architecture,
  * input normalization, labels and `extra` (NULL for none) to path.
@@ -996,7 +996,7 @@ const char *bp_meta_value(const bp_meta *m, int i);
  * if writing fails. On failure the file at path is left as it was. Written
  * through bp_file (below): a symbolic link at path is kept and the file it
  * names replaced; a FIFO or device is written in place. */
-bp_status bp_model_save(const bp_model *m, const char *path, const bp_meta *extra);
+bp_status bp_model_save(const bp_model *m, const char *path, const bp_extra *extra);
 
 /* Reads a model file, or the model of a checkpoint (its optimizer state is
  * ignored), or an ONNX file (below, bp_model_save_onnx): a file whose bytes
@@ -1007,8 +1007,8 @@ bp_status bp_model_save(const bp_model *m, const char *path, const bp_meta *extr
  * both accepted and converted to bp_real.
  * *out gets a new model, owned by the caller (bp_model_free). If extra_out is
  * not NULL, *extra_out gets a new map of the extra metadata (empty if none),
- * owned by the caller (bp_meta_free). On failure both are set to NULL. */
-bp_status bp_model_load(bp_model **out, const char *path, bp_meta **extra_out);
+ * owned by the caller (bp_extra_free). On failure both are set to NULL. */
+bp_status bp_model_load(bp_model **out, const char *path, bp_extra **extra_out);
 
 /* Writes the model as ONNX (IR version 7, opset 13; docs/FORMAT.md gives the
  * mapping): input "input" float (N, inputs), output "probabilities" (N,
@@ -1030,18 +1030,18 @@ bp_status bp_model_load(bp_model **out, const char *path, bp_meta **extra_out);
  * its index, name and op type. The loss is backprop_loss when present, else
  * xent after a softmax, bce after a sigmoid, mse otherwise; labels come from
  * the "labels" metadata, extra metadata from the "user.KEY" entries. */
-bp_status bp_model_save_onnx(const bp_model *m, const char *path, const bp_meta *extra);
+bp_status bp_model_save_onnx(const bp_model *m, const char *path, const bp_extra *extra);
 
 /* What a trainer needs to resume exactly where a checkpoint was taken. */
 typedef struct bp_checkpoint_info {
     bp_train_config train; /* the trainer's configuration (batch size, shuffle, seed) */
     int epochs_done;       /* bp_trainer_epochs_done */
     size_t next_batch;     /* bp_trainer_next_batch: where an interrupted epoch resumes */
-    uint64_t rng[4];       /* bp_trainer_get_rng */
-    double loss_sum;       /* bp_trainer_get_partial: the interrupted epoch's sums */
+    uint64_t rng[4];       /* bp_trainer_rng */
+    double loss_sum;       /* bp_trainer_partial: the interrupted epoch's sums */
     long correct;          /* (all 0 when the checkpoint is between epochs) */
     size_t seen;
-    bp_early_stop_state early_stop; /* bp_trainer_get_early_stop (defaults in older files) */
+    bp_early_stop_state early_stop; /* bp_trainer_early_stop (defaults in older files) */
     /* The best epoch's weights under restore_best once an epoch was judged
      * (bp_model_param_count values), else NULL: owned by the info, which
      * bp_checkpoint_info_clear frees. */
@@ -1056,8 +1056,7 @@ void bp_checkpoint_info_clear(bp_checkpoint_info *info);
  * counter, batch position and generator state. opt must be m's optimizer
  * (created for bp_model_param_count(m) parameters) and t the trainer that
  * drives them. Same failures as bp_model_save. */
-bp_status bp_checkpoint_save(const char *path, const bp_model *m, const bp_optim *opt,
-                             const bp_trainer *t, const bp_meta *extra);
+bp_status bp_checkpoint_save(const bp_trainer *t, const char *path, const bp_extra *extra);
 
 /* Reads a checkpoint: *model and *opt get a new model and optimizer (owned by
  * the caller) with the saved parameters, configuration, steps and state;
@@ -1066,8 +1065,8 @@ bp_status bp_checkpoint_save(const char *path, const bp_model *m, const bp_optim
  * On failure *model, *opt (and *extra_out) are NULL. To continue training:
  *   bp_trainer_create(&t, model, opt, &info.train); bp_trainer_resume(t, &info);
  *   bp_checkpoint_info_clear(&info); */
-bp_status bp_checkpoint_load(const char *path, bp_model **model, bp_optim **opt,
-                             bp_checkpoint_info *info, bp_meta **extra_out);
+bp_status bp_checkpoint_load(bp_model **model, bp_optim **opt, const char *path,
+                             bp_checkpoint_info *info, bp_extra **extra_out);
 
 /* Restores a trainer's epoch counter, batch position, generator state,
  * partial epoch sums and stopping state (best weights included) from a

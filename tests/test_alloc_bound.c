@@ -128,7 +128,7 @@ static bp_status resume_huge_batch(void)
     bp_optim *o = NULL;
     bp_trainer *t = NULL;
     bp_checkpoint_info info;
-    bp_status st = bp_checkpoint_load(path[1], &m, &o, &info, NULL);
+    bp_status st = bp_checkpoint_load(&m, &o, path[1], &info, NULL);
     if (!st && info.train.batch_size != INT_MAX) st = BP_ERR_INVALID; /* the patch failed */
     if (!st) st = bp_trainer_create(&t, m, o, &info.train);
     bp_real x[10 * 3], y[10 * 2];
@@ -176,7 +176,7 @@ static void test_checkpoint_batch_claim(void)
     CHECK_OK(bp_trainer_create(&t, m, o, &tc));
     snprintf(path[0], sizeof path[0], "%s/ckpt", dir);
     snprintf(path[1], sizeof path[1], "%s/ckpt-huge-batch", dir);
-    CHECK_OK(bp_checkpoint_save(path[0], m, o, t, NULL));
+    CHECK_OK(bp_checkpoint_save(t, path[0], NULL));
     bp_trainer_free(t), bp_optim_free(o), bp_model_free(m);
     CHECK(patch_header(path[0], path[1], "\"train.batch_size\":\"2\"",
                        "\"train.batch_size\":\"2147483647\""), "patch");

@@ -175,7 +175,7 @@ static void split_ids(bp_dataset *p, size_t *ids)
 static void test_dataset_split(void)
 {
     bp_dataset *d = numbered(100), *tr, *va, *tr2, *va2;
-    CHECK_OK(bp_dataset_split(d, 0.2, 42, &tr, &va));
+    CHECK_OK(bp_dataset_split(&tr, &va, d, 0.2, 42));
     CHECK(bp_dataset_count(tr) == 80 && bp_dataset_count(va) == 20, "sizes %zu %zu",
           bp_dataset_count(tr), bp_dataset_count(va));
     size_t a[100], b[100], seen[100] = {0};
@@ -193,13 +193,13 @@ static void test_dataset_split(void)
               (double[]){b[0] % 2 == 0, b[0] % 2 == 1});
     check_labels(va, 2, (const char *[]){"even", "odd"});
     /* Same seed, same split; another seed, another one. */
-    CHECK_OK(bp_dataset_split(d, 0.2, 42, &tr2, &va2));
+    CHECK_OK(bp_dataset_split(&tr2, &va2, d, 0.2, 42));
     size_t c[20];
     split_ids(va2, c);
     CHECK(memcmp(b, c, sizeof c) == 0, "same seed, different split");
     bp_dataset_free(tr2);
     bp_dataset_free(va2);
-    CHECK_OK(bp_dataset_split(d, 0.2, 43, &tr2, &va2));
+    CHECK_OK(bp_dataset_split(&tr2, &va2, d, 0.2, 43));
     split_ids(va2, c);
     CHECK(memcmp(b, c, sizeof c) != 0, "another seed, same split");
     bp_dataset_free(tr2);
@@ -207,15 +207,15 @@ static void test_dataset_split(void)
     bp_dataset_free(tr);
     bp_dataset_free(va);
     /* Rounding, and parts that would be empty. */
-    CHECK_OK(bp_dataset_split(d, 0.333, 1, &tr, &va));
+    CHECK_OK(bp_dataset_split(&tr, &va, d, 0.333, 1));
     CHECK(bp_dataset_count(va) == 33, "round(33.3) = %zu", bp_dataset_count(va));
     bp_dataset_free(tr);
     bp_dataset_free(va);
-    CHECK(bp_dataset_split(d, 0.001, 1, &tr, &va) == BP_ERR_INVALID && !tr && !va, "empty val");
+    CHECK(bp_dataset_split(&tr, &va, d, 0.001, 1) == BP_ERR_INVALID && !tr && !va, "empty val");
     CHECK(strstr(bp_last_error(), "empty"), "%s", bp_last_error());
-    CHECK(bp_dataset_split(d, 1.0, 1, &tr, &va) == BP_ERR_INVALID, "empty train");
-    CHECK(bp_dataset_split(d, -0.5, 1, &tr, &va) == BP_ERR_INVALID, "negative fraction");
-    CHECK(bp_dataset_split(d, NAN, 1, &tr, &va) == BP_ERR_INVALID, "NaN fraction");
+    CHECK(bp_dataset_split(&tr, &va, d, 1.0, 1) == BP_ERR_INVALID, "empty train");
+    CHECK(bp_dataset_split(&tr, &va, d, -0.5, 1) == BP_ERR_INVALID, "negative fraction");
+    CHECK(bp_dataset_split(&tr, &va, d, NAN, 1) == BP_ERR_INVALID, "NaN fraction");
     bp_dataset_free(d);
 }
 

@@ -29,7 +29,7 @@ static unsigned char *run(int threads, uint64_t seed, size_t *size)
     CHECK_OK(bp_dataset_create(&all, N, IN, OUT));
     memcpy(bp_dataset_x(all), X, sizeof X);
     memcpy(bp_dataset_y(all), Y, sizeof Y);
-    CHECK_OK(bp_dataset_split(all, 0.2, seed, &train, &val));
+    CHECK_OK(bp_dataset_split(&train, &val, all, 0.2, seed));
     bp_real shift[IN], scale[IN];
     CHECK_OK(bp_normalization_compute(train, BP_NORM_STANDARD, shift, scale));
     size_t n = bp_dataset_count(train);

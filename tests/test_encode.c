@@ -101,7 +101,7 @@ static void test_fit_impute(void)
     /* the rows of a new file, columns in another order, the ignored one absent */
     bp_table *n = table("new.csv", "label,zip,size,color\nb,01,,blue\na,09,2,purple\n");
     bp_dataset *d = NULL;
-    CHECK_OK(bp_encoder_apply(e, n, BP_ENCODE_TARGETS, &d, &rep));
+    CHECK_OK(bp_encoder_apply(&d, e, n, BP_ENCODE_TARGETS, &rep));
     if (d) {
         static const bp_real want[2][7] = {{1, 0, 0, 3, 1, 1, 0}, {0, 0, 0, 2, 0, 0, 0}};
         const bp_real *x = bp_dataset_x(d), *y = bp_dataset_y(d);
@@ -114,13 +114,13 @@ static void test_fit_impute(void)
         CHECK(bp_dataset_label_count(d) == 2 && strcmp(bp_dataset_label(d, 1), "b") == 0, "labels");
     }
     bp_dataset_free(d);
-    CHECK(bp_encoder_apply(e, n, BP_ENCODE_UNKNOWN_ERROR, &d, NULL) == BP_ERR_FORMAT && !d &&
+    CHECK(bp_encoder_apply(&d, e, n, BP_ENCODE_UNKNOWN_ERROR, NULL) == BP_ERR_FORMAT && !d &&
               strstr(bp_last_error(), "new.csv:3:8: column \"color\": category \"purple\""),
           "%s", bp_last_error());
     bp_table *no = table("nosize.csv", "color,zip\nred,01\n");
-    CHECK(bp_encoder_apply(e, no, 0, &d, NULL) == BP_ERR_FORMAT &&
+    CHECK(bp_encoder_apply(&d, e, no, 0, NULL) == BP_ERR_FORMAT &&
               strstr(bp_last_error(), "no column \"size\""), "%s", bp_last_error());
-    CHECK(bp_encoder_apply(e, no, BP_ENCODE_TARGETS_IF_ANY, &d, NULL) == BP_ERR_FORMAT, "absent input");
+    CHECK(bp_encoder_apply(&d, e, no, BP_ENCODE_TARGETS_IF_ANY, NULL) == BP_ERR_FORMAT, "absent input");
     bp_table_free(no);
     /* the model keeps a copy, and its file too */
     bp_model_config mc = bp_model_config_default();
@@ -128,7 +128,7 @@ static void test_fit_impute(void)
     mc.loss = BP_LOSS_XENT;
     bp_model *m = NULL, *back = NULL;
     CHECK_OK(bp_model_create(&m, &mc));
-    CHECK(bp_model_encode(m, n, 0, &d, NULL) == BP_ERR_INVALID, "no encoder yet");
+    CHECK(bp_model_encode(&d, m, n, 0, NULL) == BP_ERR_INVALID, "no encoder yet");
     CHECK_OK(bp_model_set_encoder(m, e));
     bp_encoder_free(e);
     const char *path = write_file("m.st", "");
@@ -138,7 +138,7 @@ static void test_fit_impute(void)
         char *a = bp_encoder_to_json(bp_model_encoder(m)), *b = bp_encoder_to_json(bp_model_encoder(back));
         CHECK(a && b && strcmp(a, b) == 0, "round trip: %s vs %s", a, b);
         free(a), free(b);
-        CHECK_OK(bp_model_encode(back, n, BP_ENCODE_TARGETS, &d, NULL));
+        CHECK_OK(bp_model_encode(&d, back, n, BP_ENCODE_TARGETS, NULL));
         CHECK(d && bp_dataset_inputs(d) == 7, "encode after load");
         bp_dataset_free(d);
     }
@@ -161,7 +161,7 @@ static void test_median_and_drop(void)
     bp_encoder *e = NULL;
     CHECK_OK(bp_encoder_fit(&e, t, &o, NULL));
     bp_dataset *d = NULL;
-    if (e) CHECK_OK(bp_encoder_apply(e, t, BP_ENCODE_TARGETS, &d, NULL));
+    if (e) CHECK_OK(bp_encoder_apply(&d, e, t, BP_ENCODE_TARGETS, NULL));
     if (d) CHECK(bp_dataset_x(d)[6] == 3 && bp_dataset_x(d)[7] == 1, "median of 1 2 4 10 = 3: %g",
                  (double)bp_dataset_x(d)[6]);
     bp_dataset_free(d);
@@ -171,9 +171,9 @@ static void test_median_and_drop(void)
     CHECK_OK(bp_encoder_fit(&e, t, &o, &rep));
     CHECK(rep.dropped == 1 && e && bp_encoder_inputs(e) == 1, "drop: %zu", rep.dropped);
     if (e) {
-        CHECK(bp_encoder_apply(e, t, BP_ENCODE_NO_DROP, &d, NULL) == BP_ERR_FORMAT &&
+        CHECK(bp_encoder_apply(&d, e, t, BP_ENCODE_NO_DROP, NULL) == BP_ERR_FORMAT &&
                   strstr(bp_last_error(), "med.csv:5:1"), "%s", bp_last_error());
-        CHECK_OK(bp_encoder_apply(e, t, 0, &d, &rep));
+        CHECK_OK(bp_encoder_apply(&d, e, t, 0, &rep));
         CHECK(d && bp_dataset_count(d) == 4 && rep.dropped == 1, "dropped at apply");
         bp_dataset_free(d);
     }
@@ -195,7 +195,7 @@ static void test_targets_and_errors(void)
     bp_dataset *d = NULL;
     CHECK_OK(bp_encoder_fit(&e, t, &o, NULL));
     CHECK(e && bp_encoder_task(e) == BP_TASK_MULTILABEL && bp_encoder_outputs(e) == 2, "multi-label");
-    if (e) CHECK_OK(bp_encoder_apply(e, t, BP_ENCODE_TARGETS, &d, NULL));
+    if (e) CHECK_OK(bp_encoder_apply(&d, e, t, BP_ENCODE_TARGETS, NULL));
     if (d) {
         const bp_real *y = bp_dataset_y(d);
         CHECK(y[0] == 1 && y[1] == 0 && y[2] == 0 && y[3] == 1 && y[4] == 1 && y[5] == 1,

@@ -97,19 +97,19 @@ static void test_kernel_table(void)
 static void test_threads_setting(void)
 {
     bp_set_threads(1);
-    CHECK(bp_get_threads() == 1, "threads = %d", bp_get_threads());
+    CHECK(bp_threads() == 1, "threads = %d", bp_threads());
     bp_set_threads(2);
-    CHECK(bp_get_threads() == 2, "threads = %d", bp_get_threads());
+    CHECK(bp_threads() == 2, "threads = %d", bp_threads());
     check_case(BP_NO_TRANS, BP_TRANS, 300, 200, 100, 1.0, 0.0);
     bp_set_threads(0);
-    CHECK(bp_get_threads() >= 1, "threads = %d", bp_get_threads());
+    CHECK(bp_threads() >= 1, "threads = %d", bp_threads());
 }
 
 int main(void)
 {
-    /* As in the library, whose jobs call bp_get_threads before any GEMM: OpenBLAS
+    /* As in the library, whose jobs call bp_threads before any GEMM: OpenBLAS
      * on one thread (its own threads would also trip ThreadSanitizer: tests/tsan.supp). */
-    (void)bp_get_threads();
+    (void)bp_threads();
     RUN(test_gemm_matches_reference);
     RUN(test_products_match_reference);
     RUN(test_kernel_table);

@@ -28,7 +28,7 @@ static double act_ref(double z, bp_activation a, double slope)
 /* The model's forward pass, in double, straight from the equations. */
 static void forward_ref(bp_model *m, const bp_real *x, int n, double *out)
 {
-    const bp_model_config *c = bp_model_get_config(m);
+    const bp_model_config *c = bp_model_cfg(m);
     int wmax = 0;
     for (int l = 0; l <= c->n_layers; l++) wmax = c->sizes[l] > wmax ? c->sizes[l] : wmax;
     double *a = malloc(sizeof *a * wmax), *z = malloc(sizeof *z * wmax);

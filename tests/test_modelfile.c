@@ -94,12 +94,12 @@ static bp_model *sample_model(uint64_t seed)
     return m;
 }
 
-static bp_meta *sample_meta(void)
+static bp_extra *sample_meta(void)
 {
-    bp_meta *x;
-    bp_meta_create(&x);
-    bp_meta_set(x, "history", "[{\"epoch\":1,\"loss\":0.5}]");
-    bp_meta_set(x, "command", "backprop train --epochs 3");
+    bp_extra *x;
+    bp_extra_create(&x);
+    bp_extra_set(x, "history", "[{\"epoch\":1,\"loss\":0.5}]");
+    bp_extra_set(x, "command", "backprop train --epochs 3");
     return x;
 }
 
@@ -112,40 +112,40 @@ static bool same_params(bp_model *a, bp_model *b)
 
 /* ------------------------------------------------------------------ cases */
 
-static void test_meta_map(void)
+static void test_extra_map(void)
 {
-    bp_meta *x;
-    CHECK_OK(bp_meta_create(&x));
-    CHECK(bp_meta_count(x) == 0 && bp_meta_get(x, "a") == NULL, "empty map");
-    CHECK_OK(bp_meta_set(x, "a", "1"));
-    CHECK_OK(bp_meta_set(x, "b", "2"));
-    CHECK_OK(bp_meta_set(x, "a", "3")); /* replaced in place */
-    CHECK(bp_meta_count(x) == 2, "count %d", bp_meta_count(x));
-    CHECK(!strcmp(bp_meta_key(x, 0), "a") && !strcmp(bp_meta_value(x, 0), "3"), "entry 0");
-    CHECK(!strcmp(bp_meta_key(x, 1), "b") && !strcmp(bp_meta_get(x, "b"), "2"), "entry 1");
-    CHECK(bp_meta_key(x, 2) == NULL && bp_meta_value(x, -1) == NULL, "out of range");
-    CHECK(bp_meta_set(x, "", "v") == BP_ERR_INVALID, "empty key refused");
-    CHECK_OK(bp_meta_set(x, "a", NULL)); /* removes */
-    CHECK(bp_meta_count(x) == 1 && !strcmp(bp_meta_key(x, 0), "b"), "after removal");
+    bp_extra *x;
+    CHECK_OK(bp_extra_create(&x));
+    CHECK(bp_extra_count(x) == 0 && bp_extra_get(x, "a") == NULL, "empty map");
+    CHECK_OK(bp_extra_set(x, "a", "1"));
+    CHECK_OK(bp_extra_set(x, "b", "2"));
+    CHECK_OK(bp_extra_set(x, "a", "3")); /* replaced in place */
+    CHECK(bp_extra_count(x) == 2, "count %d", bp_extra_count(x));
+    CHECK(!strcmp(bp_extra_key(x, 0), "a") && !strcmp(bp_extra_value(x, 0), "3"), "entry 0");
+    CHECK(!strcmp(bp_extra_key(x, 1), "b") && !strcmp(bp_extra_get(x, "b"), "2"), "entry 1");
+    CHECK(bp_extra_key(x, 2) == NULL && bp_extra_value(x, -1) == NULL, "out of range");
+    CHECK(bp_extra_set(x, "", "v") == BP_ERR_INVALID, "empty key refused");
+    CHECK_OK(bp_extra_set(x, "a", NULL)); /* removes */
+    CHECK(bp_extra_count(x) == 1 && !strcmp(bp_extra_key(x, 0), "b"), "after removal");
     for (int i = 0; i < 100; i++) {
         char k[16];
         snprintf(k, sizeof k, "k%d", i);
-        CHECK_OK(bp_meta_set(x, k, k));
+        CHECK_OK(bp_extra_set(x, k, k));
     }
-    CHECK(bp_meta_count(x) == 101 && !strcmp(bp_meta_get(x, "k99"), "k99"), "grows");
-    bp_meta_free(x);
-    bp_meta_free(NULL);
+    CHECK(bp_extra_count(x) == 101 && !strcmp(bp_extra_get(x, "k99"), "k99"), "grows");
+    bp_extra_free(x);
+    bp_extra_free(NULL);
 }
 
 static void test_round_trip(void)
 {
     bp_model *m = sample_model(7), *r = NULL;
-    bp_meta *x = sample_meta(), *rx = NULL;
+    bp_extra *x = sample_meta(), *rx = NULL;
     CHECK_OK(bp_model_save(m, at("rt.safetensors"), x));
     CHECK_OK(bp_model_load(&r, at("rt.safetensors"), &rx));
     if (!r) goto out;
     CHECK(same_params(m, r), "parameters differ");
-    const bp_model_config *a = bp_model_get_config(m), *b = bp_model_get_config(r);
+    const bp_model_config *a = bp_model_cfg(m), *b = bp_model_cfg(r);
     CHECK(a->n_layers == b->n_layers && a->loss == b->loss && a->init == b->init &&
           a->seed == b->seed && a->leaky_slope == b->leaky_slope, "config differs");
     for (int l = 0; l < a->n_layers; l++)
@@ -154,13 +154,13 @@ static void test_round_trip(void)
     CHECK(bp_model_norm_shift(r) && !memcmp(bp_model_norm_shift(m), bp_model_norm_shift(r), 3 * sizeof(bp_real)) &&
           !memcmp(bp_model_norm_scale(m), bp_model_norm_scale(r), 3 * sizeof(bp_real)), "normalization");
     CHECK(bp_model_label_count(r) == 2 && !strcmp(bp_model_label(r, 1), bp_model_label(m, 1)), "labels");
-    CHECK(bp_meta_count(rx) == 2, "extra count %d", bp_meta_count(rx));
-    for (int i = 0; i < bp_meta_count(x); i++)
-        CHECK(!strcmp(bp_meta_key(x, i), bp_meta_key(rx, i)) &&
-              !strcmp(bp_meta_value(x, i), bp_meta_value(rx, i)), "extra %d", i);
+    CHECK(bp_extra_count(rx) == 2, "extra count %d", bp_extra_count(rx));
+    for (int i = 0; i < bp_extra_count(x); i++)
+        CHECK(!strcmp(bp_extra_key(x, i), bp_extra_key(rx, i)) &&
+              !strcmp(bp_extra_value(x, i), bp_extra_value(rx, i)), "extra %d", i);
 out:
     bp_model_free(m), bp_model_free(r);
-    bp_meta_free(x), bp_meta_free(rx);
+    bp_extra_free(x), bp_extra_free(rx);
 }
 
 /* A model with no normalization, labels or extras round-trips as such. */
@@ -169,18 +169,18 @@ static void test_round_trip_bare(void)
     int sizes[] = {2, 1};
     bp_activation acts[] = {BP_ACT_IDENTITY};
     bp_model *m = make_model(1, sizes, acts, BP_LOSS_MSE, 3), *r = NULL;
-    bp_meta *rx = NULL;
+    bp_extra *rx = NULL;
     CHECK_OK(bp_model_save(m, at("bare.safetensors"), NULL));
     CHECK_OK(bp_model_load(&r, at("bare.safetensors"), &rx));
     CHECK(r && same_params(m, r) && !bp_model_norm_shift(r) && bp_model_label_count(r) == 0 &&
-          rx && bp_meta_count(rx) == 0, "bare round trip");
-    bp_model_free(m), bp_model_free(r), bp_meta_free(rx);
+          rx && bp_extra_count(rx) == 0, "bare round trip");
+    bp_model_free(m), bp_model_free(r), bp_extra_free(rx);
 }
 
 static void test_identical_bytes(void)
 {
     bp_model *m = sample_model(11), *r = NULL;
-    bp_meta *x = sample_meta(), *rx = NULL;
+    bp_extra *x = sample_meta(), *rx = NULL;
     CHECK_OK(bp_model_save(m, at("b1.safetensors"), x));
     CHECK_OK(bp_model_save(m, at("b2.safetensors"), x));
     CHECK(same_file(at("b1.safetensors"), at("b2.safetensors")), "save twice: bytes differ");
@@ -191,7 +191,7 @@ static void test_identical_bytes(void)
     unsigned char *b = read_all(at("b1.safetensors"), &n);
     CHECK(header_len(b) % 8 == 0, "header length %llu not padded to 8", (unsigned long long)header_len(b));
     free(b);
-    bp_model_free(m), bp_model_free(r), bp_meta_free(x), bp_meta_free(rx);
+    bp_model_free(m), bp_model_free(r), bp_extra_free(x), bp_extra_free(rx);
 }
 
 static void test_no_temp_left(void)
@@ -472,7 +472,7 @@ static void test_save_refuses_nonfinite(void)
 static void test_save_io_errors(void)
 {
     bp_model *m = sample_model(2);
-    bp_meta *x = sample_meta();
+    bp_extra *x = sample_meta();
     bp_model_save(m, at("plain"), NULL);
     /* A path under a regular file: ENOTDIR even for root. */
     bp_status st = bp_model_save(m, at("plain/model.safetensors"), NULL);
@@ -505,7 +505,7 @@ static void test_save_io_errors(void)
     bp_model *r = NULL;
     CHECK_OK(bp_model_load(&r, at("old.safetensors"), NULL));
     CHECK(r && bp_model_bias(r, 0)[0] == bp_model_bias(m, 0)[0] - 1, "old file not intact");
-    bp_model_free(r), bp_model_free(m), bp_meta_free(x);
+    bp_model_free(r), bp_model_free(m), bp_extra_free(x);
     CHECK(bp_model_save(NULL, at("x"), NULL) == BP_ERR_INVALID, "NULL model");
 }
 
@@ -513,8 +513,8 @@ static void test_save_io_errors(void)
 static void test_save_refuses_bad_utf8(void)
 {
     bp_model *m = sample_model(2);
-    bp_meta *x = sample_meta();
-    bp_meta_set(x, "note", "caf\xe9");
+    bp_extra *x = sample_meta();
+    bp_extra_set(x, "note", "caf\xe9");
     int before = count_entries(dir);
     bp_status st = bp_model_save(m, at("utf8.safetensors"), x);
     CHECK(st == BP_ERR_INVALID && strstr(bp_last_error(), "user.note"), "%s: %s",
@@ -525,7 +525,7 @@ static void test_save_refuses_bad_utf8(void)
     CHECK(st == BP_ERR_INVALID && strstr(bp_last_error(), "labels"), "%s: %s",
           bp_status_name(st), bp_last_error());
     CHECK(count_entries(dir) == before, "a file was written");
-    bp_model_free(m), bp_meta_free(x);
+    bp_model_free(m), bp_extra_free(x);
 }
 
 /* ------------------------------------------------------------ checkpoints */
@@ -563,7 +563,7 @@ static void checkpoint_case(bp_optim_config oc, bool interrupt)
     tc.batch_size = 5, tc.seed = 1234;
     run a = {make_model(2, sizes, acts, BP_LOSS_XENT, 17), NULL, NULL}, b = {0};
     bp_checkpoint_info info;
-    bp_meta *rx = NULL, *x0 = sample_meta();
+    bp_extra *rx = NULL, *x0 = sample_meta();
     const char *name = bp_optim_name(oc.kind);
     CHECK_OK(bp_optim_create(&a.o, &oc, bp_model_param_count(a.m)));
     CHECK_OK(bp_trainer_create(&a.t, a.m, a.o, &tc));
@@ -574,15 +574,15 @@ static void checkpoint_case(bp_optim_config oc, bool interrupt)
         CHECK(bp_trainer_epoch(a.t, x, y, N_SAMPLES, NULL) == BP_ERR_INTERRUPTED, "not interrupted");
         CHECK(bp_trainer_next_batch(a.t) == 1, "next batch %zu", bp_trainer_next_batch(a.t));
     }
-    CHECK_OK(bp_checkpoint_save(at("ck.safetensors"), a.m, a.o, a.t, x0));
+    CHECK_OK(bp_checkpoint_save(a.t, at("ck.safetensors"), x0));
     CHECK(epochs(&a, x, y, 3), "%s: training failed", name);
 
-    CHECK_OK(bp_checkpoint_load(at("ck.safetensors"), &b.m, &b.o, &info, &rx));
+    CHECK_OK(bp_checkpoint_load(&b.m, &b.o, at("ck.safetensors"), &info, &rx));
     if (!b.o) goto out;
     CHECK(info.train.batch_size == 5 && info.train.shuffle == 1 && info.train.seed == 1234 &&
           info.epochs_done == 2 && info.next_batch == (interrupt ? 1u : 0u), "%s: info", name);
-    CHECK(rx && bp_meta_get(rx, "history") && !strcmp(bp_meta_get(rx, "history"), bp_meta_get(x0, "history")), "extra");
-    const bp_optim_config *lc = bp_optim_get_config(b.o);
+    CHECK(rx && bp_extra_get(rx, "history") && !strcmp(bp_extra_get(rx, "history"), bp_extra_get(x0, "history")), "extra");
+    const bp_optim_config *lc = bp_optim_cfg(b.o);
     CHECK(memcmp(&oc, lc, sizeof oc) == 0 || (lc->kind == oc.kind && lc->lr == oc.lr &&
           lc->momentum == oc.momentum && lc->beta1 == oc.beta1 && lc->beta2 == oc.beta2 &&
           lc->alpha == oc.alpha && lc->eps == oc.eps && lc->eps_inside_sqrt == oc.eps_inside_sqrt &&
@@ -591,7 +591,7 @@ static void checkpoint_case(bp_optim_config oc, bool interrupt)
     if (!b.t) goto out;
     bp_trainer_resume(b.t, &info);
     /* Save/load/save of a checkpoint is byte-identical too. */
-    CHECK_OK(bp_checkpoint_save(at("ck2.safetensors"), b.m, b.o, b.t, rx));
+    CHECK_OK(bp_checkpoint_save(b.t, at("ck2.safetensors"), rx));
     CHECK(same_file(at("ck.safetensors"), at("ck2.safetensors")), "%s: checkpoint bytes differ", name);
     CHECK(epochs(&b, x, y, 3), "%s: resumed training failed", name);
     CHECK(same_params(a.m, b.m), "%s%s: resumed parameters differ", name, interrupt ? " (interrupted)" : "");
@@ -603,7 +603,7 @@ static void checkpoint_case(bp_optim_config oc, bool interrupt)
                       bp_model_param_count(a.m) * sizeof(bp_real)), "%s: state %d", name, s);
 out:
     run_free(&a), run_free(&b);
-    bp_meta_free(rx), bp_meta_free(x0);
+    bp_extra_free(rx), bp_extra_free(x0);
 }
 
 static void test_checkpoint_resume(void)
@@ -636,23 +636,23 @@ static void test_checkpoint_vs_model(void)
     bp_checkpoint_info info;
     CHECK_OK(bp_optim_create(&o, &oc, bp_model_param_count(m)));
     CHECK_OK(bp_trainer_create(&t, m, o, &tc));
-    CHECK_OK(bp_checkpoint_save(at("ckm.safetensors"), m, o, t, NULL));
+    CHECK_OK(bp_checkpoint_save(t, at("ckm.safetensors"), NULL));
     CHECK_OK(bp_model_load(&r, at("ckm.safetensors"), NULL));
     CHECK(r && same_params(m, r) && bp_model_label_count(r) == 2, "checkpoint as model");
     bp_model_save(m, at("plainm.safetensors"), NULL);
-    bp_status st = bp_checkpoint_load(at("plainm.safetensors"), &cm, &co, &info, NULL);
+    bp_status st = bp_checkpoint_load(&cm, &co, at("plainm.safetensors"), &info, NULL);
     CHECK(st == BP_ERR_FORMAT && !cm && !co && strstr(bp_last_error(), "not a checkpoint"), "%s: %s",
           bp_status_name(st), bp_last_error());
     /* A checkpoint missing one optimizer tensor. */
     CHECK(patch(at("ckm.safetensors"), at("ckbad.safetensors"), "optim.v.layers.1.bias", "optim.v.layers.1.bias_"), "patch");
-    st = bp_checkpoint_load(at("ckbad.safetensors"), &cm, &co, &info, NULL);
+    st = bp_checkpoint_load(&cm, &co, at("ckbad.safetensors"), &info, NULL);
     CHECK(st == BP_ERR_FORMAT && !cm && !co && strstr(bp_last_error(), "\"optim.v.layers.1.bias\" is missing"),
           "%s: %s", bp_status_name(st), bp_last_error());
     CHECK(patch(at("ckm.safetensors"), at("ckbad2.safetensors"), "\"train.rng\":\"", "\"train.rng\":\"x"), "patch");
-    st = bp_checkpoint_load(at("ckbad2.safetensors"), &cm, &co, &info, NULL);
+    st = bp_checkpoint_load(&cm, &co, at("ckbad2.safetensors"), &info, NULL);
     CHECK(st == BP_ERR_FORMAT && strstr(bp_last_error(), "train.rng"), "%s", bp_last_error());
     CHECK(patch(at("ckm.safetensors"), at("ckbad3.safetensors"), "\"optim.lr\":\"", "\"optim.lr\":\"-"), "patch");
-    st = bp_checkpoint_load(at("ckbad3.safetensors"), &cm, &co, &info, NULL);
+    st = bp_checkpoint_load(&cm, &co, at("ckbad3.safetensors"), &info, NULL);
     CHECK(st == BP_ERR_FORMAT && strstr(bp_last_error(), "lr = -0.001"), "%s", bp_last_error());
     bp_trainer_free(t), bp_optim_free(o), bp_model_free(m), bp_model_free(r);
 }
@@ -660,7 +660,7 @@ static void test_checkpoint_vs_model(void)
 int main(void)
 {
     if (tmpdir_make("modelfile")) return 1;
-    RUN(test_meta_map);
+    RUN(test_extra_map);
     RUN(test_round_trip);
     RUN(test_round_trip_bare);
     RUN(test_identical_bytes);

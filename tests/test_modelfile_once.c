@@ -57,12 +57,12 @@ static void test_each_load_reads_the_file_once(void)
     if (o) CHECK_OK(bp_trainer_create(&t, m, o, &tc));
     CHECK_OK(bp_model_save(m, at("m.safetensors"), NULL));
     CHECK_OK(bp_model_save_onnx(m, at("m.onnx"), NULL));
-    if (t) CHECK_OK(bp_checkpoint_save(at("m.ckpt"), m, o, t, NULL));
+    if (t) CHECK_OK(bp_checkpoint_save(t, at("m.ckpt"), NULL));
 
     const char *files[] = {"m.safetensors", "m.onnx", "m.ckpt"};
     for (int i = 0; i < 3; i++) {
         bp_model *back = NULL;
-        bp_meta *extra = NULL;
+        bp_extra *extra = NULL;
         n_read_opens = 0;
         CHECK_OK(bp_model_load(&back, at(files[i]), &extra));
 #ifdef COUNTING_OPENS
@@ -70,7 +70,7 @@ static void test_each_load_reads_the_file_once(void)
 #endif
         CHECK(back && bp_model_label_count(back) == 2, "%s: labels", files[i]);
         bp_model_free(back);
-        bp_meta_free(extra);
+        bp_extra_free(extra);
     }
     /* a damaged file too: one open, one reader's refusal */
     size_t n;
@@ -87,14 +87,14 @@ static void test_each_load_reads_the_file_once(void)
     bp_optim *ob = NULL;
     bp_checkpoint_info info;
     n_read_opens = 0;
-    CHECK_OK(bp_checkpoint_load(at("m.ckpt"), &back, &ob, &info, NULL));
+    CHECK_OK(bp_checkpoint_load(&back, &ob, at("m.ckpt"), &info, NULL));
 #ifdef COUNTING_OPENS
     CHECK(n_read_opens == 1, "bp_checkpoint_load opened it %d times", n_read_opens);
 #endif
     bp_model_free(back);
     bp_optim_free(ob);
     /* an ONNX file is no checkpoint, and says so */
-    CHECK(bp_checkpoint_load(at("m.onnx"), &back, &ob, &info, NULL) == BP_ERR_FORMAT &&
+    CHECK(bp_checkpoint_load(&back, &ob, at("m.onnx"), &info, NULL) == BP_ERR_FORMAT &&
               !back && !ob && strstr(bp_last_error(), "not a checkpoint"),
           "%s", bp_last_error());
 #ifndef COUNTING_OPENS

@@ -53,7 +53,7 @@ static bp_real as_f32(bp_real v) { return (bp_real)(float)v; }
 
 static void same_model(const bp_model *a, const bp_model *b, const char *what)
 {
-    const bp_model_config *ca = bp_model_get_config(a), *cb = bp_model_get_config(b);
+    const bp_model_config *ca = bp_model_cfg(a), *cb = bp_model_cfg(b);
     CHECK(ca->n_layers == cb->n_layers, "%s: layers %d vs %d", what, ca->n_layers, cb->n_layers);
     if (ca->n_layers != cb->n_layers) return;
     for (int l = 0; l <= ca->n_layers; l++) CHECK(ca->sizes[l] == cb->sizes[l], "%s: size %d", what, l);
@@ -106,16 +106,16 @@ static void test_round_trip(void)
     for (int k = 0; k < N_ARCHS; k++) {
         const arch *A = &archs[k];
         bp_model *m = make(A->n, A->sizes, A->act, A->loss, A->norm, A->labels, 100 + (uint64_t)k);
-        bp_meta *extra = NULL, *back_extra = NULL;
-        CHECK_OK(bp_meta_create(&extra));
-        CHECK_OK(bp_meta_set(extra, "note", "trained on \"x\"\nline 2"));
-        CHECK_OK(bp_meta_set(extra, "n", "7"));
+        bp_extra *extra = NULL, *back_extra = NULL;
+        CHECK_OK(bp_extra_create(&extra));
+        CHECK_OK(bp_extra_set(extra, "note", "trained on \"x\"\nline 2"));
+        CHECK_OK(bp_extra_set(extra, "n", "7"));
         CHECK_OK(bp_model_save_onnx(m, at("rt.onnx"), extra));
         bp_model *r = NULL;
         CHECK_OK(bp_model_load(&r, at("rt.onnx"), &back_extra));
         if (m && r) same_model(m, r, A->name);
-        CHECK(bp_meta_count(back_extra) == 2 && strcmp(bp_meta_get(back_extra, "note"), "trained on \"x\"\nline 2") == 0 &&
-              strcmp(bp_meta_get(back_extra, "n"), "7") == 0, "%s: extra metadata", A->name);
+        CHECK(bp_extra_count(back_extra) == 2 && strcmp(bp_extra_get(back_extra, "note"), "trained on \"x\"\nline 2") == 0 &&
+              strcmp(bp_extra_get(back_extra, "n"), "7") == 0, "%s: extra metadata", A->name);
         /* export -> import -> export: the same bytes */
         size_t n1, n2;
         CHECK_OK(bp_model_save_onnx(r, at("rt2.onnx"), back_extra));
@@ -128,7 +128,7 @@ static void test_round_trip(void)
         if (r && s) same_model(r, s, A->name);
         free(b1), free(b2);
         bp_model_free(m), bp_model_free(r), bp_model_free(s);
-        bp_meta_free(extra), bp_meta_free(back_extra);
+        bp_extra_free(extra), bp_extra_free(back_extra);
     }
 }
 
@@ -199,12 +199,12 @@ static void test_refuses_values(void)
     bp_model_params(m)[3] = 0;
     st = bp_model_save_onnx(m, "/nonexistent_dir_bp/x.onnx", NULL);
     CHECK(st == BP_ERR_IO && strstr(bp_last_error(), "/nonexistent_dir_bp/x.onnx"), "%s", bp_last_error());
-    bp_meta *extra = NULL;
-    CHECK_OK(bp_meta_create(&extra));
-    CHECK_OK(bp_meta_set(extra, "k", "\xff"));
+    bp_extra *extra = NULL;
+    CHECK_OK(bp_extra_create(&extra));
+    CHECK_OK(bp_extra_set(extra, "k", "\xff"));
     st = bp_model_save_onnx(m, at("keep.onnx"), extra);
     CHECK(st == BP_ERR_INVALID && strstr(bp_last_error(), "UTF-8"), "%s %s", bp_status_name(st), bp_last_error());
-    bp_meta_free(extra);
+    bp_extra_free(extra);
     /* no temporary file is left behind */
     DIR *d = opendir(dir);
     int tmp = 0;

@@ -85,7 +85,7 @@ static void checkpoint_fails(const char *name, const char *text)
     bp_model *m = NULL;
     bp_optim *o = NULL;
     bp_checkpoint_info info;
-    bp_status st = bp_checkpoint_load(path, &m, &o, &info, NULL);
+    bp_status st = bp_checkpoint_load(&m, &o, path, &info, NULL);
     CHECK(st == BP_ERR_FORMAT && strstr(bp_last_error(), text), "%s: %s \"%s\", want \"%s\"",
           name, bp_status_name(st), bp_last_error(), text);
     bp_model_free(m);

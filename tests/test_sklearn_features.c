@@ -120,7 +120,7 @@ static void test_half_sse_and_bce_sum_values_and_gradients(void)
         bp_gradcheck_result r;
         CHECK_OK(bp_gradcheck(m, x, y, NS, 0, 1e-4, &r));
         CHECK(r.max_rel_error < (TEST_DOUBLE ? 1e-6 : 5e-2), "%s: gradcheck max rel %g",
-              bp_loss_name(bp_model_get_config(m)->loss), r.max_rel_error);
+              bp_loss_name(bp_model_cfg(m)->loss), r.max_rel_error);
         bp_model_free(m);
     }
     bp_init in;
@@ -189,7 +189,7 @@ static void test_objective_l2_against_finite_differences(void)
     double sumsq = 0;
     for (int l = 0; l < 2; l++) {
         const bp_real *w = bp_model_weight(m, l);
-        int cnt = bp_model_get_config(m)->sizes[l] * bp_model_get_config(m)->sizes[l + 1];
+        int cnt = bp_model_cfg(m)->sizes[l] * bp_model_cfg(m)->sizes[l + 1];
         for (int i = 0; i < cnt; i++) sumsq += (double)w[i] * w[i];
     }
     CHECK_CLOSE(pen, 0.5 * l2 * sumsq / NS, 1e-12);

@@ -24,7 +24,7 @@ typedef struct {
     size_t n_params;
     bp_real pred[2][N * OUT]; /* in batches of 1 and 7 rows; in one batch */
     bp_status st;
-    int threads_seen; /* what bp_get_threads() gave first_calls */
+    int threads_seen; /* what bp_threads() gave first_calls */
     pthread_barrier_t *start; /* NULL: run at once */
 } work;
 
@@ -102,12 +102,12 @@ static void free_work(work *w)
 }
 
 /* First in the process: the pool has not been started. Every thread's first
- * call starts it (bp_get_threads' lazy default), at the same moment. */
+ * call starts it (bp_threads' lazy default), at the same moment. */
 static void *first_calls(void *arg)
 {
     work *w = arg;
     if (w->start) pthread_barrier_wait(w->start);
-    w->threads_seen = bp_get_threads();
+    w->threads_seen = bp_threads();
     w->start = NULL;
     return train_and_predict(w);
 }
@@ -117,7 +117,7 @@ static void test_lazy_start_races(void)
     work *w[WORKERS];
     for (int i = 0; i < WORKERS; i++) w[i] = new_work(100 + (uint64_t)i);
     run_threads(w, WORKERS, first_calls);
-    int threads = bp_get_threads();
+    int threads = bp_threads();
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     CHECK(threads == (cores < 1 ? 1 : cores > 64 ? 64 : cores), "default threads %d, cores %ld",
           threads, cores);
@@ -162,7 +162,7 @@ static void *toggle_threads(void *arg)
     if (w->start) pthread_barrier_wait(w->start);
     for (int i = 0; atomic_load(&toggling); i++) {
         bp_set_threads(1 + i % 3);
-        (void)bp_get_threads();
+        (void)bp_threads();
         nanosleep(&(struct timespec){.tv_nsec = 100000}, NULL);
     }
     return NULL;
@@ -205,7 +205,7 @@ static void test_set_threads_during_jobs(void)
     }
     free(w[WORKERS]);
     bp_set_threads(3);
-    CHECK(bp_get_threads() == 3, "threads = %d after bp_set_threads(3)", bp_get_threads());
+    CHECK(bp_threads() == 3, "threads = %d after bp_set_threads(3)", bp_threads());
     bp_set_threads(1);
 }
 

@@ -172,7 +172,7 @@ static void test_stop_and_resume_is_exact(void)
           "position %zu, epochs %d", bp_trainer_next_batch(b.trainer), bp_trainer_epochs_done(b.trainer));
     /* Carry the state to a fresh trainer, as a checkpoint would. */
     uint64_t rng[4];
-    bp_trainer_get_rng(b.trainer, rng);
+    bp_trainer_rng(b.trainer, rng);
     bp_train_config tc = {.batch_size = 3, .shuffle = 1, .seed = 12345};
     bp_trainer *t2;
     CHECK_OK(bp_trainer_create(&t2, b.model, b.opt, &tc));

@@ -71,12 +71,12 @@ static void check_schedule(const char *name, bp_train_config c, int epochs)
     run r;
     CHECK_OK(open_run(&r, &c));
     if (!r.t) return close_run(&r);
-    CHECK(bp_trainer_get_config(r.t)->lr == 0.1 || c.lr != 0, "%s: base lr %g, not the "
-          "optimizer's 0.1", name, bp_trainer_get_config(r.t)->lr);
-    const bp_train_config *used = bp_trainer_get_config(r.t);
+    CHECK(bp_trainer_cfg(r.t)->lr == 0.1 || c.lr != 0, "%s: base lr %g, not the "
+          "optimizer's 0.1", name, bp_trainer_cfg(r.t)->lr);
+    const bp_train_config *used = bp_trainer_cfg(r.t);
     for (int e = 0; e < epochs; e++) {
         CHECK_OK(epoch(&r, NULL));
-        double got = bp_optim_get_lr(r.o), want = expected_lr(used, e);
+        double got = bp_optim_lr(r.o), want = expected_lr(used, e);
         CHECK(fabs(got - want) <= 1e-15 * want, "%s: epoch %d: lr %.17g, formula %.17g", name,
               e, got, want);
         CHECK(bp_train_config_lr(used, e) == got, "%s: epoch %d: bp_train_config_lr differs", name, e);
@@ -110,7 +110,7 @@ static void test_constant_leaves_rate_alone(void)
     if (r.t) {
         bp_optim_set_lr(r.o, 0.0123);
         CHECK_OK(epoch(&r, NULL));
-        CHECK(bp_optim_get_lr(r.o) == 0.0123, "lr %g", bp_optim_get_lr(r.o));
+        CHECK(bp_optim_lr(r.o) == 0.0123, "lr %g", bp_optim_lr(r.o));
     }
     close_run(&r);
 }
@@ -133,7 +133,7 @@ static void test_stopping_rule_scripted(void)
         CHECK_OK(epoch(&r, NULL));
         CHECK_OK(bp_trainer_end_epoch(r.t, loss[e], &stop));
         bp_early_stop_state s;
-        bp_trainer_get_early_stop(r.t, &s);
+        bp_trainer_early_stop(r.t, &s);
         CHECK(s.bad_epochs == bad[e] && s.best_loss == best[e], "epoch %d: bad %d (want %d), "
               "best %g (want %g)", e + 1, s.bad_epochs, bad[e], s.best_loss, best[e]);
         bp_stop_reason want = e == 8 ? BP_STOP_NO_IMPROVEMENT : BP_STOP_NONE;
@@ -196,12 +196,12 @@ static void test_monitor(void)
     if (r.t) {
         CHECK_OK(epoch(&r, &st));
         CHECK_OK(bp_trainer_end_epoch(r.t, NAN, NULL));
-        bp_trainer_get_early_stop(r.t, &s);
+        bp_trainer_early_stop(r.t, &s);
         CHECK(s.best_loss == st.loss && s.best_epoch == 1, "best %g, training loss %g", s.best_loss, st.loss);
         CHECK(bp_trainer_end_epoch(r.t, 0.5, NULL) == BP_ERR_INVALID, "judged twice");
         CHECK_OK(epoch(&r, &st));
         CHECK_OK(bp_trainer_end_epoch(r.t, 1e-9, NULL));
-        bp_trainer_get_early_stop(r.t, &s);
+        bp_trainer_early_stop(r.t, &s);
         CHECK(s.best_loss == 1e-9 && s.best_epoch == 2, "best %g at %d", s.best_loss, s.best_epoch);
     }
     close_run(&r);
@@ -217,7 +217,7 @@ static void test_monitor(void)
     if (r.t) {
         CHECK_OK(epoch(&r, &st));
         CHECK_OK(bp_trainer_end_epoch(r.t, 1e-9, NULL));
-        bp_trainer_get_early_stop(r.t, &s);
+        bp_trainer_early_stop(r.t, &s);
         CHECK(s.best_loss == st.loss, "TRAIN watched %g, not %g", s.best_loss, st.loss);
     }
     close_run(&r);

@@ -141,7 +141,7 @@ class Trainer:
         stop = ctypes.c_int(-1)
         lib.check(lib.trainer_end_epoch(self.net.trainer, val_loss, ctypes.byref(stop)))
         es = _lib.EarlyStopState()
-        lib.trainer_get_early_stop(self.net.trainer, ctypes.byref(es))
+        lib.trainer_early_stop(self.net.trainer, ctypes.byref(es))
         return es.bad_epochs, es.best_loss, stop.value
 
 

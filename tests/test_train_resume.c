@@ -59,14 +59,14 @@ static void transfer(run *to, run *from)
         memcpy(bp_optim_state(to->o, s), bp_optim_state(from->o, s), n * sizeof(bp_real));
     bp_optim_set_steps(to->o, bp_optim_steps(from->o));
     uint64_t rng[4];
-    bp_trainer_get_rng(from->t, rng);
+    bp_trainer_rng(from->t, rng);
     bp_trainer_set_rng(to->t, rng);
     bp_trainer_set_next_batch(to->t, bp_trainer_next_batch(from->t));
     bp_trainer_set_epochs_done(to->t, bp_trainer_epochs_done(from->t));
     double ls;
     long c;
     size_t seen;
-    bp_trainer_get_partial(from->t, &ls, &c, &seen);
+    bp_trainer_partial(from->t, &ls, &c, &seen);
     bp_trainer_set_partial(to->t, ls, c, seen);
 }
 
@@ -118,12 +118,12 @@ static void test_checkpoint_carries_partial_epoch(void)
     char path[] = "/tmp/bp_test_resume_XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0, "mkstemp");
-    CHECK_OK(bp_checkpoint_save(path, b.m, b.o, b.t, NULL));
+    CHECK_OK(bp_checkpoint_save(b.t, path, NULL));
     bp_model *m = NULL;
     bp_optim *o = NULL;
     bp_trainer *t = NULL;
     bp_checkpoint_info info;
-    CHECK_OK(bp_checkpoint_load(path, &m, &o, &info, NULL));
+    CHECK_OK(bp_checkpoint_load(&m, &o, path, &info, NULL));
     CHECK(info.next_batch == 2 && info.seen == 16 && info.correct >= 0, "next %zu seen %zu correct %ld",
           info.next_batch, info.seen, info.correct);
     if (m && o) {
@@ -200,10 +200,10 @@ static void through_file(run *to, watch *w, run *from)
     char path[] = "/tmp/bp_test_policy_XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0, "mkstemp");
-    CHECK_OK(bp_checkpoint_save(path, from->m, from->o, from->t, NULL));
+    CHECK_OK(bp_checkpoint_save(from->t, path, NULL));
     bp_checkpoint_info info;
     memset(to, 0, sizeof *to);
-    CHECK_OK(bp_checkpoint_load(path, &to->m, &to->o, &info, NULL));
+    CHECK_OK(bp_checkpoint_load(&to->m, &to->o, path, &info, NULL));
     info.train.on_batch = on_batch, info.train.user = w;
     if (to->m && to->o) CHECK_OK(bp_trainer_create(&to->t, to->m, to->o, &info.train));
     if (to->t) bp_trainer_resume(to->t, &info);
@@ -216,8 +216,8 @@ static void through_file(run *to, watch *w, run *from)
 static void same_end(const run *a, bp_stop_reason sa, const run *c, bp_stop_reason sc, const char *when)
 {
     bp_early_stop_state ea, ec;
-    bp_trainer_get_early_stop(a->t, &ea);
-    bp_trainer_get_early_stop(c->t, &ec);
+    bp_trainer_early_stop(a->t, &ea);
+    bp_trainer_early_stop(c->t, &ec);
     CHECK(sa == sc && bp_trainer_epochs_done(a->t) == bp_trainer_epochs_done(c->t),
           "%s: stopped (%s) after %d epochs, resumed run (%s) after %d", when,
           bp_stop_reason_name(sa), bp_trainer_epochs_done(a->t), bp_stop_reason_name(sc),
@@ -247,7 +247,7 @@ static void test_early_stop_schedule_resumed(void)
     open_policy_run(&a, &wa);
     CHECK_OK(run_until_stop(&a, &d, &sa));
     bp_early_stop_state es;
-    bp_trainer_get_early_stop(a.t, &es);
+    bp_trainer_early_stop(a.t, &es);
     int stop_epoch = bp_trainer_epochs_done(a.t);
     CHECK(sa == BP_STOP_NO_IMPROVEMENT && es.best_epoch >= 3 && es.best_epoch < stop_epoch,
           "the unbroken run should stop early after a best epoch >= 3: %s after %d, best %d",
@@ -283,7 +283,7 @@ static void test_old_checkpoint_defaults(void)
     bp_model *m = NULL;
     bp_optim *o = NULL;
     bp_checkpoint_info info;
-    CHECK_OK(bp_checkpoint_load("tests/data/checkpoint-v0.1-early-stop.ckpt", &m, &o, &info, NULL));
+    CHECK_OK(bp_checkpoint_load(&m, &o, "tests/data/checkpoint-v0.1-early-stop.ckpt", &info, NULL));
     if (!m) return;
     bp_train_config d = bp_train_config_default();
     CHECK(info.train.schedule == BP_SCHEDULE_CONSTANT && info.train.warmup_epochs == 0 &&
@@ -298,7 +298,7 @@ static void test_old_checkpoint_defaults(void)
     bp_trainer *t = NULL;
     CHECK_OK(bp_trainer_create(&t, m, o, &info.train));
     if (t) bp_trainer_resume(t, &info);
-    CHECK(t && bp_trainer_get_config(t)->lr == bp_optim_get_lr(o), "base lr");
+    CHECK(t && bp_trainer_cfg(t)->lr == bp_optim_lr(o), "base lr");
     bp_trainer_free(t), bp_optim_free(o), bp_model_free(m);
     bp_checkpoint_info_clear(&info);
 }

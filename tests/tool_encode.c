@@ -38,7 +38,7 @@ int main(int argc, char **argv)
     bp_encode_report rep;
     if (bp_model_load(&m, argv[1], NULL)) return fail(argv[1]);
     if (bp_table_load_csv(&t, argv[2], -1, 0)) return fail(argv[2]);
-    if (bp_model_encode(m, t, 0, &d, &rep)) return fail("encode");
+    if (bp_model_encode(&d, m, t, 0, &rep)) return fail("encode");
     const bp_encoder *e = bp_model_encoder(m);
     for (int i = 0; i < bp_encoder_inputs(e); i++) {
         int col, ind;

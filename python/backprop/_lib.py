@@ -296,7 +296,7 @@ class Library:
         sig = {
             "bp_last_error": (ctypes.c_char_p, []),
             "bp_set_threads": (None, [ctypes.c_int]),
-            "bp_get_threads": (ctypes.c_int, []),
+            "bp_threads": (ctypes.c_int, []),
             "bp_model_config_default": (self.ModelConfig, []),
             "bp_model_create": (st, [ctypes.POINTER(_P), ctypes.POINTER(self.ModelConfig)]),
             "bp_model_free": (None, [_P]),
@@ -308,7 +308,7 @@ class Library:
             "bp_optim_create": (st, [ctypes.POINTER(_P), ctypes.POINTER(OptimConfig), ctypes.c_size_t]),
             "bp_optim_free": (None, [_P]),
             "bp_optim_set_lr": (None, [_P, ctypes.c_double]),
-            "bp_optim_get_lr": (ctypes.c_double, [_P]),
+            "bp_optim_lr": (ctypes.c_double, [_P]),
             "bp_optim_steps": (ctypes.c_uint64, [_P]),
             "bp_optim_set_steps": (None, [_P, ctypes.c_uint64]),
             "bp_optim_state_count": (ctypes.c_int, [_P]),
@@ -327,8 +327,8 @@ class Library:
             "bp_train_config_lr": (ctypes.c_double, [ctypes.POINTER(TrainConfig), ctypes.c_int]),
             "bp_trainer_end_epoch": (st, [_P, ctypes.c_double, ctypes.POINTER(ctypes.c_int)]),
             "bp_trainer_stop_reason": (ctypes.c_int, [_P]),
-            "bp_trainer_get_early_stop": (None, [_P, ctypes.POINTER(EarlyStopState)]),
-            "bp_trainer_get_config": (ctypes.POINTER(TrainConfig), [_P]),
+            "bp_trainer_early_stop": (None, [_P, ctypes.POINTER(EarlyStopState)]),
+            "bp_trainer_cfg": (ctypes.POINTER(TrainConfig), [_P]),
         }
         for name, (res, args) in sig.items():
             fn = getattr(dll, name)
@@ -542,7 +542,7 @@ class Network:
         lib = self.lib
         slots = [self._view(lib.optim_state(self.optim, s), self.n_params).copy()
                  for s in range(lib.optim_state_count(self.optim))]
-        return int(lib.optim_steps(self.optim)), float(lib.optim_get_lr(self.optim)), slots
+        return int(lib.optim_steps(self.optim)), float(lib.optim_lr(self.optim)), slots
 
     def set_optim_state(self, steps, lr, slots):
         """Restores what optim_state returned. The arrays must be this

@@ -400,7 +400,7 @@ class _BackpropMLP:
             if self.verbose:
                 print(msg + " Stopping.")
             return True
-        lr = lib.optim_get_lr(net.optim)
+        lr = lib.optim_lr(net.optim)
         if lr <= 1e-6:
             if self.verbose:
                 print(msg + " Learning rate too small. Stopping.")

@@ -118,7 +118,7 @@ void bp__gemv_rows(const bp_real *x, const bp_real *w, int m, int in, int units,
 #define BP__MAX_THREADS 64
 /* A job run in `parts` pieces: part p of parts does its share. */
 typedef void (*bp__job_fn)(void *ctx, int part, int parts);
-/* Runs fn on up to bp_get_threads() parts at once (the caller runs part 0,
+/* Runs fn on up to bp_threads() parts at once (the caller runs part 0,
  * then any part that no worker has started yet), fewer when the job's `flops`
  * are too few to pay for waking a thread, and returns when all are done. A
  * part must not wait for another part: any thread may run any part p >= 1. */

@@ -173,7 +173,7 @@ void bp_set_threads(int n)
     }
 }
 
-int bp_get_threads(void)
+int bp_threads(void)
 {
     int n = atomic_load_explicit(&pool.threads, memory_order_relaxed);
     if (n) return n;
@@ -208,7 +208,7 @@ void bp__parallel(bp__job_fn fn, void *ctx, double flops)
      * The count depends on the job and the thread count alone (read once), so
      * the numbers do not depend on who runs the parts. */
     double by_size = flops / MIN_FLOPS_PER_PART;
-    int parts = bp_get_threads();
+    int parts = bp_threads();
     if (by_size < parts) parts = by_size < 1 ? 1 : (int)by_size;
     if (parts <= 1) {
         fn(ctx, 0, 1);

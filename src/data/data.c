@@ -141,8 +141,8 @@ bp_status bp_dataset_subset(bp_dataset **out, const bp_dataset *d, const size_t 
     return BP_OK;
 }
 
-bp_status bp_dataset_split(const bp_dataset *d, double fraction, uint64_t seed,
-                           bp_dataset **train, bp_dataset **val)
+bp_status bp_dataset_split(bp_dataset **train, bp_dataset **val, const bp_dataset *d,
+                           double fraction, uint64_t seed)
 {
     *train = *val = NULL;
     if (!(fraction >= 0 && fraction <= 1))

@@ -857,7 +857,7 @@ static bp_status encode_rows(apply *a, const char *keep, size_t kept, bp_dataset
     return st;
 }
 
-bp_status bp_encoder_apply(const bp_encoder *e, const bp_table *t, int flags, bp_dataset **out,
+bp_status bp_encoder_apply(bp_dataset **out, const bp_encoder *e, const bp_table *t, int flags,
                            bp_encode_report *rep)
 {
     *out = NULL;
@@ -892,10 +892,10 @@ bp_status bp_encoder_apply(const bp_encoder *e, const bp_table *t, int flags, bp
 
 /* bp_model_set_encoder and bp_model_encoder: model_meta.c. */
 
-bp_status bp_model_encode(const bp_model *m, const bp_table *t, int flags, bp_dataset **out,
+bp_status bp_model_encode(bp_dataset **out, const bp_model *m, const bp_table *t, int flags,
                           bp_encode_report *rep)
 {
     *out = NULL;
     if (!m->encoder) return bp__fail(BP_ERR_INVALID, "the model has no encoder");
-    return bp_encoder_apply(m->encoder, t, flags, out, rep);
+    return bp_encoder_apply(out, m->encoder, t, flags, rep);
 }

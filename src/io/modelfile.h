@@ -54,7 +54,7 @@ bool bp__mf_parse_hex(const char *s, size_t digits, uint64_t *out);
  * a checkpoint: also *opt and *info (not NULL then). On failure every
  * output is NULL. */
 bp_status bp__safetensors_parse(const uint8_t *bytes, size_t len, const char *path,
-                                bp_model **model, bp_meta **extra, bp_optim **opt,
+                                bp_model **model, bp_extra **extra, bp_optim **opt,
                                 bp_checkpoint_info *info);
 
 /* One key/value string of a file's metadata (safetensors __metadata__, ONNX
@@ -78,6 +78,6 @@ typedef struct bp__mf_tail {
  * makes (model_meta.c checks them against the model and each other), and,
  * when extra is not NULL, a new *extra of the "user.KEY" entries. Refusals
  * are BP_ERR_FORMAT "path: container \"key\": what is wrong". */
-bp_status bp__mf_read_tail(bp_model *m, const bp__mf_tail *t, bp_meta **extra);
+bp_status bp__mf_read_tail(bp_model *m, const bp__mf_tail *t, bp_extra **extra);
 
 #endif

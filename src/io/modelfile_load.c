@@ -58,7 +58,7 @@ static bool is_onnx(const uint8_t *b, size_t n)
     return (varint && wire == BP__PB_VARINT) || (len && wire == BP__PB_LEN);
 }
 
-bp_status bp_model_load(bp_model **out, const char *path, bp_meta **extra_out)
+bp_status bp_model_load(bp_model **out, const char *path, bp_extra **extra_out)
 {
     *out = NULL;
     if (extra_out) *extra_out = NULL;
@@ -72,8 +72,8 @@ bp_status bp_model_load(bp_model **out, const char *path, bp_meta **extra_out)
     return st;
 }
 
-bp_status bp_checkpoint_load(const char *path, bp_model **model, bp_optim **opt,
-                             bp_checkpoint_info *info, bp_meta **extra_out)
+bp_status bp_checkpoint_load(bp_model **model, bp_optim **opt, const char *path,
+                             bp_checkpoint_info *info, bp_extra **extra_out)
 {
     if (!model || !opt || !info)
         return bp__fail(BP_ERR_INVALID, "checkpoint load: model, opt and info must not be NULL");

@@ -439,7 +439,7 @@ static bp_status collect_entries(const mfile *f, bp__mf_entry **out, size_t *n)
 /* The model, everything checked before bp_model_create allocates it; then
  * what it carries (normalization, labels, encoder, and the user entries into
  * *extra when not NULL) through bp__mf_read_tail. */
-static bp_status read_model(const mfile *f, bp_model **out, bp_meta **extra)
+static bp_status read_model(const mfile *f, bp_model **out, bp_extra **extra)
 {
     *out = NULL;
     bp_model_config c;
@@ -632,7 +632,7 @@ static bp_status read_optim(const mfile *f, const bp_optim_config *c, uint64_t s
 }
 
 bp_status bp__safetensors_parse(const uint8_t *bytes, size_t len, const char *path,
-                                bp_model **model, bp_meta **extra, bp_optim **opt,
+                                bp_model **model, bp_extra **extra, bp_optim **opt,
                                 bp_checkpoint_info *info)
 {
     *model = NULL;
@@ -649,7 +649,7 @@ bp_status bp__safetensors_parse(const uint8_t *bytes, size_t len, const char *pa
     if (!st && opt) st = read_best(&f, *model, info);
     if (st) {
         bp_model_free(*model), *model = NULL;
-        if (extra) bp_meta_free(*extra), *extra = NULL;
+        if (extra) bp_extra_free(*extra), *extra = NULL;
         if (opt) bp_optim_free(*opt), *opt = NULL, bp_checkpoint_info_clear(info);
     }
     close_file(&f);

@@ -106,12 +106,12 @@ static bp_status encoder(bp_model *m, const bp__mf_tail *t)
     return st;
 }
 
-/* The "user.KEY" entries, in file order ("user." alone, which bp_meta cannot
+/* The "user.KEY" entries, in file order ("user." alone, which bp_extra cannot
  * hold, is skipped like any key we do not know). */
-static bp_status user_entries(const bp__mf_tail *t, bp_meta **out)
+static bp_status user_entries(const bp__mf_tail *t, bp_extra **out)
 {
     size_t plen = strlen(BP__MF_USER);
-    bp_status st = bp_meta_create(out);
+    bp_status st = bp_extra_create(out);
     for (size_t i = 0; !st && i < t->n; i++) {
         const bp__mf_entry *e = &t->entry[i];
         if (e->key_len <= plen || memcmp(e->key, BP__MF_USER, plen) != 0) continue;
@@ -122,14 +122,14 @@ static bp_status user_entries(const bp__mf_tail *t, bp_meta **out)
         snprintf(shown + k, sizeof shown - k, "%s", e->key_len > 60 ? "..." : "");
         st = text_of(t, e->key, e->key_len, shown, &key);
         if (!st) st = text_of(t, e->value, e->value_len, shown, &value);
-        if (!st && (st = bp_meta_set(*out, key + plen, value))) st = wrap(st, t, BP__MF_USER);
+        if (!st && (st = bp_extra_set(*out, key + plen, value))) st = wrap(st, t, BP__MF_USER);
         free(key), free(value);
     }
-    if (st) bp_meta_free(*out), *out = NULL;
+    if (st) bp_extra_free(*out), *out = NULL;
     return st;
 }
 
-bp_status bp__mf_read_tail(bp_model *m, const bp__mf_tail *t, bp_meta **extra)
+bp_status bp__mf_read_tail(bp_model *m, const bp__mf_tail *t, bp_extra **extra)
 {
     bp_status st = normalization(m, t);
     if (!st) st = labels(m, t);

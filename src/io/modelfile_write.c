@@ -176,14 +176,14 @@ static bp_status describe_model(writer *w, const bp_model *m)
     return st;
 }
 
-static bp_status describe_extra(writer *w, const bp_meta *extra)
+static bp_status describe_extra(writer *w, const bp_extra *extra)
 {
     char key[512];
-    for (int i = 0; i < bp_meta_count(extra); i++) {
-        if ((size_t)snprintf(key, sizeof key, BP__MF_USER "%s", bp_meta_key(extra, i)) >= sizeof key)
+    for (int i = 0; i < bp_extra_count(extra); i++) {
+        if ((size_t)snprintf(key, sizeof key, BP__MF_USER "%s", bp_extra_key(extra, i)) >= sizeof key)
             return bp__fail(BP_ERR_INVALID, "%s: metadata key \"%.40s...\" is too long (max %zu)",
-                            w->path, bp_meta_key(extra, i), sizeof key - sizeof BP__MF_USER);
-        bp_status st = set(w, key, bp_meta_value(extra, i));
+                            w->path, bp_extra_key(extra, i), sizeof key - sizeof BP__MF_USER);
+        bp_status st = set(w, key, bp_extra_value(extra, i));
         if (st) return st;
     }
     return BP_OK;
@@ -191,7 +191,7 @@ static bp_status describe_extra(writer *w, const bp_meta *extra)
 
 static bp_status describe_optim(writer *w, const bp_optim *o)
 {
-    const bp_optim_config *c = bp_optim_get_config(o);
+    const bp_optim_config *c = bp_optim_cfg(o);
     char key[64];
     bp_status st = set(w, "optim.kind", bp_optim_name(c->kind));
     for (int i = 0; !st && i < bp__mf_optim_field_count; i++) {
@@ -205,9 +205,9 @@ static bp_status describe_optim(writer *w, const bp_optim *o)
 
 static bp_status describe_trainer(writer *w, const bp_trainer *t)
 {
-    const bp_train_config *c = bp_trainer_get_config(t);
+    const bp_train_config *c = bp_trainer_cfg(t);
     uint64_t r[4];
-    bp_trainer_get_rng(t, r);
+    bp_trainer_rng(t, r);
     bp_status st = setf(w, "train.batch_size", "%d", c->batch_size);
     if (!st) st = setf(w, "train.shuffle", "%d", c->shuffle ? 1 : 0);
     if (!st) st = setf(w, "train.seed", "%" PRIu64, c->seed);
@@ -218,7 +218,7 @@ static bp_status describe_trainer(writer *w, const bp_trainer *t)
     double loss_sum;
     long correct;
     size_t seen;
-    bp_trainer_get_partial(t, &loss_sum, &correct, &seen);
+    bp_trainer_partial(t, &loss_sum, &correct, &seen);
     if (!st) st = set_real(w, "train.partial_loss_sum", loss_sum, false);
     if (!st) st = setf(w, "train.partial_correct", "%ld", correct);
     if (!st) st = setf(w, "train.partial_seen", "%zu", seen);
@@ -229,7 +229,7 @@ static bp_status describe_trainer(writer *w, const bp_trainer *t)
 static void add_best(writer *w, const bp_model *m, const bp_trainer *t)
 {
     bp_early_stop_state es;
-    bp_trainer_get_early_stop(t, &es);
+    bp_trainer_early_stop(t, &es);
     const bp_real *best = bp_trainer_best_params(t);
     if (best && es.best_epoch > 0) add_layers(w, m, "train.best", best);
 }
@@ -237,9 +237,9 @@ static void add_best(writer *w, const bp_model *m, const bp_trainer *t)
 /* The schedule and stopping rule of bp_train_config, and the rule's state. */
 static bp_status describe_policy(writer *w, const bp_trainer *t)
 {
-    const bp_train_config *c = bp_trainer_get_config(t);
+    const bp_train_config *c = bp_trainer_cfg(t);
     bp_early_stop_state es;
-    bp_trainer_get_early_stop(t, &es);
+    bp_trainer_early_stop(t, &es);
     bp_status st = set(w, "train.schedule", bp_schedule_name(c->schedule));
     if (!st) st = set_real(w, "train.lr", c->lr, false);
     if (!st) st = setf(w, "train.warmup_epochs", "%d", c->warmup_epochs);
@@ -321,7 +321,7 @@ static bp_status finish(writer *w)
     return st;
 }
 
-bp_status bp_model_save(const bp_model *m, const char *path, const bp_meta *extra)
+bp_status bp_model_save(const bp_model *m, const char *path, const bp_extra *extra)
 {
     writer w;
     bp_status st = begin(&w, path, m);
@@ -332,8 +332,7 @@ bp_status bp_model_save(const bp_model *m, const char *path, const bp_meta *extr
     return st;
 }
 
-bp_status bp_checkpoint_save(const char *path, const bp_model *m, const bp_optim *opt,
-                             const bp_trainer *t, const bp_meta *extra)
+bp_status bp_checkpoint_save(const bp_trainer *t, const char *path, const bp_extra *extra)
 {
     if (!opt || !t) return bp__fail(BP_ERR_INVALID, "checkpoint: %s is NULL", opt ? "trainer" : "optimizer");
     if (bp_optim_param_count(opt) != bp_model_param_count(m))

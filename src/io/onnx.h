@@ -49,6 +49,6 @@ enum { /* ModelProto */
  * read; path names it in messages. Allocates nothing before the graph is
  * validated, and nothing larger than a small multiple of len. */
 bp_status bp__onnx_parse(const uint8_t *bytes, size_t len, const char *path, bp_model **out,
-                         bp_meta **extra_out);
+                         bp_extra **extra_out);
 
 #endif

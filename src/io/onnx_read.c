@@ -933,7 +933,7 @@ static bp_status collect_entries(const ofile *f, bp__mf_entry **out, size_t *n)
 /* The model from the checked graph; then what it carries (normalization,
  * labels, encoder, and the user entries into *extra when not NULL) through
  * bp__mf_read_tail. */
-static bp_status build_model(const ofile *f, bp_model **out, bp_meta **extra)
+static bp_status build_model(const ofile *f, bp_model **out, bp_extra **extra)
 {
     bp_model_config c;
     bp_model *m = NULL;
@@ -972,7 +972,7 @@ static bp_status build_model(const ofile *f, bp_model **out, bp_meta **extra)
 }
 
 bp_status bp__onnx_parse(const uint8_t *bytes, size_t len, const char *path, bp_model **out,
-                         bp_meta **extra_out)
+                         bp_extra **extra_out)
 {
     *out = NULL;
     if (extra_out) *extra_out = NULL;

@@ -244,7 +244,7 @@ static void put_encoder(owriter *o, const bp_encoder *e)
     free(text), free(inputs);
 }
 
-static void put_metadata(owriter *o, const bp_model *m, const bp_meta *extra)
+static void put_metadata(owriter *o, const bp_model *m, const bp_extra *extra)
 {
     put_meta(o, BP__ONNX_KEY_VERSION, BP_VERSION_STRING);
     put_meta(o, BP__ONNX_KEY_LOSS, bp_loss_name(m->cfg.loss));
@@ -265,15 +265,15 @@ static void put_metadata(owriter *o, const bp_model *m, const bp_meta *extra)
         free(s);
     }
     if (bp_model_encoder(m)) put_encoder(o, bp_model_encoder(m));
-    for (int i = 0; i < bp_meta_count(extra); i++) {
-        const char *k = bp_meta_key(extra, i);
+    for (int i = 0; i < bp_extra_count(extra); i++) {
+        const char *k = bp_extra_key(extra, i);
         char *key = bp__calloc(strlen(k) + sizeof BP__ONNX_KEY_USER, 1);
         if (!key) {
             o->w.failed = true;
             break;
         }
         strcat(strcpy(key, BP__ONNX_KEY_USER), k);
-        put_meta(o, key, bp_meta_value(extra, i));
+        put_meta(o, key, bp_extra_value(extra, i));
         free(key);
     }
 }
@@ -296,7 +296,7 @@ static bp_status check_values(const bp_model *m, const char *path)
     return BP_OK;
 }
 
-static void put_model(owriter *o, const bp_model *m, const bp_meta *extra)
+static void put_model(owriter *o, const bp_model *m, const bp_extra *extra)
 {
     bp__pbw *w = &o->w;
     int classes = bp_model_classes(m), outputs = m->cfg.sizes[m->cfg.n_layers];
@@ -329,7 +329,7 @@ static bool fill(FILE *f, const void *ctx)
     return fwrite(w->buf, 1, w->len, f) == w->len;
 }
 
-bp_status bp_model_save_onnx(const bp_model *m, const char *path, const bp_meta *extra)
+bp_status bp_model_save_onnx(const bp_model *m, const char *path, const bp_extra *extra)
 {
     if (!m || !path) return bp__fail(BP_ERR_INVALID, "save_onnx: %s is NULL", m ? "path" : "model");
     bp_status st = check_values(m, path);

@@ -179,7 +179,7 @@ bp_status bp_model_reserve(bp_model *m, int batch)
     return BP_OK;
 }
 
-const bp_model_config *bp_model_get_config(const bp_model *m) { return &m->cfg; }
+const bp_model_config *bp_model_cfg(const bp_model *m) { return &m->cfg; }
 int bp_model_inputs(const bp_model *m) { return m->cfg.sizes[0]; }
 int bp_model_outputs(const bp_model *m) { return m->cfg.sizes[m->cfg.n_layers]; }
 size_t bp_model_param_count(const bp_model *m) { return m->n_params; }

@@ -473,8 +473,8 @@ bp_status bp_optim_step(bp_optim *o, bp_real *w, bp_real *g)
 }
 
 void bp_optim_set_lr(bp_optim *o, double lr) { o->cfg.lr = lr; }
-double bp_optim_get_lr(const bp_optim *o) { return o->cfg.lr; }
-const bp_optim_config *bp_optim_get_config(const bp_optim *o) { return &o->cfg; }
+double bp_optim_lr(const bp_optim *o) { return o->cfg.lr; }
+const bp_optim_config *bp_optim_cfg(const bp_optim *o) { return &o->cfg; }
 uint64_t bp_optim_steps(const bp_optim *o) { return o->t; }
 size_t bp_optim_param_count(const bp_optim *o) { return o->n; }
 void bp_optim_set_steps(bp_optim *o, uint64_t t) { o->t = t; }

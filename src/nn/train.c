@@ -67,7 +67,7 @@ bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
     if (!t) return BP_ERR_NOMEM;
     t->model = model, t->opt = opt, t->cfg = *cfg;
     t->cfg.shards = shards;
-    if (t->cfg.lr == 0 && opt) t->cfg.lr = bp_optim_get_lr(opt); /* the schedule's base rate */
+    if (t->cfg.lr == 0 && opt) t->cfg.lr = bp_optim_lr(opt); /* the schedule's base rate */
     if ((st = bp__policy_init(&t->policy, cfg, bp_model_param_count(model)))) {
         bp_trainer_free(t);
         return st;
@@ -397,13 +397,13 @@ bp_status bp_trainer_objective(bp_trainer *t, const bp_real *x, const bp_real *y
 void bp_trainer_request_stop(bp_trainer *t) { t->stop = 1; }
 int bp_trainer_epochs_done(const bp_trainer *t) { return t->epochs_done; }
 void bp_trainer_set_epochs_done(bp_trainer *t, int epochs) { t->epochs_done = epochs; }
-void bp_trainer_get_rng(const bp_trainer *t, uint64_t s[4]) { memcpy(s, t->rng.s, sizeof t->rng.s); }
+void bp_trainer_rng(const bp_trainer *t, uint64_t s[4]) { memcpy(s, t->rng.s, sizeof t->rng.s); }
 void bp_trainer_set_rng(bp_trainer *t, const uint64_t s[4]) { memcpy(t->rng.s, s, sizeof t->rng.s); }
 size_t bp_trainer_next_batch(const bp_trainer *t) { return t->next_batch; }
 void bp_trainer_set_next_batch(bp_trainer *t, size_t b) { t->next_batch = b; }
-const bp_train_config *bp_trainer_get_config(const bp_trainer *t) { return &t->cfg; }
+const bp_train_config *bp_trainer_cfg(const bp_trainer *t) { return &t->cfg; }
 
-void bp_trainer_get_partial(const bp_trainer *t, double *loss_sum, long *correct, size_t *seen)
+void bp_trainer_partial(const bp_trainer *t, double *loss_sum, long *correct, size_t *seen)
 {
     *loss_sum = t->loss_sum, *correct = t->correct, *seen = t->seen;
 }
@@ -434,7 +434,7 @@ bp_status bp_trainer_end_epoch(bp_trainer *t, double val_loss, bp_stop_reason *s
 }
 
 bp_stop_reason bp_trainer_stop_reason(const bp_trainer *t) { return t->policy.reason; }
-void bp_trainer_get_early_stop(const bp_trainer *t, bp_early_stop_state *out) { *out = t->policy.es; }
+void bp_trainer_early_stop(const bp_trainer *t, bp_early_stop_state *out) { *out = t->policy.es; }
 const bp_real *bp_trainer_best_params(const bp_trainer *t) { return t->policy.best; }
 
 void bp_trainer_set_early_stop(bp_trainer *t, const bp_early_stop_state *s, const bp_real *best)

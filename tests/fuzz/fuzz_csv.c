@@ -69,7 +69,7 @@ static void encode_check_set(const bp_encoder *e, const bp_dataset *d)
 static void encode_one(bp_model *m, const bp_table *t, int flags)
 {
     bp_dataset *d = (bp_dataset *)1;
-    bp_status st = bp_model_encode(m, t, flags, &d, NULL);
+    bp_status st = bp_model_encode(&d, m, t, flags, NULL);
     FUZZ_ASSERT((st == BP_OK) == (d != NULL));
     FUZZ_ASSERT(st == BP_OK || st == BP_ERR_FORMAT);
     if (d) encode_check_set(bp_model_encoder(m), d);

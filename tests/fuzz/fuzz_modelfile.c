@@ -67,18 +67,18 @@ static void mf_check_model(bp_model *m)
 static void mf_load(const char *path)
 {
     bp_model *m = NULL;
-    bp_meta *extra = NULL;
+    bp_extra *extra = NULL;
     bp_status model_st = bp_model_load(&m, path, &extra);
     FUZZ_ASSERT((model_st == BP_OK) == (m != NULL) && (model_st == BP_OK) == (extra != NULL));
     if (m) mf_check_model(m);
-    for (int i = 0; i < bp_meta_count(extra); i++)
-        FUZZ_ASSERT(bp_meta_key(extra, i) && bp_meta_value(extra, i));
+    for (int i = 0; i < bp_extra_count(extra); i++)
+        FUZZ_ASSERT(bp_extra_key(extra, i) && bp_extra_value(extra, i));
     bp_model_free(m);
-    bp_meta_free(extra);
+    bp_extra_free(extra);
 
     bp_optim *o = NULL;
     bp_checkpoint_info info;
-    bp_status st = bp_checkpoint_load(path, &m, &o, &info, NULL);
+    bp_status st = bp_checkpoint_load(&m, &o, path, &info, NULL);
     FUZZ_ASSERT((st == BP_OK) == (m != NULL) && (st == BP_OK) == (o != NULL));
     if (st == BP_OK) {
         FUZZ_ASSERT(model_st == BP_OK); /* a checkpoint is also a model file */

@@ -72,11 +72,11 @@ static void save_model(const char *name, bp_model *m, bp_optim *o, bp_trainer *t
 {
     char tmp[512], full[128];
     snprintf(tmp, sizeof tmp, "%s/gen.tmp", dir);
-    bp_meta *x;
-    bp_meta_create(&x);
-    bp_meta_set(x, "history", "[{\"epoch\":1,\"loss\":0.5}]");
-    bp_status st = o ? bp_checkpoint_save(tmp, m, o, t, x) : bp_model_save(m, tmp, x);
-    bp_meta_free(x);
+    bp_extra *x;
+    bp_extra_create(&x);
+    bp_extra_set(x, "history", "[{\"epoch\":1,\"loss\":0.5}]");
+    bp_status st = o ? bp_checkpoint_save(t, tmp, x) : bp_model_save(m, tmp, x);
+    bp_extra_free(x);
     if (st) fprintf(stderr, "%s\n", bp_last_error()), exit(1);
     size_t n;
     unsigned char *b = slurp(tmp, &n);

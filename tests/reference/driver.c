@@ -53,7 +53,7 @@ static void print_double(const char *name, const double *v, size_t n)
 /* layers.I.weight and layers.I.bias of every layer (".grad" ones if grads) */
 static void print_layers(bp_model *m, int grads)
 {
-    const bp_model_config *c = bp_model_get_config(m);
+    const bp_model_config *c = bp_model_cfg(m);
     const char *sfx = grads ? ".grad" : "";
     char name[64];
     for (int l = 0; l < c->n_layers; l++) {

@@ -1,4 +1,4 @@
-/* modelfile_meta.c - bp_meta, the small insertion-ordered string map of extra
+/* modelfile_extra.c - bp_extra, the small insertion-ordered string map of extra
  * metadata (e.g. training history) saved with a model. Linear lookups: it
  * holds a handful of entries. */
 #include "internal.h"
@@ -6,18 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct bp_meta {
+struct bp_extra {
     int n, cap;
     char **keys, **values; /* (cap) each; entries 0..n-1 in insertion order */
 };
 
-bp_status bp_meta_create(bp_meta **out)
+bp_status bp_extra_create(bp_extra **out)
 {
     *out = bp__calloc(1, sizeof **out);
     return *out ? BP_OK : BP_ERR_NOMEM;
 }
 
-void bp_meta_free(bp_meta *m)
+void bp_extra_free(bp_extra *m)
 {
     if (!m) return;
     for (int i = 0; i < m->n; i++) free(m->keys[i]), free(m->values[i]);
@@ -26,14 +26,14 @@ void bp_meta_free(bp_meta *m)
     free(m);
 }
 
-static int find(const bp_meta *m, const char *key)
+static int find(const bp_extra *m, const char *key)
 {
     for (int i = 0; i < m->n; i++)
         if (strcmp(m->keys[i], key) == 0) return i;
     return -1;
 }
 
-static bp_status grow(bp_meta *m)
+static bp_status grow(bp_extra *m)
 {
     if (m->n < m->cap) return BP_OK;
     int cap = m->cap ? 2 * m->cap : 8;
@@ -46,7 +46,7 @@ static bp_status grow(bp_meta *m)
     return BP_OK;
 }
 
-static void remove_at(bp_meta *m, int i)
+static void remove_at(bp_extra *m, int i)
 {
     free(m->keys[i]), free(m->values[i]);
     memmove(m->keys + i, m->keys + i + 1, (size_t)(m->n - i - 1) * sizeof *m->keys);
@@ -54,7 +54,7 @@ static void remove_at(bp_meta *m, int i)
     m->n--;
 }
 
-bp_status bp_meta_set(bp_meta *m, const char *key, const char *value)
+bp_status bp_extra_set(bp_extra *m, const char *key, const char *value)
 {
     if (!m || !key || !*key) return bp__fail(BP_ERR_INVALID, "metadata: empty key");
     int i = find(m, key);
@@ -80,20 +80,20 @@ bp_status bp_meta_set(bp_meta *m, const char *key, const char *value)
     return BP_OK;
 }
 
-const char *bp_meta_get(const bp_meta *m, const char *key)
+const char *bp_extra_get(const bp_extra *m, const char *key)
 {
     int i = m && key ? find(m, key) : -1;
     return i >= 0 ? m->values[i] : NULL;
 }
 
-int bp_meta_count(const bp_meta *m) { return m ? m->n : 0; }
+int bp_extra_count(const bp_extra *m) { return m ? m->n : 0; }
 
-const char *bp_meta_key(const bp_meta *m, int i)
+const char *bp_extra_key(const bp_extra *m, int i)
 {
     return m && i >= 0 && i < m->n ? m->keys[i] : NULL;
 }
 
-const char *bp_meta_value(const bp_meta *m, int i)
+const char *bp_extra_value(const bp_extra *m, int i)
 {
     return m && i >= 0 && i < m->n ? m->values[i] : NULL;
 }
