@@ -1,12 +1,29 @@
 /*
  * backprop.h - train feedforward neural networks by vectorized backpropagation.
  *
- * The one public header of libbackprop. Conventions:
- *   - Every fallible function returns bp_status (BP_OK == 0). On failure,
- *     bp_last_error() gives a message naming what was wrong and where.
- *     The library never prints and never exits.
+ * The one public header of libbackprop. While the version is 0.x the API may
+ * change between minor versions (CHANGES lists every change, old -> new); it
+ * keeps to one style:
+ *   - Names: actions are bp_<object>_<verb> (bp_model_save); a getter is
+ *     bp_<object>_<noun> (bp_model_inputs, bp_optim_lr) and a setter
+ *     bp_<object>_set_<noun> (bp_optim_set_lr); library-wide settings have no
+ *     object (bp_threads, bp_set_threads). A getter whose noun is a type's name
+ *     abbreviates it: bp_model_cfg, bp_optim_cfg, bp_trainer_cfg return the
+ *     bp_*_config. Enum values are BP_<ENUM>_<VALUE>, and every enum of values
+ *     ends with BP_<ENUM>_COUNT_, the number of values (BP_STATUS_COUNT_ for
+ *     bp_status). Flags are enums too (bp_encode_flag, bits without a count);
+ *     a function takes them as an int of OR-ed flags.
+ *   - Arguments: a function that makes new objects (create, load, fit, split,
+ *     subset, apply, encode) returns them through its first arguments; every
+ *     other function takes its object first, then its inputs, then its
+ *     out-parameters. A size follows the buffer it describes.
+ *   - Every function that can fail returns bp_status (BP_OK == 0); on failure,
+ *     bp_last_error() gives a message naming what was wrong and where. Those
+ *     that cannot (the frees, getters, setters of plain values such as
+ *     bp_optim_set_lr) return void or the value. The library never prints and
+ *     never exits.
  *   - Opaque handles come in create/free pairs; every *_free(NULL) is a no-op.
- *     A create function stores NULL in *out when it fails.
+ *     A function that makes objects stores NULL in each of them when it fails.
  *   - Matrices are row-major, batch first: inputs (batch, n_in), outputs
  *     (batch, n_out), weights (out, in) like torch.nn.Linear.
  *   - bp_real is float, or double when the library and your code are built
@@ -72,7 +89,8 @@ typedef enum bp_status {
     BP_ERR_IO,          /* open/read/write/rename failed (errno in the message) */
     BP_ERR_FORMAT,      /* a file or data set is malformed */
     BP_ERR_NUMERIC,     /* a NaN or infinity appeared in a loss or gradient */
-    BP_ERR_INTERRUPTED  /* stopped on request (bp_trainer_request_stop) */
+    BP_ERR_INTERRUPTED, /* stopped on request (bp_trainer_request_stop) */
+    BP_STATUS_COUNT_
 } bp_status;
 
 /* Message of the last failure in the calling thread ("" if none). The pointer
@@ -526,6 +544,9 @@ void bp_trainer_request_stop(bp_trainer *t);
 int bp_trainer_epochs_done(const bp_trainer *t);
 /* The configuration the trainer was created with (owned by the trainer). */
 const bp_train_config *bp_trainer_cfg(const bp_trainer *t);
+/* The model and optimizer the trainer was created with (borrowed; opt may be NULL). */
+bp_model *bp_trainer_model(const bp_trainer *t);
+bp_optim *bp_trainer_optim(const bp_trainer *t);
 void bp_trainer_set_epochs_done(bp_trainer *t, int epochs);
 /* What a checkpoint needs to resume bit-exactly: the generator state (4 words)
  * at the start of the next or interrupted epoch (its shuffle is redrawn from
@@ -677,8 +698,9 @@ typedef enum bp_task {
     BP_TASK_AUTO = 0,       /* see bp_csv_options.task */
     BP_TASK_CLASSIFICATION, /* target values are class labels: one-hot outputs */
     BP_TASK_REGRESSION,     /* target values are numbers: one output */
-    BP_TASK_MULTILABEL      /* several two-valued target columns: one 0/1 output each
+    BP_TASK_MULTILABEL,     /* several two-valued target columns: one 0/1 output each
                                (bp_encoder only; bp_csv_options refuses it) */
+    BP_TASK_COUNT_
 } bp_task;
 
 #define BP_CSV_MAX_CLASSES 65536
@@ -813,7 +835,8 @@ typedef enum bp_missing {
     BP_MISSING_IMPUTE,    /* numeric: the training mean (or median) plus a 0/1 indicator input
                              for a column that had missing values in training; categorical: a
                              "missing" category; a row with a missing target is dropped */
-    BP_MISSING_DROP       /* rows with any missing input or target are dropped */
+    BP_MISSING_DROP,      /* rows with any missing input or target are dropped */
+    BP_MISSING_COUNT_
 } bp_missing;
 
 typedef struct bp_encode_options {
@@ -874,7 +897,8 @@ typedef enum bp_column_role {
     BP_COLUMN_NUMERIC = 0,  /* one input (plus an indicator input when imputed) */
     BP_COLUMN_CATEGORICAL,  /* one input per category */
     BP_COLUMN_TARGET,
-    BP_COLUMN_IGNORED
+    BP_COLUMN_IGNORED,
+    BP_COLUMN_COUNT_
 } bp_column_role;
 int bp_encoder_columns(const bp_encoder *e);
 /* Name of raw column c: its header name, or "#c" (0-based) for a file without a header. */
@@ -901,12 +925,15 @@ bp_status bp_encoder_input_describe(const bp_encoder *e, int i, char *buf, size_
  * docs/FORMAT.md), malloc'd: free() it. NULL on failure. */
 char *bp_encoder_to_json(const bp_encoder *e);
 
-/* Flags of bp_encoder_apply. */
-#define BP_ENCODE_TARGETS 1       /* the targets must be present and are encoded into y */
-#define BP_ENCODE_TARGETS_IF_ANY 2 /* targets encoded when every target column is present,
+/* Flags of bp_encoder_apply and bp_model_encode, which take an int of
+ * OR-ed flags (0: none). Bits, so no count. */
+typedef enum bp_encode_flag {
+    BP_ENCODE_TARGETS = 1,        /* the targets must be present and are encoded into y */
+    BP_ENCODE_TARGETS_IF_ANY = 2, /* targets encoded when every target column is present,
                                      else a set without outputs */
-#define BP_ENCODE_UNKNOWN_ERROR 4 /* an unseen category is an error, not zeros */
-#define BP_ENCODE_NO_DROP 8       /* a row the policy would drop is an error (predict) */
+    BP_ENCODE_UNKNOWN_ERROR = 4,  /* an unseen category is an error, not zeros */
+    BP_ENCODE_NO_DROP = 8         /* a row the policy would drop is an error (predict) */
+} bp_encode_flag;
 
 /* Applies e to table t into a new data set (inputs bp_encoder_inputs; with
  * targets, outputs bp_encoder_outputs and class labels for classification).
@@ -970,9 +997,10 @@ int bp_model_classes(const bp_model *m);
  * or byte offset that is wrong.
  */
 
-/* A small string map of extra metadata saved with a model, e.g. the CLI's
- * training history. Keys are kept in insertion order; keys and values are
- * copied. Saved as "user.{key}" entries of __metadata__. */
+/* A small string map of the caller's extra metadata saved with a model, e.g.
+ * the CLI's training history (not the normalization and labels, which are the
+ * model's own). Keys are kept in insertion order; keys and values are copied.
+ * Saved as "user.{key}" entries of __metadata__. */
 typedef struct bp_extra bp_extra;
 
 bp_status bp_extra_create(bp_extra **out);
@@ -1051,11 +1079,12 @@ typedef struct bp_checkpoint_info {
 /* Frees what bp_checkpoint_load allocated in info (best_params); NULL is a no-op. */
 void bp_checkpoint_info_clear(bp_checkpoint_info *info);
 
-/* A model file (as bp_model_save writes) plus the optimizer's configuration,
- * step count and state buffers, and the trainer's configuration, epoch
- * counter, batch position and generator state. opt must be m's optimizer
- * (created for bp_model_param_count(m) parameters) and t the trainer that
- * drives them. Same failures as bp_model_save. */
+/* A model file (as bp_model_save writes) of t's model plus its optimizer's
+ * configuration, step count and state buffers, and the trainer's
+ * configuration, epoch counter, batch position and generator state (the
+ * configuration fields a checkpoint does not hold are listed in
+ * docs/FORMAT.md, "Checkpoint keys"). BP_ERR_INVALID when t has no optimizer
+ * (created with opt NULL); otherwise the same failures as bp_model_save. */
 bp_status bp_checkpoint_save(const bp_trainer *t, const char *path, const bp_extra *extra);
 
 /* Reads a checkpoint: *model and *opt get a new model and optimizer (owned by
@@ -1201,7 +1230,8 @@ bp_status bp_file_write(const char *path, const void *data, size_t len);
 typedef enum bp_abi_kind {
     BP_ABI_STRUCT = 0,
     BP_ABI_FIELD,
-    BP_ABI_CONSTANT
+    BP_ABI_CONSTANT,
+    BP_ABI_COUNT_
 } bp_abi_kind;
 
 typedef struct bp_abi_entry {

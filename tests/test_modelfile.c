@@ -657,6 +657,30 @@ static void test_checkpoint_vs_model(void)
     bp_trainer_free(t), bp_optim_free(o), bp_model_free(m), bp_model_free(r);
 }
 
+/* bp_checkpoint_save takes the model and optimizer from the trainer: they are
+ * the trainer's (so they cannot disagree), and a trainer made for
+ * bp_trainer_objective alone (opt NULL) has nothing to checkpoint. */
+static void test_checkpoint_from_trainer(void)
+{
+    bp_model *m = sample_model(3);
+    bp_optim_config oc = bp_optim_config_default(BP_OPTIM_SGD);
+    bp_optim *o = NULL;
+    bp_trainer *t = NULL, *no_opt = NULL;
+    bp_train_config tc = bp_train_config_default();
+    CHECK_OK(bp_optim_create(&o, &oc, bp_model_param_count(m)));
+    CHECK_OK(bp_trainer_create(&t, m, o, &tc));
+    CHECK_OK(bp_trainer_create(&no_opt, m, NULL, &tc));
+    CHECK(bp_trainer_model(t) == m && bp_trainer_optim(t) == o && bp_trainer_optim(no_opt) == NULL,
+          "trainer's model and optimizer");
+    bp_status st = bp_checkpoint_save(no_opt, at("ck_noopt.safetensors"), NULL);
+    CHECK(st == BP_ERR_INVALID && strstr(bp_last_error(), "no optimizer"), "%s: %s", bp_status_name(st),
+          bp_last_error());
+    CHECK(access(at("ck_noopt.safetensors"), F_OK) != 0, "nothing written without an optimizer");
+    st = bp_checkpoint_save(NULL, at("ck_noopt.safetensors"), NULL);
+    CHECK(st == BP_ERR_INVALID, "NULL trainer: %s", bp_status_name(st));
+    bp_trainer_free(no_opt), bp_trainer_free(t), bp_optim_free(o), bp_model_free(m);
+}
+
 int main(void)
 {
     if (tmpdir_make("modelfile")) return 1;
@@ -678,6 +702,7 @@ int main(void)
     RUN(test_checkpoint_resume);
     RUN(test_checkpoint_resume_interrupted);
     RUN(test_checkpoint_vs_model);
+    RUN(test_checkpoint_from_trainer);
     tmpdir_remove();
     return test_summary("test_modelfile");
 }

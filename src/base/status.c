@@ -32,6 +32,7 @@ const char *bp_status_name(bp_status s)
     case BP_ERR_FORMAT: return "BP_ERR_FORMAT";
     case BP_ERR_NUMERIC: return "BP_ERR_NUMERIC";
     case BP_ERR_INTERRUPTED: return "BP_ERR_INTERRUPTED";
+    case BP_STATUS_COUNT_: break;
     }
     return "BP_ERR_UNKNOWN";
 }

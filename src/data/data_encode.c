@@ -616,7 +616,7 @@ bp_status bp_encoder_fit(bp_encoder **out, const bp_table *t, const bp_encode_op
     memset(rep, 0, sizeof *rep);
     rep->unknown_column = -1;
     rep->rows = t->rows;
-    if ((unsigned)o->missing > BP_MISSING_DROP || o->max_categories < 1 ||
+    if ((unsigned)o->missing >= BP_MISSING_COUNT_ || o->max_categories < 1 ||
         (unsigned)o->task > BP_TASK_REGRESSION || o->n_targets < 0 || o->n_ignore < 0 ||
         o->n_categorical < 0)
         return bp__fail(BP_ERR_INVALID, "encode options: bad missing %d, max_categories %d, task "

@@ -334,7 +334,10 @@ bp_status bp_model_save(const bp_model *m, const char *path, const bp_extra *ext
 
 bp_status bp_checkpoint_save(const bp_trainer *t, const char *path, const bp_extra *extra)
 {
-    if (!opt || !t) return bp__fail(BP_ERR_INVALID, "checkpoint: %s is NULL", opt ? "trainer" : "optimizer");
+    if (!t) return bp__fail(BP_ERR_INVALID, "checkpoint: the trainer is NULL");
+    const bp_model *m = bp_trainer_model(t);
+    const bp_optim *opt = bp_trainer_optim(t);
+    if (!opt) return bp__fail(BP_ERR_INVALID, "checkpoint: the trainer has no optimizer (created with opt NULL)");
     if (bp_optim_param_count(opt) != bp_model_param_count(m))
         return bp__fail(BP_ERR_INVALID, "checkpoint: the optimizer has %zu parameters, the model %zu",
                         bp_optim_param_count(opt), bp_model_param_count(m));

@@ -396,6 +396,8 @@ bp_status bp_trainer_objective(bp_trainer *t, const bp_real *x, const bp_real *y
 
 void bp_trainer_request_stop(bp_trainer *t) { t->stop = 1; }
 int bp_trainer_epochs_done(const bp_trainer *t) { return t->epochs_done; }
+bp_model *bp_trainer_model(const bp_trainer *t) { return t->model; }
+bp_optim *bp_trainer_optim(const bp_trainer *t) { return t->opt; }
 void bp_trainer_set_epochs_done(bp_trainer *t, int epochs) { t->epochs_done = epochs; }
 void bp_trainer_rng(const bp_trainer *t, uint64_t s[4]) { memcpy(s, t->rng.s, sizeof t->rng.s); }
 void bp_trainer_set_rng(bp_trainer *t, const uint64_t s[4]) { memcpy(t->rng.s, s, sizeof t->rng.s); }
