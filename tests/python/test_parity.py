@@ -182,7 +182,7 @@ def test_partial_fit_refuses_optimizer_state_of_another_size():
     n = slots[0].size
     for bad in ([s[:10] for s in slots], [s[:1] for s in slots], slots[:1]):
         clf._optimizer_state = (solver, steps, lr, bad)
-        with pytest.raises(ValueError, match="model's %d parameters" % n):
+        with pytest.raises(ValueError, match="_optimizer_state (has|slot)|model.s %d parameters" % n):
             clf.partial_fit(X, y)
     clf._optimizer_state = (solver, steps, lr, slots)
     clf.partial_fit(X, y)
