@@ -36,8 +36,10 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from report import built, result, summary  # noqa: E402
+from sanitized import preload_for  # noqa: E402
 
 BUILD = os.environ.get("BP_BUILD", "build/float")
+preload_for(BUILD)
 B = os.path.abspath(os.path.join(BUILD, "bin", "backprop"))
 RUNS = int(os.environ.get("BP_ARGV_RUNS", "300"))
 SEED = int(os.environ.get("BP_ARGV_SEED", "1"))

@@ -21,6 +21,9 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("BP_BUILD", "build/float")
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+from sanitized import preload_for  # noqa: E402
+preload_for(BUILD)
 os.environ["BACKPROP_LIBRARY"] = os.path.join(ROOT, BUILD, "libbackprop.so")
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
