@@ -924,6 +924,12 @@ bp_status bp_encoder_input_describe(const bp_encoder *e, int i, char *buf, size_
 /* The whole encoder as compact JSON text (as stored in the model file,
  * docs/FORMAT.md), malloc'd: free() it. NULL on failure. */
 char *bp_encoder_to_json(const bp_encoder *e);
+/* The reverse: an encoder from that JSON text (as bp_encoder_to_json writes
+ * it), checked as a model file's is; *out owned by the caller
+ * (bp_encoder_free), NULL on failure. BP_ERR_FORMAT naming the field that is
+ * wrong; BP_ERR_NOMEM. The Python package builds the encoder of a model fitted
+ * on named columns this way (backprop.save). */
+bp_status bp_encoder_from_json(bp_encoder **out, const char *json);
 
 /* Flags of bp_encoder_apply and bp_model_encode, which take an int of
  * OR-ed flags (0: none). Bits, so no count. */

@@ -58,6 +58,10 @@ LOSS_XENT = _c("BP_LOSS_XENT", 2)
 LOSS_HALF_SSE = _c("BP_LOSS_HALF_SSE", 3)
 LOSS_BCE_SUM = _c("BP_LOSS_BCE_SUM", 4)
 INIT_ZEROS = _c("BP_INIT_ZEROS", 4)  # bp_init
+# bp_task (bp_model_task: what a model file predicts)
+TASK_CLASSIFICATION = _c("BP_TASK_CLASSIFICATION", 1)
+TASK_REGRESSION = _c("BP_TASK_REGRESSION", 2)
+TASK_MULTILABEL = _c("BP_TASK_MULTILABEL", 3)
 # bp_optim_kind
 OPT_SGD = _c("BP_OPTIM_SGD", 0)
 OPT_MOMENTUM = _c("BP_OPTIM_MOMENTUM", 1)
@@ -329,12 +333,40 @@ class Library:
             "bp_trainer_stop_reason": (ctypes.c_int, [_P]),
             "bp_trainer_early_stop": (None, [_P, ctypes.POINTER(EarlyStopState)]),
             "bp_trainer_cfg": (ctypes.POINTER(TrainConfig), [_P]),
+            # model files (backprop.save / backprop.load, _file.py)
+            "bp_model_cfg": (ctypes.POINTER(self.ModelConfig), [_P]),
+            "bp_model_weight": (R, [_P, ctypes.c_int]),
+            "bp_model_bias": (R, [_P, ctypes.c_int]),
+            "bp_model_set_normalization": (st, [_P, R, R]),
+            "bp_model_norm_shift": (R, [_P]),
+            "bp_model_norm_scale": (R, [_P]),
+            "bp_model_set_labels": (st, [_P, ctypes.c_int, ctypes.POINTER(ctypes.c_char_p)]),
+            "bp_model_label_count": (ctypes.c_int, [_P]),
+            "bp_model_label": (ctypes.c_char_p, [_P, ctypes.c_int]),
+            "bp_model_task": (ctypes.c_int, [_P]),
+            "bp_model_classes": (ctypes.c_int, [_P]),
+            "bp_model_set_encoder": (st, [_P, _P]),
+            "bp_model_encoder": (_P, [_P]),
+            "bp_encoder_from_json": (st, [ctypes.POINTER(_P), ctypes.c_char_p]),
+            "bp_encoder_to_json": (_P, [_P]),  # malloc'd: free_c
+            "bp_encoder_free": (None, [_P]),
+            "bp_extra_create": (st, [ctypes.POINTER(_P)]),
+            "bp_extra_free": (None, [_P]),
+            "bp_extra_set": (st, [_P, ctypes.c_char_p, ctypes.c_char_p]),
+            "bp_extra_get": (ctypes.c_char_p, [_P, ctypes.c_char_p]),
+            "bp_model_save": (st, [_P, ctypes.c_char_p, _P]),
+            "bp_model_load": (st, [ctypes.POINTER(_P), ctypes.c_char_p, ctypes.POINTER(_P)]),
         }
         for name, (res, args) in sig.items():
             fn = getattr(dll, name)
             fn.restype, fn.argtypes = res, args
             setattr(self, name[3:], fn)
         self.threads = ThreadCountGate(self.set_threads)
+
+    @staticmethod
+    def free_c(p):
+        """free() for what the library malloc'd and handed over (bp_encoder_to_json)."""
+        _libc_free(p)
 
     def check(self, status):
         """Raises the exception for a failing bp_status, with bp_last_error()."""
@@ -357,6 +389,11 @@ class Library:
 
     def __repr__(self):
         return f"<libbackprop {self.version} {self.dtype} at {self.path}>"
+
+
+_libc = ctypes.CDLL(None)  # the process's C library: free() for the library's malloc
+_libc_free = _libc.free
+_libc_free.restype, _libc_free.argtypes = None, [ctypes.c_void_p]
 
 
 def _candidates():

@@ -228,3 +228,11 @@ bp_status bp__encoder_from_json(bp_encoder **out, const char *text, const char *
     else *out = r.e;
     return st;
 }
+
+bp_status bp_encoder_from_json(bp_encoder **out, const char *json)
+{
+    if (!out) return bp__fail(BP_ERR_INVALID, "bp_encoder_from_json: out is NULL");
+    *out = NULL;
+    if (!json) return bp__fail(BP_ERR_INVALID, "bp_encoder_from_json: json is NULL");
+    return bp__encoder_from_json(out, json, "encoder");
+}
