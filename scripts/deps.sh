@@ -11,7 +11,8 @@ packages=(gcc make libopenblas-dev zlib1g-dev libjansson-dev
           python3-torch python3-numpy dataset-fashion-mnist
           libopenmpi-dev openmpi-bin
           gcc-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm clang g++
-          python3-onnx python3-sklearn python3-scipy python3-pytest python3-vega-datasets)
+          python3-onnx python3-sklearn python3-scipy python3-pytest python3-vega-datasets
+          python3-venv python3-setuptools python3-wheel)
 # Node.js (20 here) usually comes with the machine; Debian's otherwise.
 command -v npm >/dev/null || packages+=(nodejs npm)
 [ "${1:-}" = fuzz ] && packages=(clang libclang-rt-dev libopenblas-dev zlib1g-dev libjansson-dev)
