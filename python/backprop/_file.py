@@ -151,12 +151,39 @@ def _output(mlp):
                   "no backprop equivalent" % (out, k, len(classes)))
 
 
-def _encoder_json(names):
+def _encoder_json(names, targets, labels):
     """An encoder (docs/FORMAT.md, "encoder") that reads the named columns as
-    numbers, in this order: `backprop predict` then finds them by header name."""
+    numbers, in this order: `backprop predict` then finds them by header name.
+    targets: the target columns' names, so that `backprop eval` finds them
+    (a classifier's values are its labels), or none."""
     cols = [{"name": str(n), "role": "numeric", "fill": 0.0, "indicator": False} for n in names]
-    return json.dumps({"version": 1, "missing": "error", "impute": "mean", "task": "none",
-                       "header": True, "columns": cols, "targets": []})
+    cols += [{"name": t, "role": "target"} for t in targets]
+    enc = {"version": 1, "missing": "error", "impute": "mean",
+           "task": "none" if not targets else "classification" if labels else "regression",
+           "header": True, "columns": cols,
+           "targets": list(range(len(names), len(names) + len(targets)))}
+    if targets and labels:
+        enc["labels"] = labels
+    return json.dumps(enc)
+
+
+def _targets(target, mlp, labels, names):
+    """save()'s target= as a list of column names (checked), [] for None."""
+    if target is None:
+        return []
+    if names is None:
+        raise _refuse("target=%r names the target column of a table, which needs the model's "
+                      "feature_names_in_ (a fit on a DataFrame); without them `backprop eval` "
+                      "takes the target as the CSV's last column" % (target,))
+    targets = [target] if isinstance(target, str) else [str(t) for t in target]
+    want = 1 if labels else 0 if is_classifier(mlp) else mlp.coefs_[-1].shape[1]
+    if len(targets) != want:
+        raise _refuse("target=%r: the model needs %d target column name(s)%s"
+                      % (target, want, " (a multi-label model: none)" if not want else ""))
+    clash = set(targets) & set(str(n) for n in names)
+    if clash or len(set(targets)) != len(targets):
+        raise _refuse("target=%r: a target column is named twice or is an input" % (target,))
+    return targets
 
 
 def _save_library():
@@ -165,15 +192,17 @@ def _save_library():
     return libs.get(np.dtype(np.float64)) or libs[np.dtype(np.float32)]
 
 
-def save(est, path):
+def save(est, path, target=None):
     """Writes a fitted MLPClassifier or MLPRegressor (backprop's or
     scikit-learn's), or a Pipeline of StandardScaler / MinMaxScaler steps
     followed by one, as a backprop model file at `path`, through the library
     (bp_model_save). The scalers become the model's normalization; classes_
     its class labels (as text); feature_names_in_ (a fit on a DataFrame) an
     encoder that reads those columns by name. `backprop predict | eval |
-    info | export` then run it. Anything else is refused (ValueError naming
-    the step); an unfitted estimator raises NotFittedError."""
+    info | export` then run it; target (the target column's name, or one per
+    output of a regressor) lets `backprop eval` find the targets in a table
+    by name. Anything else is refused (ValueError naming the step); an
+    unfitted estimator raises NotFittedError."""
     scalers, mlp = _split(est)
     _check_fitted(mlp, "the %s" % type(mlp).__name__)
     for name, s in scalers:
@@ -188,6 +217,7 @@ def save(est, path):
     norm = _normalization(scalers, units[0])
     first = scalers[0][1] if scalers else mlp
     names = getattr(first, "feature_names_in_", None)
+    targets = _targets(target, mlp, labels, names)
     lib = _save_library()
     cfg = lib.model_config_default()
     cfg.n_layers = len(coefs)
@@ -213,7 +243,7 @@ def save(est, path):
             arr = (ctypes.c_char_p * len(labels))(*[s.encode("utf-8") for s in labels])
             lib.check(lib.model_set_labels(m, len(labels), arr))
         if names is not None:
-            lib.check(lib.encoder_from_json(ctypes.byref(enc), _encoder_json(names).encode()))
+            lib.check(lib.encoder_from_json(ctypes.byref(enc), _encoder_json(names, targets, labels).encode()))
             lib.check(lib.model_set_encoder(m, enc))
         lib.check(lib.extra_create(ctypes.byref(extra)))
         kind = "%s.%s" % (type(mlp).__module__.split(".")[0], type(mlp).__name__)
@@ -252,9 +282,11 @@ def _file_dtype(path):
     return {"F32": np.float32, "F64": np.float64}.get(dt), header
 
 
-# Tensors and metadata keys load() knows how to apply; anything else that
-# changes what the model predicts (a later format's field, e.g. a stored
-# target standardization) must be applied in _target_transform, or refused.
+# Tensors and metadata keys load() knows how to apply. A tensor it does not
+# know, or a metadata key about the target (a later format's stored target
+# standardization), changes what the model predicts: _target_transform must
+# apply it, else load() refuses the file naming it. Other new metadata keys
+# (informative ones) are ignored, as the library's readers do.
 _KNOWN_TENSORS = ("layers.", "normalization.")
 _KNOWN_META = {"format", "format_version", "checksum", "layer_sizes", "activations",
                "leaky_slope", "loss", "init", "seed", "labels", "encoder"}
@@ -264,8 +296,8 @@ def _unknown_fields(header):
     """Fields of the file this package does not apply (a newer format's)."""
     meta = header.get("__metadata__", {}) if isinstance(header, dict) else {}
     bad = [k for k in header if k != "__metadata__" and not k.startswith(_KNOWN_TENSORS)]
-    bad += [k for k in meta if k not in _KNOWN_META and not k.startswith(("user.", "optim.",
-                                                                          "train."))]
+    bad += [k for k in meta if k not in _KNOWN_META and "target" in k.lower()
+            and not k.startswith(("user.", "optim.", "train."))]
     return bad
 
 

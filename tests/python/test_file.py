@@ -6,7 +6,10 @@ $BP_BUILD (issue 23):
    binary with string labels and a MinMaxScaler, integer labels, regression
    with two scalers, multi-label, and backprop's own float32 estimator);
 2. the same files -> `backprop export --format c`, compiled natively with
-   gcc (tests/export/driver.c, as tests/test_export_c.py) -> equal them too;
+   gcc (tests/export/driver.c, as tests/test_export_c.py) -> equal them too,
+   and so does `backprop export --format onnx` read back by `backprop
+   predict`; `backprop eval` finds a target column named by save(target=)
+   and gives scikit-learn's accuracy;
 3. a model trained by `backprop train` -> backprop.load -> predict_proba /
    predict equal `backprop predict` (classification with names and
    --normalize standard, binary, regression), and save(load(f)) predicts
@@ -193,6 +196,38 @@ def test_save_then_export_c(tmp_path, case):
     assert_close(y, ref, True, name + ": generated C vs scikit-learn")
     if kind == "classes":
         assert [str(est.classes_[c]) for c in cls] == labels
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_save_then_export_onnx(tmp_path, case):
+    """`backprop export --format onnx`, read back by `backprop predict` (float32 values)."""
+    name, est, X, names, kind = case
+    model, onnx = str(tmp_path / "m.safetensors"), str(tmp_path / "m.onnx")
+    backprop.save(est, model)
+    run(["export", "--model", model, "--format", "onnx", "--output", onnx])
+    labels, ref = reference(est, X, kind)
+    got_labels, got = cli_predict(tmp_path, onnx, np.asarray(X), names)
+    assert_close(got, ref, True, name + ": the ONNX export vs scikit-learn")
+    assert got_labels == labels
+
+
+def test_save_then_eval(tmp_path):
+    """target= names the target column, so `backprop eval` reads it by name;
+    without names the CSV's last column is the target."""
+    X, y = iris_frame()
+    est = SkMLPClassifier((7,), max_iter=300, random_state=0).fit(X, y)
+    named, plain = str(tmp_path / "named.safetensors"), str(tmp_path / "plain.safetensors")
+    backprop.save(est, named, target="species")
+    backprop.save(SkMLPClassifier((7,), max_iter=300, random_state=0).fit(X.values, y), plain)
+    data = str(tmp_path / "iris.csv")
+    X.assign(species=y).to_csv(data, index=False)
+    want = "accuracy %.2f%%" % (100 * est.score(X, y))
+    for model in (named, plain):
+        out = run(["eval", "--model", model, "--data", data]).stdout
+        assert want in out, out
+    with pytest.raises(ValueError, match=r"target='y' names the target column of a table, "
+                       r"which needs the model's feature_names_in_"):
+        backprop.save(SkMLPClassifier((3,), max_iter=5).fit(X.values, y), plain, target="y")
 
 
 def test_info_shows_what_was_saved(tmp_path):
