@@ -107,7 +107,7 @@ def c_predict(tmp_path, model, X, classes):
     r = subprocess.run(cmd, capture_output=True, text=True, env=ENV)
     assert r.returncode == 0, r.stderr
     inp = "".join("x " + " ".join("%.9g" % v for v in row) + "\n" for row in X)
-    out = subprocess.run([exe], input=inp, capture_output=True, text=True).stdout
+    out = subprocess.run([exe], input=inp, capture_output=True, text=True, env=ENV).stdout
     y = [[float(v) for v in ln.split()[1:]] for ln in out.splitlines() if ln.startswith("y ")]
     c = [int(ln.split()[1]) for ln in out.splitlines() if ln.startswith("c ")]
     return np.array(y), c
