@@ -79,7 +79,7 @@ def write_csv(path, X, names=None):
         if names is not None:
             w.writerow(names)
         for row in np.asarray(X):
-            w.writerow(["%.9g" % v for v in row])
+            w.writerow(["%.17g" % v for v in row])
 
 
 def cli_predict(tmp_path, model, X, names=None):
@@ -106,7 +106,7 @@ def c_predict(tmp_path, model, X, classes):
         [DRIVER, src, "-o", exe, "-lm"]
     r = subprocess.run(cmd, capture_output=True, text=True, env=ENV)
     assert r.returncode == 0, r.stderr
-    inp = "".join("x " + " ".join("%.9g" % v for v in row) + "\n" for row in X)
+    inp = "".join("x " + " ".join("%.17g" % v for v in row) + "\n" for row in X)
     out = subprocess.run([exe], input=inp, capture_output=True, text=True, env=ENV).stdout
     y = [[float(v) for v in ln.split()[1:]] for ln in out.splitlines() if ln.startswith("y ")]
     c = [int(ln.split()[1]) for ln in out.splitlines() if ln.startswith("c ")]
@@ -257,7 +257,7 @@ def cli_trained(tmp_path, kind):
         w = csv.writer(f)
         w.writerow(["id"] + names + ["target"])
         for i, (row, ti) in enumerate(zip(X, t)):
-            w.writerow([i] + ["%.9g" % v for v in row] + [ti])
+            w.writerow([i] + ["%.17g" % v for v in row] + [ti])
     model = str(tmp_path / "cli.safetensors")
     run(["train", "--data", path, "--target", "target", "--ignore", "id", "--hidden", "6",
          "--act", "tanh", "--epochs", "3", "--normalize", "standard", "--seed", "2", "--quiet",
