@@ -18,7 +18,7 @@ case " $* " in *-tsan[/\ ]*)
 esac
 run_one() {  # label, command...
     local label=$1; shift
-    local out rc
+    local out rc start=$SECONDS
     out=$("$@" 2>&1); rc=$?
     local line
     line=$(printf '%s\n' "$out" | grep -E '^cases: [0-9]+ ok, [0-9]+ failed' | tail -n 1)
@@ -35,7 +35,7 @@ run_one() {  # label, command...
     if [ "$rc" -ne 0 ] || grep -q '^FAIL' <<<"$out" || [ -n "${VERBOSE:-}" ]; then
         printf '%s\n' "$out"
     fi
-    printf '%-40s %s\n' "$label" "$line"
+    printf '%-40s %s [%ds]\n' "$label" "$line" $((SECONDS - start))
 }
 for build in "$@"; do
     for t in "$build"/tests/test_*; do
