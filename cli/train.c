@@ -134,18 +134,16 @@ static void hidden_sizes(cli_opts *o, const bp_dataset *d)
 static int build_model(run *r, data_kind kind)
 {
     bp_model_config mc;
-    if (!r->o->v[O_LAYERS].given && !r->o->v[O_HIDDEN].given) { /* scikit-learn's (100,) */
+    if (!r->o->v[O_LAYERS].given && !r->o->v[O_HIDDEN].given) {
+        /* scikit-learn's model: hidden_layer_sizes (100,), Glorot-uniform weights (He's
+         * larger first layer costs 5 points on iris: tests/test_defaults.py) */
         static char text[16]; /* the option keeps the pointer */
         char err[256];
         snprintf(text, sizeof text, "%d", BP_AUTO_HIDDEN);
-        if (cli_set(r->o, O_HIDDEN, text, err, sizeof err)) cli_usage(r->o->cmd, "%s", err);
+        if (cli_set(r->o, O_HIDDEN, text, err, sizeof err) ||
+            (!r->o->v[O_INIT].given && cli_set(r->o, O_INIT, "xavier", err, sizeof err)))
+            cli_usage(r->o->cmd, "%s", err);
         r->auto_hidden = 1;
-    }
-    if (!r->o->v[O_INIT].given && cli_spec_is_csv(r->o->v[O_DATA].s)) {
-        /* a table starts as scikit-learn's MLP does: Glorot uniform (measured in
-         * tests/test_defaults.py: He's larger first layer costs 5 points on iris) */
-        char err[256];
-        if (cli_set(r->o, O_INIT, "xavier", err, sizeof err)) cli_usage(r->o->cmd, "%s", err);
     }
     if (r->o->v[O_HIDDEN].given) hidden_sizes(r->o, r->train);
     cli_model_config(r->o, kind, &mc);
@@ -616,8 +614,8 @@ static void print_header(const run *r)
     printf("training %s (%zu parameters, %s)%s\n",
            cli_arch_text(arch, sizeof arch, bp_model_cfg(r->model)),
            bp_model_param_count(r->model), bp_real_size() == 8 ? "float64" : "float32",
-           r->auto_hidden ? ": one hidden layer of 100 units, the default (--hidden or --layers "
-           "to choose)" : "");
+           r->auto_hidden ? ": one hidden layer of 100 units and xavier weights, the default "
+           "(--hidden or --layers to choose)" : "");
     printf("  data %s: %zu samples", o->v[O_DATA].s, bp_dataset_count(r->train));
     if (r->val) printf(", validation %zu", bp_dataset_count(r->val));
     if (r->test) printf("; test %s: %zu", o->v[O_TEST].s, bp_dataset_count(r->test));
