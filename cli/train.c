@@ -375,7 +375,7 @@ static void stop_text(const run *r, char *buf, size_t len)
     else if (train_stops_by_rule(r->o))
         snprintf(buf, len, "reached the limit of %d epochs while still improving", done);
     else
-        snprintf(buf, len, "ran the %d epochs of --epochs", done);
+        snprintf(buf, len, "ran the %d epoch%s of --epochs", done, done == 1 ? "" : "s");
 }
 
 static bp_status set_stop(const run *r, bp_extra *m)
