@@ -80,9 +80,11 @@ const opt_spec cli_specs[O_COUNT] = {
                         "L2 weight decay (decoupled for adamw) (default: 0; adamw 0.01)"},
     [O_CLIP] = {"clip", OT_REAL, "NORM", "0", 0, INF, 0, 1, NULL,
                 "scale each gradient so its global L2 norm is at most NORM (0: off)"},
-    [O_BATCH] = {"batch", OT_INT, "M", "128", 1, 10000000, 0, 0, NULL, "mini-batch size"},
-    [O_EPOCHS] = {"epochs", OT_INT, "N", "10", 1, 1000000, 0, 0, NULL,
-                  "number of epochs (a resumed run counts the epochs already done)"},
+    [O_BATCH] = {"batch", OT_INT, "M", NULL, 1, 10000000, 0, 0, NULL,
+                 "mini-batch size (default: min(200, training rows), as scikit-learn)"},
+    [O_EPOCHS] = {"epochs", OT_INT, "N", NULL, 1, 1000000, 0, 0, NULL,
+                  "run exactly N epochs (a resumed run counts the epochs already done) "
+                  "(default: at most 200, stopping by --patience and --tol)"},
     [O_SEED] = {"seed", OT_SEED, "S", "0", 0, 0, 0, 0, NULL,
                 "seed of the initialization, shuffling and validation split"},
     [O_NO_SHUFFLE] = {"no-shuffle", OT_FLAG, NULL, NULL, 0, 0, 0, 0, NULL,
@@ -171,7 +173,14 @@ const opt_spec cli_specs[O_COUNT] = {
                   "columns only needs this)"},
     [O_HIDDEN] = {"hidden", OT_HIDDEN, "N,N,...", NULL, 0, 0, 0, 0, NULL,
                   "hidden layer sizes only (e.g. 64,32): the inputs and outputs come from the "
-                  "encoded data (instead of --layers)"},
+                  "encoded data (instead of --layers) (default without --layers: one hidden "
+                  "layer of 100)"},
+    [O_PATIENCE] = {"patience", OT_INT, "N", "10", 1, 1000000, 0, 0, NULL,
+                    "without --epochs: stop when the training loss (the validation loss under "
+                    "--val-split) has failed to improve by --tol for more than N epochs in a "
+                    "row (scikit-learn's n_iter_no_change)"},
+    [O_STOP_TOL] = {"tol", OT_REAL, "T", "1e-4", 0, INF, 0, 1, NULL,
+                    "the improvement --patience asks for: a loss below the best so far minus T"},
 };
 
 /* ------------------------------------------------------------ values */

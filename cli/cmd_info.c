@@ -35,6 +35,25 @@ static void print_layers(const bp_model_config *c)
     printf("%-14s%s, seed %llu\n", "init", bp_init_name(c->init), (unsigned long long)c->seed);
 }
 
+/* Which inputs the normalization changes, and which it leaves as they are
+ * (shift 0, scale 1: a one-hot or indicator input keeps its 0/1). */
+static void print_scaled(const bp_model *m)
+{
+    const bp_real *sh = bp_model_norm_shift(m), *sc = bp_model_norm_scale(m);
+    const bp_encoder *e = bp_model_encoder(m);
+    int n = bp_model_inputs(m), kept = 0;
+    for (int i = 0; i < n; i++) kept += sh[i] == 0 && sc[i] == 1;
+    printf("%-14s%d of %d inputs scaled, %d as they are%s", "", n - kept, n, kept, kept ? ":" : "");
+    int shown = 0;
+    for (int i = 0; i < n && shown < 30; i++) {
+        if (!(sh[i] == 0 && sc[i] == 1)) continue;
+        char what[160] = "";
+        if (e) bp_encoder_input_describe(e, i, what, sizeof what);
+        printf("%s %d%s%s%s", shown++ ? "," : "", i, *what ? " (" : "", what, *what ? ")" : "");
+    }
+    printf("%s\n", kept > shown ? ", ..." : "");
+}
+
 static void print_norm(const bp_model *m, const bp_extra *meta)
 {
     const bp_real *sh = bp_model_norm_shift(m), *sc = bp_model_norm_scale(m);
@@ -50,6 +69,7 @@ static void print_norm(const bp_model *m, const bp_extra *meta)
     }
     printf("%-14s%s: x' = (x - shift) * scale, shift in [%g, %g], scale in [%g, %g]\n",
            "normalize", kind ? kind : "custom", lo, hi, slo, shi);
+    print_scaled(m);
 }
 
 static void print_labels(const bp_model *m)
@@ -182,8 +202,12 @@ static void print_json(const bp_model *m, const bp_extra *meta, const char *path
             json_array_append_new(sh, json_real(bp_model_norm_shift(m)[i]));
             json_array_append_new(sc, json_real(bp_model_norm_scale(m)[i]));
         }
-        norm = json_pack("{s:s, s:o, s:o}", "kind", kind ? kind : "custom", "shift", sh,
-                         "scale", sc);
+        json_t *scaled = json_array();
+        for (int i = 0; i < bp_model_inputs(m); i++)
+            json_array_append_new(scaled, json_boolean(!(bp_model_norm_shift(m)[i] == 0 &&
+                                                         bp_model_norm_scale(m)[i] == 1)));
+        norm = json_pack("{s:s, s:o, s:o, s:o}", "kind", kind ? kind : "custom", "scaled", scaled,
+                         "shift", sh, "scale", sc);
     }
     json_object_set_new(j, "normalization", norm);
     json_t *labels = json_array();
@@ -246,6 +270,11 @@ int cmd_info(int argc, char **argv)
                *best = bp_extra_get(meta, "best_epoch");
     if (args) print_args(args);
     if (best) printf("%-14s%s (early stopping kept its weights)\n", "best epoch", best);
+    const char *stopped = bp_extra_get(meta, "stopped"), *tm = bp_extra_get(meta, "target_mean");
+    if (stopped) printf("%-14s%s\n", "stopped", stopped);
+    if (tm) printf("%-14strained on standardized targets, mean %s std %s; %s\n", "targets", tm,
+                   bp_extra_get(meta, "target_std"), ckpt ? "this checkpoint's outputs are in "
+                   "standard units" : "folded into the last layer: outputs in target units");
     if (hist) print_history(hist);
     bp_extra_free(meta);
     bp_optim_free(opt);

@@ -30,6 +30,8 @@ typedef struct run {
     bp_real *legacy_best; /* (params): a 0.1 checkpoint's CKPT.best weights, or NULL */
     const char *norm;    /* normalization name, for the metadata */
     bp_encoder *enc;     /* fitted on a CSV --data for a new model, else NULL */
+    int auto_hidden;     /* the model got the default hidden layer (no --layers, --hidden) */
+    bp_real *tmean, *tstd; /* (outputs): regression targets standardized by these, or NULL */
     char *ckpt;          /* where Ctrl-C saves, or NULL */
     history h;
     progress pg;
@@ -132,6 +134,17 @@ static void hidden_sizes(cli_opts *o, const bp_dataset *d)
 static int build_model(run *r, data_kind kind)
 {
     bp_model_config mc;
+    if (!r->o->v[O_LAYERS].given && !r->o->v[O_HIDDEN].given) {
+        /* scikit-learn's model: hidden_layer_sizes (100,), Glorot-uniform weights (He's
+         * larger first layer costs 5 points on iris: tests/test_defaults.py) */
+        static char text[16]; /* the option keeps the pointer */
+        char err[256];
+        snprintf(text, sizeof text, "%d", BP_AUTO_HIDDEN);
+        if (cli_set(r->o, O_HIDDEN, text, err, sizeof err) ||
+            (!r->o->v[O_INIT].given && cli_set(r->o, O_INIT, "xavier", err, sizeof err)))
+            cli_usage(r->o->cmd, "%s", err);
+        r->auto_hidden = 1;
+    }
     if (r->o->v[O_HIDDEN].given) hidden_sizes(r->o, r->train);
     cli_model_config(r->o, kind, &mc);
     if (bp_model_create(&r->model, &mc)) return fail(r, NULL);
@@ -208,13 +221,7 @@ static int compute_norm(run *r)
     const char *given = r->o->v[O_NORMALIZE].s;
     r->norm = given ? given : cli_spec_is_csv(r->o->v[O_DATA].s) ? "standard" : "global";
     bp_norm_from_name(r->norm, &kind);
-    int in = bp_model_inputs(r->model);
-    bp_real *shift = calloc((size_t)in, sizeof *shift), *scale = calloc((size_t)in, sizeof *scale);
-    bp_status st = shift && scale ? bp_normalization_compute(r->train, kind, shift, scale)
-                                  : BP_ERR_NOMEM;
-    if (!st && kind != BP_NORM_NONE) st = bp_model_set_normalization(r->model, shift, scale);
-    free(shift), free(scale);
-    return st ? fail(r, "--normalize") : 0;
+    return bp_model_fit_normalization(r->model, r->train, kind) ? fail(r, "--normalize") : 0;
 }
 
 /* Computes the normalization on the training part, or keeps the model's;
@@ -234,6 +241,49 @@ static int normalize(run *r)
     bp_dataset *parts[3] = {r->train, r->val, r->test};
     for (int i = 0; i < 3; i++)
         if (parts[i]) bp_model_normalize(r->model, bp_dataset_x(parts[i]), bp_dataset_count(parts[i]));
+    return 0;
+}
+
+/* "[m0,m1,...]" of a checkpoint's target_mean / target_std into v (k values). */
+static int read_reals(const char *text, bp_real *v, int k)
+{
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    int ok = json_is_array(j) && (int)json_array_size(j) == k;
+    for (int i = 0; ok && i < k; i++) {
+        json_t *x = json_array_get(j, (size_t)i);
+        ok = json_is_number(x), v[i] = ok ? (bp_real)json_number_value(x) : 0;
+    }
+    json_decref(j);
+    return ok;
+}
+
+/* A new regression model (identity output, squared error) trains on
+ * standardized targets, as a person would by hand; finish() folds the
+ * inverse into its last layer. A resumed run takes its checkpoint's
+ * figures; an --init-from model keeps the units it has. */
+static int standardize_targets(run *r)
+{
+    const bp_model_config *c = bp_model_cfg(r->model);
+    int k = bp_model_outputs(r->model);
+    if (!(r->fresh || r->resumed) || bp_model_task(r->model) != BP_TASK_REGRESSION ||
+        c->act[c->n_layers - 1] != BP_ACT_IDENTITY ||
+        !(c->loss == BP_LOSS_MSE || c->loss == BP_LOSS_HALF_SSE) || !bp_dataset_y(r->train))
+        return 0;
+    if (r->resumed && !bp_extra_get(r->src_meta, "target_mean")) return 0; /* trained in units */
+    if (!(r->tmean = calloc((size_t)k, sizeof *r->tmean)) ||
+        !(r->tstd = calloc((size_t)k, sizeof *r->tstd)))
+        return cli_error(r->o->cmd, "out of memory");
+    if (r->resumed) {
+        if (!read_reals(bp_extra_get(r->src_meta, "target_mean"), r->tmean, k) ||
+            !read_reals(bp_extra_get(r->src_meta, "target_std"), r->tstd, k))
+            return cli_error(r->o->cmd, "--resume: the checkpoint's target_mean or target_std "
+                             "is not an array of %d numbers", k);
+    } else if (bp_dataset_target_stats(r->train, r->tmean, r->tstd)) {
+        return fail(r, NULL);
+    }
+    bp_dataset *parts[3] = {r->train, r->val, r->test};
+    for (int i = 0; i < 3; i++)
+        if (parts[i]) bp_dataset_standardize_targets(parts[i], r->tmean, r->tstd);
     return 0;
 }
 
@@ -263,7 +313,10 @@ static int make_trainer(run *r)
     cli_opts *o = r->o;
     bp_train_config c = bp_train_config_default();
     if (r->resumed) c = r->info.train;
-    c.batch_size = cli_batch(o, bp_dataset_count(r->train)); /* beyond the data is full batch */
+    size_t rows = bp_dataset_count(r->train);
+    if (!o->v[O_BATCH].given) /* scikit-learn's min(200, rows), from the library */
+        o->v[O_BATCH].i = bp_train_config_auto(rows, 0).batch_size;
+    c.batch_size = cli_batch(o, rows); /* beyond the data is full batch */
     c.shuffle = !o->v[O_NO_SHUFFLE].i;
     c.seed = o->v[O_SEED].u;
     train_policy_config(o, &c); /* schedule and early stopping */
@@ -298,6 +351,40 @@ static bp_status set_best_epoch(const run *r, bp_extra *m)
     return bp_extra_set(m, "best_epoch", text);
 }
 
+static bp_status set_reals(bp_extra *m, const char *key, const bp_real *v, int k)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < k; i++) json_array_append_new(a, json_real((double)v[i]));
+    char *text = json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(9));
+    json_decref(a);
+    bp_status st = text ? bp_extra_set(m, key, text) : BP_ERR_NOMEM;
+    free(text);
+    return st;
+}
+
+/* Why the run stopped, for the summary and the model file's "stopped". */
+static void stop_text(const run *r, char *buf, size_t len)
+{
+    const bp_train_config *c = bp_trainer_cfg(r->tr);
+    bp_stop_reason why = bp_trainer_stop_reason(r->tr);
+    int done = bp_trainer_epochs_done(r->tr);
+    if (why == BP_STOP_NO_IMPROVEMENT)
+        snprintf(buf, len, "no improvement: the %s loss did not fall below its best minus %g "
+                 "for %d epochs in a row (epoch %d)", c->monitor == BP_MONITOR_VAL_LOSS || r->val
+                 ? "validation" : "training", c->tol, c->patience, done);
+    else if (train_stops_by_rule(r->o))
+        snprintf(buf, len, "reached the limit of %d epochs while still improving", done);
+    else
+        snprintf(buf, len, "ran the %d epoch%s of --epochs", done, done == 1 ? "" : "s");
+}
+
+static bp_status set_stop(const run *r, bp_extra *m)
+{
+    char text[256];
+    stop_text(r, text, sizeof text);
+    return bp_extra_set(m, "stopped", text);
+}
+
 static bp_extra *make_meta(const run *r, int checkpoint)
 {
     bp_extra *m = NULL;
@@ -306,6 +393,9 @@ static bp_extra *make_meta(const run *r, int checkpoint)
     if (!st) st = bp_extra_set(m, "train_args", args);
     if (!st) st = bp_extra_set(m, "history", hist);
     if (!st) st = bp_extra_set(m, "normalize", r->norm);
+    if (!st && r->tmean) st = set_reals(m, "target_mean", r->tmean, bp_model_outputs(r->model));
+    if (!st && r->tmean) st = set_reals(m, "target_std", r->tstd, bp_model_outputs(r->model));
+    if (!st && !checkpoint) st = set_stop(r, m);
     if (!st && !checkpoint && bp_trainer_cfg(r->tr)->restore_best) st = set_best_epoch(r, m);
     free(args), free(hist);
     if (st) bp_extra_free(m), m = NULL;
@@ -473,6 +563,9 @@ static void print_summary(const run *r, const epoch_rec *k)
     printf("trained %s on %s: %d epochs in %.1f s\n",
            cli_arch_text(arch, sizeof arch, bp_model_cfg(r->model)), r->o->v[O_DATA].s,
            bp_trainer_epochs_done(r->tr), r->seconds);
+    char why[256];
+    stop_text(r, why, sizeof why);
+    printf("  stopped: %s\n", why);
     int best = best_epoch(r);
     if (best > 0 && best != r->h.r[r->h.n - 1].epoch)
         printf("  early stop: kept the weights of epoch %d (lowest validation loss)\n", best);
@@ -501,6 +594,8 @@ static int finish(run *r, train_result *res)
     }
     if (!r->lead) return 0;
     print_summary(r, k);
+    /* the model predicts in the target's units from here on */
+    if (r->tmean && bp_model_fold_targets(r->model, r->tmean, r->tstd)) return fail(r, NULL);
     const char *save = r->o->v[O_SAVE].s;
     if (!save) return 0;
     bp_extra *m = make_meta(r, 0);
@@ -516,16 +611,30 @@ static void print_header(const run *r)
     if (r->o->v[O_QUIET].i || !r->lead) return;
     const cli_opts *o = r->o;
     char arch[256];
-    printf("training %s (%zu parameters, %s)\n",
+    printf("training %s (%zu parameters, %s)%s\n",
            cli_arch_text(arch, sizeof arch, bp_model_cfg(r->model)),
-           bp_model_param_count(r->model), bp_real_size() == 8 ? "float64" : "float32");
+           bp_model_param_count(r->model), bp_real_size() == 8 ? "float64" : "float32",
+           r->auto_hidden ? ": one hidden layer of 100 units and xavier weights, the default "
+           "(--hidden or --layers to choose)" : "");
     printf("  data %s: %zu samples", o->v[O_DATA].s, bp_dataset_count(r->train));
     if (r->val) printf(", validation %zu", bp_dataset_count(r->val));
     if (r->test) printf("; test %s: %zu", o->v[O_TEST].s, bp_dataset_count(r->test));
     printf("; normalize %s\n", r->norm);
-    printf("  %s lr %g, batch %ld, %ld epochs, %d threads%s%s\n", o->v[O_OPT].s, o->v[O_LR].r,
-           o->v[O_BATCH].i, o->v[O_EPOCHS].i, bp_threads(),
+    const bp_train_config *c = bp_trainer_cfg(r->tr);
+    char epochs[160];
+    if (train_stops_by_rule(o))
+        snprintf(epochs, sizeof epochs, "at most %ld epochs, stopping after %d without a %s loss "
+                 "below best - %g", o->v[O_EPOCHS].i, c->patience, r->val ? "validation"
+                 : "training", c->tol);
+    else
+        snprintf(epochs, sizeof epochs, "%ld epochs", o->v[O_EPOCHS].i);
+    printf("  %s lr %g, batch %ld, %s, %d threads%s%s\n", o->v[O_OPT].s, o->v[O_LR].r,
+           o->v[O_BATCH].i, epochs, bp_threads(),
            dist_size() > 1 ? " per rank" : "", r->resumed ? " (resumed)" : "");
+    if (r->tmean)
+        printf("  targets standardized for training (mean %.6g, std %.6g%s); losses shown are in "
+               "standard units, the saved model predicts in the target's\n", (double)r->tmean[0],
+               (double)r->tstd[0], bp_model_outputs(r->model) > 1 ? ", first output" : "");
     if (dist_size() > 1)
         printf("  %d MPI ranks, each running its shard of every batch\n", dist_size());
     if (r->resumed)
@@ -549,6 +658,7 @@ static void free_run(run *r)
     bp_checkpoint_info_clear(&r->info);
     free(r->legacy_best);
     free(r->ckpt);
+    free(r->tmean), free(r->tstd);
 }
 
 /* The ranks must start from the same model, data and settings: one
@@ -595,11 +705,14 @@ int train_run(cli_opts *o, train_result *res)
     name_rank(o);
     bp_set_threads(o->v[O_THREADS].i ? (int)o->v[O_THREADS].i : dist_default_threads());
     train_check_command_line(o);
+    if (!o->v[O_EPOCHS].given) o->v[O_EPOCHS].i = BP_AUTO_MAX_EPOCHS;
     if (!o->v[O_RESUME].given) train_check_settings(o);
     int rc = open_sources(&r);
+    if (!o->v[O_EPOCHS].given) o->v[O_EPOCHS].i = BP_AUTO_MAX_EPOCHS; /* after a checkpoint's */
     if (!rc && r.resumed) train_check_settings(o); /* with the settings it brought */
     if (!rc) rc = load_sets(&r);
     if (!rc) rc = normalize(&r);
+    if (!rc) rc = standardize_targets(&r);
     if (!rc) rc = make_optimizer(&r);
     if (!rc) rc = make_trainer(&r);
     if (!rc) rc = check_ranks(&r);

@@ -39,6 +39,9 @@ char *train_args_text(const cli_opts *o);
 /* The schedule (--schedule, --warmup-epochs, ...), the run's length and
  * early stopping (--early-stop) as the trainer's configuration. */
 void train_policy_config(const cli_opts *o, bp_train_config *c);
+/* Whether the run stops by the library's rule (bp_train_config_auto): no
+ * --epochs, or --patience / --tol given; not under --early-stop. */
+int train_stops_by_rule(const cli_opts *o);
 
 extern const cmd_item train_items[];
 

@@ -14,7 +14,7 @@ static const opt_id resumable[] = {
     O_ALPHA, O_EPS, O_EPS_INSIDE_SQRT, O_WEIGHT_DECAY, O_CLIP, O_BATCH, O_EPOCHS, O_SEED,
     O_NO_SHUFFLE, O_SCHEDULE, O_LR_STEP_EPOCHS, O_LR_GAMMA, O_WARMUP_EPOCHS, O_MIN_LR,
     O_EARLY_STOP, O_INIT_FROM, O_CATEGORICAL, O_IGNORE, O_MISSING, O_IMPUTE, O_MAX_CATEGORIES,
-    O_HIDDEN, O_HEADER};
+    O_HIDDEN, O_HEADER, O_PATIENCE, O_STOP_TOL};
 #define N_RESUMABLE (int)(sizeof resumable / sizeof *resumable)
 
 int train_is_resumable(opt_id id)
@@ -74,8 +74,6 @@ void train_check_command_line(const cli_opts *o)
 {
     int resuming = o->v[O_RESUME].given;
     if (!resuming && !o->v[O_DATA].given) cli_usage(o->cmd, "--data SPEC is required");
-    if (!resuming && !o->v[O_LAYERS].given && !o->v[O_HIDDEN].given && !o->v[O_INIT_FROM].given)
-        cli_usage(o->cmd, "--layers N,N,... or --hidden N,... is required (or --init-from FILE)");
     if (o->v[O_LAYERS].given && o->v[O_HIDDEN].given)
         cli_usage(o->cmd, "--layers and --hidden exclude each other (--hidden gives the hidden "
                   "sizes only, --layers all of them)");
@@ -92,6 +90,8 @@ void train_check_settings(const cli_opts *o)
     check_limits(o);
     if (o->v[O_EARLY_STOP].i > 0 && !(o->v[O_VAL_SPLIT].r > 0))
         cli_usage(o->cmd, "--early-stop needs --val-split F (a validation part to watch)");
+    if (o->v[O_EARLY_STOP].i > 0 && (o->v[O_PATIENCE].given || o->v[O_STOP_TOL].given))
+        cli_usage(o->cmd, "--early-stop N is its own rule: leave out --patience and --tol");
     long warmup = o->v[O_WARMUP_EPOCHS].given ? o->v[O_WARMUP_EPOCHS].i : 0;
     if (warmup >= o->v[O_EPOCHS].i)
         cli_usage(o->cmd, "--warmup-epochs %ld must be less than --epochs %ld", warmup,
@@ -125,6 +125,18 @@ void train_policy_config(const cli_opts *o, bp_train_config *c)
     c->tol = 0;
     c->monitor = c->patience > 0 ? BP_MONITOR_VAL_LOSS : BP_MONITOR_AUTO;
     c->restore_best = c->patience > 0;
+    if (c->patience == 0 && train_stops_by_rule(o)) { /* the library's (scikit-learn's) rule */
+        bp_train_config a = bp_train_config_auto((size_t)c->batch_size, o->v[O_VAL_SPLIT].r > 0);
+        c->patience = (int)o->v[O_PATIENCE].i + 1; /* more than N epochs: patience N + 1 */
+        c->tol = o->v[O_STOP_TOL].r;
+        c->monitor = a.monitor, c->restore_best = a.restore_best;
+    }
+}
+
+int train_stops_by_rule(const cli_opts *o)
+{
+    return o->v[O_EARLY_STOP].i == 0 &&
+           (!o->v[O_EPOCHS].given || o->v[O_PATIENCE].given || o->v[O_STOP_TOL].given);
 }
 
 /* ------------------------------------------------------------- resume */

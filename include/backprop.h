@@ -472,6 +472,18 @@ typedef struct bp_train_config {
  * rate, no stopping rule. */
 bp_train_config bp_train_config_default(void);
 
+/* scikit-learn's MLP training for `rows` training samples: the default
+ * configuration with batch_size min(200, rows), at most 200 epochs, and
+ * stopping once the monitored loss (BP_MONITOR_AUTO: the validation loss
+ * when bp_trainer_end_epoch gets one, else the training loss) has failed to
+ * improve by tol 1e-4 for more than n_iter_no_change = 10 epochs in a row
+ * (patience 11, the rule of bp_train_config.patience); with `validation`
+ * nonzero the best epoch's weights are kept (restore_best). */
+#define BP_AUTO_MAX_EPOCHS 200
+#define BP_AUTO_HIDDEN 100    /* the hidden layer of a model given no sizes */
+#define BP_AUTO_NO_CHANGE 10  /* scikit-learn's n_iter_no_change */
+bp_train_config bp_train_config_auto(size_t rows, int validation);
+
 typedef struct bp_epoch_stats {
     int epoch;              /* 1-based number of the epoch just run */
     double loss;            /* mean training loss over the epoch's samples */
@@ -692,6 +704,30 @@ bp_status bp_norm_from_name(const char *name, bp_norm_kind *out);
  * is only shifted. BP_ERR_INVALID for a bad kind or NULL buffer. */
 bp_status bp_normalization_compute(const bp_dataset *d, bp_norm_kind kind,
                                    bp_real *shift, bp_real *scale);
+
+/* Whether encoded input i of m is a 0/1 input of its encoder (a one-hot
+ * category or a missing-value indicator); 0 without an encoder. */
+int bp_model_input_is_binary(const bp_model *m, int i);
+/* The normalization a training run gives m, computed on d (m's inputs, not
+ * yet normalized) and set on m (BP_NORM_NONE clears it): as
+ * bp_normalization_compute, except that under SCALE and STANDARD the 0/1
+ * inputs of m's encoder (bp_model_input_is_binary) get shift 0 and scale 1,
+ * so that they stay exactly 0 or 1. A model file keeps the shift and scale
+ * it was saved with, so files written before this rule predict as before. */
+bp_status bp_model_fit_normalization(bp_model *m, bp_dataset *d, bp_norm_kind kind);
+
+/* Regression targets standardized for training: the per-output mean and
+ * population std of d's targets into mean, std (outputs); a constant target
+ * gets std 1. BP_ERR_INVALID when d has no targets. */
+bp_status bp_dataset_target_stats(bp_dataset *d, bp_real *mean, bp_real *std);
+/* y' = (y - mean) / std in place (no-op without targets). */
+void bp_dataset_standardize_targets(bp_dataset *d, const bp_real *mean, const bp_real *std);
+/* Makes a model trained on standardized targets predict in the target's
+ * units, y = mean + std * y', by scaling the last layer's weights and bias:
+ * predict, eval and every export then give target units with nothing more
+ * to apply. Needs an identity output (BP_ERR_INVALID otherwise, or for a
+ * non-finite mean or std <= 0; the model is then unchanged). */
+bp_status bp_model_fold_targets(bp_model *m, const bp_real *mean, const bp_real *std);
 
 /* What the targets of a CSV file are. */
 typedef enum bp_task {

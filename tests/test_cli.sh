@@ -272,7 +272,7 @@ bad weight-decay-negative "--weight-decay: expected a number >= 0" train $TD --l
 bad clip-negative "--clip: expected a number >= 0" train $TD --layers 4,3 --clip -2
 bad gamma-without-step "--lr-gamma is not used by --schedule none" train $TD --layers 4,3 --lr-gamma 0.5
 bad gamma-range "--lr-gamma: expected a number in \(0, 1\]" train $TD --layers 4,3 --schedule step --lr-gamma 2
-bad warmup-too-long "--warmup-epochs 10 must be less than --epochs 10" train $TD --layers 4,3 --warmup-epochs 10
+bad warmup-too-long "--warmup-epochs 10 must be less than --epochs 10" train $TD --layers 4,3 --epochs 10 --warmup-epochs 10
 bad early-stop-needs-val "--early-stop needs --val-split" train $TD --layers 4,3 --early-stop 3
 bad xent-needs-softmax "--loss xent needs --out-act softmax \(got sigmoid\)" train $TD --layers 4,3 --loss xent --out-act sigmoid
 bad bce-needs-sigmoid "--loss bce needs --out-act sigmoid" train $TD --layers 4,3 --loss bce --out-act identity
@@ -285,7 +285,7 @@ bad positional "unexpected argument 'extra'" train $TD --layers 4,3 extra
 bad single-dash "unexpected argument '-lr'" train $TD --layers 4,3 -lr 0.1
 bad train-needs-save "--save FILE is required" train --data iris.csv --layers 4,3
 bad train-needs-data "--data SPEC is required" train --layers 4,3 --save u.st
-bad train-needs-layers "--layers N,N,... or --hidden N,... is required" train --data iris.csv --save u.st
+expect train-default-hidden 0 "one hidden layer of 100 units and xavier weights, the default" "$B" train --data iris.csv --save u.st --epochs 1
 bad data-unknown-spec "--data: unknown data set \"nosuchspec\"" train --data nosuchspec --layers 4,3 --save u.st
 bad eval-needs-model "--model FILE is required" eval --data iris.csv
 bad eval-needs-data "--data SPEC is required" eval --model iris.st
@@ -320,7 +320,7 @@ expect init-from-wrong-data 1 "iris_narrow.csv:1: no column \"c\" in the header"
 expect save-unwritable 1 "--save: .*nodir/x.st" "$B" train --data xor --layers 2,2,1 --epochs 1 --save nodir/x.st
 expect log-unwritable 1 "--log: nodir/l.jsonl" "$B" train --data xor --layers 2,2,1 --epochs 1 --save x.st --log nodir/l.jsonl
 expect plot-unwritable 1 "--plot: .*nodir/p.svg" "$B" train --data xor --layers 2,2,1 --epochs 1 --save x.st --plot nodir/p.svg
-expect numeric-blowup 1 "epoch [12], batch [0-9]+: .*(lower learning rate|not finite|NaN|nan|inf)" "$B" train --data reg.csv --layers 3,64,64,1 --act identity --opt sgd --lr 1e30 --epochs 2 --save u.st --normalize none
+expect numeric-blowup 1 "epoch [12], batch [0-9]+: .*(lower learning rate|not finite|NaN|nan|inf)" "$B" train --data reg.csv --layers 3,64,64,1 --act identity --opt sgd --lr 1e200 --epochs 2 --save u.st --normalize none
 
 echo "cases: $ok ok, $failed failed (test_cli.sh, $(basename "$BUILD"))"
 [ "$failed" -eq 0 ]

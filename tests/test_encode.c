@@ -6,6 +6,7 @@
 #include "test.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -369,6 +370,100 @@ static void test_encoder_checked_alike(void)
     bp_encoder_free(e);
 }
 
+/* Under standard and min-max normalization a model's one-hot and missing-
+ * indicator inputs keep shift 0 and scale 1, so that after normalization they
+ * are exactly 0 or 1; the numeric value is standardized by hand's figures
+ * (size 1, 3, 3, 5 after imputing row 2 with 3: mean 3, std sqrt(2)). */
+static void test_norm_keeps_binary(void)
+{
+    bp_table *t = table("t.csv", train_csv);
+    const char *ign[] = {"id"}, *cat[] = {"zip"};
+    bp_encode_options o = bp_encode_options_default();
+    o.ignore = ign, o.n_ignore = 1, o.categorical = cat, o.n_categorical = 1;
+    o.missing = BP_MISSING_IMPUTE;
+    bp_encoder *e = NULL;
+    bp_dataset *d = NULL;
+    bp_model *m = NULL;
+    CHECK_OK(bp_encoder_fit(&e, t, &o, NULL));
+    if (e) CHECK_OK(bp_encoder_apply(&d, e, t, BP_ENCODE_TARGETS, NULL));
+    bp_model_config mc = bp_model_config_default();
+    mc.n_layers = 2, mc.sizes[0] = 7, mc.sizes[1] = 4, mc.sizes[2] = 2;
+    mc.act[0] = BP_ACT_RELU, mc.act[1] = BP_ACT_SOFTMAX, mc.loss = BP_LOSS_XENT;
+    if (d) CHECK_OK(bp_model_create(&m, &mc));
+    if (m) CHECK_OK(bp_model_set_encoder(m, e));
+    for (int kind = BP_NORM_SCALE; m && kind <= BP_NORM_STANDARD; kind++) {
+        CHECK_OK(bp_model_fit_normalization(m, d, (bp_norm_kind)kind));
+        const bp_real *sh = bp_model_norm_shift(m), *sc = bp_model_norm_scale(m);
+        for (int i = 0; i < 7; i++) {
+            int binary = i != 3; /* input 3 is size's value; 4 its indicator */
+            CHECK(bp_model_input_is_binary(m, i) == binary, "input %d binary", i);
+            if (binary) CHECK(sh[i] == 0 && sc[i] == 1, "kind %d input %d: shift %g scale %g", kind,
+                              i, (double)sh[i], (double)sc[i]);
+        }
+        double want_sh = kind == BP_NORM_STANDARD ? 3 : 1;
+        double want_sc = kind == BP_NORM_STANDARD ? 1 / sqrt(2.0) : 0.25;
+        CHECK(fabs(sh[3] - want_sh) < 1e-6 && fabs(sc[3] - want_sc) < 1e-6, "size: %g %g",
+              (double)sh[3], (double)sc[3]);
+        size_t n = bp_dataset_count(d);
+        bp_real *x = malloc(n * 7 * sizeof *x);
+        memcpy(x, bp_dataset_x(d), n * 7 * sizeof *x);
+        bp_model_normalize(m, x, n);
+        for (size_t r = 0; r < n; r++)
+            for (int i = 0; i < 7; i++)
+                if (i != 3)
+                    CHECK(x[r * 7 + i] == 0 || x[r * 7 + i] == 1, "row %zu input %d = %.9g after "
+                          "normalization", r, i, (double)x[r * 7 + i]);
+        free(x);
+    }
+    /* one global range (pixels) is not per input: it is left whole */
+    if (m) CHECK_OK(bp_model_fit_normalization(m, d, BP_NORM_GLOBAL));
+    if (m) CHECK(bp_model_norm_scale(m)[0] == bp_model_norm_scale(m)[3], "global");
+    bp_model_free(m);
+    bp_dataset_free(d);
+    bp_encoder_free(e);
+    bp_table_free(t);
+}
+
+/* Regression targets: their mean and std, standardized in place, and a model
+ * whose last layer takes the inverse predicts mean + std * (its output). */
+static void test_target_fold(void)
+{
+    bp_table *t = table("r.csv", "a,b,y\n1,2,10\n2,0,20\n3,1,60\n");
+    bp_encoder *e = NULL;
+    bp_dataset *d = NULL;
+    bp_model *m = NULL;
+    bp_encode_options o = bp_encode_options_default();
+    o.task = BP_TASK_REGRESSION;
+    CHECK_OK(bp_encoder_fit(&e, t, &o, NULL));
+    if (e) CHECK_OK(bp_encoder_apply(&d, e, t, BP_ENCODE_TARGETS, NULL));
+    if (!d) goto out;
+    bp_real mean, std;
+    CHECK_OK(bp_dataset_target_stats(d, &mean, &std));
+    double want_sd = sqrt(((10 - 30.0) * (10 - 30.0) + 100 + 900) / 3);
+    CHECK(fabs(mean - 30) < 1e-5 && fabs(std - want_sd) < 1e-4, "mean %g std %g", (double)mean,
+          (double)std);
+    bp_dataset_standardize_targets(d, &mean, &std);
+    CHECK(fabs(bp_dataset_y(d)[2] - 30 / want_sd) < 1e-5, "y'[2] = %g", (double)bp_dataset_y(d)[2]);
+    bp_model_config mc = bp_model_config_default();
+    mc.n_layers = 2, mc.sizes[0] = 2, mc.sizes[1] = 3, mc.sizes[2] = 1;
+    mc.act[0] = BP_ACT_RELU, mc.act[1] = BP_ACT_IDENTITY, mc.loss = BP_LOSS_MSE;
+    CHECK_OK(bp_model_create(&m, &mc));
+    if (!m) goto out;
+    bp_real x[2] = {0.5, -1}, before, after;
+    CHECK_OK(bp_model_predict(m, x, 1, 1, &before));
+    CHECK_OK(bp_model_fold_targets(m, &mean, &std));
+    CHECK_OK(bp_model_predict(m, x, 1, 1, &after));
+    CHECK(fabs(after - (mean + std * before)) < 1e-4, "folded %g, want %g", (double)after,
+          (double)(mean + std * before));
+    bp_real zero = 0;
+    CHECK(bp_model_fold_targets(m, &mean, &zero) == BP_ERR_INVALID, "std 0 refused");
+out:
+    bp_model_free(m);
+    bp_dataset_free(d);
+    bp_encoder_free(e);
+    bp_table_free(t);
+}
+
 /* bp_encoder_from_json: what bp_encoder_to_json wrote comes back the same; an
  * encoder of named numeric columns (as backprop.save builds) reads a table by
  * header name in any order; bad text is BP_ERR_FORMAT naming the field. */
@@ -421,6 +516,8 @@ int main(void)
     RUN(test_median_and_drop);
     RUN(test_targets_and_errors);
     RUN(test_encoder_checked_alike);
+    RUN(test_norm_keeps_binary);
+    RUN(test_target_fold);
     RUN(test_from_json);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -144,6 +144,7 @@ def datasets(tmp, rng):
     xr = rng.uniform(-5, 20, (200, 5)).astype(np.float32)
     write_csv(os.path.join(tmp, "reg.csv"), xr, ["%.6f" % v for v in np.sin(xr[:, 0]) + 0.1 * xr[:, 1]])
     write_csv(os.path.join(tmp, "reg01.csv"), xr, ["%.6f" % v for v in 1 / (1 + np.exp(-xr[:, 2] / 5))])
+    write_csv(os.path.join(tmp, "units.csv"), xr, ["%.6f" % v for v in 35 + 4 * np.sin(xr[:, 0]) + xr[:, 1]])
 
 
 # (name, data or None for `backprop init`, options)
@@ -158,6 +159,8 @@ MODELS = [
     ("tanh_sigmoid_binary", "bin", ["--layers", "4,6,1", "--act", "tanh", "--normalize", "standard"]),
     ("relu_sigmoid_binary_3", "bin", ["--layers", "4,5,3,1", "--act", "relu", "--normalize", "scale"]),
     ("relu_regression", "reg", ["--layers", "5,8,1", "--act", "relu", "--normalize", "standard"]),
+    # trained on standardized targets of some 35 units, folded back into the last layer
+    ("relu_regression_units", "units", ["--layers", "5,8,1", "--act", "relu", "--normalize", "standard"]),
     ("identity_regression_3", "reg", ["--layers", "5,6,4,1", "--act", "identity", "--normalize", "none"]),
     ("leaky_sigmoid_regression", "reg01", ["--layers", "5,6,1", "--act", "leaky_relu", "--out-act", "sigmoid",
                                            "--loss", "mse", "--normalize", "scale"]),

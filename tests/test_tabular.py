@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.impute import SimpleImputer
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.metrics import (mean_absolute_error, mean_squared_error, precision_recall_fscore_support,
                              r2_score)
 from sklearn.neural_network import MLPClassifier, MLPRegressor
@@ -110,18 +111,18 @@ def sklearn_pipeline(num, cat, strategy):
                          ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)
                           if "sparse_output" in OneHotEncoder().get_params()
                           else OneHotEncoder(handle_unknown="ignore", sparse=False))])
-    ct = ColumnTransformer([("num", SimpleImputer(strategy=strategy, add_indicator=True), num),
+    # StandardScaler on the numbers only: indicators and one-hot columns stay 0/1 (issue 23)
+    values = Pipeline([("fill", SimpleImputer(strategy=strategy)), ("scale", StandardScaler())])
+    ct = ColumnTransformer([("num", values, num), ("ind", MissingIndicator(error_on_new=False), num),
                             ("cat", cat_pipe, cat)])
-    return Pipeline([("ct", ct), ("scale", StandardScaler())])
+    return Pipeline([("ct", ct)])
 
 
 def sklearn_keys(pipe, num, cat):
     """What each column of the fitted pipeline's output is, in its order."""
     ct = pipe.named_steps["ct"]
-    imp = ct.named_transformers_["num"]
     keys = [("value", c) for c in num]
-    if imp.indicator_ is not None:
-        keys += [("indicator", num[i]) for i in imp.indicator_.features_]
+    keys += [("indicator", num[i]) for i in ct.named_transformers_["ind"].features_]
     if cat:
         ohe = ct.named_transformers_["cat"].named_steps["onehot"]
         for c, cats in zip(cat, ohe.categories_):
@@ -229,8 +230,11 @@ def cars_cases(tmp):
         ours.append(ev["outputs"][0]["r2"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            m = MLPRegressor((16,), solver="adam", learning_rate_init=0.01, batch_size=32,
-                             max_iter=150, alpha=0, random_state=s, tol=0, n_iter_no_change=1000)
+            # backprop trains a regressor on standardized targets: so does this one
+            m = TransformedTargetRegressor(
+                MLPRegressor((16,), solver="adam", learning_rate_init=0.01, batch_size=32,
+                             max_iter=150, alpha=0, random_state=s, tol=0, n_iter_no_change=1000),
+                transformer=StandardScaler())
             m.fit(Xtr, ytr)
         theirs.append(m.score(Xte, yte))
     print("  cars MPG test R^2, seeds 0-4: backprop %s mean %.4f; scikit-learn %s mean %.4f" %
@@ -422,6 +426,37 @@ def old_file_case(tmp):
     result("format-version-1-loads", ok and info["encoder"] is None, got[:200])
 
 
+def v2_file_case(tmp):
+    """A model file of format version 2, written by backprop before one-hot and indicator
+    inputs kept shift 0 and scale 1 (its normalization scales them), predicts as it did:
+    its stored shift and scale are used as stored. Bit-identical in float32 (9 digits
+    round-trip a float); float64 computes the same float32 weights in double. info says
+    which inputs are scaled: all of them, here; a model trained now leaves the 0/1 ones."""
+    model = os.path.join(HERE, "data", "model-v2.safetensors")
+    data = os.path.join(HERE, "data", "model-v2.csv")
+    got = run("predict", "--model", model, "--data", data).stdout
+    with open(os.path.join(HERE, "data", "model-v2.predict.csv")) as f:
+        want = f.read()
+    if is_double():
+        a = [line.split(",") for line in got.splitlines()]
+        b = [line.split(",") for line in want.splitlines()]
+        ok = len(a) == len(b) and all(x[0] == y[0] and np.allclose(
+            [float(v) for v in x[1:]], [float(v) for v in y[1:]], atol=1e-6) for x, y in zip(a[1:], b[1:]))
+    else:
+        ok = got == want
+    result("format-version-2-predicts-as-before", ok, got[:200])
+    info = run("info", "--model", model).stdout
+    result("format-version-2-info-scaled", "7 of 7 inputs scaled" in info, info)
+    new = os.path.join(tmp, "v2-retrained.st")
+    run("train", "--data", data, "--target", "label", "--missing", "impute", "--hidden", 6,
+        "--epochs", 1, "--save", new, "--quiet")
+    info = run("info", "--model", new).stdout
+    js = json.loads(run("info", "--model", new, "--json").stdout)["normalization"]
+    result("new-model-info-scaled", "3 of 7 inputs scaled, 4 as they are: 2 (wind missing), "
+           "3 (sky=cloud), 4 (sky=fog), 5 (sky=sun)" in info and
+           js["scaled"] == [True, True, False, False, False, False, True], info)
+
+
 def export_cases(tmp):
     """A model with an encoder exports to ONNX and C taking the encoded vector: the
     ONNX file carries the encoder (predict on raw rows through it gives what the
@@ -482,7 +517,7 @@ def main():
         result("vega-datasets", False, "%s missing: apt-get install python3-vega-datasets" % VEGA)
         return summary("test_tabular.py")
     with tempfile.TemporaryDirectory() as tmp:
-        for case in (old_file_case, hostile_cases, multi_cases, seattle_cases, cars_cases,
+        for case in (old_file_case, v2_file_case, hostile_cases, multi_cases, seattle_cases, cars_cases,
                      export_cases):
             try:
                 case(tmp)

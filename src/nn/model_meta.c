@@ -178,3 +178,23 @@ bp_status bp_model_set_encoder(bp_model *m, const bp_encoder *e)
 }
 
 const bp_encoder *bp_model_encoder(const bp_model *m) { return m->encoder; }
+
+/* ------------------------------------------------- target standardization */
+
+bp_status bp_model_fold_targets(bp_model *m, const bp_real *mean, const bp_real *std)
+{
+    int L = m->cfg.n_layers - 1, in = m->cfg.sizes[L], out = m->cfg.sizes[L + 1];
+    if (m->cfg.act[L] != BP_ACT_IDENTITY)
+        return bp__fail(BP_ERR_INVALID, "fold targets: the output activation is %s, not identity",
+                        bp_activation_name(m->cfg.act[L]));
+    for (int o = 0; o < out; o++)
+        if (!isfinite(mean[o]) || !(std[o] > 0) || !isfinite(std[o]))
+            return bp__fail(BP_ERR_INVALID, "fold targets: output %d has mean %g, std %g (needs "
+                            "finite values, std > 0)", o, (double)mean[o], (double)std[o]);
+    bp_real *w = bp_model_weight(m, L), *b = bp_model_bias(m, L); /* (out, in), (out) */
+    for (int o = 0; o < out; o++) { /* y = mean + std * (w h + b) */
+        for (int i = 0; i < in; i++) w[(size_t)o * in + i] *= std[o];
+        b[o] = b[o] * std[o] + mean[o];
+    }
+    return BP_OK;
+}

@@ -130,3 +130,15 @@ void bp__policy_resume(bp__policy *p, const bp_early_stop_state *es, const bp_re
     p->reason = BP_STOP_NONE;
     if (p->best && best) memcpy(p->best, best, p->n_params * sizeof *best);
 }
+
+bp_train_config bp_train_config_auto(size_t rows, int validation)
+{
+    bp_train_config c = bp_train_config_default();
+    c.batch_size = rows < 200 ? (rows ? (int)rows : 1) : 200;
+    c.max_epochs = BP_AUTO_MAX_EPOCHS;
+    c.patience = BP_AUTO_NO_CHANGE + 1; /* sklearn stops when its count exceeds n_iter_no_change */
+    c.tol = 1e-4;
+    c.monitor = BP_MONITOR_AUTO;
+    c.restore_best = validation != 0;
+    return c;
+}
