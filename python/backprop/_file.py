@@ -303,10 +303,12 @@ def _unknown_fields(header):
 
 def _target_transform(lib, m, header):
     """(mean, std) arrays that turn the network's outputs into the target's
-    units (y = out * std + mean), or None. Regression models will store the
-    training targets' standardization: read it here (from the library or
-    `header`) and load() wraps the regressor in a TransformedTargetRegressor.
-    Today's files hold none."""
+    units (y = out * std + mean), or None. `backprop train` standardizes a
+    regression target and folds the standardization back into the last layer
+    before it saves (its user.target_mean / user.target_std keys only record
+    it), so every file written today predicts in the target's units: None.
+    A format that stores an unfolded transform would be applied here, and
+    load() then wraps the regressor in a TransformedTargetRegressor."""
     return None
 
 
