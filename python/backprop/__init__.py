@@ -11,6 +11,7 @@ from ._lib import BackpropError, LIBRARIES, library
 from ._mlp import MLPClassifier, MLPRegressor
 
 __version__ = "0.1.0"
+__license__ = "MIT"  # LICENSE at the repository root
 __all__ = ["MLPClassifier", "MLPRegressor", "BackpropError", "library", "libraries"]
 
 
