@@ -188,6 +188,27 @@ bp_model_config bp_model_config_default(void);
 /* Validates the configuration (message names the field), allocates the flat
  * parameter and gradient buffers and initializes the parameters from cfg->seed. */
 bp_status bp_model_create(bp_model **out, const bp_model_config *cfg);
+/* A model whose first `frozen` layers are the caller's (0 <= frozen <
+ * n_layers): frozen_params holds their values in the flat layout below (W then
+ * b of layers 0 .. frozen-1, bp_model_config_param_count(cfg, 0, frozen)
+ * values), is read and never written, and must outlive the model (on a device:
+ * const arrays in flash). The model allocates parameters and gradients for the
+ * later layers only, and initializes them from cfg->seed to the values an
+ * ordinary model would have. Those borrowed layers take no gradient: backward
+ * stops at layer `frozen`, and a trainer trains at most the other layers. For
+ * such a model bp_model_params and bp_model_grads hold the model's own layers
+ * only, from layer `frozen`'s W on (bp_model_train_param_count(m, 0) values);
+ * bp_model_weight and _bias of a borrowed layer point into frozen_params (do
+ * not write through them) and its _weight_grad and _bias_grad are NULL;
+ * bp_model_param_count counts every layer. Saving and exporting work; a
+ * checkpoint is refused. frozen = 0 is bp_model_create. */
+bp_status bp_model_create_frozen(bp_model **out, const bp_model_config *cfg, int frozen,
+                                 const bp_real *frozen_params);
+/* The parameters of layers first .. last-1 of a configuration (W and b of
+ * each; last is clipped to n_layers), without creating a model. */
+size_t bp_model_config_param_count(const bp_model_config *cfg, int first, int last);
+/* The layers borrowed by bp_model_create_frozen (0 for other models). */
+int bp_model_frozen_layers(const bp_model *m);
 void bp_model_free(bp_model *m);
 /* Re-initializes all parameters from `seed` with the configured scheme. */
 void bp_model_init_params(bp_model *m, uint64_t seed);
@@ -197,13 +218,18 @@ const bp_model_config *bp_model_cfg(const bp_model *m);
 int bp_model_inputs(const bp_model *m);
 int bp_model_outputs(const bp_model *m);
 size_t bp_model_param_count(const bp_model *m);
+/* The parameters of the last train_layers layers (0, or more than the model's
+ * own layers: all of its own): the size of the optimizer that a trainer with
+ * bp_train_config.train_layers = train_layers takes. */
+size_t bp_model_train_param_count(const bp_model *m, int train_layers);
 
 /* Flat buffers: for each layer l, the weights (out, in) row-major then the
  * bias (out). Gradients have the same layout. Owned by the model; valid
  * until bp_model_free. */
 bp_real *bp_model_params(bp_model *m);
 bp_real *bp_model_grads(bp_model *m);
-/* Views into the flat buffers for layer l (0-based). */
+/* Views into the flat buffers for layer l (0-based); a borrowed layer's
+ * (bp_model_create_frozen) are the caller's, and its gradients NULL. */
 bp_real *bp_model_weight(bp_model *m, int l);       /* (out, in) */
 bp_real *bp_model_bias(bp_model *m, int l);         /* (out) */
 bp_real *bp_model_weight_grad(bp_model *m, int l);  /* (out, in) */
@@ -466,6 +492,18 @@ typedef struct bp_train_config {
     double tol;
     bp_monitor monitor;
     int restore_best;
+
+    /* Train only the last train_layers layers (0, default: all). The earlier
+     * layers are frozen: they take no gradient (no dW, db, and backward stops
+     * at the first trained layer, whose input gradient dA is not computed),
+     * no optimizer state, and their weights are only read. The optimizer is
+     * created for the trained layers' parameters alone,
+     * bp_model_train_param_count(model, train_layers), which are the last
+     * values of the flat buffers. Clipping (clip_norm) takes the norm of the
+     * trained gradient, as torch.nn.utils.clip_grad_norm_ over the parameters
+     * that require a gradient; l2's penalty still counts every layer's
+     * weights in the loss. bp_checkpoint_save refuses such a trainer. */
+    int train_layers;
 } bp_train_config;
 
 /* batch_size 32, shuffle on, seed 0, no callback, shard 0 of 1, a constant

@@ -76,6 +76,7 @@ static const bp_abi_entry table[] = {
     FIELD(bp_train_config, tol),
     FIELD(bp_train_config, monitor),
     FIELD(bp_train_config, restore_best),
+    FIELD(bp_train_config, train_layers),
 
     STRUCT(bp_early_stop_state),
     FIELD(bp_early_stop_state, best_loss),
