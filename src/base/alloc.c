@@ -52,11 +52,20 @@ void *bp__alloc_calloc(const bp__alloc *a, size_t n, size_t size)
     return memset(p, 0, bytes);
 }
 
+void bp__heap_free(void *p)
+{
+#ifndef BP_NO_HEAP /* then nothing came from the heap (bp__calloc fails) */
+    free(p);
+#else
+    (void)p;
+#endif
+}
+
 void bp__alloc_free(const bp__alloc *a, void *p)
 {
     if (!p) return;
     if (!a->alloc)
-        free(p);
+        bp__heap_free(p);
     else if (a->free)
         a->free(a->ctx, p);
 }

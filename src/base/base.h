@@ -56,6 +56,9 @@ bp__alloc bp__alloc_current(void);
 /* Zeroed (n, size) from a, aligned to BP_ARENA_ALIGN; NULL with a message. */
 void *bp__alloc_calloc(const bp__alloc *a, size_t n, size_t size);
 void bp__alloc_free(const bp__alloc *a, void *p);
+/* free() of what bp__calloc gave (nothing in a BP_NO_HEAP build, which links
+ * no malloc or free: bp__calloc fails there). */
+void bp__heap_free(void *p);
 /* What bp__alloc_calloc(a, n, size) takes from an allocator (an arena):
  * n * size (1 for 0) rounded up to BP_ARENA_ALIGN; 0 on overflow. */
 size_t bp__alloc_bytes(size_t n, size_t size);

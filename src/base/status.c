@@ -55,6 +55,11 @@ void *bp__calloc(size_t n, size_t size)
         return NULL;
     }
     bytes = (bytes + BP__LINE - 1) / BP__LINE * BP__LINE; /* aligned_alloc wants a multiple */
+#ifdef BP_NO_HEAP /* a device build: no malloc linked; objects come from bp_alloc_set's allocator */
+    bp__fail(BP_ERR_NOMEM, "no heap in this build (BP_NO_HEAP): %zu bytes asked; give the "
+             "library memory with bp_alloc_set (an arena: bp_arena)", bytes);
+    return NULL;
+#endif
     void *p = aligned_alloc(BP__LINE, bytes);
     if (!p) {
         bp__fail(BP_ERR_NOMEM, "out of memory allocating %zu bytes", bytes);

@@ -113,13 +113,13 @@ void bp_encoder_free(bp_encoder *e)
 {
     if (!e) return;
     for (int c = 0; c < e->n_cols; c++) {
-        free(e->col[c].name);
+        bp__heap_free(e->col[c].name);
         bp__strings_free(e->col[c].cats, e->col[c].n_cats);
     }
-    free(e->col);
-    free(e->targets);
+    bp__heap_free(e->col);
+    bp__heap_free(e->targets);
     bp__strings_free(e->labels, e->n_labels);
-    free(e);
+    bp__heap_free(e);
 }
 
 bp_status bp__encoder_copy(bp_encoder **out, const bp_encoder *e)
