@@ -33,7 +33,8 @@
  *     is used by one thread at a time (a model being trained by a trainer
  *     counts as the trainer's), and read-only calls on one object do not
  *     make it shareable unless its comment says so. bp_set_threads may be
- *     called at any time from any thread; bp_last_error is per thread.
+ *     called at any time from any thread; bp_last_error and the allocator
+ *     of bp_alloc_set are per thread.
  *     Results never depend on what other threads do: a call that finds the
  *     library's threads busy with another call's work does its own work on
  *     the calling thread, in the same parts, so it gets the same bits, later.
@@ -496,7 +497,8 @@ typedef struct bp_train_config {
      * and this trainer runs forward and backward on its slice only, with the
      * loss gradient divided by the rows of the whole batch. Then it calls
      * reduce(reduce_user, buf, n): buf holds the gradient (the first
-     * bp_model_param_count values) followed by a few sums of the trainer's
+     * bp_model_param_count values; with train_layers, the trained layers'
+     * bp_model_train_param_count) followed by a few sums of the trainer's
      * own (loss, correct answers, stop request), all bp_real, and reduce
      * must replace each of the n values by its sum over all shards before it
      * returns, e.g. MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_FLOAT (MPI_DOUBLE
@@ -616,10 +618,14 @@ typedef struct bp_trainer bp_trainer;
 
 /* A training loop over `model` updated by `opt` (both borrowed: they must
  * outlive the trainer; opt may be NULL for bp_trainer_objective alone).
- * opt must be created for bp_model_param_count(model) parameters, else
- * BP_ERR_INVALID naming both counts. The first epoch allocates the batch buffers (for
- * min(batch_size, n) samples, so a batch size beyond the data costs
- * nothing); later epochs on the same n allocate nothing. */
+ * opt must be created for bp_model_param_count(model) parameters (with
+ * cfg->train_layers, or a model with borrowed layers:
+ * bp_model_train_param_count(model, cfg->train_layers)), else
+ * BP_ERR_INVALID naming both counts. The first epoch allocates the model's
+ * workspace and, when it shuffles (or for bp_trainer_epoch_order), the
+ * sample order and batch buffers (for min(batch_size, n) samples, so a
+ * batch size beyond the data costs nothing); later epochs on the same n
+ * allocate nothing. bp_train_memory counts all of it. */
 bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
                             const bp_train_config *cfg);
 void bp_trainer_free(bp_trainer *t);
@@ -724,6 +730,7 @@ void bp_trainer_early_stop(const bp_trainer *t, bp_early_stop_state *out);
  * values) when best is not NULL and the trainer keeps them (restore_best). */
 void bp_trainer_set_early_stop(bp_trainer *t, const bp_early_stop_state *s, const bp_real *best);
 /* The best epoch's weights under restore_best (bp_model_param_count values,
+ * or for a model with borrowed layers its own, bp_model_train_param_count(m, 0),
  * owned by the trainer), or NULL without restore_best. */
 const bp_real *bp_trainer_best_params(const bp_trainer *t);
 
