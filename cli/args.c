@@ -102,6 +102,10 @@ const opt_spec cli_specs[O_COUNT] = {
                          "before any schedule (default: 2 with --schedule warmup, else 0)"},
     [O_MIN_LR] = {"min-lr", OT_REAL, "RATE", "0", 0, INF, 0, 1, NULL,
                   "cosine schedule: the final learning rate"},
+    [O_TRAIN_LAYERS] = {"train-layers", OT_INT, "K", "0", 0, 1000000, 0, 0, NULL,
+                        "train only the last K layers; the earlier ones stay frozen (no "
+                        "gradient, no optimizer state; 0: all). Not with --resume or "
+                        "--checkpoint"},
     [O_EARLY_STOP] = {"early-stop", OT_INT, "N", "0", 0, 1000000, 0, 0, NULL,
                       "stop after N epochs without a lower validation loss and keep the best "
                       "weights (needs --val-split; 0: off)"},

@@ -304,7 +304,10 @@ static int make_optimizer(run *r)
     c.eps_inside_sqrt = (int)o->v[O_EPS_INSIDE_SQRT].i;
     if (o->v[O_WEIGHT_DECAY].given) c.weight_decay = o->v[O_WEIGHT_DECAY].r;
     c.clip_norm = o->v[O_CLIP].r;
-    if (bp_optim_create(&r->opt, &c, bp_model_param_count(r->model))) return fail(r, NULL);
+    int k = (int)o->v[O_TRAIN_LAYERS].i, layers = bp_model_cfg(r->model)->n_layers;
+    if (k > layers) /* the trainer would say so too, after the optimizer */
+        return cli_error(o->cmd, "--train-layers %d: the model has %d layers", k, layers);
+    if (bp_optim_create(&r->opt, &c, bp_model_train_param_count(r->model, k))) return fail(r, NULL);
     return 0;
 }
 
@@ -320,6 +323,7 @@ static int make_trainer(run *r)
     c.shuffle = !o->v[O_NO_SHUFFLE].i;
     c.seed = o->v[O_SEED].u;
     train_policy_config(o, &c); /* schedule and early stopping */
+    c.train_layers = (int)o->v[O_TRAIN_LAYERS].i;
     c.on_batch = progress_on_batch;
     c.user = &r->pg;
     if (dist_size() > 1) /* each rank runs its shard of every batch */

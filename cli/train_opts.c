@@ -88,6 +88,11 @@ void train_check_command_line(const cli_opts *o)
 void train_check_settings(const cli_opts *o)
 {
     check_limits(o);
+    if (o->v[O_TRAIN_LAYERS].i > 0 && (o->v[O_RESUME].given || o->v[O_CHECKPOINT].given))
+        cli_usage(o->cmd, "--train-layers cannot be combined with --%s: checkpoints hold the "
+                  "whole model's optimizer state, and frozen layers have none (save the model "
+                  "with --save and train on from it with --init-from)",
+                  o->v[O_RESUME].given ? "resume" : "checkpoint");
     if (o->v[O_EARLY_STOP].i > 0 && !(o->v[O_VAL_SPLIT].r > 0))
         cli_usage(o->cmd, "--early-stop needs --val-split F (a validation part to watch)");
     if (o->v[O_EARLY_STOP].i > 0 && (o->v[O_PATIENCE].given || o->v[O_STOP_TOL].given))

@@ -33,7 +33,8 @@
  *     is used by one thread at a time (a model being trained by a trainer
  *     counts as the trainer's), and read-only calls on one object do not
  *     make it shareable unless its comment says so. bp_set_threads may be
- *     called at any time from any thread; bp_last_error is per thread.
+ *     called at any time from any thread; bp_last_error and the allocator
+ *     of bp_alloc_set are per thread.
  *     Results never depend on what other threads do: a call that finds the
  *     library's threads busy with another call's work does its own work on
  *     the calling thread, in the same parts, so it gets the same bits, later.
@@ -111,9 +112,72 @@ const char *bp_status_name(bp_status s);
  * layer's forward or backward, an optimizer pass) reads the count once when
  * it starts, so the new count applies from the next step, and a call that
  * spans several steps (an epoch, a predict) should not race with it if its
- * bits matter. */
+ * bits matter.
+ * A build without threads (-DBP_NO_THREADS for bare metal, or WebAssembly
+ * without shared memory) computes on the calling thread: bp_threads() is 1,
+ * and bp_set_threads(n > 1) keeps 1 and records why for bp_last_error().
+ * A build without BLAS (make BLAS=none) has no OpenBLAS to set. */
 void bp_set_threads(int n);
 int bp_threads(void);
+
+/* ------------------------------------------------------------------ memory */
+
+/* Where models, optimizers and trainers get their memory: the heap
+ * (aligned_alloc and free) unless the creating thread has set an allocator.
+ * alloc returns `size` bytes at a multiple of `align` (a power of two), or
+ * NULL when it has none; free (may be NULL: nothing is given back) receives
+ * what alloc returned. The library zeroes what it gets. */
+typedef struct bp_allocator {
+    void *(*alloc)(void *ctx, size_t size, size_t align);
+    void (*free)(void *ctx, void *p);
+    void *ctx;
+} bp_allocator;
+
+/* Sets the allocator of the objects the calling thread creates from now on
+ * (copied; NULL, or alloc NULL: the heap again). The setting is per thread,
+ * like bp_last_error, and is read only when an object is created: a model,
+ * optimizer or trainer keeps the allocator it was created with for all its
+ * later allocations (a model's workspace when a larger batch comes, a
+ * trainer's batch buffers at its first epoch) and for its free, whichever
+ * thread makes them. So the allocator must outlive those objects, and one
+ * allocator shared by objects used from several threads at once must be
+ * thread-safe itself (an arena is not). Covered: model (parameters,
+ * gradients, workspace, normalization, labels), optimizer, trainer;
+ * gradcheck, rng and statuses allocate nothing. Not covered: an encoder
+ * (bp_model_set_encoder, bp_encoder_fit), data sets, files and the other
+ * features outside the core, which use the heap. */
+void bp_alloc_set(const bp_allocator *a);
+
+/* The alignment of every allocation from an allocator set with bp_alloc_set,
+ * and of an arena's start. The library and the program must be compiled with
+ * the same value (a device build may pass -DBP_ARENA_ALIGN=8). */
+#ifndef BP_ARENA_ALIGN
+#define BP_ARENA_ALIGN 64
+#endif
+
+/* One caller-given buffer cut into aligned pieces, front to back, for a
+ * program that must not use the heap:
+ *
+ *   static _Alignas(BP_ARENA_ALIGN) unsigned char mem[BYTES]; // BYTES: bp_train_memory
+ *   bp_arena arena;  bp_arena_init(&arena, mem, sizeof mem);
+ *   bp_allocator a = bp_arena_allocator(&arena);
+ *   bp_alloc_set(&a);   then create the model, optimizer and trainer
+ *
+ * A request that does not fit fails (the create or epoch returns BP_ERR_NOMEM
+ * with a message saying how much was asked and left); nothing is written past
+ * the end. Pieces are not given back one by one (bp_arena_reset gives back
+ * all: call it only when no object from the arena is left). A buffer not
+ * aligned to BP_ARENA_ALIGN loses its first bytes up to the next multiple.
+ * The fields are the arena's own. */
+typedef struct bp_arena {
+    unsigned char *base;
+    size_t size, used;
+} bp_arena;
+void bp_arena_init(bp_arena *a, void *buf, size_t size);
+/* The allocator that cuts from `a` (which must outlive its objects). */
+bp_allocator bp_arena_allocator(bp_arena *a);
+size_t bp_arena_used(const bp_arena *a);
+void bp_arena_reset(bp_arena *a);
 
 /* ------------------------------------------------------- activations, loss */
 
@@ -188,6 +252,27 @@ bp_model_config bp_model_config_default(void);
 /* Validates the configuration (message names the field), allocates the flat
  * parameter and gradient buffers and initializes the parameters from cfg->seed. */
 bp_status bp_model_create(bp_model **out, const bp_model_config *cfg);
+/* A model whose first `frozen` layers are the caller's (0 <= frozen <
+ * n_layers): frozen_params holds their values in the flat layout below (W then
+ * b of layers 0 .. frozen-1, bp_model_config_param_count(cfg, 0, frozen)
+ * values), is read and never written, and must outlive the model (on a device:
+ * const arrays in flash). The model allocates parameters and gradients for the
+ * later layers only, and initializes them from cfg->seed to the values an
+ * ordinary model would have. Those borrowed layers take no gradient: backward
+ * stops at layer `frozen`, and a trainer trains at most the other layers. For
+ * such a model bp_model_params and bp_model_grads hold the model's own layers
+ * only, from layer `frozen`'s W on (bp_model_train_param_count(m, 0) values);
+ * bp_model_weight and _bias of a borrowed layer point into frozen_params (do
+ * not write through them) and its _weight_grad and _bias_grad are NULL;
+ * bp_model_param_count counts every layer. Saving and exporting work; a
+ * checkpoint is refused. frozen = 0 is bp_model_create. */
+bp_status bp_model_create_frozen(bp_model **out, const bp_model_config *cfg, int frozen,
+                                 const bp_real *frozen_params);
+/* The parameters of layers first .. last-1 of a configuration (W and b of
+ * each; last is clipped to n_layers), without creating a model. */
+size_t bp_model_config_param_count(const bp_model_config *cfg, int first, int last);
+/* The layers borrowed by bp_model_create_frozen (0 for other models). */
+int bp_model_frozen_layers(const bp_model *m);
 void bp_model_free(bp_model *m);
 /* Re-initializes all parameters from `seed` with the configured scheme. */
 void bp_model_init_params(bp_model *m, uint64_t seed);
@@ -197,13 +282,18 @@ const bp_model_config *bp_model_cfg(const bp_model *m);
 int bp_model_inputs(const bp_model *m);
 int bp_model_outputs(const bp_model *m);
 size_t bp_model_param_count(const bp_model *m);
+/* The parameters of the last train_layers layers (0, or more than the model's
+ * own layers: all of its own): the size of the optimizer that a trainer with
+ * bp_train_config.train_layers = train_layers takes. */
+size_t bp_model_train_param_count(const bp_model *m, int train_layers);
 
 /* Flat buffers: for each layer l, the weights (out, in) row-major then the
  * bias (out). Gradients have the same layout. Owned by the model; valid
  * until bp_model_free. */
 bp_real *bp_model_params(bp_model *m);
 bp_real *bp_model_grads(bp_model *m);
-/* Views into the flat buffers for layer l (0-based). */
+/* Views into the flat buffers for layer l (0-based); a borrowed layer's
+ * (bp_model_create_frozen) are the caller's, and its gradients NULL. */
 bp_real *bp_model_weight(bp_model *m, int l);       /* (out, in) */
 bp_real *bp_model_bias(bp_model *m, int l);         /* (out) */
 bp_real *bp_model_weight_grad(bp_model *m, int l);  /* (out, in) */
@@ -407,7 +497,8 @@ typedef struct bp_train_config {
      * and this trainer runs forward and backward on its slice only, with the
      * loss gradient divided by the rows of the whole batch. Then it calls
      * reduce(reduce_user, buf, n): buf holds the gradient (the first
-     * bp_model_param_count values) followed by a few sums of the trainer's
+     * bp_model_param_count values; with train_layers, the trained layers'
+     * bp_model_train_param_count) followed by a few sums of the trainer's
      * own (loss, correct answers, stop request), all bp_real, and reduce
      * must replace each of the n values by its sum over all shards before it
      * returns, e.g. MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_FLOAT (MPI_DOUBLE
@@ -466,6 +557,18 @@ typedef struct bp_train_config {
     double tol;
     bp_monitor monitor;
     int restore_best;
+
+    /* Train only the last train_layers layers (0, default: all). The earlier
+     * layers are frozen: they take no gradient (no dW, db, and backward stops
+     * at the first trained layer, whose input gradient dA is not computed),
+     * no optimizer state, and their weights are only read. The optimizer is
+     * created for the trained layers' parameters alone,
+     * bp_model_train_param_count(model, train_layers), which are the last
+     * values of the flat buffers. Clipping (clip_norm) takes the norm of the
+     * trained gradient, as torch.nn.utils.clip_grad_norm_ over the parameters
+     * that require a gradient; l2's penalty still counts every layer's
+     * weights in the loss. bp_checkpoint_save refuses such a trainer. */
+    int train_layers;
 } bp_train_config;
 
 /* batch_size 32, shuffle on, seed 0, no callback, shard 0 of 1, a constant
@@ -484,6 +587,35 @@ bp_train_config bp_train_config_default(void);
 #define BP_AUTO_NO_CHANGE 10  /* scikit-learn's n_iter_no_change */
 bp_train_config bp_train_config_auto(size_t rows, int validation);
 
+/* The bytes an allocator set with bp_alloc_set (an arena: bp_arena) gives
+ * to train: a model of mc with `frozen` borrowed layers (bp_model_create_frozen;
+ * 0: bp_model_create), an optimizer oc over the trained layers, a trainer tc,
+ * and the first bp_trainer_epoch on n_samples samples (its workspace and
+ * batch buffers); nothing more is allocated by later epochs on at most as
+ * many samples, nor by forward, predict or evaluate with batches of at most
+ * min(batch_size, n_samples) rows (a larger batch grows the workspace; from
+ * an arena that takes more than this). An arena of exactly *bytes, at a
+ * BP_ARENA_ALIGN boundary, suffices; one byte less fails with BP_ERR_NOMEM.
+ * With A = BP_ARENA_ALIGN, r(x) = x bytes (1 if 0) rounded up to a multiple of
+ * A, s = sizeof(bp_real), n_l the sizes, L layers, P the parameters of the
+ * model's own layers (after the frozen ones), T those of the trained layers
+ * (the last train_layers), B = ceil(min(batch_size, n_samples) / shards):
+ *   model      r(model) + r(P s) + r((P + 3) s)
+ *   workspace  sum over l = 1..L of r(B n_l s) + r(B n_L s) + 2 r(B max n_l s)
+ *   optimizer  r(optim) + S r(T s), S state slots: 0 sgd; 1 momentum,
+ *              nesterov, notes-momentum, rmsprop; 2 adam, adamw, rmsprop with
+ *              momentum
+ *   trainer    r(trainer) + [restore_best] r(P s) + [shuffle] (r(n_samples
+ *              sizeof(size_t)) + 2 r(B n_0 s) + 2 r(B n_L s))
+ * where model, optim and trainer are the library's structs (docs/EXPORT.md
+ * gives their sizes). Unshuffled training reads the caller's rows in place:
+ * no order, no batch copies. Labels and normalization (model_meta) are not
+ * counted: each adds r(...) of what it holds. Fails (BP_ERR_INVALID, with the
+ * message bp_model_create, bp_optim_create or bp_trainer_create would give)
+ * on an invalid configuration. */
+bp_status bp_train_memory(const bp_model_config *mc, int frozen, const bp_optim_config *oc,
+                          const bp_train_config *tc, size_t n_samples, size_t *bytes);
+
 typedef struct bp_epoch_stats {
     int epoch;              /* 1-based number of the epoch just run */
     double loss;            /* mean training loss over the epoch's samples */
@@ -498,10 +630,14 @@ typedef struct bp_trainer bp_trainer;
 
 /* A training loop over `model` updated by `opt` (both borrowed: they must
  * outlive the trainer; opt may be NULL for bp_trainer_objective alone).
- * opt must be created for bp_model_param_count(model) parameters, else
- * BP_ERR_INVALID naming both counts. The first epoch allocates the batch buffers (for
- * min(batch_size, n) samples, so a batch size beyond the data costs
- * nothing); later epochs on the same n allocate nothing. */
+ * opt must be created for bp_model_param_count(model) parameters (with
+ * cfg->train_layers, or a model with borrowed layers:
+ * bp_model_train_param_count(model, cfg->train_layers)), else
+ * BP_ERR_INVALID naming both counts. The first epoch allocates the model's
+ * workspace and, when it shuffles (or for bp_trainer_epoch_order), the
+ * sample order and batch buffers (for min(batch_size, n) samples, so a
+ * batch size beyond the data costs nothing); later epochs on the same n
+ * allocate nothing. bp_train_memory counts all of it. */
 bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
                             const bp_train_config *cfg);
 void bp_trainer_free(bp_trainer *t);
@@ -606,6 +742,7 @@ void bp_trainer_early_stop(const bp_trainer *t, bp_early_stop_state *out);
  * values) when best is not NULL and the trainer keeps them (restore_best). */
 void bp_trainer_set_early_stop(bp_trainer *t, const bp_early_stop_state *s, const bp_real *best);
 /* The best epoch's weights under restore_best (bp_model_param_count values,
+ * or for a model with borrowed layers its own, bp_model_train_param_count(m, 0),
  * owned by the trainer), or NULL without restore_best. */
 const bp_real *bp_trainer_best_params(const bp_trainer *t);
 

@@ -15,6 +15,7 @@ from ._mlp import MLPClassifier, MLPRegressor
 from ._file import load, save
 
 __version__ = "0.1.0"
+__license__ = "MIT"  # LICENSE at the repository root
 __all__ = ["MLPClassifier", "MLPRegressor", "BackpropError", "library", "libraries", "save",
            "load"]
 

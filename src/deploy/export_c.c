@@ -351,9 +351,9 @@ static void emit_tensors(gen *g)
                 act_text(ly->act));
         if (!g->q) {
             snprintf(what, sizeof what, "W%d", l + 1), snprintf(sym, sizeof sym, "w%d", l + 1);
-            emit_matrix(g, T_F32, what, sym, g->m->params + ly->w_off, ly->out, ly->in);
+            emit_matrix(g, T_F32, what, sym, ly->w, ly->out, ly->in);
             snprintf(what, sizeof what, "b%d", l + 1), snprintf(sym, sizeof sym, "b%d", l + 1);
-            emit_vector(g, T_F32, what, sym, g->m->params + ly->b_off, (size_t)ly->out);
+            emit_vector(g, T_F32, what, sym, ly->b, (size_t)ly->out);
             continue;
         }
         const bp__qlayer *ql = &g->q->layers[l];

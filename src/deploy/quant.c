@@ -235,9 +235,9 @@ static void fold_normalization(const bp_model *m, bp_real *w, bp_real *b)
 {
     const bp_layer *ly = &m->layers[0];
     for (int r = 0; r < ly->out; r++) {
-        double acc = m->params[ly->b_off + r];
+        double acc = ly->b[r];
         for (int k = 0; k < ly->in; k++) {
-            double v = (double)m->params[ly->w_off + (size_t)r * ly->in + k] * m->norm_scale[k];
+            double v = (double)ly->w[(size_t)r * ly->in + k] * m->norm_scale[k];
             w[(size_t)r * ly->in + k] = (bp_real)v;
             acc -= v * m->norm_shift[k];
         }
@@ -288,9 +288,9 @@ static bp_status build(bp_qmodel *q, bp_model *m, const range *rg, const raw_ran
         ql->act = ly->act;
         ql->in_scale = prev_scale, ql->in_zp = prev_zp;
         bool f = l == 0 && q->folded;
-        quantize_weights(ql, f ? w1 : m->params + ly->w_off);
+        quantize_weights(ql, f ? w1 : ly->w);
         choose_output(ql, &rg[l], (double)c->leaky_slope);
-        if ((st = quantize_rows(ql, f ? b1 : m->params + ly->b_off, l))) break;
+        if ((st = quantize_rows(ql, f ? b1 : ly->b, l))) break;
         prev_scale = ql->out_scale, prev_zp = ql->out_zp;
     }
     free(w1), free(b1);

@@ -48,16 +48,17 @@ static void add_tensor(writer *w, const char *name, const bp_real *data, int ndi
 }
 
 /* The layers' weights and biases in a buffer laid out like the parameters
- * (the parameters themselves, or an optimizer state slot). */
+ * (an optimizer state slot, the best weights), or base NULL: the parameters
+ * themselves, through the layers' views (a borrowed layer's are the caller's). */
 static void add_layers(writer *w, const bp_model *m, const char *prefix, const bp_real *base)
 {
     char name[BP__MF_NAME_MAX];
     for (int l = 0; l < m->cfg.n_layers; l++) {
         const bp_layer *L = &m->layers[l];
         bp__mf_param_name(name, prefix, l, false);
-        add_tensor(w, name, base + L->w_off, 2, (size_t)L->out, (size_t)L->in);
+        add_tensor(w, name, base ? base + L->w_off : L->w, 2, (size_t)L->out, (size_t)L->in);
         bp__mf_param_name(name, prefix, l, true);
-        add_tensor(w, name, base + L->b_off, 1, (size_t)L->out, 0);
+        add_tensor(w, name, base ? base + L->b_off : L->b, 1, (size_t)L->out, 0);
     }
 }
 
@@ -67,7 +68,7 @@ static bp_status begin(writer *w, const char *path, const bp_model *m)
     w->path = path;
     if (!m || !path) return bp__fail(BP_ERR_INVALID, "save: %s is NULL", m ? "path" : "model");
     if (!(w->meta = json_object())) return bp__fail(BP_ERR_NOMEM, "%s: out of memory", path);
-    add_layers(w, m, NULL, m->params);
+    add_layers(w, m, NULL, NULL);
     if (m->norm_shift) {
         add_tensor(w, "normalization.shift", m->norm_shift, 1, (size_t)m->cfg.sizes[0], 0);
         add_tensor(w, "normalization.scale", m->norm_scale, 1, (size_t)m->cfg.sizes[0], 0);
@@ -338,6 +339,15 @@ bp_status bp_checkpoint_save(const bp_trainer *t, const char *path, const bp_ext
     const bp_model *m = bp_trainer_model(t);
     const bp_optim *opt = bp_trainer_optim(t);
     if (!opt) return bp__fail(BP_ERR_INVALID, "checkpoint: the trainer has no optimizer (created with opt NULL)");
+    /* The state layout of a checkpoint is the whole model's (docs/FORMAT.md):
+     * an optimizer over the trained layers alone does not fill it. */
+    int frozen = m->cfg.n_layers - (bp_trainer_cfg(t)->train_layers ? bp_trainer_cfg(t)->train_layers
+                                                                   : m->cfg.n_layers - m->n_borrowed);
+    if (frozen > 0)
+        return bp__fail(BP_ERR_INVALID, "checkpoint: not supported with frozen layers (%d of %d "
+                        "frozen by train_layers or a borrowed model): the optimizer holds state "
+                        "for the trained layers only; save the model (bp_model_save) and train "
+                        "on from it instead", frozen, m->cfg.n_layers);
     if (bp_optim_param_count(opt) != bp_model_param_count(m))
         return bp__fail(BP_ERR_INVALID, "checkpoint: the optimizer has %zu parameters, the model %zu",
                         bp_optim_param_count(opt), bp_model_param_count(m));

@@ -178,9 +178,9 @@ static void put_initializers(owriter *o, const bp_model *m, bool two_columns)
         const bp_layer *L = &m->layers[l];
         int64_t dims[2] = {L->out, L->in};
         snprintf(name, sizeof name, "layers_%d_weight", l);
-        put_tensor(o, name, 2, dims, m->params + L->w_off, (size_t)L->out * (size_t)L->in);
+        put_tensor(o, name, 2, dims, L->w, (size_t)L->out * (size_t)L->in);
         snprintf(name, sizeof name, "layers_%d_bias", l);
-        put_tensor(o, name, 1, dims, m->params + L->b_off, (size_t)L->out);
+        put_tensor(o, name, 1, dims, L->b, (size_t)L->out);
     }
     if (two_columns) {
         bp_real one = 1;
@@ -285,7 +285,7 @@ static bp_status check_values(const bp_model *m, const char *path)
 {
     const char *what[3] = {"parameter", "norm_shift", "norm_scale"};
     const bp_real *v[3] = {m->params, m->norm_shift, m->norm_scale};
-    size_t n[3] = {m->n_params, (size_t)m->cfg.sizes[0], (size_t)m->cfg.sizes[0]};
+    size_t n[3] = {m->n_params - m->own_off, (size_t)m->cfg.sizes[0], (size_t)m->cfg.sizes[0]};
     for (int k = 0; k < 3; k++)
         for (size_t i = 0; v[k] && i < n[k]; i++)
             if (!isfinite((float)v[k][i]))

@@ -39,7 +39,8 @@ bp_status bp_gradcheck(bp_model *m, const bp_real *x, const bp_real *y, int batc
     if (!st) st = bp_model_backward(m, y, batch);
     if (st) return st;
     double diff2 = 0, a2 = 0, n2 = 0;
-    for (size_t i = 0; i < m->n_params; i++) {
+    /* The model's own values: a borrowed layer (bp_model_create_frozen) has no gradient. */
+    for (size_t i = 0; i < m->n_params - m->own_off; i++) {
         bp_real saved = m->params[i];
         double jp, jm;
         m->params[i] = (bp_real)(saved + h);
@@ -55,7 +56,7 @@ bp_status bp_gradcheck(bp_model *m, const bp_real *x, const bp_real *y, int batc
         double rel = fabs(ana - num) / denom;
         if (rel > res->max_rel_error || i == 0) {
             res->max_rel_error = rel;
-            res->worst_index = i;
+            res->worst_index = m->own_off + i;
             res->worst_analytic = ana;
             res->worst_numeric = num;
         }

@@ -67,6 +67,13 @@ typedef struct bp__side_job {
  * blocks must tile [0, n). side, if not NULL, runs on the last thread before
  * it joins the update; the others take over its rows meanwhile. It runs only
  * if the update does (not on a non-finite gradient). */
+/* What bp_optim_create(cfg, n) takes from an allocator (bp__alloc_bytes). */
+bp_status bp__optim_bytes(const bp_optim_config *cfg, size_t n, size_t *bytes);
+/* What bp_model_create(_frozen) with `frozen` borrowed layers takes, and a
+ * bp_model_reserve(rows) after it. */
+bp_status bp__model_bytes(const bp_model_config *cfg, int frozen, size_t *bytes);
+size_t bp__model_workspace_bytes(const bp_model_config *cfg, size_t rows);
+
 bp_status bp__optim_step_blocks(bp_optim *o, bp_real *w, bp_real *g, const bp__block *blocks,
                                 int n_blocks, const bp__side_job *side);
 
@@ -82,15 +89,27 @@ static inline bool bp__labels_fit(size_t n, int outputs)
 typedef struct bp_layer {
     int in, out;
     bp_activation act;
-    size_t w_off, b_off;  /* offsets of W (out, in) and b (out) in the flat buffers */
+    size_t w_off, b_off;  /* offsets of W (out, in) and b (out) in the flat layout */
+    /* Views: W (out, in), b (out) and their gradients. In m->params and
+     * m->grads, or, for a borrowed layer (bp_model_create_frozen), W and b in
+     * the caller's read-only memory (never written: the const is cast away
+     * only to share the type) and no gradient (dw, db NULL). */
+    bp_real *w, *b, *dw, *db;
 } bp_layer;
 
 struct bp_model {
+    bp__alloc alloc;     /* where its memory comes from (alloc.c) */
     bp_model_config cfg;
     bp_layer layers[BP_MAX_LAYERS];
-    size_t n_params;
-    bp_real *params;     /* (n_params) */
-    bp_real *grads;      /* (n_params + BP__REDUCE_EXTRA) */
+    size_t n_params;     /* of every layer, borrowed ones included */
+    /* The first n_borrowed layers' parameters are the caller's (values
+     * [0, own_off) of the flat layout, bp_model_create_frozen); the model owns
+     * the rest, values [own_off, n_params), in params and grads. 0 and 0 for
+     * an ordinary model, whose params and grads are the whole layout. */
+    int n_borrowed;
+    size_t own_off;
+    bp_real *params;     /* (n_params - own_off) */
+    bp_real *grads;      /* (n_params - own_off + BP__REDUCE_EXTRA) */
 
     /* Workspace for `capacity` samples. */
     int capacity;
@@ -111,6 +130,11 @@ struct bp_model {
  * samples: the gradient of the batch mean restricted to these rows, so that
  * the shards' gradients sum to the whole batch's. */
 bp_status bp__model_backward(bp_model *m, const bp_real *y, int batch, int mean_rows);
+/* The same, for layers first.. only: no dW, db below layer `first`, and the
+ * dA into its input is not computed (frozen layers: no backward GEMM). A
+ * model with borrowed layers starts at n_borrowed at the earliest. */
+bp_status bp__model_backward_from(bp_model *m, const bp_real *y, int batch, int mean_rows,
+                                  int first);
 
 /* bp_model_forward that also keeps the pre-activation of each layer l with
  * z[l] not NULL in z[l] (batch, layers[l].out); the last layer's is in
@@ -122,9 +146,9 @@ bp_status bp__model_forward_keep(bp_model *m, const bp_real *x, int batch, bp_re
  * gradient (train.c). */
 #define BP__REDUCE_EXTRA 3
 
-/* The model's parameter blocks in order, W then b of each layer (2 per layer);
- * returns how many. */
-int bp__model_blocks(const bp_model *m, bp__block *blocks);
+/* The parameter blocks of layers first.. in order, W then b of each (2 per
+ * layer), with offsets from layers[first].w_off; returns how many. */
+int bp__model_blocks(const bp_model *m, int first, bp__block *blocks);
 
 /* Frees the normalization and labels (model_meta.c). */
 void bp__model_free_meta(bp_model *m);

@@ -94,29 +94,52 @@ static void init_layer(bp_real *w, bp_real *b, const bp_layer *L, bp_init scheme
     memset(b, 0, (size_t)L->out * sizeof *b);
 }
 
+/* Draws what init_layer would for L, and discards it: a borrowed layer's
+ * draws, so that the owned layers start as an ordinary model's would. */
+static void skip_layer(const bp_layer *L, bp_init scheme, bp_rng *rng)
+{
+    if (scheme == BP_INIT_AUTO)
+        scheme = L->act == BP_ACT_RELU || L->act == BP_ACT_LEAKY_RELU ? BP_INIT_HE : BP_INIT_XAVIER;
+    for (size_t i = 0, n = (size_t)L->out * L->in; i < n; i++)
+        (void)(scheme == BP_INIT_XAVIER ? bp_rng_uniform(rng) : bp_rng_normal(rng));
+}
+
 void bp_model_init_params(bp_model *m, uint64_t seed)
 {
     bp_rng rng;
     bp_rng_seed(&rng, seed);
     if (m->cfg.init == BP_INIT_ZEROS) { /* calloc'ed at create; zeroed again on re-init */
-        memset(m->params, 0, m->n_params * sizeof *m->params);
+        memset(m->params, 0, (m->n_params - m->own_off) * sizeof *m->params);
         return;
     }
     for (int l = 0; l < m->cfg.n_layers; l++) {
         const bp_layer *L = &m->layers[l];
-        init_layer(m->params + L->w_off, m->params + L->b_off, L, m->cfg.init,
-                   m->cfg.leaky_slope, &rng);
+        if (l < m->n_borrowed)
+            skip_layer(L, m->cfg.init, &rng);
+        else
+            init_layer(L->w, L->b, L, m->cfg.init, m->cfg.leaky_slope, &rng);
     }
 }
 
-bp_status bp_model_create(bp_model **out, const bp_model_config *cfg)
+/* Lays out the layers and points their views at the buffers (model.h's
+ * bp_layer): values before m->own_off at `borrowed`, the rest in m->params. */
+static void set_views(bp_model *m, const bp_real *borrowed)
 {
-    *out = NULL;
-    bp_status st = validate_config(cfg);
-    if (st) return st;
-    bp_model *m = bp__calloc(1, sizeof *m);
-    if (!m) return BP_ERR_NOMEM;
-    m->cfg = *cfg;
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        bp_layer *L = &m->layers[l];
+        if (l < m->n_borrowed) {
+            L->w = (bp_real *)(uintptr_t)(borrowed + L->w_off); /* read only: never written */
+            L->b = (bp_real *)(uintptr_t)(borrowed + L->b_off);
+            L->dw = L->db = NULL;
+        } else {
+            L->w = m->params + (L->w_off - m->own_off), L->b = m->params + (L->b_off - m->own_off);
+            L->dw = m->grads + (L->w_off - m->own_off), L->db = m->grads + (L->b_off - m->own_off);
+        }
+    }
+}
+
+static void lay_out(bp_model *m, const bp_model_config *cfg)
+{
     size_t off = 0;
     for (int l = 0; l < cfg->n_layers; l++) {
         bp_layer *L = &m->layers[l];
@@ -129,22 +152,92 @@ bp_status bp_model_create(bp_model **out, const bp_model_config *cfg)
         if (L->out > m->max_width) m->max_width = L->out;
     }
     m->n_params = off;
-    m->params = bp__calloc(off, sizeof(bp_real));
-    m->grads = bp__calloc(off + BP__REDUCE_EXTRA, sizeof(bp_real));
+}
+
+static bp_status create(bp_model **out, const bp_model_config *cfg, int frozen,
+                        const bp_real *frozen_params)
+{
+    *out = NULL;
+    bp_status st = validate_config(cfg);
+    if (st) return st;
+    if (frozen < 0 || frozen >= cfg->n_layers)
+        return bp__fail(BP_ERR_INVALID, "model: frozen = %d borrowed layers, must be 0..%d "
+                        "(n_layers - 1: at least one layer is the model's own)",
+                        frozen, cfg->n_layers - 1);
+    if (frozen > 0 && !frozen_params)
+        return bp__fail(BP_ERR_INVALID, "model: frozen = %d layers but frozen_params is NULL", frozen);
+    bp__alloc a = bp__alloc_current();
+    bp_model *m = bp__alloc_calloc(&a, 1, sizeof *m);
+    if (!m) return BP_ERR_NOMEM;
+    m->alloc = a;
+    m->cfg = *cfg;
+    lay_out(m, cfg);
+    m->n_borrowed = frozen;
+    m->own_off = frozen ? m->layers[frozen].w_off : 0;
+    size_t own = m->n_params - m->own_off;
+    m->params = bp__alloc_calloc(&a, own, sizeof(bp_real));
+    m->grads = m->params ? bp__alloc_calloc(&a, own + BP__REDUCE_EXTRA, sizeof(bp_real)) : NULL;
     if (!m->params || !m->grads) {
         bp_model_free(m);
         return BP_ERR_NOMEM;
     }
+    set_views(m, frozen_params);
     bp_model_init_params(m, cfg->seed);
     *out = m;
     return BP_OK;
 }
 
+bp_status bp_model_create(bp_model **out, const bp_model_config *cfg)
+{
+    return create(out, cfg, 0, NULL);
+}
+
+bp_status bp_model_create_frozen(bp_model **out, const bp_model_config *cfg, int frozen,
+                                 const bp_real *frozen_params)
+{
+    return create(out, cfg, frozen, frozen_params);
+}
+
+bp_status bp__model_bytes(const bp_model_config *cfg, int frozen, size_t *bytes)
+{
+    bp_status st = validate_config(cfg);
+    if (st) return st;
+    if (frozen < 0 || frozen >= cfg->n_layers)
+        return bp__fail(BP_ERR_INVALID, "model: frozen = %d borrowed layers, must be 0..%d",
+                        frozen, cfg->n_layers - 1);
+    size_t own = bp_model_config_param_count(cfg, frozen, cfg->n_layers);
+    *bytes = bp__alloc_bytes(1, sizeof(bp_model)) + bp__alloc_bytes(own, sizeof(bp_real)) +
+             bp__alloc_bytes(own + BP__REDUCE_EXTRA, sizeof(bp_real));
+    return BP_OK;
+}
+
+size_t bp__model_workspace_bytes(const bp_model_config *cfg, size_t rows)
+{
+    int widest = 0, L = cfg->n_layers;
+    size_t bytes = 0;
+    for (int l = 0; l < L; l++) {
+        bytes += bp__alloc_bytes(rows * (size_t)cfg->sizes[l + 1], sizeof(bp_real)); /* acts[l] */
+        if (cfg->sizes[l + 1] > widest) widest = cfg->sizes[l + 1];
+    }
+    bytes += bp__alloc_bytes(rows * (size_t)cfg->sizes[L], sizeof(bp_real));    /* logits */
+    return bytes + 2 * bp__alloc_bytes(rows * (size_t)widest, sizeof(bp_real)); /* delta[2] */
+}
+
+size_t bp_model_config_param_count(const bp_model_config *cfg, int first, int last)
+{
+    size_t n = 0;
+    for (int l = first; l < last && l < cfg->n_layers; l++)
+        n += (size_t)cfg->sizes[l + 1] * ((size_t)cfg->sizes[l] + 1);
+    return n;
+}
+
 static void free_workspace(bp_model *m)
 {
-    for (int l = 0; l < m->cfg.n_layers; l++) free(m->acts[l]), m->acts[l] = NULL;
-    free(m->logits), m->logits = NULL;
-    free(m->delta[0]), free(m->delta[1]), m->delta[0] = m->delta[1] = NULL;
+    const bp__alloc *a = &m->alloc;
+    for (int l = 0; l < m->cfg.n_layers; l++) bp__alloc_free(a, m->acts[l]), m->acts[l] = NULL;
+    bp__alloc_free(a, m->logits), m->logits = NULL;
+    bp__alloc_free(a, m->delta[0]), bp__alloc_free(a, m->delta[1]);
+    m->delta[0] = m->delta[1] = NULL;
     m->capacity = 0;
 }
 
@@ -153,9 +246,10 @@ void bp_model_free(bp_model *m)
     if (!m) return;
     free_workspace(m);
     bp__model_free_meta(m);
-    free(m->params);
-    free(m->grads);
-    free(m);
+    bp__alloc a = m->alloc;
+    bp__alloc_free(&a, m->params);
+    bp__alloc_free(&a, m->grads);
+    bp__alloc_free(&a, m);
 }
 
 bp_status bp_model_reserve(bp_model *m, int batch)
@@ -165,11 +259,12 @@ bp_status bp_model_reserve(bp_model *m, int batch)
     free_workspace(m);
     size_t cap = (size_t)batch;
     bool ok = true;
-    for (int l = 0; l < m->cfg.n_layers; l++)
-        ok &= (m->acts[l] = bp__calloc(cap * m->layers[l].out, sizeof(bp_real))) != NULL;
-    ok &= (m->logits = bp__calloc(cap * bp_model_outputs(m), sizeof(bp_real))) != NULL;
-    for (int i = 0; i < 2; i++)
-        ok &= (m->delta[i] = bp__calloc(cap * m->max_width, sizeof(bp_real))) != NULL;
+    const bp__alloc *a = &m->alloc; /* stops at the first failure: its message stands */
+    for (int l = 0; ok && l < m->cfg.n_layers; l++)
+        ok = (m->acts[l] = bp__alloc_calloc(a, cap * m->layers[l].out, sizeof(bp_real))) != NULL;
+    ok = ok && (m->logits = bp__alloc_calloc(a, cap * bp_model_outputs(m), sizeof(bp_real)));
+    for (int i = 0; ok && i < 2; i++)
+        ok = (m->delta[i] = bp__alloc_calloc(a, cap * m->max_width, sizeof(bp_real))) != NULL;
     if (!ok) {
         free_workspace(m);
         return BP_ERR_NOMEM;
@@ -184,21 +279,24 @@ int bp_model_inputs(const bp_model *m) { return m->cfg.sizes[0]; }
 int bp_model_outputs(const bp_model *m) { return m->cfg.sizes[m->cfg.n_layers]; }
 size_t bp_model_param_count(const bp_model *m) { return m->n_params; }
 
-int bp__model_blocks(const bp_model *m, bp__block *blocks)
+int bp__model_blocks(const bp_model *m, int first, bp__block *blocks)
 {
-    for (int l = 0; l < m->cfg.n_layers; l++) {
+    size_t base = m->layers[first].w_off;
+    int n = 0;
+    for (int l = first; l < m->cfg.n_layers; l++) {
         const bp_layer *L = &m->layers[l];
-        blocks[2 * l] = (bp__block){L->w_off, (size_t)L->out, (size_t)L->in};
-        blocks[2 * l + 1] = (bp__block){L->b_off, (size_t)L->out, 1};
+        blocks[n++] = (bp__block){L->w_off - base, (size_t)L->out, (size_t)L->in};
+        blocks[n++] = (bp__block){L->b_off - base, (size_t)L->out, 1};
     }
-    return 2 * m->cfg.n_layers;
+    return n;
 }
 bp_real *bp_model_params(bp_model *m) { return m->params; }
 bp_real *bp_model_grads(bp_model *m) { return m->grads; }
-bp_real *bp_model_weight(bp_model *m, int l) { return m->params + m->layers[l].w_off; }
-bp_real *bp_model_bias(bp_model *m, int l) { return m->params + m->layers[l].b_off; }
-bp_real *bp_model_weight_grad(bp_model *m, int l) { return m->grads + m->layers[l].w_off; }
-bp_real *bp_model_bias_grad(bp_model *m, int l) { return m->grads + m->layers[l].b_off; }
+bp_real *bp_model_weight(bp_model *m, int l) { return m->layers[l].w; }
+bp_real *bp_model_bias(bp_model *m, int l) { return m->layers[l].b; }
+bp_real *bp_model_weight_grad(bp_model *m, int l) { return m->layers[l].dw; }
+bp_real *bp_model_bias_grad(bp_model *m, int l) { return m->layers[l].db; }
+int bp_model_frozen_layers(const bp_model *m) { return m->n_borrowed; }
 
 bp_status bp__model_forward_keep(bp_model *m, const bp_real *x, int batch, bp_real *const *z)
 {
@@ -209,8 +307,7 @@ bp_status bp__model_forward_keep(bp_model *m, const bp_real *x, int batch, bp_re
     for (int l = 0; l <= last; l++) {
         const bp_layer *L = &m->layers[l];
         bp_real *keep = l == last ? m->logits : z ? z[l] : NULL;
-        bp__dense_forward(m->acts[l], keep, a_prev, m->params + L->w_off, m->params + L->b_off,
-                          batch, L->in, L->out, L->act, m->cfg.leaky_slope);
+        bp__dense_forward(m->acts[l], keep, a_prev, L->w, L->b, batch, L->in, L->out, L->act, m->cfg.leaky_slope);
         a_prev = m->acts[l];
     }
     m->last_batch = batch;
@@ -251,6 +348,13 @@ bp_status bp_model_backward(bp_model *m, const bp_real *y, int batch)
 
 bp_status bp__model_backward(bp_model *m, const bp_real *y, int batch, int mean_rows)
 {
+    return bp__model_backward_from(m, y, batch, mean_rows, 0);
+}
+
+bp_status bp__model_backward_from(bp_model *m, const bp_real *y, int batch, int mean_rows,
+                                  int first)
+{
+    if (first < m->n_borrowed) first = m->n_borrowed;
     bp_status st = check_last_forward(m, batch, "backward");
     if (st) return st;
     int last = m->cfg.n_layers - 1, cur = 0;
@@ -260,13 +364,12 @@ bp_status bp__model_backward(bp_model *m, const bp_real *y, int batch, int mean_
     if (m->cfg.loss == BP_LOSS_MSE || m->cfg.loss == BP_LOSS_HALF_SSE)
         bp__activation_backward(m->delta[0], m->acts[last], batch, out->out, out->act,
                                 m->cfg.leaky_slope);
-    for (int l = last; l >= 0; l--) {
+    for (int l = last; l >= first; l--) {
         const bp_layer *L = &m->layers[l];
-        bp_real *dz = m->delta[cur];                  /* (batch, L->out) */
-        bp_real *dz_prev = l ? m->delta[!cur] : NULL; /* (batch, L->in) */
+        bp_real *dz = m->delta[cur];                          /* (batch, L->out) */
+        bp_real *dz_prev = l > first ? m->delta[!cur] : NULL; /* (batch, L->in) */
         const bp_real *a_prev = l ? m->acts[l - 1] : m->last_x;
-        bp__dense_backward(m->grads + L->w_off, m->grads + L->b_off, dz_prev, dz, a_prev,
-                           m->params + L->w_off, batch, L->in, L->out,
+        bp__dense_backward(L->dw, L->db, dz_prev, dz, a_prev, L->w, batch, L->in, L->out,
                            l ? m->layers[l - 1].act : BP_ACT_IDENTITY, m->cfg.leaky_slope);
         cur = !cur;
     }

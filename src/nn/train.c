@@ -12,6 +12,7 @@
 #include <string.h>
 
 struct bp_trainer {
+    bp__alloc alloc;       /* where its memory comes from (alloc.c) */
     bp_model *model;
     bp_optim *opt;
     bp_train_config cfg;
@@ -28,8 +29,10 @@ struct bp_trainer {
     size_t order_n;
     size_t rows;           /* capacity of xb, yb: this shard's slice of min(batch_size, samples); 0 before the first epoch */
     bp_real *xb[2], *yb[2]; /* (rows, inputs), (rows, outputs): a gathered batch, and the next */
-    bp__block blocks[2 * BP_MAX_LAYERS]; /* the model's, for the optimizer's split */
+    bp__block blocks[2 * BP_MAX_LAYERS]; /* the trained layers', for the optimizer's split */
     int n_blocks;
+    int first;             /* the first trained layer (cfg.train_layers): earlier ones are frozen */
+    size_t n_train;        /* parameters of layers first..: the optimizer's size */
     bp__policy policy;     /* the stopping rule's state (train_policy.c) */
 };
 
@@ -39,6 +42,26 @@ bp_train_config bp_train_config_default(void)
                          .schedule = BP_SCHEDULE_CONSTANT, .step_epochs = 5, .gamma = 0.1,
                          .monitor = BP_MONITOR_AUTO};
     return c;
+}
+
+/* The first trained layer: the last cfg->train_layers (0: all of the model's
+ * own, those after any borrowed ones). */
+static bp_status trained_layers(const bp_model *m, const bp_train_config *cfg, int *first)
+{
+    int L = m->cfg.n_layers, own = L - m->n_borrowed, k = cfg->train_layers;
+    if (k < 0 || k > own)
+        return bp__fail(BP_ERR_INVALID, "train config: train_layers = %d, must be 0 (all) .. %d "
+                        "(the model has %d layers%s)", k, own, L,
+                        m->n_borrowed ? ", the first ones borrowed and frozen" : "");
+    *first = L - (k ? k : own);
+    return BP_OK;
+}
+
+size_t bp_model_train_param_count(const bp_model *m, int train_layers)
+{
+    int L = m->cfg.n_layers, own = L - m->n_borrowed;
+    if (train_layers <= 0 || train_layers > own) train_layers = own;
+    return m->n_params - m->layers[L - train_layers].w_off;
 }
 
 bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
@@ -54,25 +77,39 @@ bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
                         cfg->shard, shards - 1);
     if (shards > 1 && !cfg->reduce)
         return bp__fail(BP_ERR_INVALID, "train config: %d shards need a reduce function", shards);
+    int first = 0;
+    bp_status st = trained_layers(model, cfg, &first);
+    if (st) return st;
+    size_t n_train = bp_model_param_count(model) - model->layers[first].w_off;
     /* The optimizer's state and split cover its own n values: another n would
      * update past the model's buffers, or only part of them. */
-    if (opt && bp_optim_param_count(opt) != bp_model_param_count(model))
+    if (opt && bp_optim_param_count(opt) != n_train && n_train == bp_model_param_count(model))
         return bp__fail(BP_ERR_INVALID,
                         "trainer: the optimizer has %zu parameters, the model %zu "
                         "(create the optimizer with bp_model_param_count(model))",
                         bp_optim_param_count(opt), bp_model_param_count(model));
-    bp_status st = bp__policy_check(cfg);
+    if (opt && bp_optim_param_count(opt) != n_train)
+        return bp__fail(BP_ERR_INVALID,
+                        "trainer: the optimizer has %zu parameters, the trained layers %d..%d "
+                        "have %zu (create the optimizer with bp_model_train_param_count(model, "
+                        "train_layers = %d))",
+                        bp_optim_param_count(opt), first, model->cfg.n_layers - 1, n_train,
+                        cfg->train_layers);
+    st = bp__policy_check(cfg);
     if (st) return st;
-    bp_trainer *t = bp__calloc(1, sizeof *t);
+    bp__alloc a = bp__alloc_current();
+    bp_trainer *t = bp__alloc_calloc(&a, 1, sizeof *t);
     if (!t) return BP_ERR_NOMEM;
+    t->alloc = a;
     t->model = model, t->opt = opt, t->cfg = *cfg;
     t->cfg.shards = shards;
     if (t->cfg.lr == 0 && opt) t->cfg.lr = bp_optim_lr(opt); /* the schedule's base rate */
-    if ((st = bp__policy_init(&t->policy, cfg, bp_model_param_count(model)))) {
+    if ((st = bp__policy_init(&t->policy, cfg, model->n_params - model->own_off, &a))) {
         bp_trainer_free(t);
         return st;
     }
-    t->n_blocks = bp__model_blocks(model, t->blocks);
+    t->first = first, t->n_train = n_train;
+    t->n_blocks = bp__model_blocks(model, first, t->blocks);
     bp_rng_seed(&t->rng, cfg->seed);
     *out = t;
     return BP_OK;
@@ -81,45 +118,59 @@ bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
 void bp_trainer_free(bp_trainer *t)
 {
     if (!t) return;
-    free(t->order);
-    for (int i = 0; i < 2; i++) free(t->xb[i]), free(t->yb[i]);
+    bp__alloc a = t->alloc;
+    bp__alloc_free(&a, t->order);
+    for (int i = 0; i < 2; i++) bp__alloc_free(&a, t->xb[i]), bp__alloc_free(&a, t->yb[i]);
     bp__policy_free(&t->policy);
-    free(t);
+    bp__alloc_free(&a, t);
 }
 
-/* Batch buffers (and the model's workspace) for this shard's slice of the
- * largest batch, min(batch_size, n) samples: sized by the data, so that a
- * batch size far beyond it (a hostile checkpoint's, say) allocates nothing
- * extra. They only grow. */
+/* This shard's slice of the largest batch, min(batch_size, n) samples:
+ * sized by the data, so that a batch size far beyond it (a hostile
+ * checkpoint's, say) allocates nothing extra. */
+static size_t batch_rows(size_t batch_size, size_t shards, size_t n)
+{
+    size_t batch = n < batch_size ? n : batch_size;
+    return (batch + shards - 1) / shards;
+}
+
+/* The model's workspace and, when batches are gathered, the batch buffers
+ * for batch_rows. They only grow. Unshuffled epochs read the caller's rows
+ * in place and need no buffers. */
 static bp_status size_batch(bp_trainer *t, size_t n)
 {
-    size_t batch = n < (size_t)t->cfg.batch_size ? n : (size_t)t->cfg.batch_size;
-    size_t rows = (batch + (size_t)t->cfg.shards - 1) / (size_t)t->cfg.shards;
-    if (rows <= t->rows) return BP_OK;
+    size_t rows = batch_rows((size_t)t->cfg.batch_size, (size_t)t->cfg.shards, n);
+    bp_status st = bp_model_reserve(t->model, (int)rows);
+    if (st || !t->gather || rows <= t->rows) return st;
     t->rows = 0;
     for (int i = 0; i < 2; i++) {
-        free(t->xb[i]), free(t->yb[i]);
-        t->xb[i] = bp__calloc(rows * (size_t)bp_model_inputs(t->model), sizeof(bp_real));
-        t->yb[i] = bp__calloc(rows * (size_t)bp_model_outputs(t->model), sizeof(bp_real));
-        if (!t->xb[i] || !t->yb[i]) return BP_ERR_NOMEM;
+        bp__alloc_free(&t->alloc, t->xb[i]), bp__alloc_free(&t->alloc, t->yb[i]);
+        t->xb[i] = t->yb[i] = NULL;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (!(t->xb[i] = bp__alloc_calloc(&t->alloc, rows * (size_t)bp_model_inputs(t->model),
+                                          sizeof(bp_real))) ||
+            !(t->yb[i] = bp__alloc_calloc(&t->alloc, rows * (size_t)bp_model_outputs(t->model),
+                                          sizeof(bp_real))))
+            return BP_ERR_NOMEM;
     }
     t->rows = rows;
-    return bp_model_reserve(t->model, (int)rows);
+    return BP_OK;
 }
 
-/* The epoch's sample order: `given`, or the identity, then Fisher-Yates with
- * the generator when shuffling. */
+/* The epoch's sample order when batches are gathered: `given`, or the
+ * identity, then Fisher-Yates with the generator when shuffling. */
 static bp_status make_order(bp_trainer *t, size_t n, bp_rng *rng, const size_t *given)
 {
+    t->gather = given || t->cfg.shuffle;
+    bp_status st = size_batch(t, n);
+    if (st || !t->gather) return st;
     if (t->order_n != n) { /* only when the data set changes size */
-        free(t->order);
+        bp__alloc_free(&t->alloc, t->order);
         t->order_n = 0;
-        bp_status st = size_batch(t, n);
-        if (st) return st;
-        if (!(t->order = bp__calloc(n, sizeof *t->order))) return BP_ERR_NOMEM;
+        if (!(t->order = bp__alloc_calloc(&t->alloc, n, sizeof *t->order))) return BP_ERR_NOMEM;
         t->order_n = n;
     }
-    t->gather = given || t->cfg.shuffle;
     if (given) {
         memcpy(t->order, given, n * sizeof *given);
         return BP_OK;
@@ -193,8 +244,8 @@ typedef struct step_sums {
  * call: the sums ride in the BP__REDUCE_EXTRA values after the gradient. */
 static bp_status reduce(bp_trainer *t, step_sums *s)
 {
-    size_t n = bp_model_param_count(t->model);
-    bp_real *buf = bp_model_grads(t->model), *extra = buf + n;
+    size_t n = t->n_train; /* the trained layers' gradient, contiguous at the end */
+    bp_real *buf = t->model->layers[t->first].dw, *extra = buf + n;
     extra[0] = (bp_real)s->loss, extra[1] = (bp_real)s->correct, extra[2] = (bp_real)s->stop;
     bp_status st = t->cfg.reduce(t->cfg.reduce_user, buf, n + BP__REDUCE_EXTRA);
     if (st) return st;
@@ -225,9 +276,13 @@ static double add_l2_penalty(bp_trainer *t, int total)
     bp_real c = (bp_real)(l2 / total);
     for (int l = 0; l < m->cfg.n_layers; l++) {
         const bp_layer *L = &m->layers[l];
-        const bp_real *restrict w = m->params + L->w_off; /* (out, in) */
-        bp_real *restrict g = m->grads + L->w_off;         /* (out, in) */
+        const bp_real *restrict w = L->w; /* (out, in) */
+        bp_real *restrict g = L->dw;      /* (out, in) */
         size_t count = (size_t)L->out * L->in, i = 0;
+        if (l < t->first) { /* frozen: in the penalty, as the loss has it, but no gradient */
+            for (; i < count; i++) sum += (double)w[i] * w[i];
+            continue;
+        }
         /* one pass over w; independent lanes: one sum in double would serialize on its adds */
         for (; i + 8 <= count; i += 8)
             for (int j = 0; j < 8; j++) {
@@ -253,12 +308,12 @@ static bp_status train_step(bp_trainer *t, const bp_real *x, const bp_real *y, i
     bp_status st = BP_OK;
     if (rows > 0) {
         st = bp_model_forward(m, x, rows, NULL);
-        if (!st) st = bp__model_backward(m, y, rows, total);
+        if (!st) st = bp__model_backward_from(m, y, rows, total, t->first);
         if (st) return st;
         s->loss = batch_loss(t, y, rows) * rows;
         s->correct = bp_model_count_correct(m, y, rows);
     } else {
-        memset(bp_model_grads(m), 0, bp_model_param_count(m) * sizeof(bp_real));
+        memset(m->layers[t->first].dw, 0, t->n_train * sizeof(bp_real));
     }
     if (t->cfg.reduce && (st = reduce(t, s))) return st;
     if (t->cfg.l2 > 0) { /* on the reduced gradient: the same on every shard */
@@ -267,8 +322,8 @@ static bp_status train_step(bp_trainer *t, const bp_real *x, const bp_real *y, i
     }
     if (!isfinite(s->loss)) /* the same verdict on every shard: it follows the sums */
         return bp__fail(BP_ERR_NUMERIC, "loss is %g", s->loss / total);
-    return bp__optim_step_blocks(t->opt, bp_model_params(m), bp_model_grads(m), t->blocks,
-                                 t->n_blocks, side);
+    const bp_layer *F = &m->layers[t->first]; /* layers first.. are contiguous from its W */
+    return bp__optim_step_blocks(t->opt, F->w, F->dw, t->blocks, t->n_blocks, side);
 }
 
 /* Runs batches next_batch.. of the epoch, adding to the trainer's sums. A
@@ -385,7 +440,7 @@ bp_status bp_trainer_objective(bp_trainer *t, const bp_real *x, const bp_real *y
     bp_model *m = t->model;
     int rows = (int)n;
     bp_status st = bp_model_forward(m, x, rows, NULL);
-    if (!st) st = bp__model_backward(m, y, rows, rows);
+    if (!st) st = bp__model_backward_from(m, y, rows, rows, t->first);
     if (st) return st;
     double l = batch_loss(t, y, rows), p = t->cfg.l2 > 0 ? add_l2_penalty(t, rows) / rows : 0;
     *loss = l + p;
@@ -442,4 +497,33 @@ const bp_real *bp_trainer_best_params(const bp_trainer *t) { return t->policy.be
 void bp_trainer_set_early_stop(bp_trainer *t, const bp_early_stop_state *s, const bp_real *best)
 {
     bp__policy_resume(&t->policy, s, best);
+}
+
+/* ------------------------------------------------------------ memory */
+
+bp_status bp_train_memory(const bp_model_config *mc, int frozen, const bp_optim_config *oc,
+                          const bp_train_config *tc, size_t n_samples, size_t *bytes)
+{
+    size_t model, optim;
+    bp_status st = bp__model_bytes(mc, frozen, &model);
+    if (st) return st;
+    int L = mc->n_layers, own = L - frozen, k = tc->train_layers;
+    if (k < 0 || k > own)
+        return bp__fail(BP_ERR_INVALID, "train config: train_layers = %d, must be 0 (all) .. %d",
+                        k, own);
+    if (tc->batch_size < 1 || n_samples == 0)
+        return bp__fail(BP_ERR_INVALID, "memory: batch_size = %d and %zu samples, both must be "
+                        ">= 1", tc->batch_size, n_samples);
+    size_t n_train = bp_model_config_param_count(mc, L - (k ? k : own), L);
+    if ((st = bp__optim_bytes(oc, n_train, &optim))) return st;
+    size_t shards = tc->shards > 1 ? (size_t)tc->shards : 1;
+    size_t rows = batch_rows((size_t)tc->batch_size, shards, n_samples);
+    size_t in = (size_t)mc->sizes[0], out = (size_t)mc->sizes[L], s = sizeof(bp_real);
+    size_t trainer = bp__alloc_bytes(1, sizeof(bp_trainer));
+    if (tc->restore_best) trainer += bp__alloc_bytes(bp_model_config_param_count(mc, frozen, L), s);
+    if (tc->shuffle) /* the order and two gathered batches (bp_trainer_epoch_order: count it so) */
+        trainer += bp__alloc_bytes(n_samples, sizeof(size_t)) +
+                   2 * (bp__alloc_bytes(rows * in, s) + bp__alloc_bytes(rows * out, s));
+    *bytes = model + bp__model_workspace_bytes(mc, rows) + optim + trainer;
+    return BP_OK;
 }
