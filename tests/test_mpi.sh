@@ -158,7 +158,7 @@ expect_fail "rank-with-missing-data-aborts-all" "--data: no such file 'missing.c
 expect_fail "ranks-with-other-settings-abort" "ranks differ in their data, model or settings" \
     $MPIRUN -np 1 "$M" train $IRIS --save f.st --quiet : -np 1 "$M" train $IRIS --lr 0.5 --save f.st --quiet
 expect_fail "numeric-failure-ends-all-ranks" "epoch [12], batch [0-9]+: .*lower learning rate" \
-    $MPIRUN -np 2 "$M" train --data reg.csv --layers 3,64,64,1 --act identity --opt sgd --lr 1e30 \
+    $MPIRUN -np 2 "$M" train --data reg.csv --layers 3,64,64,1 --act identity --opt sgd --lr 1e200 \
         --epochs 2 --save u.st --normalize none
 expect_fail "usage-error-ends-all-ranks" "--lr: expected a number > 0" $MPIRUN -np 2 "$M" train $IRIS --lr 0 --save u.st
 
