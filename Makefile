@@ -205,9 +205,11 @@ conformance: deps
 	BP_BUILD=build/double /usr/bin/python3 tests/test_conformance.py
 
 # Speed beside PyTorch (bench/run.py) and inference beside onnxruntime
-# (bench/infer.py), as ratios; REPEATS=3 rounds by default.
+# (bench/infer.py), as ratios; REPEATS=3 rounds by default. First the
+# library's own GEMM (BLAS=none's kernel) beside OpenBLAS (bench/bench_gemm.c).
 bench: deps
 	$(MAKE) REAL=float bench-bin
+	build/float/bench/bench_gemm $(or $(GEMM_ROUNDS),15)
 	/usr/bin/python3 bench/run.py build/float $(or $(REPEATS),3)
 	/usr/bin/python3 bench/infer.py build/float $(or $(REPEATS),3)
 	$(MAKE) python-libs
