@@ -139,9 +139,11 @@ static inline vec load(const bp_real *p)
 
 static inline void store(bp_real *p, vec v) { memcpy(p, &v, sizeof v); }
 
-/* c (mr, nr), rows ldc apart, <- the (MR, NR) tile a (kc, MR) · b (kc, NR). */
+/* c (mr, nr), element (i, j) at c[i rs + j cs], <- the (MR, NR) tile
+ * a (kc, MR) · b (kc, NR). */
 static void micro(int kc, const bp_real *restrict a, const bp_real *restrict b, bp_real *restrict c,
-                  int ldc, int mr, int nr, bp_real alpha, bp_real beta, store_mode mode)
+                  size_t rs, size_t cs, int mr, int nr, bp_real alpha, bp_real beta,
+                  store_mode mode)
 {
     vec t[MR][NV];
     for (int i = 0; i < MR; i++)
@@ -152,10 +154,10 @@ static void micro(int kc, const bp_real *restrict a, const bp_real *restrict b, 
         for (int i = 0; i < MR; i++) /* scalar · vector: a[i] broadcast */
             for (int v = 0; v < NV; v++) t[i][v] += a[i] * bv[v];
     }
-    if (mr == MR && nr == NR) {
+    if (mr == MR && nr == NR && cs == 1) {
         for (int i = 0; i < MR; i++)
             for (int v = 0; v < NV; v++) {
-                bp_real *cv = c + (size_t)i * ldc + v * VL;
+                bp_real *cv = c + i * rs + v * VL;
                 vec s = alpha * t[i][v];
                 store(cv, mode == STORE_NEW ? s : mode == STORE_BETA ? s + beta * load(cv) : load(cv) + s);
             }
@@ -164,13 +166,13 @@ static void micro(int kc, const bp_real *restrict a, const bp_real *restrict b, 
     bp_real tile[MR][NR]; /* t stays in registers: no pointer to it */
     for (int i = 0; i < MR; i++)
         for (int v = 0; v < NV; v++) store(&tile[i][v * VL], t[i][v]);
-    for (int i = 0; i < mr; i++) {
-        bp_real *ci = c + (size_t)i * ldc;
-        for (int j = 0; j < nr; j++)
-            ci[j] = mode == STORE_NEW    ? alpha * tile[i][j]
-                    : mode == STORE_BETA ? alpha * tile[i][j] + beta * ci[j]
-                                         : ci[j] + alpha * tile[i][j];
-    }
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++) {
+            bp_real *cij = c + i * rs + j * cs;
+            *cij = mode == STORE_NEW    ? alpha * tile[i][j]
+                   : mode == STORE_BETA ? alpha * tile[i][j] + beta * *cij
+                                        : *cij + alpha * tile[i][j];
+        }
 }
 
 /* C <- beta C (0 when beta is 0, whatever C held): the k = 0 product. */
@@ -180,15 +182,11 @@ static void scale_c(int m, int n, bp_real beta, bp_real *c, int ldc)
         for (int j = 0; j < n; j++) c[(size_t)i * ldc + j] = beta == 0 ? 0 : beta * c[(size_t)i * ldc + j];
 }
 
-void bp__gemm_blocked(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
-                      const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
-                      bp_real *c, int ldc)
+/* C = alpha op(A) op(B) + beta C with C's element (i, j) at c[i rs + j cs]. */
+static void blocked(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
+                    const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta, bp_real *c,
+                    size_t rs, size_t cs)
 {
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0) {
-        scale_c(m, n, beta, c, ldc);
-        return;
-    }
     for (int pc = 0; pc < k; pc += KC) {
         int kc = k - pc < KC ? k - pc : KC;
         store_mode mode = pc > 0 ? STORE_ADD : beta == 0 ? STORE_NEW : STORE_BETA;
@@ -199,9 +197,33 @@ void bp__gemm_blocked(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real a
                 int nr = n - jc < NR ? n - jc : NR;
                 pack_b(tb, b, ldb, pc, jc, kc, nr);
                 for (int ir = 0; ir < mc; ir += MR)
-                    micro(kc, abuf + (size_t)ir * kc, bbuf, c + (size_t)(ic + ir) * ldc + jc, ldc,
+                    micro(kc, abuf + (size_t)ir * kc, bbuf, c + (ic + ir) * rs + jc * cs, rs, cs,
                           mc - ir < MR ? mc - ir : MR, nr, alpha, beta, mode);
             }
         }
     }
+}
+
+/* The share of a tile's lanes that a dimension of `d` fills when cut in
+ * tiles of `t`. */
+static double fill(int d, int t) { return (double)d / (double)((d + t - 1) / t * t); }
+
+void bp__gemm_blocked(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
+                      const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
+                      bp_real *c, int ldc)
+{
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        scale_c(m, n, beta, c, ldc);
+        return;
+    }
+    /* A narrow C (a layer of few units: 10 classes, 1 output) fills few of
+     * the NR lanes; then compute Cᵀ = op(B)ᵀ op(A)ᵀ, C's rows in the lanes,
+     * and store it transposed. Each element's sum is the same, term by term
+     * (b a for a b: IEEE products commute), so the bits are too. Only where
+     * it fills twice the lanes: its stores go one element at a time. */
+    if (2 * fill(m, MR) * fill(n, NR) < fill(n, MR) * fill(m, NR))
+        blocked(!tb, !ta, n, m, k, alpha, b, ldb, a, lda, beta, c, 1, (size_t)ldc);
+    else
+        blocked(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, (size_t)ldc, 1);
 }
