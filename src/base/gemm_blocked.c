@@ -36,8 +36,8 @@
  *
  * The packing buffers are static per thread (_Thread_local; plain static in
  * a build without threads), sized at compile time (MC x KC + KC x NR reals:
- * 164 KiB in float32 with AVX-512, 302 KiB in float64): no allocation per call, and two
- * application threads may multiply at once. */
+ * 164 KiB in float32 with AVX-512, 302 KiB in float64): no allocation per
+ * call, and two application threads may multiply at once. */
 #include "base.h"
 
 #include <string.h>
