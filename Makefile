@@ -45,10 +45,10 @@ endif
 
 BUILD := build/$(REAL)$(BLAS_SUFFIX)
 ifeq ($(SANITIZE),1)
-  BUILD := build/$(REAL)-san
+  BUILD := $(BUILD)-san
   SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 else ifeq ($(SANITIZE),thread)
-  BUILD := build/$(REAL)-tsan
+  BUILD := $(BUILD)-tsan
   SAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
 else ifneq ($(SANITIZE),0)
   $(error SANITIZE must be 0, 1 or thread, not '$(SANITIZE)')
