@@ -353,13 +353,13 @@ WASM      := build/wasm
 WASM_DEPS := build/wasm-deps
 PG_SITE   := build/playground
 PG_EMCC   := NODE_PATH=/usr/share/nodejs $(EMCC)
-PG_CFLAGS := -std=c11 -O3 -msimd128 -fno-math-errno -Wall -Wextra -Wno-unused-command-line-argument
+PG_CFLAGS := -std=c11 -O3 -msimd128 -fno-math-errno -Wall -Wextra -Wno-unused-command-line-argument -Wno-bitwise-instead-of-logical
 PG_LIBSRC := $(LIB_SRC)
 PG_JSON   := dump error hashtable hashtable_seed load memory pack_unpack strbuffer strconv utf value version
 PG_ZLIB   := adler32 crc32 deflate infback inffast inflate inftrees trees zutil gzclose gzlib gzread gzwrite compress uncompr
 PG_OBJ    := $(PG_LIBSRC:src/%.c=$(WASM)/obj/%.o) $(WASM)/obj/api.o \
              $(PG_JSON:%=$(WASM)/jansson/%.o) $(PG_ZLIB:%=$(WASM)/zlib/%.o)
-PG_INC    := -I$(WASM_DEPS)/jansson/src -I$(WASM_DEPS)/zlib -Iplayground/tmp_shim
+PG_INC    := -I$(WASM_DEPS)/jansson/src -I$(WASM_DEPS)/zlib
 PG_PAGE   := $(wildcard playground/*.html playground/*.css playground/*.js)
 PG_LINK   := -sENVIRONMENT=web -sMODULARIZE=1 -sEXPORT_NAME=createBackprop -sALLOW_MEMORY_GROWTH=1 \
              -sFILESYSTEM=1 -sEXPORTED_FUNCTIONS=_malloc,_free \
@@ -379,11 +379,13 @@ $(WASM)/zlib/%.o: $(WASM_DEPS)/zlib/zlib.h
 
 $(WASM)/obj/%.o: src/%.c | $(WASM_DEPS)/jansson/src/jansson.h $(WASM_DEPS)/zlib/zlib.h
 	@mkdir -p $(@D)
-	$(PG_EMCC) $(filter-out -DBP_REAL_DOUBLE,$(CPPFLAGS)) $(INC_$(firstword $(subst /, ,$*))) $(PG_INC) $(PG_CFLAGS) -MMD -MP -c $< -o $@
+	$(PG_EMCC) $(filter-out -DBP_REAL_DOUBLE,$(CPPFLAGS)) -DBP_NO_BLAS $(INC_$(firstword $(subst /, ,$*))) $(PG_INC) $(PG_CFLAGS) -MMD -MP -c $< -o $@
 
 $(WASM)/obj/%.o: playground/%.c | $(WASM_DEPS)/jansson/src/jansson.h $(WASM_DEPS)/zlib/zlib.h
 	@mkdir -p $(@D)
-	$(PG_EMCC) $(filter-out -DBP_REAL_DOUBLE,$(CPPFLAGS)) $(INC_ALL) $(PG_INC) $(PG_CFLAGS) -MMD -MP -c $< -o $@
+	$(PG_EMCC) $(filter-out -DBP_REAL_DOUBLE,$(CPPFLAGS)) -DBP_NO_BLAS $(INC_ALL) $(PG_INC) $(PG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(WASM)/obj/base/gemm_blocked.o: PG_CFLAGS += -ffp-contract=off
 
 $(WASM)/backprop.js: $(PG_OBJ)
 	$(PG_EMCC) -O3 $(PG_LINK) -o $@ $^ -lm
@@ -393,7 +395,7 @@ playground-site: $(WASM)/backprop.js $(PG_PAGE)
 	cp $(PG_PAGE) $(WASM)/backprop.js $(WASM)/backprop.wasm $(PG_SITE)/
 	@echo "playground: $(PG_SITE)/ ($$(cat $(PG_SITE)/* | wc -c) bytes)"
 
-playground: playground-site
+playground: deps playground-site
 	@echo "playground: http://127.0.0.1:$(PORT)/"
 	cd $(PG_SITE) && python3 -m http.server $(PORT) --bind 127.0.0.1
 

@@ -655,21 +655,83 @@ PG_API double pg_optim_value(int which)
     return which >= 0 && which < 6 ? v[which] : 0;
 }
 
-/* The library's gradient check on the first (up to) 4 training points, with
- * the tolerances `backprop gradcheck` applies. Into pg_buffer: largest
- * element error, whole-gradient error, pass (1/0), gradient norm, tolerance. */
+/* How far training point i's pre-activations of relu and leaky_relu units lie
+ * from the kink at 0, in units of what one parameter moved by h can move them
+ * (h times the layer's largest input, at least 1); z[l] holds the layer's z
+ * for the candidates, a batch of c rows. */
+static double kink_margin(bp_model *m, bp_real *const *z, const bp_real *x, int i, double h)
+{
+    double best = INFINITY;
+    const bp_model_config *c = &m->cfg;
+    for (int l = 0; l + 1 < c->n_layers; l++) {
+        if (c->act[l] != BP_ACT_RELU && c->act[l] != BP_ACT_LEAKY_RELU) continue;
+        int in = c->sizes[l], out = c->sizes[l + 1];
+        const bp_real *ap = l ? m->acts[l - 1] + (size_t)i * in : x + (size_t)i * in;
+        double amax = 1;
+        for (int k = 0; k < in; k++) amax = fabs(ap[k]) > amax ? fabs(ap[k]) : amax;
+        for (int j = 0; j < out; j++) {
+            double r = fabs(z[l][(size_t)i * out + j]) / (h * amax);
+            best = r < best ? r : best;
+        }
+    }
+    return best;
+}
+
+/* The training points of the check: the first 4, or in a network with relu
+ * or leaky_relu units the 4 (of the first 1000) whose pre-activations lie
+ * farthest from the kink: a finite difference across it is wrong (the CLI's
+ * help says as much), and that failure would be the check's, not
+ * backpropagation's. idx gets m indices; returns m. */
+static int check_points(size_t *idx, double h)
+{
+    int m = N.ntr < 4 ? (int)N.ntr : 4, L = N.m->cfg.n_layers, kinks = 0;
+    for (int i = 0; i < m; i++) idx[i] = (size_t)i;
+    for (int l = 0; l + 1 < L; l++) kinks |= N.m->cfg.act[l] == BP_ACT_RELU || N.m->cfg.act[l] == BP_ACT_LEAKY_RELU;
+    if (!kinks) return m;
+    int c = N.ntr < 1000 ? (int)N.ntr : 1000;
+    bp_real *z[BP_MAX_LAYERS] = {0};
+    double *marg = malloc((size_t)c * sizeof *marg);
+    int ok = marg != NULL;
+    for (int l = 0; ok && l < L; l++) ok = (z[l] = malloc((size_t)c * N.m->cfg.sizes[l + 1] * sizeof(bp_real))) != NULL;
+    if (ok && !bp__model_forward_keep(N.m, N.xtr, c, z)) {
+        for (int i = 0; i < c; i++) marg[i] = kink_margin(N.m, z, N.xtr, i, h);
+        for (int k = 0; k < m; k++) { /* the m largest margins, in order */
+            int b = -1;
+            for (int i = 0; i < c; i++)
+                if (marg[i] >= 0 && (b < 0 || marg[i] > marg[b])) b = i;
+            idx[k] = (size_t)b;
+            marg[b] = -1;
+        }
+    }
+    for (int l = 0; l < L; l++) free(z[l]);
+    free(marg);
+    return m;
+}
+
+/* The library's gradient check (bp_gradcheck, central differences with its
+ * default h) on 4 training points (check_points), with the tolerances
+ * `backprop gradcheck` applies. Into pg_buffer: largest element error,
+ * whole-gradient error, pass (1/0), gradient norm, tolerance, and the 4
+ * points' indices. */
 PG_API bp_real *pg_gradcheck(void)
 {
     if (!N.m) return fail("no network"), NULL;
-    int m = N.ntr < 4 ? (int)N.ntr : 4;
-    int f32 = bp_real_size() == 4;
-    double tol = f32 ? 2e-2 : 1e-6, floor = f32 ? 1e-3 : 1e-4;
+    int f32 = bp_real_size() == 4, in = bp_model_inputs(N.m), out = bp_model_outputs(N.m);
+    double tol = f32 ? 2e-2 : 1e-6, floor = f32 ? 1e-3 : 1e-4, h = f32 ? 1e-2 : 1e-5;
+    size_t idx[4];
+    int m = check_points(idx, h);
+    bp_real x[4 * PG_MAX_CSV_INPUTS], y[4 * PG_MAX_CSV_INPUTS];
+    for (int i = 0; i < m; i++) {
+        memcpy(x + (size_t)i * in, N.xtr + idx[i] * in, (size_t)in * sizeof *x);
+        memcpy(y + (size_t)i * out, N.ytr + idx[i] * out, (size_t)out * sizeof *y);
+    }
     bp_gradcheck_result r;
-    if (bp_gradcheck(N.m, N.xtr, N.ytr, m, 0, floor, &r)) return lib_fail("gradcheck"), NULL;
-    bp_real *b = pg_buffer(5);
+    if (bp_gradcheck(N.m, x, y, m, h, floor, &r)) return lib_fail("gradcheck"), NULL;
+    bp_real *b = pg_buffer(9);
     if (!b) return NULL;
     b[0] = (bp_real)r.max_rel_error, b[1] = (bp_real)r.norm_rel_error;
     b[2] = r.max_rel_error <= tol && r.grad_norm > 0, b[3] = (bp_real)r.grad_norm, b[4] = (bp_real)tol;
+    for (int i = 0; i < 4; i++) b[5 + i] = i < m ? (bp_real)idx[i] : -1;
     return b;
 }
 

@@ -235,8 +235,9 @@
   function gradcheck() {
     const p = M._pg_gradcheck();
     if (!p) throw new Error(err());
-    const v = f32(p, 5);
-    return { largest: v[0], whole: v[1], ok: v[2] === 1, gradNorm: v[3], tolerance: v[4] };
+    const v = f32(p, 9);
+    return { largest: v[0], whole: v[1], ok: v[2] === 1, gradNorm: v[3], tolerance: v[4],
+      points: Array.from(v.subarray(5, 9)).filter((i) => i >= 0) };
   }
 
   /* ---------------------------------------------------------------- URL */
