@@ -126,11 +126,16 @@
     if (losses.length > 2000) losses = losses.filter((_, i) => i % 2 === 0);
     return s;
   }
+  /* n steps or epochs in chunks, a point of the loss curves after each
+   * (about 100 per call). */
   function train(fn, n) {
     n = Number.isInteger(n) && n > 0 ? n : 1;
-    if (fn(n)) { message(err()); setPlaying(false); }
-    const s = record();
-    return s;
+    const chunk = Math.max(1, Math.ceil(n / 100));
+    for (let done = 0; done < n; done += chunk) {
+      if (fn(Math.min(chunk, n - done))) { message(err()); setPlaying(false); break; }
+      record();
+    }
+    return lastStats;
   }
   const step = (n) => { const s = train(M._pg_step, n); draw(); return s; };
   const epoch = (n) => { const s = train(M._pg_epoch, n); draw(); return s; };
@@ -172,22 +177,32 @@
     const dec = new TextDecoder();
     return { c: dec.decode(readFile(path)), h: dec.decode(readFile('/tmp/playground.h')) };
   }
-  function dataCSV() {
-    const nin = M._pg_inputs(), out = M._pg_outputs();
+  /* The training ('train') or test ('test') points as CSV: the model's input
+   * features (before normalization), then the target (class index or value). */
+  function dataCSV(which) {
+    const nin = M._pg_inputs(), test = which === 'test' ? 1 : 0;
     const names = setup.dataset === 'csv' ? (csvNames || []).slice(0, nin) : setup.features.slice();
     while (names.length < nin) names.push('x' + names.length);
     const tgt = f32(M._pg_data_target(), M._pg_data_count(0)).slice();
-    const lines = [names.concat(['target', 'split']).join(',')];
-    for (const test of [0, 1]) {
-      const n = test ? M._pg_test_count() : M._pg_train_count();
-      const idx = new Uint32Array(M.HEAPU32.buffer, test ? M._pg_test_index() : M._pg_train_index(), n).slice();
-      for (let i = 0; i < n; i++) {
-        const f = Array.from(f32(M._pg_features(test, i), nin), (v) => +v.toPrecision(9));
-        lines.push(f.concat([+tgt[idx[i]].toPrecision(9), test ? 'test' : 'train']).join(','));
-      }
+    const lines = [names.concat(['target']).join(',')];
+    const n = test ? M._pg_test_count() : M._pg_train_count();
+    const idx = new Uint32Array(M.HEAPU32.buffer, test ? M._pg_test_index() : M._pg_train_index(), n).slice();
+    for (let i = 0; i < n; i++) {
+      const f = Array.from(f32(M._pg_features(test, i), nin), (v) => +v.toPrecision(9));
+      lines.push(f.concat([+tgt[idx[i]].toPrecision(9)]).join(','));
     }
-    void out;
     return lines.join('\n') + '\n';
+  }
+  /* The `backprop train` command that repeats this setup on those files (its
+   * own normalization and generator: the same setup, not the same numbers). */
+  function command() {
+    const acts = Array.isArray(setup.activation) ? setup.activation : setup.layers.map(() => setup.activation);
+    const sizes = [M._pg_inputs()].concat(setup.layers, [M._pg_outputs()]);
+    const out = { sigmoid: ['sigmoid', 'bce'], softmax: ['softmax', 'xent'], linear: ['identity', 'mse'] }[setup.output];
+    return `backprop train --data playground-train.csv --test playground-test.csv --normalize standard ` +
+      `--layers ${sizes.join(',')}${acts.length ? ' --act ' + acts.join(',') : ''} --out-act ${out[0]} --loss ${out[1]} ` +
+      `--init ${setup.init} --opt ${setup.optimizer} --lr ${setup.lr} --batch ${setup.batch} --seed ${setup.seed} ` +
+      `--epochs ${Math.max(1, M._pg_epochs())} --save playground.safetensors`;
   }
 
   /* ---------------------------------------------------------------- CSV */
@@ -374,7 +389,11 @@
     $('dlOnnx').onclick = guarded(() => download('playground.onnx', exportModel('onnx')));
     $('dlC').onclick = guarded(() => { const r = exportModel('c'); download('playground.c', r.c, 'text/plain'); download('playground.h', r.h, 'text/plain'); });
     $('dlC8').onclick = guarded(() => { const r = exportModel('c', { int8: true }); download('playground.c', r.c, 'text/plain'); download('playground.h', r.h, 'text/plain'); });
-    $('dlData').onclick = guarded(() => download('playground.csv', dataCSV(), 'text/csv'));
+    $('dlData').onclick = guarded(() => {
+      download('playground-train.csv', dataCSV('train'), 'text/csv');
+      download('playground-test.csv', dataCSV('test'), 'text/csv');
+      $('gcresult').textContent = command();
+    });
     $('net').onclick = clickNet;
     $('plane').onclick = clickPlane;
   }
@@ -676,6 +695,7 @@
   }
   function select(s) { selected = s; draw(); }
   const fmt = (v) => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toFixed(4));
+  const fp = (v) => (v < 0 ? `(${fmt(v)})` : fmt(v));  /* a factor of a product */
   const G = ['', 'σ', 'tanh', 'relu', 'leaky_relu', 'softmax'];
   function showNotes() {
     if (M._pg_inspect(point)) { $('notes').textContent = err(); return; }
@@ -686,7 +706,7 @@
     const w = f32(M._pg_weight(l), nin * nout), b = f32(M._pg_bias(l), nout)[j];
     const delta = f32(M._pg_bias_grad(l), nout)[j], dw = f32(M._pg_weight_grad(l), nin * nout);
     const act = G[M._pg_act(l)] || 'g', last = l === L - 1;
-    const terms = Array.from({ length: Math.min(nin, 4) }, (_, k) => `${fmt(w[j * nin + k])}·${fmt(aprev[k])}`).join(' + ');
+    const terms = Array.from({ length: Math.min(nin, 4) }, (_, k) => `${fmt(w[j * nin + k])}·${fp(aprev[k])}`).join(' + ');
     const y = f32(M._pg_inspect_y(point), M._pg_outputs());
     let t = `point ${point} of the training set (click the plane to choose), target y = ${Array.from(y, fmt).join(', ')}\n`;
     t += `layer ${l + 1} (${last ? 'output' : 'hidden'}), unit ${j + 1}, activation ${ACT_NAMES[M._pg_act(l)]}\n\n`;
@@ -699,7 +719,7 @@
     if (selected.type === 'edge') {
       const k = selected.k;
       t += `\nedge from unit ${k + 1} of ${l === 0 ? 'the inputs' : 'layer ' + l}: w = ${fmt(w[j * nin + k])}\n`;
-      t += `∂J/∂w = δ·a_prev = ${fmt(delta)}·${fmt(aprev[k])} = ${fmt(dw[j * nin + k])}\n`;
+      t += `∂J/∂w = δ·a_prev = ${fmt(delta)}·${fp(aprev[k])} = ${fmt(dw[j * nin + k])}\n`;
     } else t += `∂J/∂b = δ = ${fmt(delta)}\n`;
     t += '\n' + updateText(off, np);
     $('notes').innerHTML = '<div class="eq"></div>';
@@ -741,11 +761,14 @@
   window.playground = {
     ready, configure, step, epoch, stats, predict, exportModel, loadCSV, gradcheck,
     /* beyond the issue's surface, for tests and the console */
-    features, dataCSV,
+    features, dataCSV, command,
     play: () => setPlaying(true), pause: () => setPlaying(false),
     get frames() { return frames; },
     timing: () => Object.assign({}, timing),
     get setup() { return JSON.parse(JSON.stringify(setup)); },
+    /* shows the notes' equations for a neuron ({type: 'neuron', layer, j}) or an
+     * edge ({type: 'edge', layer, j, k}) of 0-based layer `layer`, at training point `pt` */
+    inspect: (sel, pt) => { point = pt || 0; select(sel); return $('notes').textContent; },
     weights: () => Array.from(f32(M._pg_params(), M._pg_param_count())),
     message: () => ($('message').hidden ? '' : $('message').textContent),
   };

@@ -189,6 +189,16 @@ def check_exports(R, out):
                  f"{100 * agree:.1f}%, largest difference {np.max(np.abs(y - page)):.3g}")
 
 
+def check_command(out):
+    """The data CSVs and the page's `backprop train` command run natively."""
+    with open(os.path.join(out, "command.txt")) as f:
+        cmd = f.read().split()
+    cmd[0] = os.path.join(BUILD, "bin", "backprop")
+    r = subprocess.run(cmd + ["--quiet"], cwd=out, capture_output=True, text=True)
+    case("the page's data CSVs train with its backprop train command", r.returncode == 0 and
+         os.path.exists(os.path.join(out, "playground.safetensors")), " ".join(cmd[1:]) + " " + r.stderr[-500:])
+
+
 def figures(R):
     c = R["checks"]
     p = c["play"]
@@ -214,6 +224,7 @@ def main():
         if R is not None:
             check_page(R)
             check_exports(R, out)
+            check_command(out)
             figures(R)
     finally:
         shutil.rmtree(out, ignore_errors=True)

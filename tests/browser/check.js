@@ -88,7 +88,7 @@ async function main() {
     return { c, s, ms: performance.now() - t };
   }, spiral);
   if (shot) {
-    await pg(() => window.playground.step(1));
+    R.notes = await pg(() => { window.playground.step(1); return window.playground.inspect({ type: 'edge', layer: 1, j: 2, k: 3 }, 5); });
     await page.screenshot({ path: shot });
   }
 
@@ -137,7 +137,7 @@ async function main() {
     const pts = Array.from({ length: 1000 }, () => [12 * rnd() - 6, 12 * rnd() - 6]);
     const model = p.exportModel('model'), onnx = p.exportModel('onnx'), cf = p.exportModel('c');
     const c8 = p.exportModel('c', { int8: true });
-    return { c, pts, feats: p.features(pts), out: p.predict(pts), model: Array.from(model), onnx: Array.from(onnx), cf, c8, csv: p.dataCSV() };
+    return { c, pts, feats: p.features(pts), out: p.predict(pts), model: Array.from(model), onnx: Array.from(onnx), cf, c8, csv: p.dataCSV('train'), test: p.dataCSV('test'), cmd: p.command() };
   }, expCfg);
   fs.writeFileSync(path.join(outDir, 'model.safetensors'), Buffer.from(ex.model));
   fs.writeFileSync(path.join(outDir, 'model.onnx'), Buffer.from(ex.onnx));
@@ -146,7 +146,9 @@ async function main() {
   fs.mkdirSync(path.join(outDir, 'int8'), { recursive: true });
   fs.writeFileSync(path.join(outDir, 'int8', 'playground.c'), ex.c8.c);
   fs.writeFileSync(path.join(outDir, 'int8', 'playground.h'), ex.c8.h);
-  fs.writeFileSync(path.join(outDir, 'data.csv'), ex.csv);
+  fs.writeFileSync(path.join(outDir, 'playground-train.csv'), ex.csv);
+  fs.writeFileSync(path.join(outDir, 'playground-test.csv'), ex.test);
+  fs.writeFileSync(path.join(outDir, 'command.txt'), ex.cmd);
   R.checks.export = { c: ex.c, pts: ex.pts, feats: ex.feats, out: ex.out };
 
   // Gradient check for every activation.
