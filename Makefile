@@ -199,17 +199,19 @@ test: deps
 
 # The PyTorch conformance suite alone, in both precisions (also part of make test).
 conformance: deps
-	$(MAKE) REAL=float build/float/tests/reference_driver
-	$(MAKE) REAL=double build/double/tests/reference_driver
-	BP_BUILD=build/float /usr/bin/python3 tests/test_conformance.py
-	BP_BUILD=build/double /usr/bin/python3 tests/test_conformance.py
+	$(MAKE) REAL=float build/float$(BLAS_SUFFIX)/tests/reference_driver
+	$(MAKE) REAL=double build/double$(BLAS_SUFFIX)/tests/reference_driver
+	BP_BUILD=build/float$(BLAS_SUFFIX) /usr/bin/python3 tests/test_conformance.py
+	BP_BUILD=build/double$(BLAS_SUFFIX) /usr/bin/python3 tests/test_conformance.py
 
 # Speed beside PyTorch (bench/run.py) and inference beside onnxruntime
-# (bench/infer.py), as ratios; REPEATS=3 rounds by default.
+# (bench/infer.py), as ratios; REPEATS=3 rounds by default. First the
+# library's own GEMM (BLAS=none's kernel) beside OpenBLAS (bench/bench_gemm.c).
 bench: deps
 	$(MAKE) REAL=float bench-bin
-	/usr/bin/python3 bench/run.py build/float $(or $(REPEATS),3)
-	/usr/bin/python3 bench/infer.py build/float $(or $(REPEATS),3)
+	build/float$(BLAS_SUFFIX)/bench/bench_gemm $(or $(GEMM_ROUNDS),15)
+	/usr/bin/python3 bench/run.py build/float$(BLAS_SUFFIX) $(or $(REPEATS),3)
+	/usr/bin/python3 bench/infer.py build/float$(BLAS_SUFFIX) $(or $(REPEATS),3)
 	$(MAKE) python-libs
 	PYTHONPATH=python /usr/bin/python3 bench/python_sklearn.py $(or $(REPEATS),3)
 
@@ -286,8 +288,8 @@ PYDIR ?= $(PREFIX)/lib/python3/dist-packages
 install-python: python-libs
 	install -d $(DESTDIR)$(PYDIR)/backprop/lib/float $(DESTDIR)$(PYDIR)/backprop/lib/double
 	install -m 644 python/backprop/*.py $(DESTDIR)$(PYDIR)/backprop/
-	install -m 755 build/float/libbackprop.so $(DESTDIR)$(PYDIR)/backprop/lib/float/
-	install -m 755 build/double/libbackprop.so $(DESTDIR)$(PYDIR)/backprop/lib/double/
+	install -m 755 build/float$(BLAS_SUFFIX)/libbackprop.so $(DESTDIR)$(PYDIR)/backprop/lib/float/
+	install -m 755 build/double$(BLAS_SUFFIX)/libbackprop.so $(DESTDIR)$(PYDIR)/backprop/lib/double/
 
 clean:
 	rm -rf build

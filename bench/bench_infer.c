@@ -25,7 +25,11 @@
 
 #include "bench.h"
 
+#ifdef BP_NO_BLAS /* make BLAS=none: the own GEMM has no threads of its own */
+static void openblas_set_num_threads(int n) { (void)n; }
+#else
 #include <cblas.h>
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -26,6 +26,17 @@ if [ -e "${BP_DATASETS_DIR:-/usr/share/datasets}/fashion-mnist/train-images-idx3
     check torch_train_fashion env OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_train.py 784,8,10 16 xent 1 256 1 fashion-mnist
 fi
 check torch_train env OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_train.py 16,8,3 4 xent 1 64 2
+# bench_gemm (make bench's GEMM rows): the three products and the step of both
+# models, each with the own and the BLAS rate and their ratio, all positive.
+if out=$(timeout 120 "$BP_BUILD/bench/bench_gemm" 1 2>&1) && /usr/bin/python3 - "$out" <<'PY'
+import sys
+rows = [l.split() for l in sys.argv[1].splitlines() if l.startswith("  ")]
+assert len(rows) == 8, rows
+assert all(float(x) > 0 for r in rows for x in r[-3:]), rows
+PY
+then echo "ok   bench_gemm"; ok=$((ok + 1))
+else echo "FAIL bench_gemm"; printf '%s\n' "$out"; failed=$((failed + 1))
+fi
 # An unknown DATA is refused by both programs, not read as synthetic.
 for prog in "$BP_BUILD/bench/bench_train" "/usr/bin/python3 bench/torch_train.py"; do
     if $prog 16,8,3 4 xent 1 64 1 nonsense >/dev/null 2>&1; then

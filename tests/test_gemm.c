@@ -125,9 +125,10 @@ static void order_model(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real
  * as within the whole product (as the thread pool splits them). */
 static void test_blocked_order(void)
 {
-    const int shapes[][3] = {{1, 1, 1}, {67, 45, 700}, {128, 256, 784}, {31, 3, 256}, {9, 40, 0}};
+    const int shapes[][3] = {{1, 1, 1},      {67, 45, 700}, {128, 256, 784}, {31, 3, 256},
+                             {9, 40, 0},     {128, 10, 128}, {32, 1, 64},    {1, 64, 32}};
     static const double ab[][2] = {{1, 0}, {0.75, -1.5}};
-    for (int s = 0; s < 5; s++)
+    for (int s = 0; s < 8; s++)
         for (int t = 0; t < 4; t++)
             for (int x = 0; x < 2; x++) {
                 bp__trans ta = t & 1, tb = t >> 1;

@@ -9,10 +9,12 @@
  *       for each NR columns of C               (jc)   pack B (KC, NR) -> bbuf, L1
  *         for each MR rows of the block        (ir)   micro-kernel: an (MR, NR)
  *                                                     tile of C in registers
- * The micro-kernel is loops over constant MR and NR that gcc and clang
- * vectorize along NR (AVX-512, AVX2, SSE with -march; SIMD128 with
- * emscripten's -msimd128; scalar code elsewhere): each lane is one element of
- * C, so the vector width never enters the arithmetic.
+ * The micro-kernel keeps the tile in MR x NV of GNU C's generic vectors
+ * (gcc, clang, emscripten), which the compiler maps to the vector unit the
+ * build targets (AVX-512 or AVX2 with -march=native, SSE2 without;
+ * SIMD128 with emscripten's -msimd128; scalar code where there is none):
+ * each lane is one element of C, so the vector width never enters the
+ * arithmetic.
  *
  * The order of the operations is a pure function of k (not of m, n, the tile
  * sizes, the vector width, the thread count or the machine): each element
@@ -21,19 +23,28 @@
  *   s_0 = a_0 b_0 + a_1 b_1 + ... (left to right over the block's KC steps)
  *   c   = alpha s_0 (+ beta c),  then  c = c + alpha s_1,  c = c + alpha s_2 ...
  * with every product and sum rounded on its own: the Makefile builds this
- * file with -ffp-contract=off, so no compiler fuses a·b + c into an FMA on
- * one machine and not on another (fma() would cost a library call where the
- * CPU has none: SSE2-only x86, SIMD128, Cortex-M4 doubles). Padding of edge
- * tiles is zeros in the rows and columns that are never stored; k is never
- * padded. So the BLAS-free build gives the same bits on x86, WebAssembly and
- * a Cortex-M (issue 24), and row splits over threads do not change them.
+ * file with -ffp-contract=off (and for clang the pragma below says so), so
+ * no compiler fuses a·b + c into an FMA on one machine and not on another
+ * (fma() would cost a library call where the CPU has none: SSE2-only x86,
+ * SIMD128, Cortex-M4 doubles). Padding of edge tiles is zeros in the rows
+ * and columns that are never stored; k is never padded; a narrow C computed
+ * as Cᵀ (bp__gemm_blocked) sums b a for a b, which IEEE rounds the same. So
+ * the BLAS-free build gives the same bits on x86, WebAssembly and a Cortex-M
+ * (issue 24), and row or column splits over threads do not change them
+ * (tests/test_gemm.c, test_blocked_order, checks the bits against this order
+ * written out as scalar loops).
  *
  * The packing buffers are static per thread (_Thread_local; plain static in
- * a build without threads), sized at compile time: no allocation per call,
- * and two application threads may multiply at once. */
+ * a build without threads), sized at compile time (MC x KC + KC x NR reals:
+ * 164 KiB in float32 with AVX-512, 302 KiB in float64): no allocation per
+ * call, and two application threads may multiply at once. */
 #include "base.h"
 
 #include <string.h>
+
+#if defined(__clang__) /* clang and emcc contract by default; the Makefile's flag aside */
+#pragma STDC FP_CONTRACT OFF
+#endif
 
 /* Part of the summation order (see above): the same on every platform. */
 #define KC 256
@@ -42,28 +53,35 @@
 #define VBYTES 64
 #elif defined(__AVX__)
 #define VBYTES 32
-#elif defined(__SSE2__) || defined(__wasm_simd128__) || defined(__ARM_NEON)
-#define VBYTES 16
 #else
-#define VBYTES 0 /* no vector unit: scalar tiles */
+#define VBYTES 16 /* SSE2, SIMD128, NEON; scalar code where there is no vector unit */
 #endif
 
-/* The register tile: MR rows of C by NR columns, two vectors wide, MR chosen
- * so that the tile plus a row of B and a broadcast fit the register file
- * (12 of 16 ymm with AVX2; 12 of 32 zmm with AVX-512). */
-#if VBYTES == 0
-#define NR 4
-#define MR 4
-#else
-#define NR (2 * VBYTES / (int)sizeof(bp_real))
-#if VBYTES == 16
-#define MR 4
-#else
-#define MR 6
+/* One vector of C's row: GNU C's generic vectors (gcc, clang, emscripten),
+ * elementwise IEEE operations that the compiler maps to the machine's vector
+ * unit or, without one, to scalar code. (Loops over a bp_real tile alone
+ * left it to the vectorizer, which kept the tile in registers for AVX-512
+ * but not for AVX2: 5 GFLOP/s instead of 100.) */
+typedef bp_real vec __attribute__((vector_size(VBYTES)));
+#define VL ((int)(VBYTES / sizeof(bp_real))) /* lanes */
+
+/* The register tile: MR rows of C by NV vectors, NR = NV VL columns; MR x NV
+ * accumulators plus NV of B and a broadcast fit the register file (12 + 3 of
+ * 16 ymm with AVX2; of 32 zmm with AVX-512). Neither enters the order of the
+ * sums: a build may change them (-DBP_GEMM_MR=4, e.g. for a Cortex-M). */
+#ifndef BP_GEMM_MR
+#define BP_GEMM_MR (VBYTES == 16 ? 4 : 6)
 #endif
+#ifndef BP_GEMM_NV
+#define BP_GEMM_NV 2
 #endif
-/* Rows of A packed at once: MC x KC reals stay in L2. */
-#define MC (MR * 20)
+#define MR BP_GEMM_MR
+#define NV BP_GEMM_NV
+#define NR (NV * VL)
+/* Rows of A packed at once, MC x KC reals that stay in L2: the demo's batch
+ * of 128 rows packs in one block (with MC = 120 it took two, and the B
+ * panels were packed twice: 0.9x OpenBLAS on the forward instead of 1.5x). */
+#define MC (MR * ((128 + MR - 1) / MR))
 
 #ifdef BP__SINGLE_THREAD
 #define THREAD_LOCAL
@@ -121,35 +139,49 @@ static void pack_b(bp__trans tb, const bp_real *b, int ldb, int p0, int j0, int 
  * ignores it when beta is 0, NaNs included), the later ones add to it. */
 typedef enum { STORE_NEW, STORE_BETA, STORE_ADD } store_mode;
 
-/* c (mr, nr), rows ldc apart, <- the (MR, NR) tile a (kc, MR) · b (kc, NR). */
-static void micro(int kc, const bp_real *restrict a, const bp_real *restrict b, bp_real *restrict c,
-                  int ldc, int mr, int nr, bp_real alpha, bp_real beta, store_mode mode)
+static inline vec load(const bp_real *p)
 {
-    bp_real t[MR][NR];
+    vec v;
+    memcpy(&v, p, sizeof v); /* an unaligned vector load */
+    return v;
+}
+
+static inline void store(bp_real *p, vec v) { memcpy(p, &v, sizeof v); }
+
+/* c (mr, nr), element (i, j) at c[i rs + j cs], <- the (MR, NR) tile
+ * a (kc, MR) · b (kc, NR). */
+static void micro(int kc, const bp_real *restrict a, const bp_real *restrict b, bp_real *restrict c,
+                  size_t rs, size_t cs, int mr, int nr, bp_real alpha, bp_real beta,
+                  store_mode mode)
+{
+    vec t[MR][NV];
     for (int i = 0; i < MR; i++)
-        for (int j = 0; j < NR; j++) t[i][j] = 0;
-    for (int p = 0; p < kc; p++, a += MR, b += NR)
+        for (int v = 0; v < NV; v++) t[i][v] = (vec){0};
+    for (int p = 0; p < kc; p++, a += MR, b += NR) {
+        vec bv[NV];
+        for (int v = 0; v < NV; v++) bv[v] = load(b + v * VL);
+        for (int i = 0; i < MR; i++) /* scalar · vector: a[i] broadcast */
+            for (int v = 0; v < NV; v++) t[i][v] += a[i] * bv[v];
+    }
+    if (mr == MR && nr == NR && cs == 1) {
         for (int i = 0; i < MR; i++)
-            for (int j = 0; j < NR; j++) t[i][j] += a[i] * b[j];
-    if (mr == MR && nr == NR) { /* constant bounds: vector stores */
-        for (int i = 0; i < MR; i++) {
-            bp_real *ci = c + (size_t)i * ldc;
-            if (mode == STORE_NEW)
-                for (int j = 0; j < NR; j++) ci[j] = alpha * t[i][j];
-            else if (mode == STORE_BETA)
-                for (int j = 0; j < NR; j++) ci[j] = alpha * t[i][j] + beta * ci[j];
-            else
-                for (int j = 0; j < NR; j++) ci[j] = ci[j] + alpha * t[i][j];
-        }
+            for (int v = 0; v < NV; v++) {
+                bp_real *cv = c + i * rs + v * VL;
+                vec s = alpha * t[i][v];
+                store(cv, mode == STORE_NEW ? s : mode == STORE_BETA ? s + beta * load(cv) : load(cv) + s);
+            }
         return;
     }
-    for (int i = 0; i < mr; i++) {
-        bp_real *ci = c + (size_t)i * ldc;
-        for (int j = 0; j < nr; j++)
-            ci[j] = mode == STORE_NEW    ? alpha * t[i][j]
-                    : mode == STORE_BETA ? alpha * t[i][j] + beta * ci[j]
-                                         : ci[j] + alpha * t[i][j];
-    }
+    bp_real tile[MR][NR]; /* t stays in registers: no pointer to it */
+    for (int i = 0; i < MR; i++)
+        for (int v = 0; v < NV; v++) store(&tile[i][v * VL], t[i][v]);
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++) {
+            bp_real *cij = c + i * rs + j * cs;
+            *cij = mode == STORE_NEW    ? alpha * tile[i][j]
+                   : mode == STORE_BETA ? alpha * tile[i][j] + beta * *cij
+                                        : *cij + alpha * tile[i][j];
+        }
 }
 
 /* C <- beta C (0 when beta is 0, whatever C held): the k = 0 product. */
@@ -159,15 +191,11 @@ static void scale_c(int m, int n, bp_real beta, bp_real *c, int ldc)
         for (int j = 0; j < n; j++) c[(size_t)i * ldc + j] = beta == 0 ? 0 : beta * c[(size_t)i * ldc + j];
 }
 
-void bp__gemm_blocked(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
-                      const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
-                      bp_real *c, int ldc)
+/* C = alpha op(A) op(B) + beta C with C's element (i, j) at c[i rs + j cs]. */
+static void blocked(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
+                    const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta, bp_real *c,
+                    size_t rs, size_t cs)
 {
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0) {
-        scale_c(m, n, beta, c, ldc);
-        return;
-    }
     for (int pc = 0; pc < k; pc += KC) {
         int kc = k - pc < KC ? k - pc : KC;
         store_mode mode = pc > 0 ? STORE_ADD : beta == 0 ? STORE_NEW : STORE_BETA;
@@ -178,9 +206,33 @@ void bp__gemm_blocked(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real a
                 int nr = n - jc < NR ? n - jc : NR;
                 pack_b(tb, b, ldb, pc, jc, kc, nr);
                 for (int ir = 0; ir < mc; ir += MR)
-                    micro(kc, abuf + (size_t)ir * kc, bbuf, c + (size_t)(ic + ir) * ldc + jc, ldc,
+                    micro(kc, abuf + (size_t)ir * kc, bbuf, c + (ic + ir) * rs + jc * cs, rs, cs,
                           mc - ir < MR ? mc - ir : MR, nr, alpha, beta, mode);
             }
         }
     }
+}
+
+/* The share of a tile's lanes that a dimension of `d` fills when cut in
+ * tiles of `t`. */
+static double fill(int d, int t) { return (double)d / (double)((d + t - 1) / t * t); }
+
+void bp__gemm_blocked(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
+                      const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
+                      bp_real *c, int ldc)
+{
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        scale_c(m, n, beta, c, ldc);
+        return;
+    }
+    /* A narrow C (a layer of few units: 10 classes, 1 output) fills few of
+     * the NR lanes; then compute Cᵀ = op(B)ᵀ op(A)ᵀ, C's rows in the lanes,
+     * and store it transposed. Each element's sum is the same, term by term
+     * (b a for a b: IEEE products commute), so the bits are too. Only where
+     * it fills twice the lanes: its stores go one element at a time. */
+    if (2 * fill(m, MR) * fill(n, NR) < fill(n, MR) * fill(m, NR))
+        blocked(!tb, !ta, n, m, k, alpha, b, ldb, a, lda, beta, c, 1, (size_t)ldc);
+    else
+        blocked(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, (size_t)ldc, 1);
 }
