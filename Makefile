@@ -341,3 +341,64 @@ fuzz-corpus:
 	done
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)
+
+# ------------------------------------------------------------ playground
+# The browser playground (docs/PLAYGROUND.md): the library compiled to
+# WebAssembly by Debian's emcc with playground/api.c, plus the page, into a
+# static site in build/playground/; `make playground` serves it. jansson and
+# zlib come from Debian's source packages (scripts/wasm-deps.sh), compiled
+# here: emscripten 3.1.6's frozen cache has no ports. emcc's JS optimizer
+# needs acorn from /usr/share/nodejs.
+PORT      ?= 8000
+EMCC      ?= emcc
+WASM      := build/wasm
+WASM_DEPS := build/wasm-deps
+PG_SITE   := build/playground
+PG_EMCC   := NODE_PATH=/usr/share/nodejs $(EMCC)
+PG_CFLAGS := -std=c11 -O3 -msimd128 -fno-math-errno -Wall -Wextra -Wno-unused-command-line-argument -Wno-bitwise-instead-of-logical
+PG_LIBSRC := $(LIB_SRC)
+PG_JSON   := dump error hashtable hashtable_seed load memory pack_unpack strbuffer strconv utf value version
+PG_ZLIB   := adler32 crc32 deflate infback inffast inflate inftrees trees zutil gzclose gzlib gzread gzwrite compress uncompr
+PG_OBJ    := $(PG_LIBSRC:src/%.c=$(WASM)/obj/%.o) $(WASM)/obj/api.o \
+             $(PG_JSON:%=$(WASM)/jansson/%.o) $(PG_ZLIB:%=$(WASM)/zlib/%.o)
+PG_INC    := -I$(WASM_DEPS)/jansson/src -I$(WASM_DEPS)/zlib
+PG_PAGE   := $(wildcard playground/*.html playground/*.css playground/*.js)
+PG_LINK   := -sENVIRONMENT=web -sMODULARIZE=1 -sEXPORT_NAME=createBackprop -sALLOW_MEMORY_GROWTH=1 \
+             -sFILESYSTEM=1 -sEXPORTED_FUNCTIONS=_malloc,_free \
+             -sEXPORTED_RUNTIME_METHODS=FS,UTF8ToString,stringToUTF8,lengthBytesUTF8
+.PHONY: playground playground-site
+
+$(WASM_DEPS)/jansson/src/jansson.h $(WASM_DEPS)/zlib/zlib.h:
+	scripts/wasm-deps.sh $(WASM_DEPS)
+
+$(WASM)/jansson/%.o: $(WASM_DEPS)/jansson/src/jansson.h
+	@mkdir -p $(@D)
+	$(PG_EMCC) -O2 -DHAVE_CONFIG_H -I$(WASM_DEPS)/jansson/src -c $(WASM_DEPS)/jansson/src/$*.c -o $@
+
+$(WASM)/zlib/%.o: $(WASM_DEPS)/zlib/zlib.h
+	@mkdir -p $(@D)
+	$(PG_EMCC) -O2 -DHAVE_UNISTD_H -DHAVE_STDARG_H -I$(WASM_DEPS)/zlib -c $(WASM_DEPS)/zlib/$*.c -o $@
+
+$(WASM)/obj/%.o: src/%.c | $(WASM_DEPS)/jansson/src/jansson.h $(WASM_DEPS)/zlib/zlib.h
+	@mkdir -p $(@D)
+	$(PG_EMCC) $(filter-out -DBP_REAL_DOUBLE,$(CPPFLAGS)) -DBP_NO_BLAS $(INC_$(firstword $(subst /, ,$*))) $(PG_INC) $(PG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(WASM)/obj/%.o: playground/%.c | $(WASM_DEPS)/jansson/src/jansson.h $(WASM_DEPS)/zlib/zlib.h
+	@mkdir -p $(@D)
+	$(PG_EMCC) $(filter-out -DBP_REAL_DOUBLE,$(CPPFLAGS)) -DBP_NO_BLAS $(INC_ALL) $(PG_INC) $(PG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(WASM)/obj/base/gemm_blocked.o: PG_CFLAGS += -ffp-contract=off
+
+$(WASM)/backprop.js: $(PG_OBJ)
+	$(PG_EMCC) -O3 $(PG_LINK) -o $@ $^ -lm
+
+playground-site: $(WASM)/backprop.js $(PG_PAGE)
+	@rm -rf $(PG_SITE) && mkdir -p $(PG_SITE)
+	cp $(PG_PAGE) $(WASM)/backprop.js $(WASM)/backprop.wasm $(PG_SITE)/
+	@echo "playground: $(PG_SITE)/ ($$(cat $(PG_SITE)/* | wc -c) bytes)"
+
+playground: deps playground-site
+	@echo "playground: http://127.0.0.1:$(PORT)/"
+	cd $(PG_SITE) && python3 -m http.server $(PORT) --bind 127.0.0.1
+
+-include $(patsubst %.o,%.d,$(filter $(WASM)/obj/%,$(PG_OBJ)))

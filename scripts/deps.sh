@@ -4,7 +4,9 @@
 #   scripts/deps.sh        what the build and the tests need
 #   scripts/deps.sh fuzz   clang and its libFuzzer runtime, for `make fuzz`
 # Then, for the ONNX and inference tests, onnxruntime from the npm registry into
-# tests/node/ (its CPU library ships in the package; its CUDA download is skipped).
+# tests/node/ (its CPU library ships in the package; its CUDA download is skipped),
+# and for the playground's browser tests puppeteer-core into tests/browser/ (it
+# drives Debian's chromium: no browser is downloaded).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(gcc make libopenblas-dev zlib1g-dev libjansson-dev
@@ -12,16 +14,22 @@ packages=(gcc make libopenblas-dev zlib1g-dev libjansson-dev
           libopenmpi-dev openmpi-bin
           gcc-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm clang g++
           python3-onnx python3-sklearn python3-scipy python3-pytest python3-vega-datasets
-          python3-venv python3-setuptools python3-wheel)
+          python3-venv python3-setuptools python3-wheel
+          emscripten chromium)
 # Node.js (20 here) usually comes with the machine; Debian's otherwise.
 command -v npm >/dev/null || packages+=(nodejs npm)
 [ "${1:-}" = fuzz ] && packages=(clang libclang-rt-dev libopenblas-dev zlib1g-dev libjansson-dev)
 
 npm_deps() {
     [ "${1:-}" = fuzz ] && return 0
-    [ -f tests/node/node_modules/onnxruntime-node/package.json ] && return 0
-    echo "deps: npm install onnxruntime-node into tests/node" >&2
-    (cd tests/node && ONNXRUNTIME_NODE_INSTALL=skip npm install --ignore-scripts --no-audit \
+    if [ ! -f tests/node/node_modules/onnxruntime-node/package.json ]; then
+        echo "deps: npm install onnxruntime-node into tests/node" >&2
+        (cd tests/node && ONNXRUNTIME_NODE_INSTALL=skip npm install --ignore-scripts --no-audit \
+            --no-fund --no-package-lock --loglevel=error)
+    fi
+    [ -f tests/browser/node_modules/puppeteer-core/package.json ] && return 0
+    echo "deps: npm install puppeteer-core into tests/browser" >&2
+    (cd tests/browser && PUPPETEER_SKIP_DOWNLOAD=1 npm install --ignore-scripts --no-audit \
         --no-fund --no-package-lock --loglevel=error)
 }
 missing=()
