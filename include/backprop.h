@@ -98,6 +98,13 @@ typedef enum bp_status {
 const char *bp_last_error(void);
 /* Short constant name of a status, e.g. "BP_ERR_FORMAT". */
 const char *bp_status_name(bp_status s);
+/* s as the library's messages show a value from data: control bytes and
+ * backslashes escaped (\n, \t, \x1b, \\), cut after about size - 24 bytes at
+ * a character's start with "...(N bytes)" appended, so that a long value
+ * leaves room for the rest of a message. Writes a NUL-terminated string of
+ * at most size bytes (size >= 32) into buf and returns buf. */
+#define BP_TEXT_SHOWN 96 /* a good size for a value in a one-line message */
+const char *bp_text_escape(char *buf, size_t size, const char *s);
 
 /* Number of threads the library computes with (at most 64); n <= 0 selects
  * the number of online cores, which is also the default. The library runs

@@ -520,7 +520,7 @@ static void test_csv_errors(void)
     bp_csv_options o = bp_csv_options_default();
     CSV_FAILS("1,2,3\n4,5\n", o, "t.csv:2:4:", "expected 3 fields, got 2");
     CSV_FAILS("1,2,3\n4,5,6,7\n", o, "t.csv:2:7:", "expected 3 fields, got 4");
-    CSV_FAILS("a,b,c\n1,2,3\n4,x,6\n", o, "t.csv:3:3:", "input column 2 (\"b\"): \"x\" is not a number");
+    CSV_FAILS("a,b,c\n1,2,3\n4,x,6\n", o, "t.csv:3:3:", "input column 1 (\"b\"): \"x\" is not a number");
     CSV_FAILS("1,2,3\n4,,6\n", o, "t.csv:2:3:", "\"\" is not a number");
     CSV_FAILS("1,2,3\n4,1.5e,6\n", o, "t.csv:2:3:", "\"1.5e\" is not a number");
     CSV_FAILS("1,nan,3\n4,5,6\n", o, "t.csv:1:3:", "not finite");
