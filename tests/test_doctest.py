@@ -296,12 +296,33 @@ def environment():
     return env
 
 
+def dependency_lists():
+    """README's package list per make target is scripts/deps.sh's, and make demo
+    runs the demo's set only."""
+    deps = open(os.path.join(ROOT, "scripts", "deps.sh")).read()
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    full = set(re.search(r"^packages=\(([^)]*)\)", deps, re.M).group(1).split())
+    demo = set(re.search(r'= demo \] && packages=\(([^)]*)\)', deps).group(1).split())
+    said_demo = re.search(r"- `make demo`: `([^`]*)`", readme)
+    said_test = re.search(r"- `make test` and `make`: those, and the test tools `([^`]*)`", readme, re.S)
+    result("readme-demo-packages", said_demo and set(said_demo.group(1).split()) == demo,
+           "README %s, deps.sh %s" % (said_demo and said_demo.group(1), sorted(demo)))
+    listed = set(said_test.group(1).split()) | demo if said_test else set()
+    result("readme-test-packages", listed == full, "missing %s, extra %s" % (sorted(full - listed),
+                                                                             sorted(listed - full)))
+    r = subprocess.run(["make", "-n", "demo"], cwd=ROOT, capture_output=True, text=True)
+    lines = r.stdout.splitlines()
+    result("make-demo-installs-demo-set", "scripts/deps.sh demo" in lines and "scripts/deps.sh" not in lines,
+           r.stdout[:300])
+
+
 def main():
     if os.path.normpath(BUILD) != HOME_BUILD:
         print("doc examples run once, in %s (this is %s)" % (HOME_BUILD, BUILD))
         return summary("test_doctest.py")
     docs = [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
     env = environment()
+    dependency_lists()
     ran = skipped = 0
     start = time.time()
     with tempfile.TemporaryDirectory(prefix="bp-doctest-") as tmp:

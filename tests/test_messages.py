@@ -202,6 +202,20 @@ def export_prefix(d):
            "backprop export: output 'x.txt' must be", absent=("export: export:",))
 
 
+def headers_comments(d):
+    """The generated headers say what the input is (issue 26)."""
+    if os.path.exists(os.path.join(d, "fm.st")):
+        r = run("export", "--model", "fm.st", "--format", "c", "--output", "fm.c", "--quantize", "int8",
+                "--calibrate", "fashion-mnist", "--calibrate-samples", 200, cwd=d)
+        h = open(os.path.join(d, "fm.h")).read() if r[0] == 0 else r[2]
+        result("int8-header-raw-input", "The input is the raw features (the normalization is folded "
+               "into layer 1)" in h and "normalized features" not in h, h[-800:])
+    run("export", "--model", "t.st", "--format", "c", "--output", "t.c", cwd=d)
+    h = open(os.path.join(d, "t.h")).read() if os.path.exists(os.path.join(d, "t.h")) else ""
+    result("table-header-encoded-input", "one sample's encoded vector" in h and "To encode a row" in h
+           and "raw features" not in h, h[:1500])
+
+
 def escape_api():
     lib = ctypes.CDLL(os.path.abspath(os.path.join(BUILD, "libbackprop.so")))
     f = lib.bp_text_escape
@@ -231,7 +245,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="bp-test-messages-") as d:
         iris_like(d)
         for step in (options, not_a_model, widths, columns, missing, headers, numbers, odd_bytes,
-                     export_prefix):
+                     export_prefix, headers_comments):
             step(d)
     escape_api()
     return summary("test_messages.py")
