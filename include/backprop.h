@@ -715,7 +715,9 @@ typedef enum bp_task {
 typedef struct bp_csv_options {
     int header;              /* -1: auto (default): the first row is a header when
                                 one of its fields is not a number while the same
-                                column of the second row is; 0: none; 1: header */
+                                column of the second row is; when every field of
+                                both rows is text, BP_ERR_FORMAT asks for 0 or 1;
+                                0: none; 1: header */
     char delimiter;          /* 0 (default): whichever of ',' ';' '\t' occurs most
                                 in the first line (',' on a tie or none) */
     const char *target_name; /* target column by header name; NULL (default): by index */
