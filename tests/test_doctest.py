@@ -310,7 +310,8 @@ def dependency_lists():
     listed = set(said_test.group(1).split()) | demo if said_test else set()
     result("readme-test-packages", listed == full, "missing %s, extra %s" % (sorted(full - listed),
                                                                              sorted(listed - full)))
-    r = subprocess.run(["make", "-n", "demo"], cwd=ROOT, capture_output=True, text=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    r = subprocess.run(["make", "-n", "demo"], cwd=ROOT, capture_output=True, text=True, env=env)
     lines = r.stdout.splitlines()
     result("make-demo-installs-demo-set", "scripts/deps.sh demo" in lines and "scripts/deps.sh" not in lines,
            r.stdout[:300])
