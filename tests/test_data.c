@@ -526,6 +526,10 @@ static void test_csv_errors(void)
     CSV_FAILS("1,nan,3\n4,5,6\n", o, "t.csv:1:3:", "not finite");
     CSV_FAILS("1,2,3\n-inf,5,6\n", o, "t.csv:2:1:", "not finite");
     CSV_FAILS("1,2,3\n1e999,5,6\n", o, "t.csv:2:1:", "not finite");
+    /* every field of the first two rows text: header or data cannot be told (issue 26) */
+    CSV_FAILS("a,b\nc,d\ne,f\n", bp_csv_options_default(), "t.csv:1:", "--header or --no-header");
+    /* a value from the file is escaped and cut in the message */
+    CSV_FAILS("a,b,c\n1,2,3\n4,\"x\ny\x1b\",6\n", o, "t.csv:3:3:", "\"x\\ny\\x1b\" is not a number");
     CSV_FAILS("", o, "t.csv", "empty file");
     CSV_FAILS("\n  \r\n\n", o, "t.csv", "empty file");
     CSV_FAILS("a,b,c\n", o, "t.csv", "no data rows");
