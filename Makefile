@@ -2,6 +2,7 @@
 #   make                 library (static + shared), the backprop command, examples
 #   make REAL=double     the same in float64 (build/double)
 #   make test            both precisions, every test, ends with "N passed, N failed"
+#   make doctest         the examples of README.md and docs/ (also part of make test)
 #   make demo            trains on Fashion-MNIST and shows the result
 #   make install PREFIX=/usr/local
 #   make SANITIZE=1 ...  AddressSanitizer + UndefinedBehaviorSanitizer build
@@ -120,6 +121,7 @@ CLI    := $(BUILD)/bin/backprop
 
 .PHONY: python-libs install-python
 .PHONY: all lib cli examples tests bench-bin bench deps test conformance demo install clean \
+        deps-demo doctest \
         fuzz fuzz-bin fuzz-corpus embedded-demo embedded-bench
 all: deps lib cli examples python-libs
 
@@ -215,8 +217,18 @@ bench: deps
 	$(MAKE) python-libs
 	PYTHONPATH=python /usr/bin/python3 bench/python_sklearn.py $(or $(REPEATS),3)
 
-demo: deps lib cli examples
+# The demo installs only what it needs (scripts/deps.sh demo): no test tools, no npm.
+demo: lib cli examples
 	@scripts/demo.sh $(BUILD)
+lib cli examples: $(if $(filter demo,$(MAKECMDGOALS)),deps-demo)
+deps-demo:
+	@scripts/deps.sh demo
+
+# Every example of README.md and docs/*.md, run as shown (tests/test_doctest.py,
+# markers in docs/ROBUSTNESS.md "Doc tests"); make test runs it in build/float.
+doctest: deps
+	$(MAKE) REAL=float lib cli examples python-libs
+	BP_BUILD=build/float /usr/bin/python3 tests/test_doctest.py
 
 # ------------------------------------------------------------ embedded
 # examples/embedded/: a model trained and exported here, cross-compiled for a

@@ -429,11 +429,71 @@ int cli_find_option(const char *name)
     return -1;
 }
 
+static int cli_find_option_n(const char *name, size_t len)
+{
+    for (int i = 0; i < O_COUNT; i++)
+        if (strlen(cli_specs[i].name) == len && strncmp(cli_specs[i].name, name, len) == 0) return i;
+    return -1;
+}
+
 int cli_accepts(const cmd_desc *cmd, opt_id id)
 {
     for (const cmd_item *it = cmd->items; it->id != O_COUNT; it++)
         if (it->id == (int)id) return 1;
     return 0;
+}
+
+/* Levenshtein distance of a[0..la) and b, both short option names. */
+static size_t edit_distance(const char *a, size_t la, const char *b)
+{
+    size_t lb = strlen(b), row[64];
+    if (la >= 63 || lb >= 63) return (size_t)-1;
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* Exits naming the nearest option of cmd: a typo, at most a third of the
+ * name's letters (and one) wrong. */
+static void unknown_option(const cmd_desc *cmd, const char *name, size_t len)
+{
+    const char *best = NULL;
+    size_t best_d = len / 3 + 2;
+    for (const cmd_item *it = cmd->items; it->id != O_COUNT; it++) {
+        size_t d = it->id < 0 ? (size_t)-1 : edit_distance(name, len, cli_specs[it->id].name);
+        if (d < best_d) best = cli_specs[it->id].name, best_d = d;
+    }
+    if (best)
+        cli_usage(cmd->name, "unknown option '--%.*s'; did you mean --%s?", (int)len, name, best);
+    if (cli_find_option_n(name, len) >= 0)
+        cli_usage(cmd->name, "unknown option '--%.*s' ('%s' does not take it)", (int)len, name,
+                  cmd->name);
+    cli_usage(cmd->name, "unknown option '--%.*s'", (int)len, name);
+}
+
+/* Exits for an argument that is no option: a file where an option naming
+ * a file was meant (`info iris.st`) gets that option suggested. */
+static void positional(const cmd_desc *cmd, const char *arg)
+{
+    bp_data_spec d; /* a CSV file is data; another file, a model */
+    int csv = bp_data_spec_parse(&d, arg) == BP_OK && d.source == BP_DATA_CSV;
+    const opt_id file_opts[] = {csv ? O_DATA : O_MODEL, csv ? O_MODEL : O_DATA};
+    if (access(arg, F_OK) == 0)
+        for (size_t i = 0; i < sizeof file_opts / sizeof *file_opts; i++)
+            if (cli_accepts(cmd, file_opts[i]))
+                cli_usage(cmd->name, "unexpected argument '%s' (options start with --); "
+                                     "did you mean --%s %s?", arg, cli_specs[file_opts[i]].name, arg);
+    cli_usage(cmd->name, "unexpected argument '%s' (options start with --)", arg);
 }
 
 static void set_defaults(cli_opts *o, const cmd_desc *cmd)
@@ -458,13 +518,11 @@ void cli_parse(cli_opts *o, const cmd_desc *cmd, int argc, char **argv)
             cli_print_help(stdout, cmd);
             exit(0);
         }
-        if (strncmp(arg, "--", 2) != 0 || !arg[2])
-            cli_usage(cmd->name, "unexpected argument '%s' (options start with --)", arg);
+        if (strncmp(arg, "--", 2) != 0 || !arg[2]) positional(cmd, arg);
         const char *name = arg + 2, *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         const cmd_item *it = find_item(cmd, name, len);
-        if (!it)
-            cli_usage(cmd->name, "unknown option '--%.*s'", (int)len, name);
+        if (!it) unknown_option(cmd, name, len);
         const opt_spec *sp = &cli_specs[it->id];
         const char *val = eq ? eq + 1 : NULL;
         if (sp->type == OT_FLAG) {

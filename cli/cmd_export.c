@@ -119,8 +119,10 @@ int cmd_export(int argc, char **argv)
     if (!rc && o.v[O_TEST].given) rc = measure(&o, m, q, &info);
     if (!rc && strcmp(o.v[O_FORMAT].s, "c") == 0) {
         bp_status st = bp_model_export_c(m, q, o.v[O_OUTPUT].s, name, &info);
+        const char *why = bp_last_error(); /* the command's name says "export:" already */
+        if (strncmp(why, "export: ", 8) == 0) why += 8;
         if (st == BP_ERR_INVALID)
-            cli_usage(o.cmd, "%s%s", bp_last_error(),
+            cli_usage(o.cmd, "%s%s", why,
                       o.v[O_NAME].given ? "" : " (the name is --output's stem unless --name gives one)");
         /* NUMERIC: a value of the model (a double build's) beyond float32, not the file */
         if (st) rc = cli_fail(o.cmd, st == BP_ERR_NUMERIC ? "--model" : "--output");

@@ -77,7 +77,9 @@ static void print_labels(const bp_model *m)
     int n = bp_model_label_count(m);
     if (!n) return;
     printf("%-14s%d:", "labels", n);
-    for (int i = 0; i < n && i < 50; i++) printf("%s %s", i ? "," : "", bp_model_label(m, i));
+    char t[BP_TEXT_SHOWN]; /* labels come from data: control bytes escaped */
+    for (int i = 0; i < n && i < 50; i++)
+        printf("%s %s", i ? "," : "", bp_text_escape(t, sizeof t, bp_model_label(m, i)));
     printf("%s\n", n > 50 ? ", ..." : "");
 }
 
@@ -151,19 +153,23 @@ static void print_columns(const bp_model *m)
     for (int c = 0; c < bp_encoder_columns(e); c++) {
         json_t *col = json_array_get(cols, (size_t)c);
         bp_column_role r = bp_encoder_column_role(e, c);
-        printf("  %-24.24s %-12s", bp_encoder_column_name(e, c), role_name(r));
+        char t[BP_TEXT_SHOWN];
+        printf("  %-24.24s %-12s", bp_text_escape(t, sizeof t, bp_encoder_column_name(e, c)),
+               role_name(r));
         if (r == BP_COLUMN_NUMERIC) {
             int ind = json_is_true(json_object_get(col, "indicator"));
             printf("input %d", first);
             if (ind) printf(", missing indicator input %d", first + 1);
-            printf("; missing -> %.17g", json_number_value(json_object_get(col, "fill")));
+            if (bp_encoder_missing(e) == BP_MISSING_IMPUTE) /* the fill value is used then only */
+                printf("; missing -> %.17g", json_number_value(json_object_get(col, "fill")));
             first += 1 + ind;
         } else if (r == BP_COLUMN_CATEGORICAL) {
             json_t *cats = json_object_get(col, "categories");
             size_t k = json_array_size(cats);
             printf("inputs %d..%d, one-hot over %zu categories:", first, first + (int)k - 1, k);
             for (size_t i = 0; i < k && i < 20; i++)
-                printf("%s %s", i ? "," : "", json_string_value(json_array_get(cats, i)));
+                printf("%s %s", i ? "," : "",
+                       bp_text_escape(t, sizeof t, json_string_value(json_array_get(cats, i))));
             if (k > 20) printf(", ...");
             first += (int)k;
         } else if (r == BP_COLUMN_TARGET) {

@@ -108,12 +108,19 @@ static int load(bp_dataset **d, const cli_opts *o, const bp_model *m)
     int in = bp_model_inputs(m);
     if (cli_uses_encoder(o->v[O_DATA].s, m)) /* a row per input row: none dropped */
         return cli_encode(d, o, O_DATA, m, BP_ENCODE_NO_DROP);
+    int columns = 0; /* of the CSV read as inputs only */
     if (cli_spec_is_csv(o->v[O_DATA].s) && !o->v[O_TARGET].given) {
-        if (cli_read_data(d, o, O_DATA, m, 0) == BP_OK && bp_dataset_inputs(*d) == in) return 0;
+        if (cli_read_data(d, o, O_DATA, m, 0) == BP_OK) {
+            if (bp_dataset_inputs(*d) == in) return 0;
+            columns = bp_dataset_inputs(*d);
+        }
         bp_dataset_free(*d), *d = NULL;
     }
     int rc = cli_load_data(d, o, O_DATA, m, 1);
-    if (!rc && bp_dataset_inputs(*d) != in)
+    if (!rc && bp_dataset_inputs(*d) != in && columns && columns != in + 1)
+        rc = cli_error(o->cmd, "--data has %d columns but the model takes %d inputs (and "
+                       "predict takes an optional target column)", columns, in);
+    else if (!rc && bp_dataset_inputs(*d) != in)
         rc = cli_error(o->cmd, "--data has %d input columns but the model takes %d inputs",
                        bp_dataset_inputs(*d), in);
     return rc;

@@ -27,6 +27,20 @@ static void set_target(bp_csv_options *c, const char *target)
         c->target_name = target;
 }
 
+/* Reads with the model's labels as the class list. */
+static bp_status cli_read_labeled(bp_dataset **out, const cli_opts *o, opt_id flag,
+                                  const bp_model *model, bp_csv_options *c)
+{
+    int n = model ? bp_model_label_count(model) : 0;
+    const char **names = n ? malloc((size_t)n * sizeof *names) : NULL;
+    for (int i = 0; i < n && names; i++) names[i] = bp_model_label(model, i);
+    if (names) c->n_labels = n, c->labels = names;
+    bp_status st = bp_dataset_load_spec(out, o->v[flag].s, c);
+    c->labels = NULL;
+    free(names);
+    return st;
+}
+
 bp_status cli_read_data(bp_dataset **out, const cli_opts *o, opt_id flag, const bp_model *model,
                         int has_target)
 {
@@ -35,12 +49,19 @@ bp_status cli_read_data(bp_dataset **out, const cli_opts *o, opt_id flag, const 
     if (o->v[O_HEADER].i) c.header = 1;
     if (o->v[O_TARGET].s) set_target(&c, o->v[O_TARGET].s);
     c.has_target = has_target;
-    int n = model ? bp_model_label_count(model) : 0;
-    const char **names = n ? malloc((size_t)n * sizeof *names) : NULL;
-    for (int i = 0; i < n && names; i++) names[i] = bp_model_label(model, i);
-    if (names) c.n_labels = n, c.labels = names;
-    bp_status st = bp_dataset_load_spec(out, o->v[flag].s, &c);
-    free(names);
+    bp_status st = cli_read_labeled(out, o, flag, model, &c);
+    if (st == BP_ERR_FORMAT && c.n_labels) {
+        /* A label the model does not know may only be the sign of other data
+         * (iris for an image model): a set of the wrong width goes back, and
+         * the caller names the width, the first problem. */
+        bp_csv_options free_labels = c;
+        free_labels.n_labels = 0;
+        if (bp_dataset_load_spec(out, o->v[flag].s, &free_labels) == BP_OK &&
+            bp_dataset_inputs(*out) != bp_model_inputs(model))
+            return BP_OK;
+        bp_dataset_free(*out), *out = NULL;
+        st = cli_read_labeled(out, o, flag, model, &c); /* again, for its message */
+    }
     return st;
 }
 

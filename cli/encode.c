@@ -91,12 +91,40 @@ int cli_fit_encoded(bp_dataset **out, bp_encoder **enc, const cli_opts *o, opt_i
     return rc;
 }
 
+/* Whether row 0 of a table read without a header is the model's column
+ * names: every cell the name of one of the encoder's columns. */
+static int names_row(const bp_table *t, const bp_encoder *e)
+{
+    if (!bp_table_rows(t)) return 0;
+    for (int c = 0; c < bp_table_columns(t); c++) {
+        int found = 0;
+        for (int k = 0; k < bp_encoder_columns(e) && !found; k++)
+            found = strcmp(bp_table_cell(t, 0, c), bp_encoder_column_name(e, k)) == 0;
+        if (!found) return 0;
+    }
+    return 1;
+}
+
+/* Without --header or --no-header, the model's column names recognise a
+ * header (a table of text columns only cannot tell it by itself). */
+static int load_for_model(bp_table **t, const cli_opts *o, opt_id flag, const bp_model *m)
+{
+    const char *path = csv_path(o->v[flag].s);
+    if (o->v[O_HEADER].i || o->v[O_NO_HEADER].i || !path) return load_table(t, o, flag);
+    if (bp_table_load_csv(t, path, 0, 0) == BP_OK) {
+        int header = names_row(*t, bp_model_encoder(m));
+        bp_table_free(*t), *t = NULL;
+        if (header && bp_table_load_csv(t, path, 1, 0) == BP_OK) return 0;
+    }
+    return load_table(t, o, flag);
+}
+
 int cli_encode(bp_dataset **out, const cli_opts *o, opt_id flag, const bp_model *m, int flags)
 {
     bp_table *t = NULL;
     bp_encode_report rep;
     if (o->v[O_UNKNOWN].s && strcmp(o->v[O_UNKNOWN].s, "error") == 0) flags |= BP_ENCODE_UNKNOWN_ERROR;
-    int rc = load_table(&t, o, flag);
+    int rc = load_for_model(&t, o, flag, m);
     if (!rc && bp_model_encode(out, m, t, flags, &rep))
         rc = cli_error(o->cmd, "--%s: %s", cli_specs[flag].name, bp_last_error());
     if (!rc) report(o, flag, &rep, bp_model_encoder(m));

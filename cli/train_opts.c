@@ -61,8 +61,9 @@ static void check_limits(const cli_opts *o)
         char key[64];
         snprintf(key, sizeof key, " %s ", o->v[l->by].s);
         if (o->v[l->id].given && !strstr(l->allowed, key))
-            cli_usage(o->cmd, "--%s is not used by --%s %s (only by:%s)", cli_specs[l->id].name,
-                      cli_specs[l->by].name, o->v[l->by].s, l->allowed);
+            cli_usage(o->cmd, "--%s is not used by --%s %s (only by:%.*s)", cli_specs[l->id].name,
+                      cli_specs[l->by].name, o->v[l->by].s, (int)strlen(l->allowed) - 1,
+                      l->allowed);
     }
 }
 

@@ -99,6 +99,13 @@ typedef enum bp_status {
 const char *bp_last_error(void);
 /* Short constant name of a status, e.g. "BP_ERR_FORMAT". */
 const char *bp_status_name(bp_status s);
+/* s as the library's messages show a value from data: control bytes and
+ * backslashes escaped (\n, \t, \x1b, \\), cut after about size - 24 bytes at
+ * a character's start with "...(N bytes)" appended, so that a long value
+ * leaves room for the rest of a message. Writes a NUL-terminated string of
+ * at most size bytes (size >= 32) into buf and returns buf. */
+#define BP_TEXT_SHOWN 96 /* a good size for a value in a one-line message */
+const char *bp_text_escape(char *buf, size_t size, const char *s);
 
 /* Number of threads the library computes with (at most 64); n <= 0 selects
  * the number of online cores, which is also the default. The library runs
@@ -881,7 +888,9 @@ typedef enum bp_task {
 typedef struct bp_csv_options {
     int header;              /* -1: auto (default): the first row is a header when
                                 one of its fields is not a number while the same
-                                column of the second row is; 0: none; 1: header */
+                                column of the second row is; when every field of
+                                both rows is text, BP_ERR_FORMAT asks for 0 or 1;
+                                0: none; 1: header */
     char delimiter;          /* 0 (default): whichever of ',' ';' '\t' occurs most
                                 in the first line (',' on a tie or none) */
     const char *target_name; /* target column by header name; NULL (default): by index */

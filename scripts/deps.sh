@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages backprop needs, when missing. As root it runs
 # apt-get; otherwise it prints the exact command and fails.
-#   scripts/deps.sh        what the build and the tests need
+#   scripts/deps.sh        what the build and the tests need (`make test`, `make`)
+#   scripts/deps.sh demo   the build and Fashion-MNIST only (`make demo`)
 #   scripts/deps.sh fuzz   clang and its libFuzzer runtime, for `make fuzz`
-# Then, for the ONNX and inference tests, onnxruntime from the npm registry into
-# tests/node/ (its CPU library ships in the package; its CUDA download is skipped),
-# and for the playground's browser tests puppeteer-core into tests/browser/ (it
+# Then, for the tests only, onnxruntime from the npm registry into tests/node/
+# (its CPU library ships in the package; its CUDA download is skipped), and
+# puppeteer-core into tests/browser/ for the playground's browser tests (it
 # drives Debian's chromium: no browser is downloaded).
+# README.md ("Two commands") lists each set: keep it in step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(gcc make libopenblas-dev zlib1g-dev libjansson-dev
@@ -19,9 +21,10 @@ packages=(gcc make libopenblas-dev zlib1g-dev libjansson-dev
 # Node.js (20 here) usually comes with the machine; Debian's otherwise.
 command -v npm >/dev/null || packages+=(nodejs npm)
 [ "${1:-}" = fuzz ] && packages=(clang libclang-rt-dev libopenblas-dev zlib1g-dev libjansson-dev)
+[ "${1:-}" = demo ] && packages=(gcc make libopenblas-dev zlib1g-dev libjansson-dev dataset-fashion-mnist)
 
 npm_deps() {
-    [ "${1:-}" = fuzz ] && return 0
+    case "${1:-}" in fuzz|demo) return 0 ;; esac
     if [ ! -f tests/node/node_modules/onnxruntime-node/package.json ]; then
         echo "deps: npm install onnxruntime-node into tests/node" >&2
         (cd tests/node && ONNXRUNTIME_NODE_INSTALL=skip npm install --ignore-scripts --no-audit \

@@ -520,12 +520,16 @@ static void test_csv_errors(void)
     bp_csv_options o = bp_csv_options_default();
     CSV_FAILS("1,2,3\n4,5\n", o, "t.csv:2:4:", "expected 3 fields, got 2");
     CSV_FAILS("1,2,3\n4,5,6,7\n", o, "t.csv:2:7:", "expected 3 fields, got 4");
-    CSV_FAILS("a,b,c\n1,2,3\n4,x,6\n", o, "t.csv:3:3:", "input column 2 (\"b\"): \"x\" is not a number");
+    CSV_FAILS("a,b,c\n1,2,3\n4,x,6\n", o, "t.csv:3:3:", "input column 1 (\"b\"): \"x\" is not a number");
     CSV_FAILS("1,2,3\n4,,6\n", o, "t.csv:2:3:", "\"\" is not a number");
     CSV_FAILS("1,2,3\n4,1.5e,6\n", o, "t.csv:2:3:", "\"1.5e\" is not a number");
     CSV_FAILS("1,nan,3\n4,5,6\n", o, "t.csv:1:3:", "not finite");
     CSV_FAILS("1,2,3\n-inf,5,6\n", o, "t.csv:2:1:", "not finite");
     CSV_FAILS("1,2,3\n1e999,5,6\n", o, "t.csv:2:1:", "not finite");
+    /* every field of the first two rows text: header or data cannot be told (issue 26) */
+    CSV_FAILS("a,b\nc,d\ne,f\n", bp_csv_options_default(), "t.csv:1:", "--header or --no-header");
+    /* a value from the file is escaped and cut in the message */
+    CSV_FAILS("a,b,c\n1,2,3\n4,\"x\ny\x1b\",6\n", o, "t.csv:3:3:", "\"x\\ny\\x1b\" is not a number");
     CSV_FAILS("", o, "t.csv", "empty file");
     CSV_FAILS("\n  \r\n\n", o, "t.csv", "empty file");
     CSV_FAILS("a,b,c\n", o, "t.csv", "no data rows");

@@ -116,7 +116,7 @@ static void test_fit_impute(void)
     }
     bp_dataset_free(d);
     CHECK(bp_encoder_apply(&d, e, n, BP_ENCODE_UNKNOWN_ERROR, NULL) == BP_ERR_FORMAT && !d &&
-              strstr(bp_last_error(), "new.csv:3:8: column \"color\": category \"purple\""),
+              strstr(bp_last_error(), "new.csv:3:8: column 3 (\"color\"): category \"purple\""),
           "%s", bp_last_error());
     bp_table *no = table("nosize.csv", "color,zip\nred,01\n");
     CHECK(bp_encoder_apply(&d, e, no, 0, NULL) == BP_ERR_FORMAT &&
@@ -181,7 +181,7 @@ static void test_median_and_drop(void)
     bp_encoder_free(e);
     o.missing = BP_MISSING_ERROR;
     CHECK(bp_encoder_fit(&e, t, &o, NULL) == BP_ERR_FORMAT && !e &&
-              strstr(bp_last_error(), "med.csv:5:1: input column 1 (\"a\"): missing value \"NA\""),
+              strstr(bp_last_error(), "med.csv:5:1: input column 0 (\"a\"): missing value \"NA\""),
           "%s", bp_last_error());
     bp_table_free(t);
 }

@@ -259,12 +259,17 @@ static void test_header_bounds(void)
     put_len(b, n - 7); /* one byte more than the file has after the prefix */
     write_all(at("hb_long.safetensors"), b, n);
     LOAD_FAILS(at("hb_long.safetensors"), BP_ERR_FORMAT, "runs past the end");
+    put_len(b, 200000000); /* under 4 GiB, the shape of safetensors, but over its limit */
+    write_all(at("hb_big.safetensors"), b, n);
+    LOAD_FAILS(at("hb_big.safetensors"), BP_ERR_FORMAT, "exceeds the limit");
+    /* bytes 4-7 not zero: no safetensors file (nor ONNX), said as such */
     put_len(b, (uint64_t)1 << 63);
     write_all(at("hb_huge.safetensors"), b, n);
-    LOAD_FAILS(at("hb_huge.safetensors"), BP_ERR_FORMAT, "exceeds the limit");
+    LOAD_FAILS(at("hb_huge.safetensors"), BP_ERR_FORMAT,
+               "not a model file (safetensors or ONNX): it looks like binary data");
     put_len(b, UINT64_MAX);
     write_all(at("hb_max.safetensors"), b, n);
-    LOAD_FAILS(at("hb_max.safetensors"), BP_ERR_FORMAT, "exceeds the limit");
+    LOAD_FAILS(at("hb_max.safetensors"), BP_ERR_FORMAT, "not a model file (safetensors or ONNX)");
     put_len(b, 0);
     write_all(at("hb_zero.safetensors"), b, n);
     LOAD_FAILS(at("hb_zero.safetensors"), BP_ERR_FORMAT, "header JSON, line");

@@ -133,7 +133,7 @@ static void test_csv_value_beyond_float(void)
         CHECK(st == BP_OK && bp_dataset_x(d)[0] == 1e308, "%s", bp_last_error());
     else
         CHECK(st == BP_ERR_FORMAT && strstr(bp_last_error(), "csv-float-overflow:1:1: input "
-              "column 1: \"1e308\" is out of the range of float32"), "%s", bp_last_error());
+              "column 0: \"1e308\" is out of the range of float32"), "%s", bp_last_error());
     bp_dataset_free(d);
 }
 

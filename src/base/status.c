@@ -22,6 +22,44 @@ bp_status bp__fail(bp_status s, const char *fmt, ...)
     return s;
 }
 
+/* Bytes of the valid UTF-8 character at p (2-4), or 0. */
+static int utf8_len(const unsigned char *p)
+{
+    int n = *p >= 0xC2 && *p <= 0xDF ? 2 : *p >= 0xE0 && *p <= 0xEF ? 3 : *p >= 0xF0 && *p <= 0xF4 ? 4 : 0;
+    for (int i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    return n;
+}
+
+const char *bp_text_escape(char *buf, size_t size, const char *s)
+{
+    if (!s) s = "(null)";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = 0, room = size - 24; /* what is left for "...(N bytes)" */
+    while (*p) {
+        char e[8];
+        int step = 1, w = *p == '\n' ? snprintf(e, sizeof e, "\\n")
+                          : *p == '\t' ? snprintf(e, sizeof e, "\\t")
+                          : *p == '\r' ? snprintf(e, sizeof e, "\\r")
+                          : *p == '\\' ? snprintf(e, sizeof e, "\\\\")
+                          : 0;
+        if (!w && *p >= 0x80 && (step = utf8_len(p)) > 0) {
+            memcpy(e, p, (size_t)step), w = step; /* a whole character, never cut inside */
+        } else if (!w && (*p < 0x20 || *p >= 0x7f)) { /* control byte, or not UTF-8 */
+            w = snprintf(e, sizeof e, "\\x%02x", *p), step = 1;
+        } else if (!w) {
+            e[0] = (char)*p, w = 1, step = 1;
+        }
+        if (n + (size_t)w > room) break;
+        memcpy(buf + n, e, (size_t)w);
+        n += (size_t)w;
+        p += step;
+    }
+    if (*p) n += (size_t)snprintf(buf + n, size - n, "...(%zu bytes)", strlen(s));
+    buf[n < size ? n : size - 1] = '\0';
+    return buf;
+}
+
 const char *bp_status_name(bp_status s)
 {
     switch (s) {

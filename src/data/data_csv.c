@@ -231,17 +231,19 @@ static bp_status check_number(const csv_load *L, const char *s, long line, long 
                               size_t c, double *v)
 {
     const char *what = c == L->tcol ? "target" : "input";
-    char name[80] = "";
-    if (L->names) snprintf(name, sizeof name, " (\"%s\")", L->names[c].s);
+    char name[BP_TEXT_SHOWN + 8] = "", n[BP_TEXT_SHOWN], sv[BP_TEXT_SHOWN];
+    if (L->names) snprintf(name, sizeof name, " (\"%s\")", bp_text_escape(n, sizeof n, L->names[c].s));
+    bp_text_escape(sv, sizeof sv, s);
+    /* columns numbered from 0, as --target takes them */
     if (!parse_number(s, v))
         return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: %s column %zu%s: \"%s\" is not a number",
-                        L->path, line, col, what, c + 1, name, s);
+                        L->path, line, col, what, c, name, sv);
     if (!isfinite(*v))
         return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: %s column %zu%s: \"%s\" is not finite",
-                        L->path, line, col, what, c + 1, name, s);
+                        L->path, line, col, what, c, name, sv);
     if (!isfinite((bp_real)*v)) /* 1e308 is a double but no float */
         return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: %s column %zu%s: \"%s\" is out of the "
-                        "range of " BP_REAL_NAME, L->path, line, col, what, c + 1, name, s);
+                        "range of " BP_REAL_NAME, L->path, line, col, what, c, name, sv);
     return BP_OK;
 }
 
@@ -279,6 +281,26 @@ static int looks_like_header(const csv_record *first, const csv_record *second, 
             (!have_second || (c < second->n && parse_number(second->f[c].s, &v))))
             return 1;
     return 0;
+}
+
+/* Whether every field of both first rows is text: then the first row may be
+ * a header or data, and guessing would silently misread one or the other. */
+static int all_text(const csv_record *first, const csv_record *second, int have_second)
+{
+    double v;
+    for (size_t c = 0; c < first->n; c++)
+        if (parse_number(first->f[c].s, &v) || bp_is_missing(first->f[c].s) ||
+            (have_second && (c >= second->n || parse_number(second->f[c].s, &v))))
+            return 0;
+    return have_second;
+}
+
+static bp_status header_unknown(const char *path, long line)
+{
+    return bp__fail(BP_ERR_FORMAT, "%s:%ld: every column of the first rows is text, so whether "
+                    "line %ld is a header or data cannot be told: say which with --header or "
+                    "--no-header (bp_csv_options.header, bp_table_load_csv's header: 1 or 0)",
+                    path, line, line);
 }
 
 static bp_status find_target(csv_load *L, const csv_record *first)
@@ -359,10 +381,11 @@ static bp_status classes_fixed(const csv_load *L, int *cls)
             if (strcmp(L->t[i].s, o->labels[j]) == 0 ||
                 (num && parse_number(o->labels[j], &w) && v == w))
                 cls[i] = j;
+        char sv[BP_TEXT_SHOWN];
         if (cls[i] < 0)
             return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: label \"%s\" is not one of the %d "
-                            "given labels", L->path, L->t[i].line, L->t[i].col, L->t[i].s,
-                            o->n_labels);
+                            "given labels", L->path, L->t[i].line, L->t[i].col,
+                            bp_text_escape(sv, sizeof sv, L->t[i].s), o->n_labels);
     }
     return BP_OK;
 }
@@ -390,9 +413,10 @@ static bp_status classes_found(const csv_load *L, const tkey *keys, int numeric,
     tkey *u = distinct(keys, L->n, cmp, &m);
     if (!u) return BP_ERR_NOMEM;
     bp_status st = BP_OK;
+    char sv[BP_TEXT_SHOWN];
     if (m < 2)
         st = bp__fail(BP_ERR_FORMAT, "%s: the target column has a single class \"%s\"",
-                      L->path, L->t[0].s);
+                      L->path, bp_text_escape(sv, sizeof sv, L->t[0].s));
     else if (m > BP_CSV_MAX_CLASSES)
         st = bp__fail(BP_ERR_FORMAT, "%s: %zu distinct target values: more than %d classes",
                       L->path, m, BP_CSV_MAX_CLASSES);
@@ -440,9 +464,11 @@ static bp_status auto_task(const csv_load *L, const tkey *keys, target_kind kind
 {
     if (kind == KIND_MIXED) {
         const target *t = &L->t[first_bad];
+        char sv[BP_TEXT_SHOWN];
         return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: target \"%s\" is not a finite number while "
                         "other targets are numbers (for class labels, set the task to "
-                        "classification)", L->path, t->line, t->col, t->s);
+                        "classification)", L->path, t->line, t->col,
+                        bp_text_escape(sv, sizeof sv, t->s));
     }
     size_t k = 0;
     if (kind == KIND_INTEGERS) {
@@ -547,6 +573,7 @@ static bp_status load(csv_load *L, csv_reader *r, csv_record rec[2], bp_dataset 
     if (!st && got0) st = read_record(r, &rec[1], &got1);
     if (st) return st;
     if (!got0) return bp__fail(BP_ERR_FORMAT, "%s: empty file", L->path);
+    if (o->header < 0 && all_text(&rec[0], &rec[1], got1)) return header_unknown(L->path, rec[0].line);
     int header = o->header >= 0 ? o->header : looks_like_header(&rec[0], &rec[1], got1);
     if (header && !got1)
         return bp__fail(BP_ERR_FORMAT, "%s: a header and no data rows", L->path);
@@ -662,6 +689,7 @@ static bp_status table_read(bp_table *t, csv_reader *r, csv_record rec[2], int h
     }
     if (st) return st;
     if (!got0) return bp__fail(BP_ERR_FORMAT, "%s: empty file", t->path);
+    if (header_opt < 0 && all_text(&rec[0], &rec[1], got1)) return header_unknown(t->path, rec[0].line);
     int header = header_opt >= 0 ? header_opt : looks_like_header(&rec[0], &rec[1], got1);
     if (header && !got1) return bp__fail(BP_ERR_FORMAT, "%s: a header and no data rows", t->path);
     t->cols = (int)rec[0].n;

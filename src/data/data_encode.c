@@ -41,6 +41,21 @@ int bp__enc_number(const char *s, double *v)
     return end != s && *end == '\0' && isfinite(*v) && isfinite((bp_real)*v);
 }
 
+/* Why a cell that reads as a number is not one the model can take: "is not
+ * finite" (inf), "is out of the range of float32" (1e400, or 3.5e38 in a
+ * float32 build); NULL for a finite number or text. */
+static const char *number_trouble(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end) return NULL;
+    if (isinf(v) && !strpbrk(s, "eE")) return "is not finite";
+    if (isnan(v)) return "is not a number";
+    if (!isfinite(v)) return "is out of the range of float64";
+    if (!isfinite((bp_real)v)) return "is out of the range of " BP_REAL_NAME;
+    return NULL;
+}
+
 int bp__utf8_valid(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -170,22 +185,20 @@ static const char *cname(const bp_table *t, int c, char buf[COL_DESC])
     return buf;
 }
 
-/* A column as messages name it: counted from 1, with its header name, or with
- * the 0-based index that --target, --ignore and --categorical take. */
+/* A column as messages name it: its 0-based index, as --target, --ignore and
+ * --categorical take it, and its header name where it has one. */
 static const char *cdesc(const bp_table *t, int c, char buf[COL_DESC])
 {
-    enum { KEEP = 120 }; /* bytes of a long name kept, cut at a UTF-8 character's start */
-    if (t->names) {
-        const char *name = t->names[c];
-        int n = (int)strnlen(name, KEEP + 1);
-        if (n > KEEP)
-            for (n = KEEP; n > 0 && ((unsigned char)name[n] & 0xC0) == 0x80; n--) {}
-        snprintf(buf, COL_DESC, "column %d (\"%.*s%s\")", c + 1, n, name,
-                 name[n] ? "..." : "");
-    } else
-        snprintf(buf, COL_DESC, "column %d (index %d)", c + 1, c);
+    char name[BP_TEXT_SHOWN];
+    if (t->names)
+        snprintf(buf, COL_DESC, "column %d (\"%s\")", c, bp_text_escape(name, sizeof name, t->names[c]));
+    else
+        snprintf(buf, COL_DESC, "column %d", c);
     return buf;
 }
+
+/* A cell's value as messages show it: escaped and cut (bp_text_escape). */
+#define SHOWN(buf, s) bp_text_escape(buf, sizeof buf, s)
 
 /* Column spec: a decimal index (negative from the end) or a header name. */
 static bp_status resolve(const bp_table *t, const char *spec, const char *what, int *out)
@@ -206,11 +219,12 @@ static bp_status resolve(const bp_table *t, const char *spec, const char *what, 
             *out = c;
             return BP_OK;
         }
+    char sv[BP_TEXT_SHOWN];
     if (!t->names)
         return bp__fail(BP_ERR_FORMAT, "%s: %s column \"%s\" is named but the file has no "
-                        "header", t->path, what, spec);
+                        "header", t->path, what, SHOWN(sv, spec));
     return bp__fail(BP_ERR_FORMAT, "%s:%ld: %s column \"%s\": no column of that name in the "
-                    "header", t->path, t->names_line, what, spec);
+                    "header", t->path, t->names_line, what, SHOWN(sv, spec));
 }
 
 static bp_status set_roles(fit *f, char *forced)
@@ -222,11 +236,12 @@ static bp_status set_roles(fit *f, char *forced)
     for (int c = 0; t->names && c < t->cols; c++)
         if (!bp__utf8_valid(t->names[c]))
             return bp__fail(BP_ERR_FORMAT, "%s:%ld: the name of column %d is not valid UTF-8",
-                            t->path, t->names_line, c + 1);
+                            t->path, t->names_line, c);
     const char *dup = t->names ? bp__duplicate_name(t->names, t->cols) : NULL;
+    char v[BP_TEXT_SHOWN];
     if (dup)
         return bp__fail(BP_ERR_FORMAT, "%s:%ld: two columns are named \"%s\": columns are found "
-                        "by name, so rename one", t->path, t->names_line, dup);
+                        "by name, so rename one", t->path, t->names_line, SHOWN(v, dup));
     int n_t = o->has_target ? (o->n_targets ? o->n_targets : 1) : 0;
     if (n_t && !(e->targets = bp__calloc((size_t)n_t, sizeof *e->targets))) return BP_ERR_NOMEM;
     for (int i = 0; i < o->n_ignore; i++) {
@@ -266,13 +281,15 @@ static bp_status set_roles(fit *f, char *forced)
     return BP_OK;
 }
 
-static bp_status missing_error(const bp_table *t, size_t r, int c, const char *what)
+/* hint: what the user can do, which differs between fitting and applying. */
+static bp_status missing_error(const bp_table *t, size_t r, int c, const char *what,
+                               const char *hint)
 {
     char b[COL_DESC];
+    char v[BP_TEXT_SHOWN];
     return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: %s %s: missing value \"%s\" "
-                    "(choose --missing impute to fill it in, or --missing drop to drop the row)",
-                    t->path, t->line[r], bp__table_col(t, r, c), what,
-                    cdesc(t, c, b), t->cells[r * (size_t)t->cols + (size_t)c]);
+                    "(%s)", t->path, t->line[r], bp__table_col(t, r, c), what,
+                    cdesc(t, c, b), SHOWN(v, t->cells[r * (size_t)t->cols + (size_t)c]), hint);
 }
 
 /* Which rows the fit uses, under the missing-value policy. */
@@ -288,7 +305,9 @@ static bp_status choose_rows(fit *f, bp_encode_report *rep)
             if (role == BP_COLUMN_IGNORED || !bp_is_missing(t->cells[r * (size_t)t->cols + (size_t)c]))
                 continue;
             if (e->missing == BP_MISSING_ERROR)
-                return missing_error(t, r, c, role == BP_COLUMN_TARGET ? "target" : "input");
+                return missing_error(t, r, c, role == BP_COLUMN_TARGET ? "target" : "input",
+                                     "choose --missing impute to fill it in, or --missing drop to "
+                                     "drop the row");
             if (e->missing == BP_MISSING_DROP || role == BP_COLUMN_TARGET) drop = 1;
         }
         f->keep[r] = !drop;
@@ -393,13 +412,19 @@ static bp_status fit_input(fit *f, int c, int forced, const char **cells)
         const char *s = t->cells[r * (size_t)t->cols + (size_t)c];
         double v;
         if (!f->keep[r] || bp_is_missing(s)) continue;
+        const char *why = number_trouble(s);
+        char b[COL_DESC], sv[BP_TEXT_SHOWN];
+        if (why)
+            return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: input %s: \"%s\" %s: fix the value, or "
+                            "name the column with --categorical if it is text", t->path, t->line[r],
+                            bp__table_col(t, r, c), cdesc(t, c, b), SHOWN(sv, s), why);
         if (bp__enc_number(s, &v)) {
             if (!numbers++) first_number = r;
         } else if (!texts++) {
             first_text = r;
         }
     }
-    char b[COL_DESC];
+    char b[COL_DESC], sv[BP_TEXT_SHOWN];
     if (!numbers && !texts)
         return bp__fail(BP_ERR_FORMAT, "%s: %s holds only missing values (ignore "
                         "it with --ignore)", t->path, cdesc(t, c, b));
@@ -410,7 +435,7 @@ static bp_status fit_input(fit *f, int c, int forced, const char **cells)
                         "text (numbers: %zu, text: %zu, here \"%s\"): name it with "
                         "--categorical to one-hot encode it, or fix the value", t->path,
                         t->line[r], bp__table_col(t, r, c), cdesc(t, c, b), numbers, texts,
-                        t->cells[r * (size_t)t->cols + (size_t)c]);
+                        SHOWN(sv, t->cells[r * (size_t)t->cols + (size_t)c]));
     }
     return texts ? fit_categorical(f, c, cells) : fit_numeric(f, c);
 }
@@ -499,6 +524,22 @@ static bp_status value_names(const tval *u, size_t m, int numeric, char ***out)
     return st;
 }
 
+/* Target values become label names, which must be UTF-8: the first that is
+ * not, with its file, line and column. */
+static bp_status target_utf8(const fit *f, int c)
+{
+    const bp_table *t = f->t;
+    for (size_t r = 0; r < t->rows; r++)
+        if (f->keep[r] && !bp__utf8_valid(t->cells[r * (size_t)t->cols + (size_t)c])) {
+            char v[BP_TEXT_SHOWN], b[COL_DESC];
+            return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: target %s: \"%s\" is not valid UTF-8 "
+                            "(convert the file to UTF-8)", t->path, t->line[r],
+                            bp__table_col(t, r, c), cdesc(t, c, b),
+                            SHOWN(v, t->cells[r * (size_t)t->cols + (size_t)c]));
+        }
+    return BP_OK;
+}
+
 static bp_status fit_one_target(fit *f, tval *u)
 {
     const bp_table *t = f->t;
@@ -511,10 +552,12 @@ static bp_status fit_one_target(fit *f, tval *u)
     if (task == BP_TASK_AUTO) {
         if (s.numbers && s.numbers < s.n) {
             size_t r = s.first_bad - 1;
-            return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: target \"%s\" is not a finite number "
-                            "while other targets are numbers (for class labels, set the task to "
-                            "classification)", t->path, t->line[r], bp__table_col(t, r, c),
-                            t->cells[r * (size_t)t->cols + (size_t)c]);
+            const char *cv = t->cells[r * (size_t)t->cols + (size_t)c], *why = number_trouble(cv);
+            char sv[BP_TEXT_SHOWN];
+            return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: target \"%s\" %s while other targets are "
+                            "numbers (for class labels, set the task to classification)", t->path,
+                            t->line[r], bp__table_col(t, r, c), SHOWN(sv, cv),
+                            why ? why : "is not a finite number");
         }
         task = !s.numbers || (s.integers == s.n && s.distinct >= 2 &&
                               s.distinct <= (size_t)f->o->max_classes)
@@ -531,12 +574,16 @@ static bp_status fit_one_target(fit *f, tval *u)
         return BP_OK;
     }
     if (s.distinct < 2)
+    {
+        char v[BP_TEXT_SHOWN];
         return bp__fail(BP_ERR_FORMAT, "%s: the target column has a single class \"%s\"", t->path,
-                        u[0].s);
+                        SHOWN(v, u[0].s));
+    }
     if (s.distinct > BP_CSV_MAX_CLASSES)
         return bp__fail(BP_ERR_FORMAT, "%s: %zu distinct target values: more than %d classes",
                         t->path, s.distinct, BP_CSV_MAX_CLASSES);
-    bp_status st = value_names(u, s.distinct, s.numeric, &e->labels);
+    bp_status st = target_utf8(f, c);
+    if (!st) st = value_names(u, s.distinct, s.numeric, &e->labels);
     if (!st) e->n_labels = (int)s.distinct;
     return st;
 }
@@ -569,7 +616,8 @@ static bp_status fit_targets(fit *f)
         bp__enc_col *col = &e->col[e->targets[i]];
         tstats s;
         target_values(f, e->targets[i], u, &s);
-        st = value_names(u, 2, s.numeric, &col->cats);
+        st = target_utf8(f, e->targets[i]);
+        if (!st) st = value_names(u, 2, s.numeric, &col->cats);
         if (!st) col->n_cats = 2;
     }
     if (e->task == BP_TASK_AUTO) {
@@ -750,7 +798,12 @@ static bp_status row_dropped(const apply *a, size_t r, int *drop)
         if (e->missing == BP_MISSING_ERROR || (a->flags & BP_ENCODE_NO_DROP &&
                                                (e->missing == BP_MISSING_DROP ||
                                                 role == BP_COLUMN_TARGET)))
-            return missing_error(a->t, r, a->src[c], role == BP_COLUMN_TARGET ? "target" : "input");
+            return missing_error(a->t, r, a->src[c], role == BP_COLUMN_TARGET ? "target" : "input",
+                                 e->missing == BP_MISSING_IMPUTE
+                                     ? "a missing target cannot be scored: leave the row out"
+                                     : "the model was trained with --missing error or drop, and "
+                                       "prediction keeps every row: fill in the value, or train "
+                                       "the model with --missing impute");
         if (e->missing == BP_MISSING_DROP || role == BP_COLUMN_TARGET) *drop = 1;
     }
     return BP_OK;
@@ -758,9 +811,12 @@ static bp_status row_dropped(const apply *a, size_t r, int *drop)
 
 static bp_status not_number(const apply *a, size_t r, int c, const char *what)
 {
-    return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: %s column \"%s\": \"%s\" is not a finite number",
-                    a->t->path, a->t->line[r], bp__table_col(a->t, r, a->src[c]), what,
-                    a->e->col[c].name, cell(a, r, c));
+    char n[BP_TEXT_SHOWN], v[BP_TEXT_SHOWN];
+    const char *why = number_trouble(cell(a, r, c));
+    return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: %s column %d (\"%s\"): \"%s\" %s",
+                    a->t->path, a->t->line[r], bp__table_col(a->t, r, a->src[c]), what, a->src[c],
+                    SHOWN(n, a->e->col[c].name), SHOWN(v, cell(a, r, c)),
+                    why ? why : "is not a finite number");
 }
 
 static int find_cat(const bp__enc_col *col, const char *s)
@@ -790,9 +846,13 @@ static bp_status encode_inputs(const apply *a, size_t r, bp_real *x /* (inputs) 
             x[col->first + k] = 1;
         } else if (!missing) {
             if (a->flags & BP_ENCODE_UNKNOWN_ERROR)
-                return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: column \"%s\": category \"%s\" was "
-                                "not seen in training", a->t->path, a->t->line[r],
-                                bp__table_col(a->t, r, a->src[c]), col->name, s);
+            {
+                char n[BP_TEXT_SHOWN], v[BP_TEXT_SHOWN];
+                return bp__fail(BP_ERR_FORMAT, "%s:%ld:%ld: column %d (\"%s\"): category \"%s\" "
+                                "was not seen in training", a->t->path, a->t->line[r],
+                                bp__table_col(a->t, r, a->src[c]), a->src[c],
+                                SHOWN(n, col->name), SHOWN(v, s));
+            }
             if (!a->rep->unknown++) a->rep->unknown_column = c;
         }
     }

@@ -134,7 +134,10 @@ static void emit_inputs_comment(gen *g, FILE *f)
         if (category) fputc('=', f), put_escaped(f, category, true);
         else if (indicator) fputs(" missing", f);
     }
-    fprintf(f, "\n");
+    fprintf(f, "\n *   To encode a row: x[i] of COLUMN=CATEGORY is 1 when the column holds that\n"
+               " *   category, else 0; a number goes in as it is (the normalization is inside);\n"
+               " *   a missing number as its fill value (`backprop info`) with its missing\n"
+               " *   indicator 1. Off the device, bp_model_encode computes the same vector.\n");
 }
 
 static void emit_labels_comment(gen *g, FILE *f)
@@ -178,11 +181,14 @@ static void emit_usage(gen *g, FILE *f)
     fprintf(f, " *\n * Usage:\n"
                " *   #include \"%s.h\"\n"
                " *\n"
-               " *   float x[%s_INPUTS];    // one sample's raw features, in training order\n"
+               " *   float x[%s_INPUTS];    // %s\n"
                " *   float y[%s_OUTPUTS];\n"
-               " *   read_sensors(x);\n"
+               " *   %s(x);\n"
                " *   %s_predict(x, y);      // %s\n",
-            g->stem, n, n, n,
+            g->stem, n,
+            bp_model_encoder(g->m) ? "one sample's encoded vector: the Inputs above, in order"
+                                   : "one sample's raw features, in training order",
+            n, bp_model_encoder(g->m) ? "encode_row" : "read_sensors", n,
             g->classes ? (g->m->cfg.act[g->L - 1] == BP_ACT_SOFTMAX ? "class probabilities"
                                                                    : "probabilities")
                        : "the predicted values");
@@ -217,8 +223,10 @@ static void emit_header(gen *g)
         double s;
         int zp;
         bp_qmodel_input_quant(g->q, &s, &zp);
-        fprintf(f, "\n/* int8 data: real = SCALE (q - ZERO_POINT). The input is the normalized features;\n"
+        fprintf(f, "\n/* int8 data: real = SCALE (q - ZERO_POINT). The input is %s;\n"
                    " * the output %s. */\n",
+                g->q->folded ? "the raw features (the normalization is folded into layer 1)"
+                             : "the normalized features",
                 g->q->out_act == BP_ACT_SOFTMAX ? "the logits (softmax comes after)"
                 : g->classes ? "the probabilities" : "the predicted values");
         fprintf(f, "#define %s_INPUT_SCALE %s\n#define %s_INPUT_ZERO_POINT %d\n", n,
@@ -230,11 +238,12 @@ static void emit_header(gen *g)
     if (g->classes)
         fprintf(f, "\n/* Class names, %s_labels[c] for class c. */\n"
                    "extern const char *const %s_labels[%s_CLASSES];\n", n, n, n);
-    fprintf(f, "\n/* y (%s_OUTPUTS) from raw features x (%s_INPUTS): what `backprop predict` gives. */\n"
-               "void %s_predict(const float *x, float *y);\n", n, n, n);
+    const char *xs = bp_model_encoder(g->m) ? "the encoded vector" : "raw features";
+    fprintf(f, "\n/* y (%s_OUTPUTS) from %s x (%s_INPUTS): what `backprop predict` gives. */\n"
+               "void %s_predict(const float *x, float *y);\n", n, xs, n, n);
     if (g->classes)
-        fprintf(f, "/* The predicted class of raw features x (%s_INPUTS). */\n"
-                   "int %s_classify(const float *x);\n", n, n);
+        fprintf(f, "/* The predicted class of %s x (%s_INPUTS). */\n"
+                   "int %s_classify(const float *x);\n", xs, n, n);
     if (g->q)
         fprintf(f, "/* Raw features x to int8 xq (%s_INPUTS): normalized, then quantized. */\n"
                    "void %s_quantize(const float *x, int8_t *xq);\n"

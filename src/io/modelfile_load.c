@@ -58,6 +58,33 @@ static bool is_onnx(const uint8_t *b, size_t n)
     return (varint && wire == BP__PB_VARINT) || (len && wire == BP__PB_LEN);
 }
 
+/* A file that is neither format: say so, and what it looks like, instead of
+ * the header length its first bytes would make. NULL for a model file. */
+static bp_status not_model(const char *path, const uint8_t *b, size_t n)
+{
+    if (n >= 8 && !b[4] && !b[5] && !b[6] && !b[7]) return BP_OK; /* safetensors-shaped */
+    const char *kind = "binary data";
+    size_t text = 0;
+    /* printable ASCII, tabs and line ends, and bytes that may be UTF-8 */
+    while (text < n && text < 4096 && ((b[text] >= 0x20 && b[text] != 0x7f && b[text] < 0xf5) ||
+                                       b[text] == '\n' || b[text] == '\r' || b[text] == '\t'))
+        text++;
+    if (n == 0) kind = "an empty file";
+    else if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) kind = "gzip data";
+    else if (text == n || text == 4096)
+        kind = memchr(b, ',', text) ? "CSV or other text" : "text";
+    char first[BP_TEXT_SHOWN + 16] = "", raw[64], shown[BP_TEXT_SHOWN];
+    if (strstr(kind, "text")) { /* its first line, cut */
+        size_t k = 0;
+        while (k < n && k < sizeof raw - 1 && b[k] != '\n' && b[k] != '\r') k++;
+        memcpy(raw, b, k), raw[k] = 0;
+        snprintf(first, sizeof first, ", starting \"%s%s\"", bp_text_escape(shown, sizeof shown, raw),
+                 k == sizeof raw - 1 ? "..." : "");
+    }
+    return bp__fail(BP_ERR_FORMAT, "%s: not a model file (safetensors or ONNX): it looks like %s%s",
+                    path, kind, first);
+}
+
 bp_status bp_model_load(bp_model **out, const char *path, bp_extra **extra_out)
 {
     *out = NULL;
@@ -65,6 +92,7 @@ bp_status bp_model_load(bp_model **out, const char *path, bp_extra **extra_out)
     uint8_t *buf;
     size_t len;
     bp_status st = read_whole(path, &buf, &len);
+    if (!st && !is_onnx(buf, len)) st = not_model(path, buf, len);
     if (!st)
         st = is_onnx(buf, len) ? bp__onnx_parse(buf, len, path, out, extra_out)
                                : bp__safetensors_parse(buf, len, path, out, extra_out, NULL, NULL);
@@ -85,7 +113,7 @@ bp_status bp_checkpoint_load(bp_model **model, bp_optim **opt, const char *path,
     if (!st && is_onnx(buf, len))
         st = bp__fail(BP_ERR_FORMAT, "%s: not a checkpoint (an ONNX file holds no optimizer "
                       "state); a model file loads with bp_model_load", path);
-    else if (!st)
+    else if (!st && !(st = not_model(path, buf, len)))
         st = bp__safetensors_parse(buf, len, path, model, extra_out, opt, info);
     free(buf);
     return st;
