@@ -6,6 +6,9 @@
 #   make install PREFIX=/usr/local
 #   make SANITIZE=1 ...  AddressSanitizer + UndefinedBehaviorSanitizer build
 #   make SANITIZE=thread ...  ThreadSanitizer build (build/float-tsan; tests/tsan.supp)
+#   make BLAS=none ...   the library's own GEMM (src/base/gemm_blocked.c) in
+#                        place of OpenBLAS: no -lopenblas, no cblas.h
+#                        (build/float-noblas, build/double-noblas)
 #   make MPI=1 ...       the backprop command for mpirun (build/float-mpi, mpicc):
 #                        data-parallel training, docs/DISTRIBUTED.md
 #   make fuzz            builds the libFuzzer targets (clang) and runs each for
@@ -17,6 +20,7 @@ REAL     ?= float
 PREFIX   ?= /usr/local
 SANITIZE ?= 0
 MPI      ?= 0
+BLAS     ?= openblas
 
 ifeq ($(REAL),double)
   REAL_DEFS := -DBP_REAL_DOUBLE
@@ -26,7 +30,20 @@ else
   $(error REAL must be float or double, not '$(REAL)')
 endif
 
-BUILD := build/$(REAL)
+# BLAS=none: the library's own GEMM; its builds never mix with OpenBLAS's.
+ifeq ($(BLAS),openblas)
+  BLAS_SUFFIX :=
+  BLAS_LIBS   := -lopenblas
+  BLAS_DEFS   :=
+else ifeq ($(BLAS),none)
+  BLAS_SUFFIX := -noblas
+  BLAS_LIBS   :=
+  BLAS_DEFS   := -DBP_NO_BLAS
+else
+  $(error BLAS must be openblas or none, not '$(BLAS)')
+endif
+
+BUILD := build/$(REAL)$(BLAS_SUFFIX)
 ifeq ($(SANITIZE),1)
   BUILD := build/$(REAL)-san
   SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -38,9 +55,9 @@ else ifneq ($(SANITIZE),0)
 endif
 
 # What `make test` runs for each SANITIZE.
-TEST_BUILDS_0 := build/float build/double
-TEST_BUILDS_1 := build/float-san build/double-san
-TEST_BUILDS_thread := build/float-tsan build/double-tsan
+TEST_BUILDS_0 := build/float$(BLAS_SUFFIX) build/double$(BLAS_SUFFIX)
+TEST_BUILDS_1 := build/float$(BLAS_SUFFIX)-san build/double$(BLAS_SUFFIX)-san
+TEST_BUILDS_thread := build/float$(BLAS_SUFFIX)-tsan build/double$(BLAS_SUFFIX)-tsan
 
 CC       ?= cc
 # The library is the same either way; only cli/ talks to MPI (cli/dist_mpi.c
@@ -54,10 +71,10 @@ else
   DIST_SKIP := cli/dist_mpi.c
 endif
 OPT      ?= -O3 -march=native
-CPPFLAGS += -Iinclude $(REAL_DEFS) $(MPI_DEFS) -D_POSIX_C_SOURCE=200809L
+CPPFLAGS += -Iinclude $(REAL_DEFS) $(BLAS_DEFS) $(MPI_DEFS) -D_POSIX_C_SOURCE=200809L
 CFLAGS   += -std=c11 $(OPT) -fno-math-errno -g -fPIC -Wall -Wextra -Werror -MMD -MP $(SAN_FLAGS)
 LDFLAGS  += $(SAN_FLAGS)
-LDLIBS   := -lopenblas -ljansson -lz -lm -lpthread
+LDLIBS   := $(BLAS_LIBS) -ljansson -lz -lm -lpthread
 
 # src/ is in folders that are the build's feature sets (docs/ARCHITECTURE.md):
 # base/ (statuses, memory, the matrix products, the thread pool) and nn/ (the
@@ -81,7 +98,7 @@ LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 CORE_SRC := $(sort $(wildcard src/base/*.c src/nn/*.c))
 CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 CORE_LIB := $(BUILD)/libbackprop-core.a
-CORE_LDLIBS := -lopenblas -lm -lpthread
+CORE_LDLIBS := $(BLAS_LIBS) -lm -lpthread
 CLI_SRC  := $(filter-out $(DIST_SKIP),$(sort $(wildcard cli/*.c)))
 CLI_OBJ  := $(CLI_SRC:cli/%.c=$(BUILD)/obj/cli/%.o)
 EX_SRC   := $(sort $(wildcard examples/*.c))
@@ -129,6 +146,10 @@ $(BUILD)/obj/cli/%.o: cli/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+# The own GEMM's order of operations must not depend on the compiler's
+# choice to fuse a·b + c (gemm_blocked.c).
+$(BUILD)/obj/base/gemm_blocked.o: CFLAGS += -ffp-contract=off
+
 $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
@@ -170,10 +191,10 @@ $(BUILD)/bench/%: bench/%.c bench/bench.h $(STATIC)
 # With mpicc (the deps step installs OpenMPI) the MPI command of each is
 # built too, for tests/test_mpi.sh.
 test: deps
-	$(MAKE) REAL=float SANITIZE=$(SANITIZE) lib cli examples tests bench-bin
-	$(MAKE) REAL=double SANITIZE=$(SANITIZE) lib cli examples tests bench-bin
+	$(MAKE) REAL=float SANITIZE=$(SANITIZE) BLAS=$(BLAS) lib cli examples tests bench-bin
+	$(MAKE) REAL=double SANITIZE=$(SANITIZE) BLAS=$(BLAS) lib cli examples tests bench-bin
 	$(if $(filter 0,$(SANITIZE)),if command -v mpicc >/dev/null; then \
-	    $(MAKE) REAL=float MPI=1 cli && $(MAKE) REAL=double MPI=1 cli; fi)
+	    $(MAKE) REAL=float MPI=1 BLAS=$(BLAS) cli && $(MAKE) REAL=double MPI=1 BLAS=$(BLAS) cli; fi)
 	@scripts/run-tests.sh $(TEST_BUILDS_$(SANITIZE))
 
 # The PyTorch conformance suite alone, in both precisions (also part of make test).
@@ -256,6 +277,7 @@ install: lib cli
 	ln -sf libbackprop.so.0 $(DESTDIR)$(PREFIX)/lib/libbackprop.so
 	$(if $(CLI_SRC),install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' -e 's|@CFLAGS@|$(REAL_DEFS)|' \
+	    -e 's|@BLAS_LIBS@|$(BLAS_LIBS)|' \
 	    backprop.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/backprop.pc
 	$(MAKE) install-python
 

@@ -111,7 +111,11 @@ const char *bp_status_name(bp_status s);
  * layer's forward or backward, an optimizer pass) reads the count once when
  * it starts, so the new count applies from the next step, and a call that
  * spans several steps (an epoch, a predict) should not race with it if its
- * bits matter. */
+ * bits matter.
+ * A build without threads (-DBP_NO_THREADS for bare metal, or WebAssembly
+ * without shared memory) computes on the calling thread: bp_threads() is 1,
+ * and bp_set_threads(n > 1) keeps 1 and records why for bp_last_error().
+ * A build without BLAS (make BLAS=none) has no OpenBLAS to set. */
 void bp_set_threads(int n);
 int bp_threads(void);
 

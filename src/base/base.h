@@ -62,10 +62,16 @@ double bp__now(void);
 typedef enum { BP_NO_TRANS = 0, BP_TRANS = 1 } bp__trans;
 
 /* C (m, n) = alpha op(A) op(B) + beta C, row-major, cblas argument order.
- * op(A) is (m, k), op(B) is (k, n). The BLAS kernel (OpenBLAS). */
+ * op(A) is (m, k), op(B) is (k, n). The BLAS kernel: OpenBLAS, or in a
+ * build without BLAS (BP_NO_BLAS, make BLAS=none) bp__gemm_blocked. */
 void bp__gemm(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
               const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
               bp_real *c, int ldc);
+/* The library's own cache-blocked GEMM (gemm_blocked.c), the same contract;
+ * its summation order is a pure function of k, the same on every machine. */
+void bp__gemm_blocked(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
+                      const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
+                      bp_real *c, int ldc);
 /* The naive triple loop with the same contract, kept as the tests' reference. */
 void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
                   const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
@@ -83,12 +89,20 @@ typedef enum bp__product {
 typedef enum bp__kernel {
     BP__KERNEL_BLAS,      /* bp__gemm */
     BP__KERNEL_GEMV_ROWS, /* bp__gemv_rows: W read once, in place (FORWARD only) */
+    BP__KERNEL_BLOCKED,   /* bp__gemm_blocked, the library's own */
     BP__KERNEL_COUNT
 } bp__kernel;
 
+/* The kernel of every product the table names no other for. */
+#ifdef BP_NO_BLAS
+#define BP__KERNEL_DEFAULT BP__KERNEL_BLOCKED
+#else
+#define BP__KERNEL_DEFAULT BP__KERNEL_BLAS
+#endif
+
 /* One row of the table of which kernel serves which product and shape: it
  * matches `product` when m <= max_m and k >= min_k. The first row that
- * matches wins; a product no row matches takes the BLAS kernel. */
+ * matches wins; a product no row matches takes BP__KERNEL_DEFAULT. */
 typedef struct bp__kernel_rule {
     bp__product product;
     int max_m, min_k;
@@ -113,6 +127,13 @@ void bp__gemv_rows(const bp_real *x, const bp_real *w, int m, int in, int units,
                    int ldz);
 
 /* -------------------------------------------------------------- threads */
+
+/* A build with no threads: bare metal (-DBP_NO_THREADS, no pthread at all)
+ * and WebAssembly without shared memory. The pool compiles out and every job
+ * runs on the calling thread, as one part. */
+#if defined(BP_NO_THREADS) || (defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__))
+#define BP__SINGLE_THREAD 1
+#endif
 
 /* The most parts a job runs in (bp_set_threads caps the threads here). */
 #define BP__MAX_THREADS 64

@@ -1,8 +1,17 @@
 /* gemm.c - the one entry for every matrix product: a table of which kernel
  * serves which product and shape, the BLAS wrapper (OpenBLAS cblas_sgemm /
- * cblas_dgemm) and the naive reference the tests compare the kernels with. */
+ * cblas_dgemm, or without BLAS the library's own bp__gemm_blocked) and the
+ * naive reference the tests compare the kernels with. */
 #include "base.h"
 
+#ifdef BP_NO_BLAS
+void bp__gemm(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
+              const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
+              bp_real *c, int ldc)
+{
+    bp__gemm_blocked(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+#else
 #include <cblas.h>
 
 void bp__gemm(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
@@ -17,6 +26,7 @@ void bp__gemm(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
     cblas_sgemm(CblasRowMajor, cta, ctb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #endif
 }
+#endif
 
 void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
                   const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
@@ -44,10 +54,18 @@ void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha
  * against OpenBLAS's 14.1, 96.1 and 274; at 128 rows they meet. On short rows
  * (k = 20 or 64) the lane sums dominate and OpenBLAS is 1.4-4x faster from 4
  * rows up. Everything else is OpenBLAS's. */
+#ifdef BP_NO_BLAS
+/* Without BLAS every product takes the blocked kernel, gemv's single rows
+ * too: its order of summation does not depend on the vector width (gemv's
+ * does), so a model gives the same bits on every machine (issue 24). The
+ * empty table is one rule that no product matches. */
+static const bp__kernel_rule default_table[] = {{BP__PRODUCT_FORWARD, -1, 0, BP__KERNEL_BLOCKED}};
+#else
 static const bp__kernel_rule default_table[] = {
     {BP__PRODUCT_FORWARD, 1, 0, BP__KERNEL_GEMV_ROWS},
     {BP__PRODUCT_FORWARD, 64, 256, BP__KERNEL_GEMV_ROWS},
 };
+#endif
 #define DEFAULT_RULES ((int)(sizeof default_table / sizeof *default_table))
 
 static const bp__kernel_rule *table = default_table;
@@ -65,7 +83,7 @@ bp__kernel bp__kernel_for(bp__product p, int m, int n, int k)
     for (int i = 0; i < table_rules; i++)
         if (table[i].product == p && m <= table[i].max_m && k >= table[i].min_k)
             return table[i].kernel;
-    return BP__KERNEL_BLAS;
+    return BP__KERNEL_DEFAULT;
 }
 
 void bp__product_run(bp__kernel kernel, bp__product p, int m, int n, int k, const bp_real *a,
@@ -77,6 +95,10 @@ void bp__product_run(bp__kernel kernel, bp__product p, int m, int n, int k, cons
     if (kernel == BP__KERNEL_GEMV_ROWS && p == BP__PRODUCT_FORWARD) {
         BP_ASSERT(lda == k && ldb == k);
         bp__gemv_rows(a, b, m, k, n, c, ldc);
+        return;
+    }
+    if (kernel == BP__KERNEL_BLOCKED) {
+        bp__gemm_blocked(ta[p], tb[p], m, n, k, 1, a, lda, b, ldb, 0, c, ldc);
         return;
     }
     bp__gemm(ta[p], tb[p], m, n, k, 1, a, lda, b, ldb, 0, c, ldc);

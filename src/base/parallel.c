@@ -4,11 +4,34 @@
  * single-threaded: each part calls its own GEMM on its slice of the batch (or
  * of the output units), which scales better than OpenBLAS's threads on the
  * small GEMMs of mini-batch training, and splits the elementwise work and the
- * optimizer too, so that no core idles between GEMMs. */
+ * optimizer too, so that no core idles between GEMMs. A build without
+ * threads (BP__SINGLE_THREAD, base.h) has none of it: every job runs on the
+ * caller as one part. */
 #define _GNU_SOURCE
 #include "base.h"
 
+#ifdef BP__SINGLE_THREAD
+/* No threads in this build (base.h): one part per job, on the caller. */
+void bp_set_threads(int n)
+{
+    if (n > 1)
+        (void)bp__fail(BP_ERR_INVALID,
+                       "bp_set_threads(%d): this build has no threads (BP_NO_THREADS or "
+                       "WebAssembly without shared memory); computing on 1",
+                       n);
+}
+
+int bp_threads(void) { return 1; }
+
+void bp__parallel(bp__job_fn fn, void *ctx, double flops)
+{
+    (void)flops;
+    fn(ctx, 0, 1);
+}
+#else
+#ifndef BP_NO_BLAS
 #include <cblas.h>
+#endif
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -152,7 +175,9 @@ static void forget_workers_in_child(void)
  * bp_set_threads has chosen one. */
 static void start_once(void)
 {
+#ifndef BP_NO_BLAS
     openblas_set_num_threads(1);
+#endif
     pthread_atfork(NULL, NULL, forget_workers_in_child);
     int unset = 0;
     atomic_compare_exchange_strong(&pool.threads, &unset, clamp_threads(0));
@@ -219,6 +244,7 @@ void bp__parallel(bp__job_fn fn, void *ctx, double flops)
         for (int p = 0; p < parts; p++) fn(ctx, p, parts);
     }
 }
+#endif /* BP__SINGLE_THREAD */
 
 void bp__split(size_t n, int part, int parts, size_t *lo, size_t *hi)
 {
