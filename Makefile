@@ -283,7 +283,8 @@ QEMU_M3   := qemu-system-arm -M mps2-an385 -cpu cortex-m3 -nographic \
              -semihosting-config enable=on,target=native
 EMB_CORE_CFLAGS := -std=c11 -Os -ffp-contract=off -fno-math-errno -ffunction-sections \
              -fdata-sections -Wall -Wextra -Werror -MMD -MP --specs=picolibc.specs \
-             -Iinclude -Isrc/base -Isrc/nn -DBP_NO_THREADS -DBP_NO_BLAS -D_POSIX_C_SOURCE=200809L
+             -Iinclude -Isrc/base -Isrc/nn -DBP_NO_THREADS -DBP_NO_BLAS -D_POSIX_C_SOURCE=200809L \
+             -DBP_GEMM_PANELS=2
 EMB_CORE_M4 := $(CORE_SRC:src/%.c=$(EMB)/core-m4/%.o)
 EMB_CORE_M3 := $(CORE_SRC:src/%.c=$(EMB)/core-m3/%.o)
 
@@ -304,6 +305,19 @@ $(EMB)/core-m3/libbackprop-core.a: $(EMB_CORE_M3)
 embedded-core: $(EMB)/core-m4/libbackprop-core.a $(EMB)/core-m3/libbackprop-core.a
 
 -include $(EMB_CORE_M4:.o=.d) $(EMB_CORE_M3:.o=.d)
+
+# Training on the device: XOR from scratch, then the embedded-demo's model
+# fine-tuned on shifted images (examples/embedded/train_demo.c).
+$(EMB)/train_data.h: examples/embedded/make_train_data.c $(EMB)/fm.safetensors
+	$(CC) $(CPPFLAGS) $(INC_ALL) -std=c11 -O2 -o $(EMB)/make_train_data $< build/float/libbackprop.a $(LDLIBS)
+	$(EMB)/make_train_data $(EMB)/fm.safetensors > $@
+
+$(EMB)/train-demo-m4.elf: examples/embedded/train_demo.c $(EMB)/train_data.h $(EMB)/core-m4/libbackprop-core.a
+	$(ARM_CC) $(ARM_M4) -std=c11 -Os -ffp-contract=off -Wall -Wextra -Werror -Iinclude -I$(EMB) \
+	    $(ARM_LINK) -Wl,--gc-sections -o $@ $< $(EMB)/core-m4/libbackprop-core.a -lm
+
+embedded-train-demo: $(EMB)/train-demo-m4.elf
+	$(QEMU_M4) -kernel $< </dev/null
 
 install: lib cli
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin

@@ -62,8 +62,13 @@
 #define MR 6
 #endif
 #endif
-/* Rows of A packed at once: MC x KC reals stay in L2. */
-#define MC (MR * 20)
+/* Rows of A packed at once: MC x KC reals stay in L2. Not part of the
+ * summation order: a microcontroller build (make embedded-core) packs
+ * BP_GEMM_PANELS = 2 panels, an 8 KiB buffer in place of 80 KiB. */
+#ifndef BP_GEMM_PANELS
+#define BP_GEMM_PANELS 20
+#endif
+#define MC (MR * BP_GEMM_PANELS)
 
 #ifdef BP__SINGLE_THREAD
 #define THREAD_LOCAL
