@@ -148,12 +148,17 @@ static bp_status make_order(bp_trainer *t, size_t n, bp_rng *rng, const size_t *
     if (t->order_n != n) { /* only when the data set changes size */
         free(t->order);
         t->order_n = 0;
-        bp_status st = size_batch(t, n);
-        if (st) return st;
         if (!(t->order = bp__calloc(n, sizeof *t->order))) return BP_ERR_NOMEM;
         t->order_n = n;
     }
     t->gather = given || t->cfg.shuffle;
+    /* Unshuffled batches are read in place: no gathered copies (on a device,
+     * two batches of inputs less in RAM). They only grow: once sized, no
+     * allocation. */
+    if (t->gather) {
+        bp_status st = size_batch(t, n);
+        if (st) return st;
+    }
     if (given) {
         memcpy(t->order, given, n * sizeof *given);
         return BP_OK;
