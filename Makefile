@@ -16,6 +16,9 @@
 #   make embedded-demo   trains 784-64-10 on Fashion-MNIST, exports it as int8 C,
 #                        and classifies images on an emulated Cortex-M4 (qemu);
 #                        make embedded-bench counts its instructions per MAC
+#   make embedded-core   the core (src/base, src/nn) for a Cortex-M4F and a
+#                        Cortex-M3 (build/embedded/core-m4, core-m3)
+#   make embedded-train-demo  XOR and a fine-tune trained on the emulated M4F
 REAL     ?= float
 PREFIX   ?= /usr/local
 SANITIZE ?= 0
