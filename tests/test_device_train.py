@@ -76,6 +76,46 @@ def compare(name, host, dev):
            worst < 1e-14, "worst %.3g" % worst)
 
 
+def check_c_train(tmp):
+    """`backprop export --format c-train` of a 6-16-8-3 model, last layer trained:
+    the generated C compiles against the host's BLAS-free core and the M4F's,
+    starts from the model file's last layer, and trains to the same bits on both."""
+    cli = os.path.join(ROOT, "build", "float", "bin", "backprop")
+    model = os.path.join(tmp, "dtm.safetensors")
+    r = run([cli, "init", "--layers", "6,16,8,3", "--seed", "4", "--save", model])
+    if not r.returncode:
+        r = run([cli, "export", "--model", model, "--format", "c-train", "--train-layers", "1",
+                 "--output", os.path.join(tmp, "dtm.c")])
+    if r.returncode:
+        result("export --format c-train", False, r.stdout[-1000:])
+        return
+    main_c = os.path.join(ROOT, "tests", "device_ctrain.c")
+    srcs = [main_c, os.path.join(tmp, "dtm.c"), "-I", tmp]
+    host = os.path.join(tmp, "ctrain_host")
+    elf = os.path.join(tmp, "ctrain_m4.elf")
+    cflags, core, machine = CPUS["cortex-m4f"]
+    r1 = run(["cc"] + FLAGS + ["-o", host] + srcs + [os.path.join(NOBLAS, "libbackprop-core.a"), "-lm", "-lpthread"])
+    r2 = run(["arm-none-eabi-gcc"] + cflags + FLAGS + ARM_LINK + ["-o", elf] + srcs +
+             [os.path.join(EMB, core, "libbackprop-core.a"), "-lm"])
+    if r1.returncode or r2.returncode:
+        result("c-train: the generated C builds for the host and the M4F", False, (r1.stdout + r2.stdout)[-2000:])
+        return
+    h = run([host]).stdout
+    d = run(["timeout", "60", "qemu-system-arm"] + machine +
+            ["-nographic", "-semihosting-config", "enable=on,target=native", "-kernel", elf]).stdout
+    hl = [line for line in h.splitlines() if line.startswith("ct ")]
+    result("c-train: 10 epochs of the exported model's last layer, the same bits on the host and the M4F",
+           len(hl) == 11 and "done" in d and hl == [line for line in d.splitlines() if line.startswith("ct ")],
+           "host %d lines, device: %s" % (len(hl), d[-300:]))
+    with open(model, "rb") as f:
+        data = f.read()
+    w0 = bytes.fromhex("".join(hl[0].split()[2:]).strip()) if hl else b""
+    # the little-endian bytes of W (8 x 3 = 24 values) and b (3) as the model file stores them
+    le = b"".join(w0[i:i + 4][::-1] for i in range(0, len(w0), 4))
+    result("c-train: the trained layer starts from the model file's values",
+           len(le) == 27 * 4 and le[:96] in data and le[96:] in data, "not found in the model file")
+
+
 def main():
     for tool in ("arm-none-eabi-gcc", "qemu-system-arm", "cc"):
         if not shutil.which(tool):
@@ -124,6 +164,7 @@ def main():
                 good = bool(g) and float(g[0][2]) < 1e-3 and float(g[0][4]) < 1e-3 and float(g[0][6]) > 1e-2
                 result("cortex-m4f: gradcheck in float32 below 1e-3 (%s)" % (" ".join(g[0][1:]) if g else ""),
                        good, " ".join(rows[1]))
+        check_c_train(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return summary("test_device_train")
