@@ -33,7 +33,8 @@
  *     is used by one thread at a time (a model being trained by a trainer
  *     counts as the trainer's), and read-only calls on one object do not
  *     make it shareable unless its comment says so. bp_set_threads may be
- *     called at any time from any thread; bp_last_error is per thread.
+ *     called at any time from any thread; bp_last_error and the allocator
+ *     of bp_alloc_set are per thread.
  *     Results never depend on what other threads do: a call that finds the
  *     library's threads busy with another call's work does its own work on
  *     the calling thread, in the same parts, so it gets the same bits, later.
@@ -118,6 +119,65 @@ const char *bp_status_name(bp_status s);
  * A build without BLAS (make BLAS=none) has no OpenBLAS to set. */
 void bp_set_threads(int n);
 int bp_threads(void);
+
+/* ------------------------------------------------------------------ memory */
+
+/* Where models, optimizers and trainers get their memory: the heap
+ * (aligned_alloc and free) unless the creating thread has set an allocator.
+ * alloc returns `size` bytes at a multiple of `align` (a power of two), or
+ * NULL when it has none; free (may be NULL: nothing is given back) receives
+ * what alloc returned. The library zeroes what it gets. */
+typedef struct bp_allocator {
+    void *(*alloc)(void *ctx, size_t size, size_t align);
+    void (*free)(void *ctx, void *p);
+    void *ctx;
+} bp_allocator;
+
+/* Sets the allocator of the objects the calling thread creates from now on
+ * (copied; NULL, or alloc NULL: the heap again). The setting is per thread,
+ * like bp_last_error, and is read only when an object is created: a model,
+ * optimizer or trainer keeps the allocator it was created with for all its
+ * later allocations (a model's workspace when a larger batch comes, a
+ * trainer's batch buffers at its first epoch) and for its free, whichever
+ * thread makes them. So the allocator must outlive those objects, and one
+ * allocator shared by objects used from several threads at once must be
+ * thread-safe itself (an arena is not). Covered: model (parameters,
+ * gradients, workspace, normalization, labels), optimizer, trainer;
+ * gradcheck, rng and statuses allocate nothing. Not covered: an encoder
+ * (bp_model_set_encoder, bp_encoder_fit), data sets, files and the other
+ * features outside the core, which use the heap. */
+void bp_alloc_set(const bp_allocator *a);
+
+/* The alignment of every allocation from an allocator set with bp_alloc_set,
+ * and of an arena's start. The library and the program must be compiled with
+ * the same value (a device build may pass -DBP_ARENA_ALIGN=8). */
+#ifndef BP_ARENA_ALIGN
+#define BP_ARENA_ALIGN 64
+#endif
+
+/* One caller-given buffer cut into aligned pieces, front to back, for a
+ * program that must not use the heap:
+ *
+ *   static _Alignas(BP_ARENA_ALIGN) unsigned char mem[BYTES]; // BYTES: bp_train_memory
+ *   bp_arena arena;  bp_arena_init(&arena, mem, sizeof mem);
+ *   bp_allocator a = bp_arena_allocator(&arena);
+ *   bp_alloc_set(&a);   then create the model, optimizer and trainer
+ *
+ * A request that does not fit fails (the create or epoch returns BP_ERR_NOMEM
+ * with a message saying how much was asked and left); nothing is written past
+ * the end. Pieces are not given back one by one (bp_arena_reset gives back
+ * all: call it only when no object from the arena is left). A buffer not
+ * aligned to BP_ARENA_ALIGN loses its first bytes up to the next multiple.
+ * The fields are the arena's own. */
+typedef struct bp_arena {
+    unsigned char *base;
+    size_t size, used;
+} bp_arena;
+void bp_arena_init(bp_arena *a, void *buf, size_t size);
+/* The allocator that cuts from `a` (which must outlive its objects). */
+bp_allocator bp_arena_allocator(bp_arena *a);
+size_t bp_arena_used(const bp_arena *a);
+void bp_arena_reset(bp_arena *a);
 
 /* ------------------------------------------------------- activations, loss */
 
@@ -437,7 +497,8 @@ typedef struct bp_train_config {
      * and this trainer runs forward and backward on its slice only, with the
      * loss gradient divided by the rows of the whole batch. Then it calls
      * reduce(reduce_user, buf, n): buf holds the gradient (the first
-     * bp_model_param_count values) followed by a few sums of the trainer's
+     * bp_model_param_count values; with train_layers, the trained layers'
+     * bp_model_train_param_count) followed by a few sums of the trainer's
      * own (loss, correct answers, stop request), all bp_real, and reduce
      * must replace each of the n values by its sum over all shards before it
      * returns, e.g. MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_FLOAT (MPI_DOUBLE
@@ -514,6 +575,35 @@ typedef struct bp_train_config {
  * rate, no stopping rule. */
 bp_train_config bp_train_config_default(void);
 
+/* The bytes an allocator set with bp_alloc_set (an arena: bp_arena) gives
+ * to train: a model of mc with `frozen` borrowed layers (bp_model_create_frozen;
+ * 0: bp_model_create), an optimizer oc over the trained layers, a trainer tc,
+ * and the first bp_trainer_epoch on n_samples samples (its workspace and
+ * batch buffers); nothing more is allocated by later epochs on at most as
+ * many samples, nor by forward, predict or evaluate with batches of at most
+ * min(batch_size, n_samples) rows (a larger batch grows the workspace; from
+ * an arena that takes more than this). An arena of exactly *bytes, at a
+ * BP_ARENA_ALIGN boundary, suffices; one byte less fails with BP_ERR_NOMEM.
+ * With A = BP_ARENA_ALIGN, r(x) = x bytes (1 if 0) rounded up to a multiple of
+ * A, s = sizeof(bp_real), n_l the sizes, L layers, P the parameters of the
+ * model's own layers (after the frozen ones), T those of the trained layers
+ * (the last train_layers), B = ceil(min(batch_size, n_samples) / shards):
+ *   model      r(model) + r(P s) + r((P + 3) s)
+ *   workspace  sum over l = 1..L of r(B n_l s) + r(B n_L s) + 2 r(B max n_l s)
+ *   optimizer  r(optim) + S r(T s), S state slots: 0 sgd; 1 momentum,
+ *              nesterov, notes-momentum, rmsprop; 2 adam, adamw, rmsprop with
+ *              momentum
+ *   trainer    r(trainer) + [restore_best] r(P s) + [shuffle] (r(n_samples
+ *              sizeof(size_t)) + 2 r(B n_0 s) + 2 r(B n_L s))
+ * where model, optim and trainer are the library's structs (docs/EXPORT.md
+ * gives their sizes). Unshuffled training reads the caller's rows in place:
+ * no order, no batch copies. Labels and normalization (model_meta) are not
+ * counted: each adds r(...) of what it holds. Fails (BP_ERR_INVALID, with the
+ * message bp_model_create, bp_optim_create or bp_trainer_create would give)
+ * on an invalid configuration. */
+bp_status bp_train_memory(const bp_model_config *mc, int frozen, const bp_optim_config *oc,
+                          const bp_train_config *tc, size_t n_samples, size_t *bytes);
+
 typedef struct bp_epoch_stats {
     int epoch;              /* 1-based number of the epoch just run */
     double loss;            /* mean training loss over the epoch's samples */
@@ -528,10 +618,14 @@ typedef struct bp_trainer bp_trainer;
 
 /* A training loop over `model` updated by `opt` (both borrowed: they must
  * outlive the trainer; opt may be NULL for bp_trainer_objective alone).
- * opt must be created for bp_model_param_count(model) parameters, else
- * BP_ERR_INVALID naming both counts. The first epoch allocates the batch buffers (for
- * min(batch_size, n) samples, so a batch size beyond the data costs
- * nothing); later epochs on the same n allocate nothing. */
+ * opt must be created for bp_model_param_count(model) parameters (with
+ * cfg->train_layers, or a model with borrowed layers:
+ * bp_model_train_param_count(model, cfg->train_layers)), else
+ * BP_ERR_INVALID naming both counts. The first epoch allocates the model's
+ * workspace and, when it shuffles (or for bp_trainer_epoch_order), the
+ * sample order and batch buffers (for min(batch_size, n) samples, so a
+ * batch size beyond the data costs nothing); later epochs on the same n
+ * allocate nothing. bp_train_memory counts all of it. */
 bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
                             const bp_train_config *cfg);
 void bp_trainer_free(bp_trainer *t);
@@ -636,6 +730,7 @@ void bp_trainer_early_stop(const bp_trainer *t, bp_early_stop_state *out);
  * values) when best is not NULL and the trainer keeps them (restore_best). */
 void bp_trainer_set_early_stop(bp_trainer *t, const bp_early_stop_state *s, const bp_real *best);
 /* The best epoch's weights under restore_best (bp_model_param_count values,
+ * or for a model with borrowed layers its own, bp_model_train_param_count(m, 0),
  * owned by the trainer), or NULL without restore_best. */
 const bp_real *bp_trainer_best_params(const bp_trainer *t);
 

@@ -78,6 +78,16 @@ static const bp_abi_entry table[] = {
     FIELD(bp_train_config, restore_best),
     FIELD(bp_train_config, train_layers),
 
+    STRUCT(bp_allocator),
+    FIELD(bp_allocator, alloc),
+    FIELD(bp_allocator, free),
+    FIELD(bp_allocator, ctx),
+
+    STRUCT(bp_arena),
+    FIELD(bp_arena, base),
+    FIELD(bp_arena, size),
+    FIELD(bp_arena, used),
+
     STRUCT(bp_early_stop_state),
     FIELD(bp_early_stop_state, best_loss),
     FIELD(bp_early_stop_state, best_epoch),
@@ -174,6 +184,7 @@ static const bp_abi_entry table[] = {
     FIELD(bp_abi_entry, size),
 
     /* enum values */
+    CONSTANT(BP_ARENA_ALIGN),
     CONSTANT(BP_OK),
     CONSTANT(BP_ERR_INVALID),
     CONSTANT(BP_ERR_NOMEM),

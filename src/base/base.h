@@ -57,12 +57,31 @@ bp_status bp__lookup(const char *what, const char *const *names, int n, const ch
 #define BP__LINE 64 /* bytes in a cache line */
 void *bp__calloc(size_t n, size_t size);
 
+/* An object's allocator (alloc.c): the one in force when it was created,
+ * kept for its later growth and its free. alloc NULL: the heap (bp__calloc
+ * and free). */
+typedef bp_allocator bp__alloc;
+/* The calling thread's setting (bp_alloc_set), for an object being created. */
+bp__alloc bp__alloc_current(void);
+/* Zeroed (n, size) from a, aligned to BP_ARENA_ALIGN; NULL with a message. */
+void *bp__alloc_calloc(const bp__alloc *a, size_t n, size_t size);
+void bp__alloc_free(const bp__alloc *a, void *p);
+/* free() of what bp__calloc gave (nothing in a BP_NO_HEAP build, which links
+ * no malloc or free: bp__calloc fails there). */
+void bp__heap_free(void *p);
+/* What bp__alloc_calloc(a, n, size) takes from an allocator (an arena):
+ * n * size (1 for 0) rounded up to BP_ARENA_ALIGN; 0 on overflow. */
+size_t bp__alloc_bytes(size_t n, size_t size);
+
 /* A heap copy of s; NULL (message set) when out of memory. */
 char *bp__strdup(const char *s);
 /* Copies n strings into a new array (names NULL: "0", "1", ...); *out is NULL
  * for n == 0. bp__strings_free frees such an array of n. */
 bp_status bp__strings_copy(char ***out, int n, const char *const *names);
 void bp__strings_free(char **list, int n);
+/* The same through an object's allocator (a model's labels). */
+bp_status bp__strings_copy_in(const bp__alloc *a, char ***out, int n, const char *const *names);
+void bp__strings_free_in(const bp__alloc *a, char **list, int n);
 
 /* Monotonic wall clock in seconds. */
 double bp__now(void);

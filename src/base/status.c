@@ -55,6 +55,11 @@ void *bp__calloc(size_t n, size_t size)
         return NULL;
     }
     bytes = (bytes + BP__LINE - 1) / BP__LINE * BP__LINE; /* aligned_alloc wants a multiple */
+#ifdef BP_NO_HEAP /* a device build: no malloc linked; objects come from bp_alloc_set's allocator */
+    bp__fail(BP_ERR_NOMEM, "no heap in this build (BP_NO_HEAP): %zu bytes asked; give the "
+             "library memory with bp_alloc_set (an arena: bp_arena)", bytes);
+    return NULL;
+#endif
     void *p = aligned_alloc(BP__LINE, bytes);
     if (!p) {
         bp__fail(BP_ERR_NOMEM, "out of memory allocating %zu bytes", bytes);
@@ -63,35 +68,44 @@ void *bp__calloc(size_t n, size_t size)
     return memset(p, 0, bytes);
 }
 
-char *bp__strdup(const char *s)
+static char *strdup_in(const bp__alloc *a, const char *s)
 {
     size_t len = strlen(s);
-    char *c = bp__calloc(len + 1, 1);
+    char *c = bp__alloc_calloc(a, len + 1, 1);
     if (c) memcpy(c, s, len);
     return c;
 }
 
-void bp__strings_free(char **list, int n)
+char *bp__strdup(const char *s) { return strdup_in(&(bp__alloc){0}, s); }
+
+void bp__strings_free_in(const bp__alloc *a, char **list, int n)
 {
-    for (int i = 0; i < n; i++) free(list[i]);
-    free(list);
+    for (int i = 0; list && i < n; i++) bp__alloc_free(a, list[i]);
+    bp__alloc_free(a, list);
 }
+
+void bp__strings_free(char **list, int n) { bp__strings_free_in(&(bp__alloc){0}, list, n); }
 
 bp_status bp__strings_copy(char ***out, int n, const char *const *names)
 {
+    return bp__strings_copy_in(&(bp__alloc){0}, out, n, names);
+}
+
+bp_status bp__strings_copy_in(const bp__alloc *a, char ***out, int n, const char *const *names)
+{
     *out = NULL;
     if (n == 0) return BP_OK;
-    char **list = bp__calloc((size_t)n, sizeof *list);
+    char **list = bp__alloc_calloc(a, (size_t)n, sizeof *list);
     if (!list) return BP_ERR_NOMEM;
     for (int i = 0; i < n; i++) {
         char num[16];
         snprintf(num, sizeof num, "%d", i);
         if (names && !names[i]) {
-            bp__strings_free(list, i);
+            bp__strings_free_in(a, list, i);
             return bp__fail(BP_ERR_INVALID, "label %d is NULL", i);
         }
-        if (!(list[i] = bp__strdup(names ? names[i] : num))) {
-            bp__strings_free(list, i);
+        if (!(list[i] = strdup_in(a, names ? names[i] : num))) {
+            bp__strings_free_in(a, list, i);
             return BP_ERR_NOMEM;
         }
     }

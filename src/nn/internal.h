@@ -67,6 +67,13 @@ typedef struct bp__side_job {
  * blocks must tile [0, n). side, if not NULL, runs on the last thread before
  * it joins the update; the others take over its rows meanwhile. It runs only
  * if the update does (not on a non-finite gradient). */
+/* What bp_optim_create(cfg, n) takes from an allocator (bp__alloc_bytes). */
+bp_status bp__optim_bytes(const bp_optim_config *cfg, size_t n, size_t *bytes);
+/* What bp_model_create(_frozen) with `frozen` borrowed layers takes, and a
+ * bp_model_reserve(rows) after it. */
+bp_status bp__model_bytes(const bp_model_config *cfg, int frozen, size_t *bytes);
+size_t bp__model_workspace_bytes(const bp_model_config *cfg, size_t rows);
+
 bp_status bp__optim_step_blocks(bp_optim *o, bp_real *w, bp_real *g, const bp__block *blocks,
                                 int n_blocks, const bp__side_job *side);
 
@@ -91,6 +98,7 @@ typedef struct bp_layer {
 } bp_layer;
 
 struct bp_model {
+    bp__alloc alloc;     /* where its memory comes from (alloc.c) */
     bp_model_config cfg;
     bp_layer layers[BP_MAX_LAYERS];
     size_t n_params;     /* of every layer, borrowed ones included */

@@ -166,15 +166,17 @@ static bp_status create(bp_model **out, const bp_model_config *cfg, int frozen,
                         frozen, cfg->n_layers - 1);
     if (frozen > 0 && !frozen_params)
         return bp__fail(BP_ERR_INVALID, "model: frozen = %d layers but frozen_params is NULL", frozen);
-    bp_model *m = bp__calloc(1, sizeof *m);
+    bp__alloc a = bp__alloc_current();
+    bp_model *m = bp__alloc_calloc(&a, 1, sizeof *m);
     if (!m) return BP_ERR_NOMEM;
+    m->alloc = a;
     m->cfg = *cfg;
     lay_out(m, cfg);
     m->n_borrowed = frozen;
     m->own_off = frozen ? m->layers[frozen].w_off : 0;
     size_t own = m->n_params - m->own_off;
-    m->params = bp__calloc(own, sizeof(bp_real));
-    m->grads = bp__calloc(own + BP__REDUCE_EXTRA, sizeof(bp_real));
+    m->params = bp__alloc_calloc(&a, own, sizeof(bp_real));
+    m->grads = m->params ? bp__alloc_calloc(&a, own + BP__REDUCE_EXTRA, sizeof(bp_real)) : NULL;
     if (!m->params || !m->grads) {
         bp_model_free(m);
         return BP_ERR_NOMEM;
@@ -196,6 +198,31 @@ bp_status bp_model_create_frozen(bp_model **out, const bp_model_config *cfg, int
     return create(out, cfg, frozen, frozen_params);
 }
 
+bp_status bp__model_bytes(const bp_model_config *cfg, int frozen, size_t *bytes)
+{
+    bp_status st = validate_config(cfg);
+    if (st) return st;
+    if (frozen < 0 || frozen >= cfg->n_layers)
+        return bp__fail(BP_ERR_INVALID, "model: frozen = %d borrowed layers, must be 0..%d",
+                        frozen, cfg->n_layers - 1);
+    size_t own = bp_model_config_param_count(cfg, frozen, cfg->n_layers);
+    *bytes = bp__alloc_bytes(1, sizeof(bp_model)) + bp__alloc_bytes(own, sizeof(bp_real)) +
+             bp__alloc_bytes(own + BP__REDUCE_EXTRA, sizeof(bp_real));
+    return BP_OK;
+}
+
+size_t bp__model_workspace_bytes(const bp_model_config *cfg, size_t rows)
+{
+    int widest = 0, L = cfg->n_layers;
+    size_t bytes = 0;
+    for (int l = 0; l < L; l++) {
+        bytes += bp__alloc_bytes(rows * (size_t)cfg->sizes[l + 1], sizeof(bp_real)); /* acts[l] */
+        if (cfg->sizes[l + 1] > widest) widest = cfg->sizes[l + 1];
+    }
+    bytes += bp__alloc_bytes(rows * (size_t)cfg->sizes[L], sizeof(bp_real));    /* logits */
+    return bytes + 2 * bp__alloc_bytes(rows * (size_t)widest, sizeof(bp_real)); /* delta[2] */
+}
+
 size_t bp_model_config_param_count(const bp_model_config *cfg, int first, int last)
 {
     size_t n = 0;
@@ -206,9 +233,11 @@ size_t bp_model_config_param_count(const bp_model_config *cfg, int first, int la
 
 static void free_workspace(bp_model *m)
 {
-    for (int l = 0; l < m->cfg.n_layers; l++) free(m->acts[l]), m->acts[l] = NULL;
-    free(m->logits), m->logits = NULL;
-    free(m->delta[0]), free(m->delta[1]), m->delta[0] = m->delta[1] = NULL;
+    const bp__alloc *a = &m->alloc;
+    for (int l = 0; l < m->cfg.n_layers; l++) bp__alloc_free(a, m->acts[l]), m->acts[l] = NULL;
+    bp__alloc_free(a, m->logits), m->logits = NULL;
+    bp__alloc_free(a, m->delta[0]), bp__alloc_free(a, m->delta[1]);
+    m->delta[0] = m->delta[1] = NULL;
     m->capacity = 0;
 }
 
@@ -217,9 +246,10 @@ void bp_model_free(bp_model *m)
     if (!m) return;
     free_workspace(m);
     bp__model_free_meta(m);
-    free(m->params);
-    free(m->grads);
-    free(m);
+    bp__alloc a = m->alloc;
+    bp__alloc_free(&a, m->params);
+    bp__alloc_free(&a, m->grads);
+    bp__alloc_free(&a, m);
 }
 
 bp_status bp_model_reserve(bp_model *m, int batch)
@@ -229,11 +259,12 @@ bp_status bp_model_reserve(bp_model *m, int batch)
     free_workspace(m);
     size_t cap = (size_t)batch;
     bool ok = true;
-    for (int l = 0; l < m->cfg.n_layers; l++)
-        ok &= (m->acts[l] = bp__calloc(cap * m->layers[l].out, sizeof(bp_real))) != NULL;
-    ok &= (m->logits = bp__calloc(cap * bp_model_outputs(m), sizeof(bp_real))) != NULL;
-    for (int i = 0; i < 2; i++)
-        ok &= (m->delta[i] = bp__calloc(cap * m->max_width, sizeof(bp_real))) != NULL;
+    const bp__alloc *a = &m->alloc; /* stops at the first failure: its message stands */
+    for (int l = 0; ok && l < m->cfg.n_layers; l++)
+        ok = (m->acts[l] = bp__alloc_calloc(a, cap * m->layers[l].out, sizeof(bp_real))) != NULL;
+    ok = ok && (m->logits = bp__alloc_calloc(a, cap * bp_model_outputs(m), sizeof(bp_real)));
+    for (int i = 0; ok && i < 2; i++)
+        ok = (m->delta[i] = bp__alloc_calloc(a, cap * m->max_width, sizeof(bp_real))) != NULL;
     if (!ok) {
         free_workspace(m);
         return BP_ERR_NOMEM;

@@ -14,7 +14,7 @@ bp_status bp_model_set_normalization(bp_model *m, const bp_real *shift, const bp
 {
     int n = bp_model_inputs(m);
     if (!shift || !scale) {
-        free(m->norm_shift), free(m->norm_scale);
+        bp__alloc_free(&m->alloc, m->norm_shift), bp__alloc_free(&m->alloc, m->norm_scale);
         m->norm_shift = m->norm_scale = NULL;
         return BP_OK;
     }
@@ -23,9 +23,10 @@ bp_status bp_model_set_normalization(bp_model *m, const bp_real *shift, const bp
             return bp__fail(BP_ERR_INVALID, "normalization: feature %d has a non-finite %s", i,
                             isfinite(shift[i]) ? "scale" : "shift");
     if (!m->norm_shift) {
-        bp_real *sh = bp__calloc((size_t)n, sizeof *sh), *sc = bp__calloc((size_t)n, sizeof *sc);
+        bp_real *sh = bp__alloc_calloc(&m->alloc, (size_t)n, sizeof *sh);
+        bp_real *sc = bp__alloc_calloc(&m->alloc, (size_t)n, sizeof *sc);
         if (!sh || !sc) {
-            free(sh), free(sc);
+            bp__alloc_free(&m->alloc, sh), bp__alloc_free(&m->alloc, sc);
             return BP_ERR_NOMEM;
         }
         m->norm_shift = sh, m->norm_scale = sc;
@@ -50,7 +51,7 @@ void bp_model_normalize(const bp_model *m, bp_real *x, size_t n)
 
 static void free_labels(bp_model *m)
 {
-    bp__strings_free(m->labels, m->n_labels);
+    bp__strings_free_in(&m->alloc, m->labels, m->n_labels);
     m->labels = NULL;
     m->n_labels = 0;
 }
@@ -88,10 +89,10 @@ bp_status bp_model_set_labels(bp_model *m, int n, const char *const *names)
         return bp__fail(BP_ERR_INVALID, "labels: %d names for a model with %d outputs (one per "
                         "output, or 2 for a single output)", n, k);
     char **copy;
-    bp_status st = bp__strings_copy(&copy, n, names); /* refuses a NULL name */
+    bp_status st = bp__strings_copy_in(&m->alloc, &copy, n, names); /* refuses a NULL name */
     if (!st) st = labels_agree(m->encoder, n, (const char *const *)copy, "labels");
     if (st) {
-        bp__strings_free(copy, n);
+        bp__strings_free_in(&m->alloc, copy, n);
         return st;
     }
     free_labels(m);
@@ -112,13 +113,13 @@ void bp_encoder_free(bp_encoder *e)
 {
     if (!e) return;
     for (int c = 0; c < e->n_cols; c++) {
-        free(e->col[c].name);
+        bp__heap_free(e->col[c].name);
         bp__strings_free(e->col[c].cats, e->col[c].n_cats);
     }
-    free(e->col);
-    free(e->targets);
+    bp__heap_free(e->col);
+    bp__heap_free(e->targets);
     bp__strings_free(e->labels, e->n_labels);
-    free(e);
+    bp__heap_free(e);
 }
 
 bp_status bp__encoder_copy(bp_encoder **out, const bp_encoder *e)

@@ -12,6 +12,7 @@
 #define MAX_SLOTS 2
 
 struct bp_optim {
+    bp__alloc alloc;              /* where its memory comes from (alloc.c) */
     bp_optim_config cfg;
     size_t n;
     uint64_t t;                   /* steps taken */
@@ -97,13 +98,15 @@ bp_status bp_optim_create(bp_optim **out, const bp_optim_config *cfg, size_t n)
     bp_status st = validate(cfg);
     if (st) return st;
     if (n == 0) return bp__fail(BP_ERR_INVALID, "optimizer: no parameters");
-    bp_optim *o = bp__calloc(1, sizeof *o);
+    bp__alloc a = bp__alloc_current();
+    bp_optim *o = bp__alloc_calloc(&a, 1, sizeof *o);
     if (!o) return BP_ERR_NOMEM;
+    o->alloc = a;
     o->cfg = *cfg;
     o->n = n;
     name_slots(o);
     for (int s = 0; s < o->n_slots; s++)
-        if (!(o->slot[s] = bp__calloc(n, sizeof(bp_real)))) {
+        if (!(o->slot[s] = bp__alloc_calloc(&a, n, sizeof(bp_real)))) {
             bp_optim_free(o);
             return BP_ERR_NOMEM;
         }
@@ -114,8 +117,19 @@ bp_status bp_optim_create(bp_optim **out, const bp_optim_config *cfg, size_t n)
 void bp_optim_free(bp_optim *o)
 {
     if (!o) return;
-    for (int s = 0; s < MAX_SLOTS; s++) free(o->slot[s]);
-    free(o);
+    bp__alloc a = o->alloc;
+    for (int s = 0; s < MAX_SLOTS; s++) bp__alloc_free(&a, o->slot[s]);
+    bp__alloc_free(&a, o);
+}
+
+bp_status bp__optim_bytes(const bp_optim_config *cfg, size_t n, size_t *bytes)
+{
+    bp_status st = validate(cfg);
+    if (st) return st;
+    bp_optim o = {.cfg = *cfg};
+    name_slots(&o);
+    *bytes = bp__alloc_bytes(1, sizeof o) + (size_t)o.n_slots * bp__alloc_bytes(n, sizeof(bp_real));
+    return BP_OK;
 }
 
 /* Σ g², accumulated in double (the exact way, for the fallback below). */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 struct bp_trainer {
+    bp__alloc alloc;       /* where its memory comes from (alloc.c) */
     bp_model *model;
     bp_optim *opt;
     bp_train_config cfg;
@@ -96,12 +97,14 @@ bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
                         cfg->train_layers);
     st = bp__policy_check(cfg);
     if (st) return st;
-    bp_trainer *t = bp__calloc(1, sizeof *t);
+    bp__alloc a = bp__alloc_current();
+    bp_trainer *t = bp__alloc_calloc(&a, 1, sizeof *t);
     if (!t) return BP_ERR_NOMEM;
+    t->alloc = a;
     t->model = model, t->opt = opt, t->cfg = *cfg;
     t->cfg.shards = shards;
     if (t->cfg.lr == 0 && opt) t->cfg.lr = bp_optim_lr(opt); /* the schedule's base rate */
-    if ((st = bp__policy_init(&t->policy, cfg, model->n_params - model->own_off))) {
+    if ((st = bp__policy_init(&t->policy, cfg, model->n_params - model->own_off, &a))) {
         bp_trainer_free(t);
         return st;
     }
@@ -115,49 +118,58 @@ bp_status bp_trainer_create(bp_trainer **out, bp_model *model, bp_optim *opt,
 void bp_trainer_free(bp_trainer *t)
 {
     if (!t) return;
-    free(t->order);
-    for (int i = 0; i < 2; i++) free(t->xb[i]), free(t->yb[i]);
+    bp__alloc a = t->alloc;
+    bp__alloc_free(&a, t->order);
+    for (int i = 0; i < 2; i++) bp__alloc_free(&a, t->xb[i]), bp__alloc_free(&a, t->yb[i]);
     bp__policy_free(&t->policy);
-    free(t);
+    bp__alloc_free(&a, t);
 }
 
-/* Batch buffers (and the model's workspace) for this shard's slice of the
- * largest batch, min(batch_size, n) samples: sized by the data, so that a
- * batch size far beyond it (a hostile checkpoint's, say) allocates nothing
- * extra. They only grow. */
+/* This shard's slice of the largest batch, min(batch_size, n) samples:
+ * sized by the data, so that a batch size far beyond it (a hostile
+ * checkpoint's, say) allocates nothing extra. */
+static size_t batch_rows(size_t batch_size, size_t shards, size_t n)
+{
+    size_t batch = n < batch_size ? n : batch_size;
+    return (batch + shards - 1) / shards;
+}
+
+/* The model's workspace and, when batches are gathered, the batch buffers
+ * for batch_rows. They only grow. Unshuffled epochs read the caller's rows
+ * in place and need no buffers. */
 static bp_status size_batch(bp_trainer *t, size_t n)
 {
-    size_t batch = n < (size_t)t->cfg.batch_size ? n : (size_t)t->cfg.batch_size;
-    size_t rows = (batch + (size_t)t->cfg.shards - 1) / (size_t)t->cfg.shards;
-    if (rows <= t->rows) return BP_OK;
+    size_t rows = batch_rows((size_t)t->cfg.batch_size, (size_t)t->cfg.shards, n);
+    bp_status st = bp_model_reserve(t->model, (int)rows);
+    if (st || !t->gather || rows <= t->rows) return st;
     t->rows = 0;
     for (int i = 0; i < 2; i++) {
-        free(t->xb[i]), free(t->yb[i]);
-        t->xb[i] = bp__calloc(rows * (size_t)bp_model_inputs(t->model), sizeof(bp_real));
-        t->yb[i] = bp__calloc(rows * (size_t)bp_model_outputs(t->model), sizeof(bp_real));
-        if (!t->xb[i] || !t->yb[i]) return BP_ERR_NOMEM;
+        bp__alloc_free(&t->alloc, t->xb[i]), bp__alloc_free(&t->alloc, t->yb[i]);
+        t->xb[i] = t->yb[i] = NULL;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (!(t->xb[i] = bp__alloc_calloc(&t->alloc, rows * (size_t)bp_model_inputs(t->model),
+                                          sizeof(bp_real))) ||
+            !(t->yb[i] = bp__alloc_calloc(&t->alloc, rows * (size_t)bp_model_outputs(t->model),
+                                          sizeof(bp_real))))
+            return BP_ERR_NOMEM;
     }
     t->rows = rows;
-    return bp_model_reserve(t->model, (int)rows);
+    return BP_OK;
 }
 
-/* The epoch's sample order: `given`, or the identity, then Fisher-Yates with
- * the generator when shuffling. */
+/* The epoch's sample order when batches are gathered: `given`, or the
+ * identity, then Fisher-Yates with the generator when shuffling. */
 static bp_status make_order(bp_trainer *t, size_t n, bp_rng *rng, const size_t *given)
 {
-    if (t->order_n != n) { /* only when the data set changes size */
-        free(t->order);
-        t->order_n = 0;
-        if (!(t->order = bp__calloc(n, sizeof *t->order))) return BP_ERR_NOMEM;
-        t->order_n = n;
-    }
     t->gather = given || t->cfg.shuffle;
-    /* Unshuffled batches are read in place: no gathered copies (on a device,
-     * two batches of inputs less in RAM). They only grow: once sized, no
-     * allocation. */
-    if (t->gather) {
-        bp_status st = size_batch(t, n);
-        if (st) return st;
+    bp_status st = size_batch(t, n);
+    if (st || !t->gather) return st;
+    if (t->order_n != n) { /* only when the data set changes size */
+        bp__alloc_free(&t->alloc, t->order);
+        t->order_n = 0;
+        if (!(t->order = bp__alloc_calloc(&t->alloc, n, sizeof *t->order))) return BP_ERR_NOMEM;
+        t->order_n = n;
     }
     if (given) {
         memcpy(t->order, given, n * sizeof *given);
@@ -485,4 +497,33 @@ const bp_real *bp_trainer_best_params(const bp_trainer *t) { return t->policy.be
 void bp_trainer_set_early_stop(bp_trainer *t, const bp_early_stop_state *s, const bp_real *best)
 {
     bp__policy_resume(&t->policy, s, best);
+}
+
+/* ------------------------------------------------------------ memory */
+
+bp_status bp_train_memory(const bp_model_config *mc, int frozen, const bp_optim_config *oc,
+                          const bp_train_config *tc, size_t n_samples, size_t *bytes)
+{
+    size_t model, optim;
+    bp_status st = bp__model_bytes(mc, frozen, &model);
+    if (st) return st;
+    int L = mc->n_layers, own = L - frozen, k = tc->train_layers;
+    if (k < 0 || k > own)
+        return bp__fail(BP_ERR_INVALID, "train config: train_layers = %d, must be 0 (all) .. %d",
+                        k, own);
+    if (tc->batch_size < 1 || n_samples == 0)
+        return bp__fail(BP_ERR_INVALID, "memory: batch_size = %d and %zu samples, both must be "
+                        ">= 1", tc->batch_size, n_samples);
+    size_t n_train = bp_model_config_param_count(mc, L - (k ? k : own), L);
+    if ((st = bp__optim_bytes(oc, n_train, &optim))) return st;
+    size_t shards = tc->shards > 1 ? (size_t)tc->shards : 1;
+    size_t rows = batch_rows((size_t)tc->batch_size, shards, n_samples);
+    size_t in = (size_t)mc->sizes[0], out = (size_t)mc->sizes[L], s = sizeof(bp_real);
+    size_t trainer = bp__alloc_bytes(1, sizeof(bp_trainer));
+    if (tc->restore_best) trainer += bp__alloc_bytes(bp_model_config_param_count(mc, frozen, L), s);
+    if (tc->shuffle) /* the order and two gathered batches (bp_trainer_epoch_order: count it so) */
+        trainer += bp__alloc_bytes(n_samples, sizeof(size_t)) +
+                   2 * (bp__alloc_bytes(rows * in, s) + bp__alloc_bytes(rows * out, s));
+    *bytes = model + bp__model_workspace_bytes(mc, rows) + optim + trainer;
+    return BP_OK;
 }

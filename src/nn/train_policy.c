@@ -88,18 +88,21 @@ bp_status bp__policy_check(const bp_train_config *c)
     return BP_OK;
 }
 
-bp_status bp__policy_init(bp__policy *p, const bp_train_config *c, size_t n_params)
+bp_status bp__policy_init(bp__policy *p, const bp_train_config *c, size_t n_params,
+                          const bp__alloc *a)
 {
     memset(p, 0, sizeof *p);
     p->es = (bp_early_stop_state){.best_loss = HUGE_VAL, .epoch_loss = NAN};
     p->n_params = n_params;
-    if (c->restore_best && !(p->best = bp__calloc(n_params, sizeof *p->best))) return BP_ERR_NOMEM;
+    p->alloc = *a;
+    if (c->restore_best && !(p->best = bp__alloc_calloc(a, n_params, sizeof *p->best)))
+        return BP_ERR_NOMEM;
     return BP_OK;
 }
 
 void bp__policy_free(bp__policy *p)
 {
-    free(p->best);
+    bp__alloc_free(&p->alloc, p->best);
     p->best = NULL;
 }
 

@@ -11,6 +11,7 @@ typedef struct bp__policy {
     bp_stop_reason reason; /* the last verdict */
     bp_real *best;         /* (n_params): the best epoch's weights under restore_best, else NULL */
     size_t n_params;
+    bp__alloc alloc;       /* the trainer's, for best */
 } bp__policy;
 
 /* "auto", "train_loss", "val_loss": a checkpoint's train.monitor. */
@@ -20,7 +21,8 @@ bool bp__monitor_from_name(const char *name, bp_monitor *out);
 /* BP_ERR_INVALID, naming the field, for schedule and stopping fields out of range. */
 bp_status bp__policy_check(const bp_train_config *c);
 /* The initial state, and the best-weights buffer under c->restore_best. */
-bp_status bp__policy_init(bp__policy *p, const bp_train_config *c, size_t n_params);
+bp_status bp__policy_init(bp__policy *p, const bp_train_config *c, size_t n_params,
+                          const bp__alloc *a);
 void bp__policy_free(bp__policy *p);
 /* Whether the schedule sets the optimizer's rate (not constant without warmup). */
 bool bp__policy_sets_lr(const bp_train_config *c);
