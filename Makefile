@@ -287,7 +287,7 @@ QEMU_M3   := qemu-system-arm -M mps2-an385 -cpu cortex-m3 -nographic \
 EMB_CORE_CFLAGS := -std=c11 -Os -ffp-contract=off -fno-math-errno -ffunction-sections \
              -fdata-sections -Wall -Wextra -Werror -MMD -MP --specs=picolibc.specs \
              -Iinclude -Isrc/base -Isrc/nn -DBP_NO_THREADS -DBP_NO_BLAS -D_POSIX_C_SOURCE=200809L \
-             -DBP_GEMM_PANELS=2
+             -DBP_GEMM_PANELS=2 -DBP_NO_HEAP
 EMB_CORE_M4 := $(CORE_SRC:src/%.c=$(EMB)/core-m4/%.o)
 EMB_CORE_M3 := $(CORE_SRC:src/%.c=$(EMB)/core-m3/%.o)
 

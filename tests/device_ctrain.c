@@ -28,6 +28,11 @@ int main(void)
         for (int j = 0; j < IN; j++) x[i * IN + j] = (bp_real)(2 * bp_rng_uniform(&r) - 1);
         for (int k = 0; k < K; k++) y[i * K + k] = k == (int)(i % K);
     }
+    static _Alignas(BP_ARENA_ALIGN) unsigned char mem[16384]; /* no heap on the device */
+    bp_arena arena;
+    bp_arena_init(&arena, mem, sizeof mem);
+    bp_allocator a = bp_arena_allocator(&arena);
+    bp_alloc_set(&a);
     bp_model *m;
     bp_optim *o;
     bp_trainer *t;

@@ -176,14 +176,24 @@ static int gradcheck(void)
     return 0;
 }
 
+/* Every model, optimizer and trainer from one arena (the device core is
+ * built with BP_NO_HEAP: it links no malloc), emptied between the phases. */
+static _Alignas(BP_ARENA_ALIGN) unsigned char mem[32768];
+static bp_arena arena;
+
 int main(void)
 {
+    bp_arena_init(&arena, mem, sizeof mem);
+    bp_allocator a = bp_arena_allocator(&arena);
+    bp_alloc_set(&a);
     if (bp_real_size() != 4) {
         printf("error: a float32 build is needed\n");
         return 1;
     }
     int bad = xor_from_scratch();
+    bp_arena_reset(&arena);
     if (!bad) bad = pretrain_then_finetune();
+    bp_arena_reset(&arena);
     if (!bad) bad = gradcheck();
     printf("done\n");
     return bad;

@@ -12,7 +12,9 @@ fine-tuned with its first two layers borrowed read-only; then the library's
 gradcheck. Checked: every weight of every epoch is the same float on the three
 (bit for bit); the epoch's reported loss, a double summed through libm's
 double log/exp (glibc against picolibc), within 1e-14 relative; XOR learned;
-the M4F's gradcheck below 1e-3 (max and norm relative error, float32); and
+the M4F's gradcheck below 1e-3 (max and norm relative error, float32); no
+malloc, free, calloc, realloc or aligned_alloc in the device programs (the
+core is built with BP_NO_HEAP, the program trains in a bp_arena); and
 no fused multiply-add in the host's BLAS-free objects (x86 -march=native
 could contract a*b+c otherwise; gemv.o, whose explicit FMA the BLAS-free
 build never calls, aside).
@@ -150,6 +152,9 @@ def main():
             if r.returncode:
                 result(cpu + ": device program links", False, r.stdout[-2000:])
                 continue
+            heap = [l.split()[-1] for l in run(["arm-none-eabi-nm", elf]).stdout.splitlines()
+                    if l.split()[-1] in ("malloc", "free", "calloc", "realloc", "aligned_alloc")]
+            result(cpu + ": links no malloc (BP_NO_HEAP core, an arena)", not heap, " ".join(heap))
             d = run(["timeout", "120", "qemu-system-arm"] + machine +
                     ["-nographic", "-semihosting-config", "enable=on,target=native", "-kernel", elf])
             ok = d.returncode == 0 and "done" in d.stdout

@@ -12,7 +12,6 @@
 
 #include "train_data.h"
 
-#include <malloc.h> /* mallinfo: the heap in use */
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +25,11 @@
     } while (0)
 
 enum { IN = 784, K = 10, B = 16 };
+
+/* The model, optimizer and trainer live in this arena: the core is built
+ * with BP_NO_HEAP and the program links no malloc. */
+static _Alignas(BP_ARENA_ALIGN) unsigned char mem[40960];
+static bp_arena arena;
 
 static int xor_demo(void)
 {
@@ -101,7 +105,7 @@ static double accuracy(bp_model *m)
 
 static int finetune_demo(void)
 {
-    size_t heap0 = mallinfo().uordblks;
+    bp_arena_reset(&arena); /* the XOR's objects are freed */
     bp_model_config mc = bp_model_config_default();
     mc.n_layers = 2;
     mc.sizes[0] = IN, mc.sizes[1] = HIDDEN, mc.sizes[2] = K;
@@ -139,8 +143,8 @@ static int finetune_demo(void)
         printf("  epoch %d  loss %.4f\n", e, loss / N_FT);
     }
     double after = accuracy(m);
-    printf("  RAM: heap for model, optimizer and trainer %u bytes, batch buffers %u bytes\n",
-           (unsigned)(mallinfo().uordblks - heap0), (unsigned)(sizeof xb + sizeof yb + sizeof out));
+    printf("  RAM: arena for model, optimizer and trainer %u bytes, batch buffers %u bytes\n",
+           (unsigned)arena.used, (unsigned)(sizeof xb + sizeof yb + sizeof out));
     printf("shifted accuracy before %.1f%%, after %.1f%% (unshifted %.1f%%)\n", before, after,
            UNSHIFTED_PERCENT);
     bp_trainer_free(t);
@@ -151,6 +155,9 @@ static int finetune_demo(void)
 
 int main(void)
 {
+    bp_arena_init(&arena, mem, sizeof mem);
+    bp_allocator a = bp_arena_allocator(&arena);
+    bp_alloc_set(&a);
     if (xor_demo() != 4) return 1;
     return finetune_demo() ? 1 : 0;
 }
