@@ -17,6 +17,9 @@
 #   make embedded-demo   trains 784-64-10 on Fashion-MNIST, exports it as int8 C,
 #                        and classifies images on an emulated Cortex-M4 (qemu);
 #                        make embedded-bench counts its instructions per MAC
+#   make embedded-core   the core (src/base, src/nn) for a Cortex-M4F and a
+#                        Cortex-M3 (build/embedded/core-m4, core-m3)
+#   make embedded-train-demo  XOR and a fine-tune trained on the emulated M4F
 REAL     ?= float
 PREFIX   ?= /usr/local
 SANITIZE ?= 0
@@ -40,6 +43,10 @@ else ifeq ($(BLAS),none)
   BLAS_SUFFIX := -noblas
   BLAS_LIBS   :=
   BLAS_DEFS   := -DBP_NO_BLAS
+  # The same bits as the Cortex-M build (make embedded-core): no a*b+c fused
+  # into an FMA anywhere, whatever -march allows (C11 mode defaults to off,
+  # this says so).
+  BLAS_CFLAGS := -ffp-contract=off
 else
   $(error BLAS must be openblas or none, not '$(BLAS)')
 endif
@@ -73,7 +80,7 @@ else
 endif
 OPT      ?= -O3 -march=native
 CPPFLAGS += -Iinclude $(REAL_DEFS) $(BLAS_DEFS) $(MPI_DEFS) -D_POSIX_C_SOURCE=200809L
-CFLAGS   += -std=c11 $(OPT) -fno-math-errno -g -fPIC -Wall -Wextra -Werror -MMD -MP $(SAN_FLAGS)
+CFLAGS   += -std=c11 $(OPT) $(BLAS_CFLAGS) -fno-math-errno -g -fPIC -Wall -Wextra -Werror -MMD -MP $(SAN_FLAGS)
 LDFLAGS  += $(SAN_FLAGS)
 LDLIBS   := $(BLAS_LIBS) -ljansson -lz -lm -lpthread
 
@@ -122,7 +129,8 @@ CLI    := $(BUILD)/bin/backprop
 .PHONY: python-libs install-python
 .PHONY: all lib cli examples tests bench-bin bench deps test conformance demo install clean \
         deps-demo doctest \
-        fuzz fuzz-bin fuzz-corpus embedded-demo embedded-bench
+        fuzz fuzz-bin fuzz-corpus embedded-demo embedded-bench embedded-core \
+        embedded-train-demo
 all: deps lib cli examples python-libs
 
 lib: $(STATIC) $(SHARED)
@@ -282,6 +290,51 @@ embedded-bench: $(EMB)/bench.elf $(EMB)/bench-portable.elf
 	@$(QEMU_M4) -icount shift=0 -kernel $(EMB)/bench.elf </dev/null
 	@echo "Cortex-M4, portable C (-U__ARM_FEATURE_DSP):"
 	@$(QEMU_M4) -icount shift=0 -kernel $(EMB)/bench-portable.elf </dev/null
+
+# The library's core (src/base, src/nn) bare-metal: one archive per core,
+# Cortex-M4F (hard float) and Cortex-M3 (soft float), picolibc, no threads,
+# no BLAS, no files. -ffp-contract=off as in the host's BLAS=none build: the
+# two give the same bits (tests/test_device_train.py).
+ARM_M3    := -mcpu=cortex-m3 -mthumb
+QEMU_M3   := qemu-system-arm -M mps2-an385 -cpu cortex-m3 -nographic \
+             -semihosting-config enable=on,target=native
+EMB_CORE_CFLAGS := -std=c11 -Os -ffp-contract=off -fno-math-errno -ffunction-sections \
+             -fdata-sections -Wall -Wextra -Werror -MMD -MP --specs=picolibc.specs \
+             -Iinclude -Isrc/base -Isrc/nn -DBP_NO_THREADS -DBP_NO_BLAS -D_POSIX_C_SOURCE=200809L \
+             -DBP_GEMM_PANELS=2 -DBP_NO_HEAP
+EMB_CORE_M4 := $(CORE_SRC:src/%.c=$(EMB)/core-m4/%.o)
+EMB_CORE_M3 := $(CORE_SRC:src/%.c=$(EMB)/core-m3/%.o)
+
+$(EMB)/core-m4/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(ARM_CC) $(ARM_M4) $(EMB_CORE_CFLAGS) -c $< -o $@
+
+$(EMB)/core-m3/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(ARM_CC) $(ARM_M3) $(EMB_CORE_CFLAGS) -c $< -o $@
+
+$(EMB)/core-m4/libbackprop-core.a: $(EMB_CORE_M4)
+	rm -f $@ && arm-none-eabi-ar rcs $@ $^
+
+$(EMB)/core-m3/libbackprop-core.a: $(EMB_CORE_M3)
+	rm -f $@ && arm-none-eabi-ar rcs $@ $^
+
+embedded-core: $(EMB)/core-m4/libbackprop-core.a $(EMB)/core-m3/libbackprop-core.a
+
+-include $(EMB_CORE_M4:.o=.d) $(EMB_CORE_M3:.o=.d)
+
+# Training on the device: XOR from scratch, then the embedded-demo's model
+# fine-tuned on shifted images (examples/embedded/train_demo.c).
+$(EMB)/train_data.h: examples/embedded/make_train_data.c $(EMB)/fm.safetensors
+	$(CC) $(CPPFLAGS) $(INC_ALL) -std=c11 -O2 -o $(EMB)/make_train_data $< build/float/libbackprop.a $(LDLIBS)
+	$(EMB)/make_train_data $(EMB)/fm.safetensors > $@
+
+$(EMB)/train-demo-m4.elf: examples/embedded/train_demo.c $(EMB)/train_data.h $(EMB)/core-m4/libbackprop-core.a
+	$(ARM_CC) $(ARM_M4) -std=c11 -Os -ffp-contract=off -Wall -Wextra -Werror -Iinclude -I$(EMB) \
+	    $(ARM_LINK) -Wl,--gc-sections -o $@ $< $(EMB)/core-m4/libbackprop-core.a -lm
+
+embedded-train-demo: $(EMB)/train-demo-m4.elf
+	$(QEMU_M4) -kernel $< </dev/null
 
 install: lib cli
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin

@@ -19,7 +19,7 @@ static const char *const missings[] = {"error", "impute", "drop", NULL};
 static const char *const imputes[] = {"mean", "median", NULL};
 static const char *const unknowns[] = {"zeros", "error", NULL};
 static const char *const schedules[] = {"none", "step", "cosine", "warmup", NULL};
-static const char *const formats[] = {"c", "onnx", NULL};
+static const char *const formats[] = {"c", "onnx", "c-train", NULL};
 static const char *const quantizations[] = {"none", "int8", NULL};
 
 #define INF HUGE_VAL

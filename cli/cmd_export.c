@@ -9,14 +9,14 @@
 #include <string.h>
 
 static const cmd_item items[] = {
-    OPT(O_MODEL), OPT(O_FORMAT), OPT(O_OUTPUT), OPT(O_NAME),
+    OPT(O_MODEL), OPT(O_FORMAT), OPT(O_OUTPUT), OPT(O_NAME), OPT(O_TRAIN_LAYERS),
     GROUP("int8"), OPT(O_QUANTIZE), OPT(O_CALIBRATE), OPT(O_CALIBRATE_SAMPLES),
     GROUP("Measure"), OPT(O_TEST), OPT(O_TARGET), OPT(O_NO_HEADER), OPT(O_HEADER), OPT(O_UNKNOWN),
     DEF(O_BATCH, "256"),
     OPT(O_THREADS), END_ITEMS};
 
 const cmd_desc cmd_export_desc = {
-    "export", "--model FILE --format c|onnx --output FILE [--quantize int8 --calibrate SPEC]",
+    "export", "--model FILE --format c|onnx|c-train --output FILE [--quantize int8 --calibrate SPEC]",
     "export a model as dependency-free C, or as ONNX",
     "Writes the model for use without libbackprop. --format onnx: an ONNX model (IR version 7, "
     "opset 13) that computes what `backprop predict` computes, normalization included: input "
@@ -102,6 +102,9 @@ int cmd_export(int argc, char **argv)
     int int8 = strcmp(o.v[O_QUANTIZE].s, "int8") == 0;
     if (!int8 && o.v[O_CALIBRATE].given) cli_usage(o.cmd, "--calibrate needs --quantize int8");
     int onnx = strcmp(o.v[O_FORMAT].s, "onnx") == 0;
+    if (strcmp(o.v[O_FORMAT].s, "c-train") == 0 && int8) cli_usage(o.cmd, "--quantize applies to --format c only");
+    if (o.v[O_TRAIN_LAYERS].given && strcmp(o.v[O_FORMAT].s, "c-train") != 0)
+        cli_usage(o.cmd, "--train-layers applies to --format c-train only");
     if (onnx && (int8 || o.v[O_NAME].given))
         cli_usage(o.cmd, "--%s applies to --format c only", int8 ? "quantize" : "name");
     char name[256];
@@ -127,6 +130,13 @@ int cmd_export(int argc, char **argv)
         /* NUMERIC: a value of the model (a double build's) beyond float32, not the file */
         if (st) rc = cli_fail(o.cmd, st == BP_ERR_NUMERIC ? "--model" : "--output");
         else printf("wrote %s and its header (%s, %s)\n", o.v[O_OUTPUT].s, name, int8 ? "int8" : "float32");
+    }
+    if (!rc && strcmp(o.v[O_FORMAT].s, "c-train") == 0) { /* trainable C: frozen layers const */
+        int k = o.v[O_TRAIN_LAYERS].given ? (int)o.v[O_TRAIN_LAYERS].i : 1;
+        bp_status st = bp_model_export_c_train(m, o.v[O_OUTPUT].s, name, k);
+        if (st == BP_ERR_INVALID) cli_usage(o.cmd, "%s", bp_last_error());
+        if (st) rc = cli_fail(o.cmd, "--output");
+        else printf("wrote %s and its header (%s, trainable: last %d layer(s))\n", o.v[O_OUTPUT].s, name, k);
     }
     if (!rc && onnx) {
         if (bp_model_save_onnx(m, o.v[O_OUTPUT].s, meta)) rc = cli_fail(o.cmd, "--output");

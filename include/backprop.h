@@ -1364,6 +1364,16 @@ bp_export_info bp_export_info_default(void);
  * path, BP_ERR_IO when writing fails. docs/EXPORT.md documents the API. */
 bp_status bp_model_export_c(const bp_model *m, const bp_qmodel *q, const char *path,
                             const char *name, const bp_export_info *info);
+/* Writes model m as trainable C for the library's core (a device build,
+ * docs/EXPORT.md "Training on the device"): path (NAME.c, ending in ".c")
+ * holds the first n_layers - train_layers layers' weights as const arrays,
+ * borrowed read-only by bp_model_create_frozen, the last train_layers layers'
+ * weights as the starting values copied into the model, and the model's
+ * normalization; the header beside it (".h") declares NAME_create(&m, &o, &t,
+ * &optim_config, &train_config), which creates model, optimizer and trainer,
+ * with a usage block. BP_ERR_INVALID for a bad path, name or train_layers
+ * (1..n_layers), BP_ERR_IO when writing fails. */
+bp_status bp_model_export_c_train(const bp_model *m, const char *path, const char *name, int train_layers);
 
 /* ------------------------------------------------------------------- files */
 /*

@@ -24,8 +24,18 @@
 #define R_FLOOR floor
 #else
 #define BP_REAL_NAME "float32"
+#ifdef BP_NO_BLAS
+/* The BLAS-free build gives the same bits on every machine (issue 24): expf
+ * and tanhf are accurate to about an ulp but not correctly rounded, and glibc
+ * and picolibc round some inputs differently; exp and tanh in double, rounded
+ * once to float, agree (their < 1 double-ulp differences vanish in the
+ * rounding). */
+#define R_EXP(x) ((float)exp((double)(x)))
+#define R_TANH(x) ((float)tanh((double)(x)))
+#else
 #define R_EXP expf
 #define R_TANH tanhf
+#endif
 #define R_SQRT sqrtf
 #define R_FLOOR floorf
 #endif

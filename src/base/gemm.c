@@ -91,7 +91,7 @@ void bp__product_run(bp__kernel kernel, bp__product p, int m, int n, int k, cons
 {
     static const bp__trans ta[BP__PRODUCT_COUNT] = {BP_NO_TRANS, BP_TRANS, BP_NO_TRANS};
     static const bp__trans tb[BP__PRODUCT_COUNT] = {BP_TRANS, BP_NO_TRANS, BP_NO_TRANS};
-    BP_ASSERT(p >= 0 && p < BP__PRODUCT_COUNT);
+    BP_ASSERT((unsigned)p < BP__PRODUCT_COUNT);
     if (kernel == BP__KERNEL_GEMV_ROWS && p == BP__PRODUCT_FORWARD) {
         BP_ASSERT(lda == k && ldb == k);
         bp__gemv_rows(a, b, m, k, n, c, ldc);

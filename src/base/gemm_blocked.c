@@ -80,8 +80,13 @@ typedef bp_real vec __attribute__((vector_size(VBYTES)));
 #define NR (NV * VL)
 /* Rows of A packed at once, MC x KC reals that stay in L2: the demo's batch
  * of 128 rows packs in one block (with MC = 120 it took two, and the B
- * panels were packed twice: 0.9x OpenBLAS on the forward instead of 1.5x). */
-#define MC (MR * ((128 + MR - 1) / MR))
+ * panels were packed twice: 0.9x OpenBLAS on the forward instead of 1.5x).
+ * Not part of the summation order: a microcontroller build (make
+ * embedded-core) packs BP_GEMM_PANELS = 2 panels, a buffer of a few KiB. */
+#ifndef BP_GEMM_PANELS
+#define BP_GEMM_PANELS ((128 + MR - 1) / MR)
+#endif
+#define MC (MR * BP_GEMM_PANELS)
 
 #ifdef BP__SINGLE_THREAD
 #define THREAD_LOCAL

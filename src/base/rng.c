@@ -47,18 +47,31 @@ double bp_rng_normal(bp_rng *r)
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
+/* The 128-bit product of a and b as hi:lo. 32-bit targets (Cortex-M) have no
+ * __uint128_t; the four 32x32 partial products give the same bits. */
+static uint64_t mul_hi_lo(uint64_t a, uint64_t b, uint64_t *lo)
+{
+#ifdef __SIZEOF_INT128__
+    __uint128_t m = (__uint128_t)a * b;
+    *lo = (uint64_t)m;
+    return (uint64_t)(m >> 64);
+#else
+    uint64_t al = (uint32_t)a, ah = a >> 32, bl = (uint32_t)b, bh = b >> 32;
+    uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+    uint64_t mid = (ll >> 32) + (uint32_t)lh + (uint32_t)hl;
+    *lo = (mid << 32) | (uint32_t)ll;
+    return hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+#endif
+}
+
 uint64_t bp_rng_below(bp_rng *r, uint64_t bound)
 {
     /* Lemire's multiply-shift with rejection: unbiased for any bound. */
     if (bound == 0) return 0;
-    __uint128_t m = (__uint128_t)bp_rng_next(r) * bound;
-    uint64_t low = (uint64_t)m;
+    uint64_t low, high = mul_hi_lo(bp_rng_next(r), bound, &low);
     if (low < bound) {
         uint64_t threshold = -bound % bound;
-        while (low < threshold) {
-            m = (__uint128_t)bp_rng_next(r) * bound;
-            low = (uint64_t)m;
-        }
+        while (low < threshold) high = mul_hi_lo(bp_rng_next(r), bound, &low);
     }
-    return (uint64_t)(m >> 64);
+    return high;
 }

@@ -153,9 +153,13 @@ bp_status bp__strings_copy_in(const bp__alloc *a, char ***out, int n, const char
 
 double bp__now(void)
 {
+#ifdef CLOCK_MONOTONIC
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#else
+    return 0; /* bare metal (picolibc): no clock; an epoch's seconds read 0 */
+#endif
 }
 
 bp_status bp__lookup(const char *what, const char *const *names, int n, const char *name, int *out)
