@@ -47,9 +47,10 @@ static void print_scaled(const bp_model *m)
     int shown = 0;
     for (int i = 0; i < n && shown < 30; i++) {
         if (!(sh[i] == 0 && sc[i] == 1)) continue;
-        char what[160] = "";
+        char what[160] = "", t[BP_TEXT_SHOWN];
         if (e) bp_encoder_input_describe(e, i, what, sizeof what);
-        printf("%s %d%s%s%s", shown++ ? "," : "", i, *what ? " (" : "", what, *what ? ")" : "");
+        printf("%s %d%s%s%s", shown++ ? "," : "", i, *what ? " (" : "",
+               bp_text_escape(t, sizeof t, what), *what ? ")" : ""); /* a category is data */
     }
     printf("%s\n", kept > shown ? ", ..." : "");
 }

@@ -13,7 +13,7 @@ dir=$(cd "$dir" && pwd)
 cat > "$dir/apt/src.sources" <<SRC
 Types: deb-src
 URIs: http://deb.debian.org/debian
-Suites: bookworm
+Suites: $(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """test_doctest.py - every example in README.md and docs/*.md runs as shown
-(`make doctest`; scripts/run-tests.sh runs it in build/float only).
+(`make doctest`; scripts/run-tests.sh runs it in build/float only;
+BP_DOCTEST_ONLY=CLI.md runs one document's).
 
 What counts as an example, and the markers (docs/ROBUSTNESS.md, "Doc tests"):
 - a fenced block tagged sh, bash, shell or console: a shell script, run with
@@ -204,11 +205,11 @@ def sh(script, cwd, env):
 
 
 def ldlibs():
-    for l in open(os.path.join(ROOT, "Makefile")):
-        m = re.match(r"^LDLIBS\s*:?=\s*(.*)", l)
-        if m:
-            return m.group(1).split()
-    return ["-lm"]
+    # The Makefile's LDLIBS as make expands it (it names $(BLAS_LIBS)).
+    r = subprocess.run(["make", "--no-print-directory", "-s", "-f", "Makefile", "-f", "-", "pv"],
+                       cwd=ROOT, input="pv: ; @echo $(LDLIBS)\n", stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, text=True)
+    return r.stdout.split() if r.returncode == 0 and r.stdout.strip() else ["-lm"]
 
 
 def run_c(b, cwd, env):
@@ -322,6 +323,8 @@ def main():
         print("doc examples run once, in %s (this is %s)" % (HOME_BUILD, BUILD))
         return summary("test_doctest.py")
     docs = [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
+    only = os.environ.get("BP_DOCTEST_ONLY")  # e.g. CLI.md: run one document's examples
+    docs = [p for p in docs if not only or os.path.basename(p) == only]
     env = environment()
     dependency_lists()
     ran = skipped = 0
