@@ -61,15 +61,23 @@ static void test_table(void)
           !r && strstr(bp_last_error(), "ragged.csv:3:"), "%s", bp_last_error());
 }
 
+/* How the tests encode train_csv: id ignored, zip one-hot, gaps imputed. */
+static const char *train_ignored[] = {"id"}, *train_categorical[] = {"zip"};
+static bp_encode_options train_options(void)
+{
+    bp_encode_options o = bp_encode_options_default();
+    o.ignore = train_ignored, o.n_ignore = 1;
+    o.categorical = train_categorical, o.n_categorical = 1;
+    o.missing = BP_MISSING_IMPUTE;
+    return o;
+}
+
 /* impute: rows with a missing target dropped; size: mean of 1, 3, 5 (row 2's NA
  * excluded, row 5 dropped) = 3 with an indicator; color: blue, missing, red. */
 static void test_fit_impute(void)
 {
     bp_table *t = table("t.csv", train_csv);
-    const char *ign[] = {"id"}, *cat[] = {"zip"};
-    bp_encode_options o = bp_encode_options_default();
-    o.ignore = ign, o.n_ignore = 1, o.categorical = cat, o.n_categorical = 1;
-    o.missing = BP_MISSING_IMPUTE;
+    bp_encode_options o = train_options();
     bp_encoder *e = NULL;
     bp_encode_report rep;
     CHECK_OK(bp_encoder_fit(&e, t, &o, &rep));
@@ -306,10 +314,7 @@ static void onnx_with_entry(const char *src, const char *dst, const char *key, c
 static void test_encoder_checked_alike(void)
 {
     bp_table *t = table("t.csv", train_csv);
-    const char *ign[] = {"id"}, *cat[] = {"zip"};
-    bp_encode_options o = bp_encode_options_default();
-    o.ignore = ign, o.n_ignore = 1, o.categorical = cat, o.n_categorical = 1;
-    o.missing = BP_MISSING_IMPUTE;
+    bp_encode_options o = train_options();
     bp_encoder *e = NULL;
     CHECK_OK(bp_encoder_fit(&e, t, &o, NULL));
     bp_table_free(t);
@@ -377,10 +382,7 @@ static void test_encoder_checked_alike(void)
 static void test_norm_keeps_binary(void)
 {
     bp_table *t = table("t.csv", train_csv);
-    const char *ign[] = {"id"}, *cat[] = {"zip"};
-    bp_encode_options o = bp_encode_options_default();
-    o.ignore = ign, o.n_ignore = 1, o.categorical = cat, o.n_categorical = 1;
-    o.missing = BP_MISSING_IMPUTE;
+    bp_encode_options o = train_options();
     bp_encoder *e = NULL;
     bp_dataset *d = NULL;
     bp_model *m = NULL;
@@ -470,10 +472,7 @@ out:
 static void test_from_json(void)
 {
     bp_table *t = table("t.csv", train_csv);
-    const char *ign[] = {"id"}, *cat[] = {"zip"};
-    bp_encode_options o = bp_encode_options_default();
-    o.ignore = ign, o.n_ignore = 1, o.categorical = cat, o.n_categorical = 1;
-    o.missing = BP_MISSING_IMPUTE;
+    bp_encode_options o = train_options();
     bp_encoder *e = NULL, *back = NULL;
     CHECK_OK(bp_encoder_fit(&e, t, &o, NULL));
     char *a = e ? bp_encoder_to_json(e) : NULL;
