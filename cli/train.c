@@ -615,11 +615,13 @@ static void print_header(const run *r)
     if (r->o->v[O_QUIET].i || !r->lead) return;
     const cli_opts *o = r->o;
     char arch[256];
-    printf("training %s (%zu parameters, %s)%s\n",
+    printf("training %s (%zu parameters, %s)",
            cli_arch_text(arch, sizeof arch, bp_model_cfg(r->model)),
-           bp_model_param_count(r->model), bp_real_size() == 8 ? "float64" : "float32",
-           r->auto_hidden ? ": one hidden layer of 100 units and xavier weights, the default "
-           "(--hidden or --layers to choose)" : "");
+           bp_model_param_count(r->model), bp_real_size() == 8 ? "float64" : "float32");
+    if (r->auto_hidden)
+        printf(": one hidden layer of %d units and xavier weights, the default "
+               "(--hidden or --layers to choose)", BP_AUTO_HIDDEN);
+    printf("\n");
     printf("  data %s: %zu samples", o->v[O_DATA].s, bp_dataset_count(r->train));
     if (r->val) printf(", validation %zu", bp_dataset_count(r->val));
     if (r->test) printf("; test %s: %zu", o->v[O_TEST].s, bp_dataset_count(r->test));
