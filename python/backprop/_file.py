@@ -283,10 +283,12 @@ def _file_dtype(path):
 
 
 # Tensors and metadata keys load() knows how to apply. A tensor it does not
-# know, or a metadata key about the target (a later format's stored target
-# standardization), changes what the model predicts: _target_transform must
-# apply it, else load() refuses the file naming it. Other new metadata keys
-# (informative ones) are ignored, as the library's readers do.
+# know, or a metadata key about the target (a later format's stored, unfolded
+# target standardization), changes what the model predicts: load() refuses
+# the file naming it. (`backprop train` folds its target standardization into
+# the last layer before it saves; its user.target_mean / user.target_std keys
+# only record it.) Other new metadata keys (informative ones) are ignored, as
+# the library's readers do.
 _KNOWN_TENSORS = ("layers.", "normalization.")
 _KNOWN_META = {"format", "format_version", "checksum", "layer_sizes", "activations",
                "leaky_slope", "loss", "init", "seed", "labels", "encoder"}
@@ -299,17 +301,6 @@ def _unknown_fields(header):
     bad += [k for k in meta if k not in _KNOWN_META and "target" in k.lower()
             and not k.startswith(("user.", "optim.", "train."))]
     return bad
-
-
-def _target_transform(lib, m, header):
-    """(mean, std) arrays that turn the network's outputs into the target's
-    units (y = out * std + mean), or None. `backprop train` standardizes a
-    regression target and folds the standardization back into the last layer
-    before it saves (its user.target_mean / user.target_std keys only record
-    it), so every file written today predicts in the target's units: None.
-    A format that stores an unfolded transform would be applied here, and
-    load() then wraps the regressor in a TransformedTargetRegressor."""
-    return None
 
 
 def _encoder_columns(path, enc):
@@ -440,7 +431,6 @@ def load(path):
     lib.check(lib.model_load(ctypes.byref(m), os.fsencode(path), ctypes.byref(extra)))
     try:
         f = _read(lib, m)
-        target = _target_transform(lib, m, header)
         cd = lib.extra_get(extra, b"user." + _CLASSES_DTYPE_KEY) or \
             lib.extra_get(extra, _CLASSES_DTYPE_KEY)
     finally:
@@ -462,14 +452,4 @@ def load(path):
     if names is not None:
         first = est.steps[0][1] if isinstance(est, Pipeline) else est
         first.feature_names_in_ = np.array(names, dtype=object)
-    if target is not None:
-        from sklearn.compose import TransformedTargetRegressor
-        mean, std = target
-        ts = StandardScaler()
-        ts.mean_, ts.scale_ = np.asarray(mean, float), np.asarray(std, float)
-        ts.var_, ts.n_features_in_, ts.n_samples_seen_ = ts.scale_ ** 2, len(ts.mean_), 0
-        wrapped = TransformedTargetRegressor(regressor=est, transformer=ts)
-        wrapped.regressor_, wrapped.transformer_ = est, ts
-        wrapped._training_dim = 1 if len(ts.mean_) == 1 else 2
-        est = wrapped
     return est
