@@ -257,7 +257,7 @@ $(EMB)/fm.safetensors: | deps
 	$(MAKE) REAL=float lib cli
 	@mkdir -p $(@D)
 	$(EMB_CLI) train --data fashion-mnist --test fashion-mnist:test --layers 784,64,10 \
-	    --epochs 5 --seed 1 --quiet --save $@
+	    --epochs 5 --batch 128 --seed 1 --quiet --save $@
 
 $(EMB)/fm.c: $(EMB)/fm.safetensors
 	$(EMB_CLI) export --model $< --format c --output $@ --quantize int8 \
