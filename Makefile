@@ -220,6 +220,7 @@ conformance: deps
 # library's own GEMM (BLAS=none's kernel) beside OpenBLAS (bench/bench_gemm.c).
 bench: deps
 	$(MAKE) REAL=float bench-bin
+	build/float$(BLAS_SUFFIX)/bench/bench_peak
 	build/float$(BLAS_SUFFIX)/bench/bench_gemm $(or $(GEMM_ROUNDS),15)
 	/usr/bin/python3 bench/run.py build/float$(BLAS_SUFFIX) $(or $(REPEATS),3)
 	/usr/bin/python3 bench/infer.py build/float$(BLAS_SUFFIX) $(or $(REPEATS),3)

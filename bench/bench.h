@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-static double now(void)
+static inline double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -16,7 +16,7 @@ static double now(void)
 }
 
 /* Fills c->sizes and c->n_layers from "N,N,..."; -1 on a malformed list. */
-static int parse_layers(const char *s, bp_model_config *c)
+static inline int parse_layers(const char *s, bp_model_config *c)
 {
     char *end;
     c->n_layers = -1;
