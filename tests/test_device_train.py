@@ -57,7 +57,7 @@ def epochs(text):
     rows, other = {}, []
     for line in text.splitlines():
         f = line.split()
-        if len(f) > 3 and f[0] in ("xor", "pre", "ft") and f[1].isdigit():
+        if len(f) > 3 and f[0] in ("xor", "pre", "ft", "ftf") and f[1].isdigit():
             rows[(f[0], int(f[1]))] = (struct.unpack(">d", bytes.fromhex(f[2]))[0], f[3:])
         else:
             other.append(line)
@@ -69,8 +69,8 @@ def compare(name, host, dev):
     dr, dother = dev
     same = sum(1 for k in hr if k in dr and dr[k][1] == hr[k][1])
     first = next((k for k in sorted(hr) if k not in dr or dr[k][1] != hr[k][1]), None)
-    result("%s: weights after each of %d epochs (xor, pre-train, fine-tune) equal the host's bit for bit"
-           % (name, len(hr)), len(hr) == len(dr) and same == len(hr) and len(hr) == 190,
+    result("%s: weights after each of %d epochs (xor, pre-train, fine-tune, on features) equal the "
+           "host's bit for bit" % (name, len(hr)), len(hr) == len(dr) and same == len(hr) and len(hr) == 210,
            "%d of %d equal; first difference at %s: %s against %s" %
            (same, len(hr), first, dr.get(first, (0, ["missing"]))[1][:6], hr.get(first, (0, []))[1][:6]))
     worst = max(abs(dr[k][0] - hr[k][0]) / max(abs(hr[k][0]), 1e-300) for k in hr if k in dr)
@@ -145,6 +145,11 @@ def main():
         h = run([host])
         result("host program runs", h.returncode == 0 and "done" in h.stdout, h.stdout[-500:])
         host_rows = epochs(h.stdout)
+        hr = host_rows[0]
+        same = [e for e in range(1, 21) if ("ft", e) in hr and hr.get(("ftf", e)) == hr[("ft", e)]]
+        result("fine-tune on features (bp_model_features one sample at a time) equals the fine-tune "
+               "on inputs bit for bit, all 20 epochs", len(same) == 20,
+               "%d of 20 epochs equal" % len(same))
         for cpu, (cflags, core, machine) in CPUS.items():
             elf = os.path.join(tmp, cpu + ".elf")
             r = run(["arm-none-eabi-gcc"] + cflags + FLAGS + ARM_LINK +
