@@ -635,7 +635,8 @@ bp_train_config bp_train_config_auto(size_t rows, int validation);
  *              nesterov, notes-momentum, rmsprop; 2 adam, adamw, rmsprop with
  *              momentum
  *   trainer    r(trainer) + [restore_best] r(P s) + [shuffle] (r(n_samples
- *              sizeof(size_t)) + 2 r(B n_0 s) + 2 r(B n_L s))
+ *              sizeof(size_t)) + 2 r(B n_x s) + 2 r(B n_L s)), n_x = n_0, or
+ *              with tc->features the first trained layer's input size
  * where model, optim and trainer are the library's structs (docs/EXPORT.md
  * gives their sizes). Unshuffled training reads the caller's rows in place:
  * no order, no batch copies. Labels and normalization (model_meta) are not
