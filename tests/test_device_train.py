@@ -118,6 +118,22 @@ def check_c_train(tmp):
            len(le) == 27 * 4 and le[:96] in data and le[96:] in data, "not found in the model file")
 
 
+def check_macs():
+    """Instructions per MAC of the trained layer's products on the M4F, counted
+    by qemu -icount (examples/embedded/train_bench.c): issue 24's target is 5."""
+    elf = os.path.join(EMB, "train-bench-m4.elf")
+    r = run(["make", "-s", os.path.relpath(elf, ROOT)])
+    if r.returncode:
+        result("train_bench builds", False, r.stdout[-2000:])
+        return
+    d = run(["timeout", "120", "qemu-system-arm", "-M", "mps2-an386", "-cpu", "cortex-m4", "-nographic",
+             "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel", elf])
+    both = [l.split() for l in d.stdout.splitlines() if l.strip().startswith("both products")]
+    per_mac = float(both[0][-3]) if both else float("inf")
+    result("cortex-m4f: the trained layer's forward and dW products take %.2f instructions per MAC "
+           "(<= 5)" % per_mac, per_mac <= 5, d.stdout[-800:])
+
+
 def main():
     for tool in ("arm-none-eabi-gcc", "qemu-system-arm", "cc"):
         if not shutil.which(tool):
@@ -175,6 +191,7 @@ def main():
                 result("cortex-m4f: gradcheck in float32 below 1e-3 (%s)" % (" ".join(g[0][1:]) if g else ""),
                        good, " ".join(rows[1]))
         check_c_train(tmp)
+        check_macs()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return summary("test_device_train")

@@ -98,6 +98,8 @@ int main(void)
            (fwd + bwd) / (2 * macs));
     printf("  the GEMM of the forward alone         %7.0f instructions, %.2f per MAC\n", gf, gf / macs);
     printf("  the GEMM of dW alone                  %7.0f instructions, %.2f per MAC\n", gb, gb / macs);
+    printf("  both products                         %7.0f instructions, %.2f per MAC\n", gf + gb,
+           (gf + gb) / (2 * macs));
     printf("  a whole step (+ loss, Adam on %d)    %7.0f instructions, %.2f per MAC\n",
            (int)bp_model_param_count(m), step, step / (2 * macs));
     bp_trainer_free(t);
