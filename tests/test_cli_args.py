@@ -6,7 +6,8 @@ and random command lines.
    the C option table), given a value of the wrong type, an empty, negative,
    zero or non-finite value, an unknown name, no value, or an input file that
    does not exist: exit 2 and exactly one line on stderr naming the option.
-2. An argv fuzzer: $BP_ARGV_RUNS (default 300) random command lines mixing
+2. An argv fuzzer: $BP_ARGV_RUNS (default 300; 100 in -tsan and double-san
+   builds) random command lines mixing
    each command's options, other commands' options and junk with valid and
    invalid values (seeded by $BP_ARGV_SEED): every run exits 0, 1, 2 or 130
    (runs still going after a few seconds get a SIGINT, and may die of it),
@@ -41,7 +42,12 @@ from sanitized import preload_for  # noqa: E402
 BUILD = os.environ.get("BP_BUILD", "build/float")
 preload_for(BUILD)
 B = os.path.abspath(os.path.join(BUILD, "bin", "backprop"))
-RUNS = int(os.environ.get("BP_ARGV_RUNS", "300"))
+# 300 where a run is quick or the build is float32's AddressSanitizer one (the
+# fuzzer's main target); 100 under ThreadSanitizer and in double-san, whose
+# option parsing is the same code (CI's time).
+_NAME = os.path.basename(BUILD.rstrip("/"))
+RUNS = int(os.environ.get("BP_ARGV_RUNS", "100" if _NAME.endswith("-tsan") or
+                          (_NAME.startswith("double") and _NAME.endswith("-san")) else "300"))
 SEED = int(os.environ.get("BP_ARGV_SEED", "1"))
 SANITIZED = BUILD.rstrip("/").endswith(("-san", "-tsan"))
 COMMANDS = ["train", "eval", "predict", "init", "info", "gradcheck", "demo"]

@@ -11,8 +11,10 @@ Half the kill times are drawn uniformly over a whole run (about 40 ms), the
 other half within the save itself (a few ms), timed from the moment its
 temporary file appears; how many kills landed inside a save shows in the
 temporary files they left behind, which this test counts and removes.
-$BP_KILL_POINTS (default 250; 40 on a ThreadSanitizer build, where a run takes
-seconds, mostly TSan's start) sets the number of kills per scenario.
+$BP_KILL_POINTS (default 250; 100 on an AddressSanitizer build and 40 on a
+ThreadSanitizer one, where a run takes seconds, mostly the sanitizer's start:
+the saving code is the same in every build, and the plain builds kill it 250
+times) sets the number of kills per scenario.
 Prints a line per case and "cases: P ok, F failed"; exits non-zero on failure.
 """
 import glob
@@ -31,7 +33,8 @@ from report import result, summary  # noqa: E402
 
 BUILD = os.environ.get("BP_BUILD", "build/float")
 B = os.path.abspath(os.path.join(BUILD, "bin", "backprop"))
-KILLS = int(os.environ.get("BP_KILL_POINTS", "40" if BUILD.rstrip("/").endswith("-tsan") else "250"))
+_SUFFIX = BUILD.rstrip("/").rsplit("-", 1)[-1]  # "tsan", "san", or no suffix
+KILLS = int(os.environ.get("BP_KILL_POINTS", {"tsan": "40", "san": "100"}.get(_SUFFIX, "250")))
 ARCH = ["--layers", "32,512,512,4", "--seed", "1", "--quiet"]
 
 
