@@ -159,6 +159,7 @@ int main(int argc, char **argv)
     bp_optim_config oc = bp_optim_config_default(BP_OPTIM_ADAM);
     bp_train_config tc = bp_train_config_default();
     tc.batch_size = batch;
+    tc.skip_accuracy = 1; /* the accuracy is not printed */
     if (bp_model_create(&m, &mc) || bp_optim_create(&o, &oc, bp_model_param_count(m)) ||
         bp_trainer_create(&t, m, o, &tc)) {
         fprintf(stderr, "bench_train: %s\n", bp_last_error());

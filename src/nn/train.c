@@ -304,14 +304,16 @@ static bp_status train_step(bp_trainer *t, const bp_real *x, const bp_real *y, i
                             int total, step_sums *s, const bp__side_job *side)
 {
     bp_model *m = t->model;
-    s->loss = 0, s->penalty = 0, s->correct = bp_model_count_correct(m, y, 0), s->stop = t->stop;
+    bool count = !t->cfg.skip_accuracy; /* -1 on every shard when skipped: the reduced sum stays < 0 */
+    s->loss = 0, s->penalty = 0, s->stop = t->stop;
+    s->correct = count ? bp_model_count_correct(m, y, 0) : -1;
     bp_status st = BP_OK;
     if (rows > 0) {
         st = bp_model_forward(m, x, rows, NULL);
         if (!st) st = bp__model_backward_from(m, y, rows, total, t->first);
         if (st) return st;
         s->loss = batch_loss(t, y, rows) * rows;
-        s->correct = bp_model_count_correct(m, y, rows);
+        if (count) s->correct = bp_model_count_correct(m, y, rows);
     } else {
         memset(m->layers[t->first].dw, 0, t->n_train * sizeof(bp_real));
     }
