@@ -157,6 +157,58 @@ static void test_same_seed_same_threads_identical(void)
     free(first), free(x), free(y);
 }
 
+/* A shuffled epoch's batches are gathered (the next one during the update,
+ * its rows prefetched during the step before): the weights are bit for bit
+ * those of steps on batches gathered here by hand, in the order drawn here
+ * with the trainer's generator (Fisher-Yates from the last index), at 1 and
+ * 2 threads (layers big enough to be split), the last batch partial. */
+static void test_shuffled_batches_match_gathered_by_hand(void)
+{
+    enum { n = 600, in = 256, k = 10, B = 64, EPOCHS = 2 };
+    bp_real *x = malloc(sizeof(bp_real) * n * in), *y = malloc(sizeof(bp_real) * n * k);
+    bp_real *xb = malloc(sizeof(bp_real) * B * in), *yb = malloc(sizeof(bp_real) * B * k);
+    size_t order[n];
+    random_data(x, y, n, in, k, BP_LOSS_XENT, 8);
+    const int sizes[] = {in, 128, k};
+    const bp_activation acts[] = {BP_ACT_RELU, BP_ACT_SOFTMAX};
+    for (int threads = 1; threads <= 2; threads++) {
+        bp_set_threads(threads);
+        rig r = make_rig(make_model(2, sizes, acts, BP_LOSS_XENT, 3), BP_OPTIM_ADAM, 1e-3, B, 1, 5);
+        bp_model *m = make_model(2, sizes, acts, BP_LOSS_XENT, 3);
+        bp_optim *o;
+        bp_optim_config oc = bp_optim_config_default(BP_OPTIM_ADAM);
+        oc.lr = 1e-3;
+        CHECK_OK(bp_optim_create(&o, &oc, bp_model_param_count(m)));
+        bp_rng g;
+        bp_rng_seed(&g, 5);
+        bp_epoch_stats st;
+        for (int e = 0; e < EPOCHS; e++) {
+            CHECK_OK(bp_trainer_epoch(r.trainer, x, y, n, &st));
+            for (size_t i = 0; i < n; i++) order[i] = i;
+            for (size_t i = n - 1; i > 0; i--) {
+                size_t j = (size_t)bp_rng_below(&g, i + 1), tmp = order[i];
+                order[i] = order[j], order[j] = tmp;
+            }
+            for (int start = 0; start < n; start += B) {
+                int rows = n - start < B ? n - start : B;
+                for (int i = 0; i < rows; i++) {
+                    memcpy(xb + (size_t)i * in, x + order[start + i] * in, sizeof(bp_real) * in);
+                    memcpy(yb + (size_t)i * k, y + order[start + i] * k, sizeof(bp_real) * k);
+                }
+                CHECK_OK(bp_model_forward(m, xb, rows, NULL));
+                CHECK_OK(bp_model_backward(m, yb, rows));
+                CHECK_OK(bp_optim_step(o, bp_model_params(m), bp_model_grads(m)));
+            }
+        }
+        CHECK(memcmp(bp_model_params(r.model), bp_model_params(m),
+                     bp_model_param_count(m) * sizeof(bp_real)) == 0,
+              "%d threads: the trainer's weights differ from steps on batches gathered by hand", threads);
+        bp_optim_free(o), bp_model_free(m), free_rig(&r);
+    }
+    bp_set_threads(1);
+    free(x), free(y), free(xb), free(yb);
+}
+
 /* Stop after a batch, then continue: the same parameters as an unbroken run. */
 static void test_stop_and_resume_is_exact(void)
 {
@@ -560,6 +612,7 @@ int main(void)
     RUN(test_full_batch_ignores_shuffle);
     RUN(test_shuffle_is_seeded);
     RUN(test_same_seed_same_threads_identical);
+    RUN(test_shuffled_batches_match_gathered_by_hand);
     RUN(test_stop_and_resume_is_exact);
     RUN(test_nan_stops_with_a_message);
     RUN(test_overflowing_update_stops_and_is_never_saved);
