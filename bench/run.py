@@ -33,6 +33,7 @@ BUILD_DIR/bench/digits.csv for both programs.
 
     /usr/bin/python3 bench/run.py BUILD_DIR [REPEATS]
     BENCH_ONLY=deep /usr/bin/python3 bench/run.py ...  (configurations whose name has "deep")
+    BENCH_ONLY=fmnist,digits,tabular ...  (those whose name has any of these: the target table's)
 """
 import json
 import os
@@ -172,7 +173,8 @@ def main():
     print(head)
     print("-" * len(head))
     scaled, spread, ones = {}, [], {}
-    configs = [c for c in CONFIGS if os.environ.get("BENCH_ONLY", "") in c[0]]
+    only = os.environ.get("BENCH_ONLY", "").split(",")  # names containing any of these
+    configs = [c for c in CONFIGS if any(part in c[0] for part in only)]
     for name, layers, batch, loss, n, data in configs:
         runs = bench(build, layers, batch, loss, n, digits if data == "digits" else data, repeats)
         scaled[name] = scaling(runs[1][0], runs[2][0])
