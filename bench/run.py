@@ -93,11 +93,11 @@ def write_digits(path):
 
 def print_targets(rows):
     """Issue 25's target table: rows of (workload, measured, target, note)."""
-    head = f"{'workload (1 thread, float32)':40} {'measured':>22} {'target':>8}  note"
+    head = f"{'workload (1 thread, float32)':52} {'measured':>22} {'target':>8}  note"
     print("\nIssue 25's targets, every figure from this run")
     print(head + "\n" + "-" * len(head))
     for workload, measured, target, note in rows:
-        print(f"{workload:40} {measured:>22} {target:>8}  {note}")
+        print(f"{workload:52} {measured:>22} {target:>8}  {note}")
 
 
 def parse(out):
