@@ -287,11 +287,16 @@ $(EMB)/bench-portable.elf: examples/embedded/bench.c $(EMB)/fm.c $(EMB)/fmf.c $(
 embedded-demo: $(EMB)/demo.elf
 	$(QEMU_M4) -kernel $< </dev/null
 
-embedded-bench: $(EMB)/bench.elf $(EMB)/bench-portable.elf
+embedded-bench: $(EMB)/bench.elf $(EMB)/bench-portable.elf $(EMB)/train-bench-m4.elf $(EMB)/train-demo-m4.elf
 	@echo "Cortex-M4, int8 with the DSP extension (SMLAD):"
 	@$(QEMU_M4) -icount shift=0 -kernel $(EMB)/bench.elf </dev/null
 	@echo "Cortex-M4, portable C (-U__ARM_FEATURE_DSP):"
 	@$(QEMU_M4) -icount shift=0 -kernel $(EMB)/bench-portable.elf </dev/null
+	@echo "Cortex-M4F, training with the core (make embedded-core):"
+	@$(QEMU_M4) -icount shift=0 -kernel $(EMB)/train-bench-m4.elf </dev/null
+	@echo "The training core's share of the fine-tune demo (make embedded-train-demo):"
+	@/usr/bin/python3 scripts/map_share.py $(EMB)/train-demo-m4.map libbackprop-core.a
+	@arm-none-eabi-size -A $(EMB)/train-demo-m4.elf | grep -E '^\.(data|bss|tbss|stack) '
 
 # The library's core (src/base, src/nn) bare-metal: one archive per core,
 # Cortex-M4F (hard float) and Cortex-M3 (soft float), picolibc, no threads,
@@ -333,7 +338,12 @@ $(EMB)/train_data.h: examples/embedded/make_train_data.c $(EMB)/fm.safetensors
 
 $(EMB)/train-demo-m4.elf: examples/embedded/train_demo.c $(EMB)/train_data.h $(EMB)/core-m4/libbackprop-core.a
 	$(ARM_CC) $(ARM_M4) -std=c11 -Os -ffp-contract=off -Wall -Wextra -Werror -Iinclude -I$(EMB) \
-	    $(ARM_LINK) -Wl,--gc-sections -o $@ $< $(EMB)/core-m4/libbackprop-core.a -lm
+	    $(ARM_LINK) -Wl,--gc-sections -Wl,-Map=$(EMB)/train-demo-m4.map -o $@ $< \
+	    $(EMB)/core-m4/libbackprop-core.a -lm
+
+$(EMB)/train-bench-m4.elf: examples/embedded/train_bench.c $(EMB)/core-m4/libbackprop-core.a
+	$(ARM_CC) $(ARM_M4) -std=c11 -Os -ffp-contract=off -Wall -Wextra -Werror -Iinclude -Isrc/base \
+	    -DBP_NO_THREADS -DBP_NO_BLAS $(ARM_LINK) -Wl,--gc-sections -o $@ $< $(EMB)/core-m4/libbackprop-core.a -lm
 
 embedded-train-demo: $(EMB)/train-demo-m4.elf
 	$(QEMU_M4) -kernel $< </dev/null

@@ -354,6 +354,15 @@ const char *bp_model_label(const bp_model *m, int i);
  * it to 0, as torch.relu does not); the other samples are unaffected. */
 bp_status bp_model_predict(bp_model *m, const bp_real *x, size_t n, int batch, bp_real *out);
 
+/* The input of the last train_layers layers: x (n, inputs), already
+ * normalized as for bp_model_predict, through the layers before them into
+ * out (n, sizes[n_layers - train_layers]), `batch` rows at a time (<= 0:
+ * 256). train_layers 0 or n_layers: out is a copy of x. What a trainer with
+ * bp_train_config.features takes as x. Allocates nothing once the model's
+ * workspace holds `batch` rows (a trainer's first epoch reserves its batch). */
+bp_status bp_model_features(bp_model *m, int train_layers, const bp_real *x, size_t n, int batch,
+                            bp_real *out);
+
 /* Mean loss and accuracy over n samples, in chunks of `batch`. accuracy is
  * set to -1 when it does not apply (bp_model_count_correct). */
 bp_status bp_model_evaluate(bp_model *m, const bp_real *x, const bp_real *y, size_t n,
@@ -577,6 +586,19 @@ typedef struct bp_train_config {
      * weights in the loss. bp_checkpoint_save refuses such a trainer. */
     int train_layers;
 
+    /* Nonzero: the x given to the epochs are features, the input of the first
+     * trained layer (bp_model_features, with the same train_layers), not the
+     * model's inputs: rows of sizes[first trained layer] values. The frozen
+     * layers' forward is then the caller's, once per sample rather than once
+     * per epoch, and a device need not hold a batch of raw inputs (784-64-10
+     * with layer 0 frozen, batch 16: 4 KB of features instead of 50 KB of
+     * pixels). Training on them is training on the inputs: the same bits
+     * unshuffled with features computed at the trainer's batch size, and in a
+     * BLAS-free build (a device's) always; shuffled with OpenBLAS, the last
+     * bits can differ, as its sums for a row depend on the row's place in the
+     * batch. Default 0. */
+    int features;
+
     /* Nonzero: no count of right answers during training. The count is a pass
      * over every batch's outputs and targets (an argmax per row) whose only
      * reader is bp_epoch_stats.accuracy, which is then -1, as for a regression
@@ -621,7 +643,8 @@ bp_train_config bp_train_config_auto(size_t rows, int validation);
  *              nesterov, notes-momentum, rmsprop; 2 adam, adamw, rmsprop with
  *              momentum
  *   trainer    r(trainer) + [restore_best] r(P s) + [shuffle] (r(n_samples
- *              sizeof(size_t)) + 2 r(B n_0 s) + 2 r(B n_L s))
+ *              sizeof(size_t)) + 2 r(B n_x s) + 2 r(B n_L s)), n_x = n_0, or
+ *              with tc->features the first trained layer's input size
  * where model, optim and trainer are the library's structs (docs/EXPORT.md
  * gives their sizes). Unshuffled training reads the caller's rows in place:
  * no order, no batch copies. Labels and normalization (model_meta) are not

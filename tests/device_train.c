@@ -9,6 +9,10 @@
  *   ft E <loss bits> <last layer>    the same model with its first two layers
  *                                    borrowed read-only (bp_model_create_frozen),
  *                                    its last layer fine-tuned on shifted data
+ *   ftf E <loss bits> <last layer>   the same fine-tune on features: the frozen
+ *                                    layers' outputs computed one sample at a
+ *                                    time (bp_model_features), trained with
+ *                                    bp_train_config.features; equals ft
  *   gradcheck max_rel R norm_rel N   the library's gradcheck (6-5-3 tanh, softmax)
  * Everything, data included, is computed from the library's seeded rng:
  * no input file. main returns 0 when every call succeeded. */
@@ -149,6 +153,22 @@ static int pretrain_then_finetune(void)
         print_bits("ft", e, st.loss, bp_model_weight(m, 2), nl);
     }
     printf("ft accuracy %d of %d\n", (int)(st.accuracy * N + 0.5), N);
+    bp_trainer_free(t);
+    bp_optim_free(o);
+    bp_model_free(m);
+
+    /* Again on features, each sample's as it would arrive on a device. */
+    static bp_real h[N * 8]; /* (N, 8): the input of layer 2 */
+    CHECK(bp_model_create_frozen(&m, &mc, 2, frozen));
+    memcpy(bp_model_weight(m, 2), last, sizeof last);
+    tc.features = 1;
+    CHECK(bp_optim_create(&o, &oc, bp_model_train_param_count(m, 1)));
+    CHECK(bp_trainer_create(&t, m, o, &tc));
+    for (int i = 0; i < N; i++) CHECK(bp_model_features(m, 1, x + i * IN, 1, 1, h + i * 8));
+    for (int e = 1; e <= 20; e++) {
+        CHECK(bp_trainer_epoch(t, h, y, N, &st));
+        print_bits("ftf", e, st.loss, bp_model_weight(m, 2), nl);
+    }
     bp_trainer_free(t);
     bp_optim_free(o);
     bp_model_free(m);

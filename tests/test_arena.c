@@ -23,6 +23,7 @@ typedef struct setup {
     bp_optim_kind opt;
     double momentum;
     int batch, shuffle, restore_best, train_layers, frozen, epochs;
+    int features; /* train on bp_model_features of the frozen layers */
 } setup;
 
 static bp_model_config model_config(const setup *s)
@@ -53,6 +54,7 @@ static bp_train_config train_config(const setup *s)
     tc.seed = 9;
     tc.restore_best = s->restore_best;
     tc.train_layers = s->train_layers;
+    tc.features = s->features;
     return tc;
 }
 
@@ -84,7 +86,10 @@ static void run(const setup *s, outcome *out)
                              : bp_model_create(&m, &mc);
     if (!st) st = bp_optim_create(&o, &oc, bp_model_train_param_count(m, s->train_layers));
     if (!st) st = bp_trainer_create(&t, m, o, &tc);
-    for (int e = 0; !st && e < s->epochs; e++) st = bp_trainer_epoch(t, X, Y, 4, NULL);
+    bp_real h[4 * 8]; /* the features, at most 8 wide */
+    if (!st && s->features) st = bp_model_features(m, s->train_layers, X, 4, s->batch, h);
+    for (int e = 0; !st && e < s->epochs; e++)
+        st = bp_trainer_epoch(t, s->features ? h : X, Y, 4, NULL);
     if (!st) st = bp_model_predict(m, X, 4, s->batch < 4 ? s->batch : 4, out->pred);
     if (!st) st = bp_model_evaluate(m, X, Y, 4, s->batch < 4 ? s->batch : 4, NULL, &out->accuracy);
     if (!st) {
@@ -147,12 +152,13 @@ static void check_setup(const setup *s)
 }
 
 static const setup setups[] = {
-    {"xor 2-4-1 adam shuffled", {2, 4, 1}, 2, BP_OPTIM_ADAM, 0, 4, 1, 0, 0, 0, 300},
-    {"2-8-1 sgd in order", {2, 8, 1}, 2, BP_OPTIM_SGD, 0, 3, 0, 0, 0, 0, 20},
-    {"2-5-3-1 rmsprop+mom best", {2, 5, 3, 1}, 3, BP_OPTIM_RMSPROP, 0.5, 2, 1, 1, 0, 0, 20},
-    {"2-6-4-1 momentum last 1", {2, 6, 4, 1}, 3, BP_OPTIM_MOMENTUM, 0.9, 4, 1, 0, 1, 0, 20},
-    {"2-6-4-1 adam borrowed 1", {2, 6, 4, 1}, 3, BP_OPTIM_ADAM, 0, 4, 1, 0, 0, 1, 20},
-    {"2-6-4-1 adam borrowed 2", {2, 6, 4, 1}, 3, BP_OPTIM_ADAM, 0, 3, 0, 0, 0, 2, 20},
+    {"xor 2-4-1 adam shuffled", {2, 4, 1}, 2, BP_OPTIM_ADAM, 0, 4, 1, 0, 0, 0, 300, 0},
+    {"2-8-1 sgd in order", {2, 8, 1}, 2, BP_OPTIM_SGD, 0, 3, 0, 0, 0, 0, 20, 0},
+    {"2-5-3-1 rmsprop+mom best", {2, 5, 3, 1}, 3, BP_OPTIM_RMSPROP, 0.5, 2, 1, 1, 0, 0, 20, 0},
+    {"2-6-4-1 momentum last 1", {2, 6, 4, 1}, 3, BP_OPTIM_MOMENTUM, 0.9, 4, 1, 0, 1, 0, 20, 0},
+    {"2-6-4-1 adam borrowed 1", {2, 6, 4, 1}, 3, BP_OPTIM_ADAM, 0, 4, 1, 0, 0, 1, 20, 0},
+    {"2-6-4-1 adam borrowed 2", {2, 6, 4, 1}, 3, BP_OPTIM_ADAM, 0, 3, 0, 0, 0, 2, 20, 0},
+    {"2-6-4-1 adam on features", {2, 6, 4, 1}, 3, BP_OPTIM_ADAM, 0, 4, 1, 0, 1, 1, 20, 1},
 };
 
 static void test_exact_size_suffices_one_byte_less_fails(void)

@@ -19,7 +19,8 @@ no fused multiply-add in the host's BLAS-free objects (x86 -march=native
 could contract a*b+c otherwise; gemv.o, whose explicit FMA the BLAS-free
 build never calls, aside).
 The test builds what it needs with make, whatever BP_BUILD is (the device is
-float32 only). A missing cross compiler or qemu is a failure, not a skip.
+float32 only), so scripts/run-tests.sh runs it once (run-tests: once, unsanitized).
+A missing cross compiler or qemu is a failure, not a skip.
 Prints a line per case and "cases: P ok, F failed"; exits non-zero on failure."""
 import glob
 import os
@@ -57,7 +58,7 @@ def epochs(text):
     rows, other = {}, []
     for line in text.splitlines():
         f = line.split()
-        if len(f) > 3 and f[0] in ("xor", "pre", "ft") and f[1].isdigit():
+        if len(f) > 3 and f[0] in ("xor", "pre", "ft", "ftf") and f[1].isdigit():
             rows[(f[0], int(f[1]))] = (struct.unpack(">d", bytes.fromhex(f[2]))[0], f[3:])
         else:
             other.append(line)
@@ -69,8 +70,8 @@ def compare(name, host, dev):
     dr, dother = dev
     same = sum(1 for k in hr if k in dr and dr[k][1] == hr[k][1])
     first = next((k for k in sorted(hr) if k not in dr or dr[k][1] != hr[k][1]), None)
-    result("%s: weights after each of %d epochs (xor, pre-train, fine-tune) equal the host's bit for bit"
-           % (name, len(hr)), len(hr) == len(dr) and same == len(hr) and len(hr) == 190,
+    result("%s: weights after each of %d epochs (xor, pre-train, fine-tune, on features) equal the "
+           "host's bit for bit" % (name, len(hr)), len(hr) == len(dr) and same == len(hr) and len(hr) == 210,
            "%d of %d equal; first difference at %s: %s against %s" %
            (same, len(hr), first, dr.get(first, (0, ["missing"]))[1][:6], hr.get(first, (0, []))[1][:6]))
     worst = max(abs(dr[k][0] - hr[k][0]) / max(abs(hr[k][0]), 1e-300) for k in hr if k in dr)
@@ -118,12 +119,29 @@ def check_c_train(tmp):
            len(le) == 27 * 4 and le[:96] in data and le[96:] in data, "not found in the model file")
 
 
+def check_macs():
+    """Instructions per MAC of the trained layer's products on the M4F, counted
+    by qemu -icount (examples/embedded/train_bench.c): issue 24's target is 5."""
+    elf = os.path.join(EMB, "train-bench-m4.elf")
+    r = run(["make", "-s", os.path.relpath(elf, ROOT)])
+    if r.returncode:
+        result("train_bench builds", False, r.stdout[-2000:])
+        return
+    d = run(["timeout", "120", "qemu-system-arm", "-M", "mps2-an386", "-cpu", "cortex-m4", "-nographic",
+             "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel", elf])
+    both = [l.split() for l in d.stdout.splitlines() if l.strip().startswith("both products")]
+    per_mac = float(both[0][-3]) if both else float("inf")
+    result("cortex-m4f: the trained layer's forward and dW products take %.2f instructions per MAC "
+           "(<= 5)" % per_mac, per_mac <= 5, d.stdout[-800:])
+
+
 def main():
     for tool in ("arm-none-eabi-gcc", "qemu-system-arm", "cc"):
         if not shutil.which(tool):
             result("%s present (scripts/deps.sh installs it)" % tool, False, "not found")
             return summary("test_device_train")
-    r = run(["make", "-s", "BLAS=none", "REAL=float", "build/float-noblas/libbackprop-core.a", "embedded-core"])
+    r = run(["make", "-s", "SANITIZE=0", "BLAS=none", "REAL=float", "build/float-noblas/libbackprop-core.a",
+             "embedded-core"])
     if r.returncode:
         result("make BLAS=none core, make embedded-core", False, r.stdout[-2000:])
         return summary("test_device_train")
@@ -145,6 +163,11 @@ def main():
         h = run([host])
         result("host program runs", h.returncode == 0 and "done" in h.stdout, h.stdout[-500:])
         host_rows = epochs(h.stdout)
+        hr = host_rows[0]
+        same = [e for e in range(1, 21) if ("ft", e) in hr and hr.get(("ftf", e)) == hr[("ft", e)]]
+        result("fine-tune on features (bp_model_features one sample at a time) equals the fine-tune "
+               "on inputs bit for bit, all 20 epochs", len(same) == 20,
+               "%d of 20 epochs equal" % len(same))
         for cpu, (cflags, core, machine) in CPUS.items():
             elf = os.path.join(tmp, cpu + ".elf")
             r = run(["arm-none-eabi-gcc"] + cflags + FLAGS + ARM_LINK +
@@ -170,6 +193,7 @@ def main():
                 result("cortex-m4f: gradcheck in float32 below 1e-3 (%s)" % (" ".join(g[0][1:]) if g else ""),
                        good, " ".join(rows[1]))
         check_c_train(tmp)
+        check_macs()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return summary("test_device_train")

@@ -227,9 +227,90 @@ static void test_refusals(void)
     bp_model_free(m);
 }
 
+/* Training the last k layers on their features (bp_train_config.features,
+ * the frozen layers' outputs from bp_model_features at the trainer's batch)
+ * is training them on the inputs: the same bits in order, on a model of its
+ * own layers and on one with borrowed layers. Shuffled, a batch holds other
+ * rows than the features' batches did, and OpenBLAS's sums for a row depend
+ * on where it lies in the block: the same bits only in a BLAS-free build,
+ * else within TOL. */
+static void features_run(bp_model *m, int k, int shuffle, int use_features, bp_real *out)
+{
+    bp_optim_config oc = bp_optim_config_default(BP_OPTIM_ADAM);
+    oc.lr = 0.01;
+    bp_train_config tc = train_config(k);
+    tc.shuffle = shuffle, tc.features = use_features;
+    int L = bp_model_cfg(m)->n_layers, width = bp_model_cfg(m)->sizes[L - k];
+    bp_real *h = malloc((size_t)N * width * sizeof *h);
+    bp_optim *o = NULL;
+    bp_trainer *t = NULL;
+    CHECK_OK(bp_optim_create(&o, &oc, bp_model_train_param_count(m, k)));
+    CHECK_OK(bp_trainer_create(&t, m, o, &tc));
+    /* frozen layers do not change: their features are computed once */
+    if (use_features) CHECK_OK(bp_model_features(m, k, X, N, tc.batch_size, h));
+    for (int e = 0; t && e < 4; e++)
+        CHECK_OK(bp_trainer_epoch(t, use_features ? h : X, Y, N, NULL));
+    CHECK_OK(bp_model_predict(m, X, N, 0, out));
+    bp_trainer_free(t);
+    bp_optim_free(o);
+    free(h);
+}
+
+static void test_features_train_like_inputs(void)
+{
+    bp_model_config mc = config();
+    for (int k = 1; k <= 4; k++) {
+        for (int shuffle = 0; shuffle <= 1; shuffle++) {
+            bp_model *a = NULL, *b = NULL;
+            CHECK_OK(bp_model_create(&a, &mc));
+            CHECK_OK(bp_model_create(&b, &mc));
+            if (!a || !b) return;
+            bp_real pa[N * OUT], pb[N * OUT];
+            features_run(a, k, shuffle, 0, pa);
+            features_run(b, k, shuffle, 1, pb);
+            size_t n = bp_model_param_count(a);
+            int same = memcmp(bp_model_params(a), bp_model_params(b), n * sizeof(bp_real)) == 0 &&
+                       memcmp(pa, pb, sizeof pa) == 0;
+            double d = max_rel_diff(bp_model_params(b), bp_model_params(a), n);
+#ifdef BP_NO_BLAS
+            int exact = 1;
+#else
+            int exact = !shuffle;
+#endif
+            CHECK(exact ? same : d <= TOL,
+                  "last %d layers, shuffle %d: training on features differs from on inputs (%.3g)",
+                  k, shuffle, d);
+            bp_model_free(a);
+            bp_model_free(b);
+        }
+    }
+    /* A model over borrowed layers (the device's case): features of layer 0. */
+    bp_model *a = NULL, *b = NULL;
+    CHECK_OK(bp_model_create(&a, &mc));
+    if (!a) return;
+    size_t n_prefix = bp_model_param_count(a) - bp_model_train_param_count(a, 3);
+    bp_real *flash = malloc(n_prefix * sizeof *flash);
+    memcpy(flash, bp_model_params(a), n_prefix * sizeof *flash);
+    CHECK_OK(bp_model_create_frozen(&b, &mc, 1, flash));
+    memcpy(bp_model_params(b), bp_model_params(a) + n_prefix,
+           (bp_model_param_count(a) - n_prefix) * sizeof(bp_real));
+    bp_real pa[N * OUT], pb[N * OUT];
+    features_run(a, 3, 0, 0, pa);
+    features_run(b, 3, 0, 1, pb);
+    CHECK(memcmp(pa, pb, sizeof pa) == 0, "borrowed layer 0: features train differently");
+    /* Nothing frozen: the features are the inputs themselves. */
+    bp_real copy[N * IN];
+    CHECK_OK(bp_model_features(a, 0, X, N, 7, copy));
+    CHECK(memcmp(copy, X, sizeof copy) == 0, "train_layers 0: features are not the inputs");
+    free(flash);
+    bp_model_free(a);
+    bp_model_free(b);
+}
+
 int main(void)
 {
     make_data();
+    RUN(test_features_train_like_inputs);
     RUN(test_last_layers_equal_lr0_reference);
     RUN(test_borrowed_layers_train_like_frozen_ones);
     RUN(test_refusals);

@@ -19,7 +19,9 @@ about half a minute) and judges what it saw:
     message, and the page trains afterwards.
 It prints the figures: time to ready, redraws and steps per second while
 playing the spiral (8,8 tanh, 500 points), steps per second, bytes.
-BP_BUILD gives the native build for the comparisons. PLAYGROUND_SCREENSHOT=PATH
+BP_BUILD gives the native build for the comparisons; the page's library is
+WebAssembly, which no sanitizer sees, so scripts/run-tests.sh runs this once
+(run-tests: once, unsanitized). PLAYGROUND_SCREENSHOT=PATH
 saves the page after training the spiral (docs/playground.png is one).
 A missing browser, node module or emcc is a failure, not a skip.
 """

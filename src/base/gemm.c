@@ -92,11 +92,13 @@ void bp__product_run(bp__kernel kernel, bp__product p, int m, int n, int k, cons
     static const bp__trans ta[BP__PRODUCT_COUNT] = {BP_NO_TRANS, BP_TRANS, BP_NO_TRANS};
     static const bp__trans tb[BP__PRODUCT_COUNT] = {BP_TRANS, BP_NO_TRANS, BP_NO_TRANS};
     BP_ASSERT((unsigned)p < BP__PRODUCT_COUNT);
+#ifndef BP_NO_BLAS /* no table rule asks for gemv there: its code stays out of a device's flash */
     if (kernel == BP__KERNEL_GEMV_ROWS && p == BP__PRODUCT_FORWARD) {
         BP_ASSERT(lda == k && ldb == k);
         bp__gemv_rows(a, b, m, k, n, c, ldc);
         return;
     }
+#endif
     if (kernel == BP__KERNEL_BLOCKED) {
         bp__gemm_blocked(ta[p], tb[p], m, n, k, 1, a, lda, b, ldb, 0, c, ldc);
         return;

@@ -115,6 +115,7 @@ struct bp_model {
     int capacity;
     int last_batch;      /* batch of the last forward, 0 if none */
     const bp_real *last_x;  /* input of the last forward (caller's memory) */
+    int last_from;       /* the layer it entered at: last_x is (last_batch, layers[last_from].in) */
     bp_real *acts[BP_MAX_LAYERS]; /* acts[l]: (capacity, layers[l].out) */
     bp_real *logits;     /* (capacity, outputs): Z of the last layer */
     bp_real *delta[2];   /* (capacity, max width): ping-pong dZ / dA */
@@ -135,6 +136,11 @@ bp_status bp__model_backward(bp_model *m, const bp_real *y, int batch, int mean_
  * model with borrowed layers starts at n_borrowed at the earliest. */
 bp_status bp__model_backward_from(bp_model *m, const bp_real *y, int batch, int mean_rows,
                                   int first);
+
+/* bp_model_forward from layer `from` on: x is that layer's input (batch,
+ * layers[from].in), the features of the layers before it (bp_model_features).
+ * A backward after it reaches down to layer `from` at the earliest. */
+bp_status bp__model_forward_from(bp_model *m, int from, const bp_real *x, int batch);
 
 /* bp_model_forward that also keeps the pre-activation of each layer l with
  * z[l] not NULL in z[l] (batch, layers[l].out); the last layer's is in

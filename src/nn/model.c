@@ -298,20 +298,60 @@ bp_real *bp_model_weight_grad(bp_model *m, int l) { return m->layers[l].dw; }
 bp_real *bp_model_bias_grad(bp_model *m, int l) { return m->layers[l].db; }
 int bp_model_frozen_layers(const bp_model *m) { return m->n_borrowed; }
 
-bp_status bp__model_forward_keep(bp_model *m, const bp_real *x, int batch, bp_real *const *z)
+/* Layers from..to-1 on x (batch, layers[from].in) into acts; z as in
+ * bp__model_forward_keep. The caller has reserved the batch. */
+static void forward_layers(bp_model *m, int from, int to, const bp_real *x, int batch,
+                           bp_real *const *z)
 {
-    bp_status st = bp_model_reserve(m, batch);
-    if (st) return st;
     int last = m->cfg.n_layers - 1;
     const bp_real *a_prev = x; /* (batch, layers[l].in) */
-    for (int l = 0; l <= last; l++) {
+    for (int l = from; l < to; l++) {
         const bp_layer *L = &m->layers[l];
         bp_real *keep = l == last ? m->logits : z ? z[l] : NULL;
         bp__dense_forward(m->acts[l], keep, a_prev, L->w, L->b, batch, L->in, L->out, L->act, m->cfg.leaky_slope);
         a_prev = m->acts[l];
     }
+}
+
+static bp_status forward_whole(bp_model *m, int from, const bp_real *x, int batch, bp_real *const *z)
+{
+    bp_status st = bp_model_reserve(m, batch);
+    if (st) return st;
+    forward_layers(m, from, m->cfg.n_layers, x, batch, z);
     m->last_batch = batch;
     m->last_x = x;
+    m->last_from = from;
+    return BP_OK;
+}
+
+bp_status bp__model_forward_keep(bp_model *m, const bp_real *x, int batch, bp_real *const *z)
+{
+    return forward_whole(m, 0, x, batch, z);
+}
+
+bp_status bp__model_forward_from(bp_model *m, int from, const bp_real *x, int batch)
+{
+    return forward_whole(m, from, x, batch, NULL);
+}
+
+bp_status bp_model_features(bp_model *m, int train_layers, const bp_real *x, size_t n, int batch,
+                            bp_real *out)
+{
+    int L = m->cfg.n_layers, F = train_layers > 0 && train_layers < L ? L - train_layers : 0;
+    int in = bp_model_inputs(m), width = m->cfg.sizes[F];
+    if (batch <= 0) batch = 256;
+    if (F == 0) { /* nothing is frozen: the features are the inputs */
+        memmove(out, x, n * (size_t)in * sizeof *out);
+        return BP_OK;
+    }
+    for (size_t i = 0; i < n; i += (size_t)batch) {
+        int rows = n - i < (size_t)batch ? (int)(n - i) : batch;
+        bp_status st = bp_model_reserve(m, rows);
+        if (st) return st;
+        forward_layers(m, 0, F, x + i * in, rows, NULL);
+        memcpy(out + i * width, m->acts[F - 1], (size_t)rows * width * sizeof *out);
+    }
+    m->last_batch = 0; /* acts no longer hold a whole forward for a backward */
     return BP_OK;
 }
 
@@ -355,6 +395,7 @@ bp_status bp__model_backward_from(bp_model *m, const bp_real *y, int batch, int 
                                   int first)
 {
     if (first < m->n_borrowed) first = m->n_borrowed;
+    if (first < m->last_from) first = m->last_from; /* the layers below took no forward */
     bp_status st = check_last_forward(m, batch, "backward");
     if (st) return st;
     int last = m->cfg.n_layers - 1, cur = 0;
@@ -368,7 +409,7 @@ bp_status bp__model_backward_from(bp_model *m, const bp_real *y, int batch, int 
         const bp_layer *L = &m->layers[l];
         bp_real *dz = m->delta[cur];                          /* (batch, L->out) */
         bp_real *dz_prev = l > first ? m->delta[!cur] : NULL; /* (batch, L->in) */
-        const bp_real *a_prev = l ? m->acts[l - 1] : m->last_x;
+        const bp_real *a_prev = l > m->last_from ? m->acts[l - 1] : m->last_x;
         bp__dense_backward(L->dw, L->db, dz_prev, dz, a_prev, L->w, batch, L->in, L->out,
                            l ? m->layers[l - 1].act : BP_ACT_IDENTITY, m->cfg.leaky_slope);
         cur = !cur;

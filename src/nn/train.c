@@ -57,6 +57,11 @@ static bp_status trained_layers(const bp_model *m, const bp_train_config *cfg, i
     return BP_OK;
 }
 
+/* The layer whose input the epoch's x are: the first trained one when they
+ * are its features (cfg.features), else 0; and the width of a row of x. */
+static int x_layer(const bp_trainer *t) { return t->cfg.features ? t->first : 0; }
+static int x_width(const bp_trainer *t) { return t->model->cfg.sizes[x_layer(t)]; }
+
 size_t bp_model_train_param_count(const bp_model *m, int train_layers)
 {
     int L = m->cfg.n_layers, own = L - m->n_borrowed;
@@ -148,7 +153,7 @@ static bp_status size_batch(bp_trainer *t, size_t n)
         t->xb[i] = t->yb[i] = NULL;
     }
     for (int i = 0; i < 2; i++) {
-        if (!(t->xb[i] = bp__alloc_calloc(&t->alloc, rows * (size_t)bp_model_inputs(t->model),
+        if (!(t->xb[i] = bp__alloc_calloc(&t->alloc, rows * (size_t)x_width(t),
                                           sizeof(bp_real))) ||
             !(t->yb[i] = bp__alloc_calloc(&t->alloc, rows * (size_t)bp_model_outputs(t->model),
                                           sizeof(bp_real))))
@@ -227,7 +232,7 @@ static void gather_batch(void *ctx)
 {
     gather_job *g = ctx;
     bp_model *m = g->t->model;
-    gather(g->t->xb[g->buf], g->x, g->t->order, g->s.start, g->s.rows, bp_model_inputs(m));
+    gather(g->t->xb[g->buf], g->x, g->t->order, g->s.start, g->s.rows, x_width(g->t));
     gather(g->t->yb[g->buf], g->y, g->t->order, g->s.start, g->s.rows, bp_model_outputs(m));
     g->done = true;
 }
@@ -240,8 +245,7 @@ static void gather_batch(void *ctx)
  * the step (docs/PERFORMANCE.md, Fusions). Nothing is read: no result changes. */
 static void prefetch_rows(const gather_job *g)
 {
-    bp_model *m = g->t->model;
-    int in = bp_model_inputs(m), k = bp_model_outputs(m);
+    int in = x_width(g->t), k = bp_model_outputs(g->t->model);
     const size_t *order = g->t->order + g->s.start;
     for (int i = 0; i < g->s.rows; i++) {
         __builtin_prefetch(g->x + order[i] * in);
@@ -327,7 +331,7 @@ static bp_status train_step(bp_trainer *t, const bp_real *x, const bp_real *y, i
     s->correct = count ? bp_model_count_correct(m, y, 0) : -1;
     bp_status st = BP_OK;
     if (rows > 0) {
-        st = bp_model_forward(m, x, rows, NULL);
+        st = bp__model_forward_from(m, x_layer(t), x, rows);
         if (!st) st = bp__model_backward_from(m, y, rows, total, t->first);
         if (st) return st;
         s->loss = batch_loss(t, y, rows) * rows;
@@ -352,7 +356,7 @@ static bp_status train_step(bp_trainer *t, const bp_real *x, const bp_real *y, i
  * while the other starts the update). */
 static bp_status run_batches(bp_trainer *t, const bp_real *x, const bp_real *y, size_t n)
 {
-    int in = bp_model_inputs(t->model), k = bp_model_outputs(t->model);
+    int in = x_width(t), k = bp_model_outputs(t->model);
     size_t B = (size_t)t->cfg.batch_size, n_batches = (n + B - 1) / B;
     gather_job next = {.t = t, .x = x, .y = y, .buf = 0, .done = false};
     for (size_t b = t->next_batch; b < n_batches; b++) {
@@ -459,7 +463,7 @@ bp_status bp_trainer_objective(bp_trainer *t, const bp_real *x, const bp_real *y
         return bp__fail(BP_ERR_INVALID, "objective: n = %zu samples, must be 1..%d", n, INT_MAX);
     bp_model *m = t->model;
     int rows = (int)n;
-    bp_status st = bp_model_forward(m, x, rows, NULL);
+    bp_status st = bp__model_forward_from(m, x_layer(t), x, rows);
     if (!st) st = bp__model_backward_from(m, y, rows, rows, t->first);
     if (st) return st;
     double l = batch_loss(t, y, rows), p = t->cfg.l2 > 0 ? add_l2_penalty(t, rows) / rows : 0;
@@ -538,7 +542,8 @@ bp_status bp_train_memory(const bp_model_config *mc, int frozen, const bp_optim_
     if ((st = bp__optim_bytes(oc, n_train, &optim))) return st;
     size_t shards = tc->shards > 1 ? (size_t)tc->shards : 1;
     size_t rows = batch_rows((size_t)tc->batch_size, shards, n_samples);
-    size_t in = (size_t)mc->sizes[0], out = (size_t)mc->sizes[L], s = sizeof(bp_real);
+    size_t in = (size_t)mc->sizes[tc->features ? L - (k ? k : own) : 0], out = (size_t)mc->sizes[L],
+           s = sizeof(bp_real);
     size_t trainer = bp__alloc_bytes(1, sizeof(bp_trainer));
     if (tc->restore_best) trainer += bp__alloc_bytes(bp_model_config_param_count(mc, frozen, L), s);
     if (tc->shuffle) /* the order and two gathered batches (bp_trainer_epoch_order: count it so) */
