@@ -7,7 +7,13 @@
  *
  *   bench_train LAYERS BATCH LOSS THREADS SAMPLES [REPEATS [DATA]]
  *   e.g. bench_train 784,256,128,10 128 xent 1 60000 3 fashion-mnist
- *   DATA: synthetic (the default) or fashion-mnist (784 inputs, 10 outputs)
+ *   DATA: synthetic (the default), fashion-mnist (784 inputs, 10 outputs), or
+ *   any data set bp_dataset_load_spec reads (a CSV file: bench/run.py writes
+ *   scikit-learn's digits, pixels / 16, to one) with LAYERS' inputs and outputs.
+ *   A data set of fewer than SAMPLES rows is trained on for as many epochs as
+ *   make up SAMPLES samples (rounded up), and the rate is over all of them.
+ *   The training accuracy is not counted (bp_train_config.skip_accuracy), as
+ *   nothing prints it; BENCH_COUNT_ACCURACY=1 counts it, to measure its cost.
  *
  * Prints one line per repeat, "train <samples/s> predict <samples/s>", the last
  * one followed by "roofline <samples/s> predict_roofline <samples/s> rss_mb <MB>":
@@ -135,18 +141,25 @@ int main(int argc, char **argv)
     bp_set_threads(threads);
     int in = mc.sizes[0], k = mc.sizes[mc.n_layers];
     const char *data = argc > 7 ? argv[7] : "synthetic";
-    bool fashion = strcmp(data, "fashion-mnist") == 0;
-    if (fashion ? in != 784 || k != 10 : strcmp(data, "synthetic") != 0) {
-        fprintf(stderr, "bench_train: DATA '%s': synthetic, or fashion-mnist for 784 inputs "
-                "and 10 outputs\n", data);
+    bool fashion = strcmp(data, "fashion-mnist") == 0, synth = strcmp(data, "synthetic") == 0;
+    if (fashion && (in != 784 || k != 10)) {
+        fprintf(stderr, "bench_train: DATA fashion-mnist needs 784 inputs and 10 outputs\n");
         return 2;
     }
     bp_dataset *d;
-    if (fashion ? fashion_mnist(&d, in) : synthetic(&d, n, in, k, mc.loss)) {
+    if (fashion ? fashion_mnist(&d, in)
+        : synth ? synthetic(&d, n, in, k, mc.loss) : bp_dataset_load_spec(&d, data, NULL)) {
         fprintf(stderr, "bench_train: %s: %s\n", data, bp_last_error());
         return 1;
     }
+    if (bp_dataset_inputs(d) != in || bp_dataset_outputs(d) != k) {
+        fprintf(stderr, "bench_train: %s has %d inputs and %d outputs, LAYERS %d and %d\n", data,
+                bp_dataset_inputs(d), bp_dataset_outputs(d), in, k);
+        return 2;
+    }
+    size_t wanted = n;
     n = bp_dataset_count(d) < n ? bp_dataset_count(d) : n;
+    int epochs = (int)((wanted + n - 1) / n); /* a small data set: several epochs a repeat */
     bp_real *x = bp_dataset_x(d), *y = bp_dataset_y(d);
     bp_real *out = malloc(sizeof(bp_real) * n * k);
     if (!out) {
@@ -159,6 +172,7 @@ int main(int argc, char **argv)
     bp_optim_config oc = bp_optim_config_default(BP_OPTIM_ADAM);
     bp_train_config tc = bp_train_config_default();
     tc.batch_size = batch;
+    tc.skip_accuracy = !getenv("BENCH_COUNT_ACCURACY"); /* the accuracy is not printed */
     if (bp_model_create(&m, &mc) || bp_optim_create(&o, &oc, bp_model_param_count(m)) ||
         bp_trainer_create(&t, m, o, &tc)) {
         fprintf(stderr, "bench_train: %s\n", bp_last_error());
@@ -166,17 +180,22 @@ int main(int argc, char **argv)
     }
     bp_epoch_stats st;
     for (int rep = 0; rep < repeats; rep++) {
-        if (bp_trainer_epoch(t, x, y, n, &st)) {
-            fprintf(stderr, "bench_train: %s\n", bp_last_error());
-            return 1;
+        double secs = 0;
+        for (int e = 0; e < epochs; e++) {
+            if (bp_trainer_epoch(t, x, y, n, &st)) {
+                fprintf(stderr, "bench_train: %s\n", bp_last_error());
+                return 1;
+            }
+            secs += st.seconds;
         }
+        double rate = (double)n * epochs / secs;
         double t0 = now();
         bp_model_predict(m, x, n, 1024, out);
         double pred = n / (now() - t0);
-        printf("train %.0f predict %.0f", st.samples_per_sec, pred);
+        printf("train %.0f predict %.0f", rate, pred);
         if (rep == repeats - 1) {
             double rss = peak_rss_mb(); /* before the roofline's own buffers */
-            double roof = gemm_only_rate(&mc, batch, n, threads, 1);
+            double roof = gemm_only_rate(&mc, batch, n * (size_t)epochs, threads, 1);
             double pred_roof = gemm_only_rate(&mc, 1024, n, threads, 0);
             printf(" roofline %.0f predict_roofline %.0f rss_mb %.1f", roof, pred_roof, rss);
         }

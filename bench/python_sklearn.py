@@ -5,9 +5,16 @@ medians over REPEATS rounds of the per-round ratios, with the load average. Both
 threadpoolctl, ours through n_threads. Also the package's overhead: the
 fit's wall time beyond the library's own epoch time (bp_epoch_stats.seconds).
 
+At the end, issue 25's target table (bench/run.py's print_targets): the rows
+bench/run.py wrote to build/float*/bench/targets.json in this make bench (the
+newest, if under 6 hours old; its age is printed), with this run's two
+scikit-learn ratios added (1 thread, float32).
+
     /usr/bin/python3 bench/python_sklearn.py [REPEATS=5]     (PYTHONPATH=python)
 """
+import glob
 import gzip
+import json
 import os
 import statistics
 import sys
@@ -20,8 +27,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SkMLP
 from threadpoolctl import threadpool_limits
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
 import backprop  # noqa: E402
+from run import print_targets  # noqa: E402
 
 warnings.simplefilter("ignore", ConvergenceWarning)
 DATASETS = os.environ.get("BP_DATASETS_DIR", "/usr/share/datasets")
@@ -96,8 +106,10 @@ def main():
     head = (f"{'fit':30} {'thr':>3} {'sklearn s':>10} {'backprop s':>10} {'speedup':>8} "
             f"{'(min-max)':>13} {'overhead':>9} {'ceiling':>8}")
     print(head + "\n" + "-" * len(head))
+    speedup = {}  # (case, threads): the median speedup
     for name, X, y, kw in cases:
         for row in compare(name, X, y, kw, repeats):
+            speedup[row[:2]] = row[4]
             print("%-30s %3d %10.3f %10.3f %7.2fx %5.2f-%5.2fx %8.1f%% %7.2fx"
                   % (*row[:5], row[7], row[8], 100 * row[5], row[6]))
     print("load average after: %.2f %.2f %.2f" % os.getloadavg())
@@ -105,6 +117,27 @@ def main():
           "(bp_epoch_stats.seconds), input checks included;\n"
           "ceiling: scikit-learn's fit time over the library's epoch time, the speedup "
           "with no overhead at all")
+    targets(speedup, cases[0][0], cases[1][0])
+
+
+def targets(speedup, fashion_case, digits_case):
+    """Issue 25's table: bench/run.py's rows of this make bench, and ours."""
+    rows, note = [], "bench/run.py's rows: none found (run make bench, or bench/run.py first)"
+    found = sorted(glob.glob(os.path.join(ROOT, "build", "float*", "bench", "targets.json")),
+                   key=os.path.getmtime)
+    if found and time.time() - os.path.getmtime(found[-1]) < 6 * 3600:
+        with open(found[-1]) as f:
+            saved = json.load(f)
+        rows = [tuple(r) for r in saved["rows"]]
+        note = (f"bench/run.py's rows from {os.path.relpath(found[-1], ROOT)}, written "
+                f"{(time.time() - saved['time']) / 60:.0f} min ago; peak {saved['peak_gflops']:.1f} "
+                f"GFLOP/s ({saved['isa']})")
+    ours = [("Python vs scikit-learn, " + fashion_case.split()[0] + " (256,128) f32", (fashion_case, 1), 2.2),
+            ("Python vs scikit-learn, digits (100,) f32", (digits_case, 1), 5.0)]
+    sk = [(what, f"{speedup[key]:.2f}x", f">= {t}x", "fit time, medians of per-round ratios")
+          for what, key, t in ours]
+    print_targets(rows[:3] + sk + rows[3:])
+    print(note)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,28 @@ the machine that falls on the training of one run and the roofline of another
 cannot make up a fraction; each row's per-run fractions are listed below the
 table.
 
+Then issue 25's target table: each workload's training rate at 1 thread as a
+fraction of the core's FP32 peak, which BUILD_DIR/bench/bench_peak measures in
+this run (before and after the configurations; the higher of the two counts),
+with the flops of a training step taken as 2 x the multiply-adds of forward,
+dW, and dA for all but the first layer; beside it the same fraction for the
+GEMMs alone (the roofline runs), the bound that the GEMMs put on it; and the
+demo's 2-thread/1-thread ratio. The table's rows are also written to
+BUILD_DIR/bench/targets.json, from which bench/python_sklearn.py (make bench's
+last step) prints the whole table again with its scikit-learn ratios added.
+The digits workload is scikit-learn's load_digits (pixels / 16), written to
+BUILD_DIR/bench/digits.csv for both programs.
+
     /usr/bin/python3 bench/run.py BUILD_DIR [REPEATS]
     BENCH_ONLY=deep /usr/bin/python3 bench/run.py ...  (configurations whose name has "deep")
+    BENCH_ONLY=fmnist,digits,tabular ...  (those whose name has any of these: the target table's)
 """
+import json
 import os
 import statistics
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # Fashion-MNIST (Debian's dataset-fashion-mnist) where installed, else synthetic
@@ -39,7 +54,50 @@ CONFIGS = [  # name, layers, batch, loss, samples, data
     ("fmnist 784-256-128-10", "784,256,128,10", 128, "xent", 60000, IMAGES),
     ("deep 784-512x3-10", "784,512,512,512,10", 128, "xent", 20000, IMAGES),
     ("tabular 20-64-64-1", "20,64,64,1", 32, "bce", 60000, "synthetic"),
+    # 1,797 images: 34 epochs a run make up the 60,000 samples
+    ("digits 64-100-10", "64,100,10", 200, "xent", 60000, "digits"),
 ]
+# Issue 25's targets: (configuration, what, target) at 1 thread float32, as
+# fractions of the peak; then the demo's 2-thread/1-thread ratio.
+TARGETS = [("fmnist 784-256-128-10", "demo 784-256-128-10 b128 Adam", 0.85),
+           ("digits 64-100-10", "digits 64-100-10 b200 Adam", 0.70),
+           ("tabular 20-64-64-1", "tabular 20-64-64-1 b32 Adam", 0.70)]
+SCALING_TARGET = ("fmnist 784-256-128-10", "2 threads / 1 thread, demo", 1.8)
+
+
+def step_flops(layers):
+    """Flops of one sample's training step: 2 x the multiply-adds of forward,
+    dW, and dA for all but the first layer."""
+    s = [int(v) for v in layers.split(",")]
+    macs = [a * b for a, b in zip(s, s[1:])]
+    return 2 * (2 * sum(macs) + sum(macs[1:]))
+
+
+def peak(build):
+    """(GFLOP/s, isa) of bench_peak: the core's FP32 peak, measured now."""
+    out = subprocess.run([f"{build}/bench/bench_peak", "3"], check=True, capture_output=True,
+                         text=True).stdout.split()
+    d = dict(zip(out[0::2], out[1::2]))
+    return float(d["peak_gflops"]), d["isa"]
+
+
+def write_digits(path):
+    """scikit-learn's digits, pixels / 16, the class in the last column."""
+    from sklearn.datasets import load_digits
+    X, y = load_digits(return_X_y=True)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        for row, label in zip(X / 16, y):
+            f.write(",".join(f"{v:.17g}" for v in row) + f",{label}\n")
+
+
+def print_targets(rows):
+    """Issue 25's target table: rows of (workload, measured, target, note)."""
+    head = f"{'workload (1 thread, float32)':52} {'measured':>22} {'target':>8}  note"
+    print("\nIssue 25's targets, every figure from this run")
+    print(head + "\n" + "-" * len(head))
+    for workload, measured, target, note in rows:
+        print(f"{workload:52} {measured:>22} {target:>8}  {note}")
 
 
 def parse(out):
@@ -107,14 +165,20 @@ def main():
     head = (f"{'configuration':24} {'thr':>3} {'backprop/s':>11} {'pytorch/s':>10} {'ratio':>6} "
             f"{'roofline':>8} {'rss MB':>7} {'infer ratio':>11} {'roof bp/pt':>10}  "
             f"pytorch setting (train/infer)")
-    print(f"data: {IMAGES} for the 784-input models, synthetic for the tabular one")
+    peaks = [peak(build)]
+    digits = os.path.join(build, "bench", "digits.csv")
+    write_digits(digits)
+    print(f"data: {IMAGES} for the 784-input models, synthetic for the tabular one, "
+          f"scikit-learn's digits for 64-100-10")
     print(head)
     print("-" * len(head))
-    scaled, spread = {}, []
-    configs = [c for c in CONFIGS if os.environ.get("BENCH_ONLY", "") in c[0]]
+    scaled, spread, ones = {}, [], {}
+    only = os.environ.get("BENCH_ONLY", "").split(",")  # names containing any of these
+    configs = [c for c in CONFIGS if any(part in c[0] for part in only)]
     for name, layers, batch, loss, n, data in configs:
-        runs = bench(build, layers, batch, loss, n, data, repeats)
+        runs = bench(build, layers, batch, loss, n, digits if data == "digits" else data, repeats)
         scaled[name] = scaling(runs[1][0], runs[2][0])
+        ones[name] = (layers, runs[1][0])
         for threads in THREADS:
             r = summarize(*runs[threads])
             spread.append(f"{name}, {threads} thr: " + " ".join(f"{f:.0%}" for f in r["fractions"]))
@@ -131,6 +195,28 @@ def main():
     print("roofline fraction of each run (the column is their median):")
     for line in spread:
         print(f"  {line}")
+    peaks.append(peak(build))
+    top, isa = max(peaks)
+    rows = []
+    for name, what, target in TARGETS:
+        if name not in ones:
+            rows.append((what, "not run (BENCH_ONLY)", f">= {target:.0%}", ""))
+            continue
+        layers, runs = ones[name]
+        f = step_flops(layers) * 1e-9 / top
+        frac = statistics.median(r["train"] * f for r in runs)
+        gemm = statistics.median(r["roofline"] * f for r in runs)
+        rows.append((what, f"{frac:.0%} ({frac * top:.0f} GFLOP/s)", f">= {target:.0%}",
+                     f"the GEMMs alone: {gemm:.0%}"))
+    name, what, target = SCALING_TARGET
+    rows.append((what, f"{scaled[name][0]:.2f}x" if name in scaled else "not run (BENCH_ONLY)",
+                 f">= {target}x", ""))
+    print_targets(rows)
+    print(f"peak: {top:.1f} GFLOP/s ({isa}), the higher of bench_peak's runs before and after "
+          f"({' and '.join(f'{p:.1f}' for p, _ in peaks)}); flops of a step: 2 x the multiply-adds "
+          "of forward, dW, and dA but for the first layer")
+    with open(os.path.join(build, "bench", "targets.json"), "w") as f:
+        json.dump({"time": time.time(), "peak_gflops": top, "isa": isa, "rows": rows}, f)
 
 
 if __name__ == "__main__":

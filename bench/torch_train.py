@@ -3,7 +3,10 @@ loop as bench_train.c (Adam, shuffled mini-batches, relu hidden): Fashion-MNIST'
 first SAMPLES images, or synthetic data labelled by a random linear teacher.
 
     torch_train.py LAYERS BATCH LOSS THREADS SAMPLES [REPEATS [DATA]]
-    DATA: synthetic (the default) or fashion-mnist
+    DATA: synthetic (the default), fashion-mnist, or a CSV file of numbers whose
+    last column is the class (bench/run.py's digits.csv, as bench_train reads it)
+A data set of fewer than SAMPLES rows is trained on for as many epochs as make
+up SAMPLES samples (rounded up), as bench_train does.
 Prints one line per repeat: "train <samples/s> predict <samples/s>"."""
 import resource
 import sys
@@ -44,22 +47,29 @@ def main():
         x, y = x[:n], y[:n]
     elif data == "synthetic":
         x, y = synthetic(n, layers[0], k, loss_name)
+    elif data.endswith(".csv") and loss_name == "xent":
+        import numpy as np
+        a = np.loadtxt(data, delimiter=",", dtype=np.float64)
+        x, y = torch.from_numpy(a[:, :-1].astype(np.float32)), torch.from_numpy(a[:, -1].astype(np.int64))
+        x, y = x[:n], y[:n]
     else:
-        sys.exit(f"torch_train.py: DATA '{data}': synthetic or fashion-mnist")
+        sys.exit(f"torch_train.py: DATA '{data}': synthetic, fashion-mnist, or a .csv file (xent)")
+    epochs = (n + len(x) - 1) // len(x)  # a small data set: several epochs a repeat
     n = len(x)
     loss_fn = {"xent": torch.nn.CrossEntropyLoss, "bce": torch.nn.BCEWithLogitsLoss,
                "mse": torch.nn.MSELoss}[loss_name]()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     for _ in range(repeats):
         t0 = time.perf_counter()
-        perm = torch.randperm(n)
-        for s in range(0, n, batch):
-            idx = perm[s:s + batch]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x[idx]), y[idx])
-            loss.backward()
-            opt.step()
-        train = n / (time.perf_counter() - t0)
+        for _ in range(epochs):
+            perm = torch.randperm(n)
+            for s in range(0, n, batch):
+                idx = perm[s:s + batch]
+                opt.zero_grad(set_to_none=True)
+                loss = loss_fn(model(x[idx]), y[idx])
+                loss.backward()
+                opt.step()
+        train = n * epochs / (time.perf_counter() - t0)
         t0 = time.perf_counter()
         with torch.no_grad():
             for s in range(0, n, 1024):

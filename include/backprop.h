@@ -598,6 +598,14 @@ typedef struct bp_train_config {
      * bits can differ, as its sums for a row depend on the row's place in the
      * batch. Default 0. */
     int features;
+
+    /* Nonzero: no count of right answers during training. The count is a pass
+     * over every batch's outputs and targets (an argmax per row) whose only
+     * reader is bp_epoch_stats.accuracy, which is then -1, as for a regression
+     * model; set it when nothing reads that field. The weights, the loss and
+     * everything else are the same either way. 0 (default): counted. Not saved
+     * in checkpoints. */
+    int skip_accuracy;
 } bp_train_config;
 
 /* batch_size 32, shuffle on, seed 0, no callback, shard 0 of 1, a constant
@@ -649,7 +657,8 @@ bp_status bp_train_memory(const bp_model_config *mc, int frozen, const bp_optim_
 typedef struct bp_epoch_stats {
     int epoch;              /* 1-based number of the epoch just run */
     double loss;            /* mean training loss over the epoch's samples */
-    double accuracy;        /* fraction correct, or -1 when it does not apply */
+    double accuracy;        /* fraction correct, or -1 when it does not apply (regression) or
+                               was not counted (bp_train_config.skip_accuracy) */
     double seconds;         /* wall time of the epoch */
     double samples_per_sec;
     uint64_t steps;         /* optimizer steps so far */

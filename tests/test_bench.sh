@@ -71,6 +71,25 @@ assert scaling(one, two) == (190 / 110, [1.8, 150 / 90, 190 / 110]), scaling(one
 PY
 then echo "ok   summary by run"; ok=$((ok + 1))
 else echo "FAIL summary by run"; failed=$((failed + 1)); fi
+# A CSV data set (run.py's digits.csv): both programs read it, and a set of
+# fewer rows than SAMPLES is trained on for several epochs; one whose width
+# is not LAYERS' is refused. The target table's flops of a step: 2 x the
+# multiply-adds of forward, dW, and dA but for the first layer.
+csv=$(mktemp --suffix=.csv)
+/usr/bin/python3 -c "
+import random; random.seed(1)
+for i in range(20): print(','.join('%.3f' % random.random() for _ in range(6)) + ',%d' % (i % 3))" > "$csv"
+check bench_train_csv "$BP_BUILD/bench/bench_train" 6,5,3 4 xent 1 50 1 "$csv"
+check torch_train_csv env OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_train.py 6,5,3 4 xent 1 50 1 "$csv"
+if ! "$BP_BUILD/bench/bench_train" 7,5,3 4 xent 1 50 1 "$csv" >/dev/null 2>&1 &&
+   /usr/bin/python3 -c "
+import sys; sys.path.insert(0, 'bench')
+from run import step_flops
+assert step_flops('784,256,128,10') == 2 * (2 * (784 * 256 + 256 * 128 + 1280) + 256 * 128 + 1280)
+assert step_flops('20,64,64,1') == 2 * (2 * (1280 + 4096 + 64) + 4096 + 64)"
+then echo "ok   CSV width checked, step flops"; ok=$((ok + 1))
+else echo "FAIL CSV width checked, step flops"; failed=$((failed + 1)); fi
+rm -f "$csv"
 # The inference bench (bench/infer.py): bench_infer and onnxruntime's side on a
 # tiny model with the same weights (the ONNX written as infer.py writes it),
 # each printing calls/s per batch size and its own figures.

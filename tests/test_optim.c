@@ -368,6 +368,66 @@ static void test_split_update_matches_one_thread(void)
     free(g);
 }
 
+/* Weight decay is folded into each rule's own loop. It must give the bits
+ * of the separate pass it replaced, done here by hand on a copy: clip g as
+ * the step does (the norm the library reports, g *= max / (norm + 1e-6) when
+ * that is < 1), then g += wd w (coupled) or w *= 1 - lr wd (AdamW), then
+ * the same rule with no decay. Every kind and variant, clipping on and off,
+ * Adam also past the step where sqrt(c2) rounds to 1; a length with a
+ * vector loop's tail. */
+static void test_decay_fused_matches_separate_pass(void)
+{
+    enum { NP = 1003, STEPS3 = 5 };
+    bp_real *w[2], *g[2];
+    for (int v = 0; v < 2; v++) w[v] = malloc(NP * sizeof(bp_real)), g[v] = malloc(NP * sizeof(bp_real));
+    for (int kind = 0; kind < BP_OPTIM_COUNT_; kind++)
+        for (int variant = 0; variant < 8; variant++) {
+            bp_optim_config c = bp_optim_config_default((bp_optim_kind)kind);
+            c.weight_decay = variant & 1 ? 0.05 : 0.003;
+            c.clip_norm = variant & 2 ? 0.5 : 0;
+            bool alt = variant & 4; /* each kind's other form */
+            c.step_in_velocity = alt && (kind == BP_OPTIM_MOMENTUM || kind == BP_OPTIM_NESTEROV);
+            c.eps_inside_sqrt = alt && kind == BP_OPTIM_ADAM && (variant & 1);
+            c.folded_bias_correction = alt && kind == BP_OPTIM_ADAMW;
+            if (kind == BP_OPTIM_RMSPROP && alt) c.momentum = 0.5;
+            bool adamw = kind == BP_OPTIM_ADAMW;
+            bp_optim_config r = c; /* the reference: no decay, no clipping, Adam for AdamW */
+            r.weight_decay = 0, r.clip_norm = 0;
+            if (adamw) r.kind = BP_OPTIM_ADAM;
+            uint64_t t0 = alt && (kind == BP_OPTIM_ADAM || adamw) && !(variant & 1) ? 40000 : 0;
+            bp_optim *o[2];
+            CHECK_OK(bp_optim_create(&o[0], &c, NP));
+            CHECK_OK(bp_optim_create(&o[1], &r, NP));
+            if (!o[0] || !o[1]) return;
+            for (int v = 0; v < 2; v++) {
+                bp_optim_set_steps(o[v], t0);
+                for (size_t i = 0; i < NP; i++) w[v][i] = (bp_real)(0.002 * (double)(i % 499) - 0.45);
+            }
+            char what[96];
+            snprintf(what, sizeof what, "%s wd=%g clip=%g variant %d", bp_optim_name(c.kind),
+                     c.weight_decay, c.clip_norm, variant);
+            for (int t = 1; t <= STEPS3; t++) {
+                for (size_t i = 0; i < NP; i++)
+                    g[0][i] = g[1][i] = (bp_real)(0.01 * (double)((i * 13 + 5 * t) % 97) - 0.47);
+                CHECK_OK(bp_optim_step(o[0], w[0], g[0]));
+                double coef = c.clip_norm > 0 ? c.clip_norm / (bp_optim_last_grad_norm(o[0]) + 1e-6) : 1;
+                for (size_t i = 0; i < NP; i++) {
+                    if (coef < 1) g[1][i] *= (bp_real)coef;
+                    if (adamw) w[1][i] *= (bp_real)(1 - c.lr * c.weight_decay);
+                    else g[1][i] += (bp_real)c.weight_decay * w[1][i];
+                }
+                CHECK_OK(bp_optim_step(o[1], w[1], g[1]));
+            }
+            CHECK(memcmp(w[0], w[1], NP * sizeof(bp_real)) == 0, "%s: parameters differ", what);
+            for (int sl = 0; sl < bp_optim_state_count(o[0]); sl++)
+                CHECK(memcmp(bp_optim_state(o[0], sl), bp_optim_state(o[1], sl),
+                             NP * sizeof(bp_real)) == 0, "%s: state %s differs", what,
+                      bp_optim_state_name(o[0], sl));
+            bp_optim_free(o[0]), bp_optim_free(o[1]);
+        }
+    for (int v = 0; v < 2; v++) free(w[v]), free(g[v]);
+}
+
 int main(void)
 {
     RUN(test_every_optimizer_by_hand);
@@ -380,5 +440,6 @@ int main(void)
     RUN(test_state_slots);
     RUN(test_split_update_matches_one_thread);
     RUN(test_gradient_norm);
+    RUN(test_decay_fused_matches_separate_pass);
     return test_summary("test_optim");
 }

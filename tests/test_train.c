@@ -157,6 +157,58 @@ static void test_same_seed_same_threads_identical(void)
     free(first), free(x), free(y);
 }
 
+/* A shuffled epoch's batches are gathered (the next one during the update,
+ * its rows prefetched during the step before): the weights are bit for bit
+ * those of steps on batches gathered here by hand, in the order drawn here
+ * with the trainer's generator (Fisher-Yates from the last index), at 1 and
+ * 2 threads (layers big enough to be split), the last batch partial. */
+static void test_shuffled_batches_match_gathered_by_hand(void)
+{
+    enum { n = 600, in = 256, k = 10, B = 64, EPOCHS = 2 };
+    bp_real *x = malloc(sizeof(bp_real) * n * in), *y = malloc(sizeof(bp_real) * n * k);
+    bp_real *xb = malloc(sizeof(bp_real) * B * in), *yb = malloc(sizeof(bp_real) * B * k);
+    size_t order[n];
+    random_data(x, y, n, in, k, BP_LOSS_XENT, 8);
+    const int sizes[] = {in, 128, k};
+    const bp_activation acts[] = {BP_ACT_RELU, BP_ACT_SOFTMAX};
+    for (int threads = 1; threads <= 2; threads++) {
+        bp_set_threads(threads);
+        rig r = make_rig(make_model(2, sizes, acts, BP_LOSS_XENT, 3), BP_OPTIM_ADAM, 1e-3, B, 1, 5);
+        bp_model *m = make_model(2, sizes, acts, BP_LOSS_XENT, 3);
+        bp_optim *o;
+        bp_optim_config oc = bp_optim_config_default(BP_OPTIM_ADAM);
+        oc.lr = 1e-3;
+        CHECK_OK(bp_optim_create(&o, &oc, bp_model_param_count(m)));
+        bp_rng g;
+        bp_rng_seed(&g, 5);
+        bp_epoch_stats st;
+        for (int e = 0; e < EPOCHS; e++) {
+            CHECK_OK(bp_trainer_epoch(r.trainer, x, y, n, &st));
+            for (size_t i = 0; i < n; i++) order[i] = i;
+            for (size_t i = n - 1; i > 0; i--) {
+                size_t j = (size_t)bp_rng_below(&g, i + 1), tmp = order[i];
+                order[i] = order[j], order[j] = tmp;
+            }
+            for (int start = 0; start < n; start += B) {
+                int rows = n - start < B ? n - start : B;
+                for (int i = 0; i < rows; i++) {
+                    memcpy(xb + (size_t)i * in, x + order[start + i] * in, sizeof(bp_real) * in);
+                    memcpy(yb + (size_t)i * k, y + order[start + i] * k, sizeof(bp_real) * k);
+                }
+                CHECK_OK(bp_model_forward(m, xb, rows, NULL));
+                CHECK_OK(bp_model_backward(m, yb, rows));
+                CHECK_OK(bp_optim_step(o, bp_model_params(m), bp_model_grads(m)));
+            }
+        }
+        CHECK(memcmp(bp_model_params(r.model), bp_model_params(m),
+                     bp_model_param_count(m) * sizeof(bp_real)) == 0,
+              "%d threads: the trainer's weights differ from steps on batches gathered by hand", threads);
+        bp_optim_free(o), bp_model_free(m), free_rig(&r);
+    }
+    bp_set_threads(1);
+    free(x), free(y), free(xb), free(yb);
+}
+
 /* Stop after a batch, then continue: the same parameters as an unbroken run. */
 static void test_stop_and_resume_is_exact(void)
 {
@@ -300,6 +352,52 @@ static void test_stats(void)
 }
 
 
+/* skip_accuracy: the epoch's accuracy is -1, and nothing else changes: the
+ * same weights bit for bit and the same loss as a run that counts, shuffled
+ * or not, at 1 and 2 threads (layers big enough to be split). A counted full
+ * batch's accuracy is that of the starting model by bp_model_evaluate. */
+static void test_skip_accuracy(void)
+{
+    enum { n = 600, in = 256 };
+    bp_real *x = malloc(sizeof(bp_real) * n * in), *y = malloc(sizeof(bp_real) * n * 10);
+    random_data(x, y, n, in, 10, BP_LOSS_XENT, 8);
+    const int sizes[] = {in, 128, 10};
+    const bp_activation acts[] = {BP_ACT_RELU, BP_ACT_SOFTMAX};
+    for (int threads = 1; threads <= 2; threads++)
+        for (int shuffle = 0; shuffle <= 1; shuffle++) {
+            bp_set_threads(threads);
+            rig r[2];
+            bp_epoch_stats st[2];
+            for (int skip = 0; skip <= 1; skip++) {
+                rig *q = &r[skip];
+                *q = (rig){make_model(2, sizes, acts, BP_LOSS_XENT, 3), NULL, NULL};
+                bp_optim_config oc = bp_optim_config_default(BP_OPTIM_ADAM);
+                bp_train_config tc = {.batch_size = 64, .shuffle = shuffle, .seed = 5,
+                                      .skip_accuracy = skip};
+                CHECK_OK(bp_optim_create(&q->opt, &oc, bp_model_param_count(q->model)));
+                CHECK_OK(bp_trainer_create(&q->trainer, q->model, q->opt, &tc));
+                for (int e = 0; e < 2; e++) CHECK_OK(bp_trainer_epoch(q->trainer, x, y, n, &st[skip]));
+            }
+            CHECK(st[0].accuracy >= 0 && st[0].accuracy <= 1, "%d threads, shuffle %d: counted "
+                  "accuracy %g", threads, shuffle, st[0].accuracy);
+            CHECK(st[1].accuracy == -1, "%d threads, shuffle %d: skipped accuracy %g", threads,
+                  shuffle, st[1].accuracy);
+            CHECK(st[0].loss == st[1].loss, "loss %.17g vs %.17g", st[0].loss, st[1].loss);
+            CHECK(memcmp(bp_model_params(r[0].model), bp_model_params(r[1].model),
+                         bp_model_param_count(r[0].model) * sizeof(bp_real)) == 0,
+                  "%d threads, shuffle %d: the weights differ with the count skipped", threads, shuffle);
+            free_rig(&r[0]), free_rig(&r[1]);
+        }
+    bp_set_threads(1);
+    rig f = make_rig(make_model(2, sizes, acts, BP_LOSS_XENT, 4), BP_OPTIM_ADAM, 1e-3, n, 0, 0);
+    double loss, acc;
+    CHECK_OK(bp_model_evaluate(f.model, x, y, n, 100, &loss, &acc));
+    bp_epoch_stats st;
+    CHECK_OK(bp_trainer_epoch(f.trainer, x, y, n, &st));
+    CHECK(st.accuracy == acc, "full batch: accuracy %g, the starting model's %g", st.accuracy, acc);
+    free_rig(&f), free(x), free(y);
+}
+
 /* ------------------------------------------ shards: threads standing in for ranks */
 
 enum { MAX_SHARDS = 4, SHARD_EPOCHS = 6 };
@@ -349,6 +447,8 @@ static bp_model *loss_model(bp_loss loss)
     return make_model(2, sizes, acts, loss, 11);
 }
 
+static int shard_skip_accuracy; /* the trainers' skip_accuracy */
+
 /* Batch 4 over N = 10: slices 1,1,2 then 0,1,1 at 3 shards (an empty one). */
 static void *run_shard(void *arg)
 {
@@ -358,6 +458,7 @@ static void *run_shard(void *arg)
     oc.lr = 0.02;
     bp_train_config tc = bp_train_config_default();
     tc.batch_size = 4, tc.seed = 9;
+    tc.skip_accuracy = shard_skip_accuracy;
     if (s->c) tc.shard = s->shard, tc.shards = s->c->shards, tc.reduce = fake_allreduce, tc.reduce_user = s;
     s->status = bp_optim_create(&s->opt, &oc, bp_model_param_count(s->model));
     if (!s->status) s->status = bp_trainer_create(&s->trainer, s->model, s->opt, &tc);
@@ -406,6 +507,7 @@ static void test_shards_match_one_process(void)
 {
     const bp_loss losses[] = {BP_LOSS_XENT, BP_LOSS_BCE, BP_LOSS_MSE};
     double tol = TEST_DOUBLE ? 1e-12 : 1e-4, worst = 0;
+    for (shard_skip_accuracy = 0; shard_skip_accuracy <= 1; shard_skip_accuracy++) /* -1 summed over shards stays -1 */
     for (int li = 0; li < 3; li++) {
         shard one = {.loss = losses[li]};
         run_shard(&one);
@@ -427,11 +529,14 @@ static void test_shards_match_one_process(void)
                 CHECK_CLOSE(sh[0].st[e].loss, one.st[e].loss, tol);
                 CHECK(sh[0].st[e].accuracy == one.st[e].accuracy && sh[0].st[e].steps == one.st[e].steps,
                       "epoch %d: accuracy %g vs %g", e + 1, sh[0].st[e].accuracy, one.st[e].accuracy);
+                CHECK(!shard_skip_accuracy || sh[0].st[e].accuracy == -1, "epoch %d: skipped "
+                      "accuracy %g", e + 1, sh[0].st[e].accuracy);
             }
             for (int r = 0; r < P; r++) free_shard(&sh[r]);
         }
         free_shard(&one);
     }
+    shard_skip_accuracy = 0;
     printf("shards: parameters within %.2g (relative) of one process's\n", worst);
 }
 
@@ -507,12 +612,14 @@ int main(void)
     RUN(test_full_batch_ignores_shuffle);
     RUN(test_shuffle_is_seeded);
     RUN(test_same_seed_same_threads_identical);
+    RUN(test_shuffled_batches_match_gathered_by_hand);
     RUN(test_stop_and_resume_is_exact);
     RUN(test_nan_stops_with_a_message);
     RUN(test_overflowing_update_stops_and_is_never_saved);
     RUN(test_no_allocation_in_steady_state);
     RUN(test_forked_child_computes);
     RUN(test_stats);
+    RUN(test_skip_accuracy);
     RUN(test_shards_match_one_process);
     RUN(test_shards_stop_together);
     RUN(test_optimizer_of_another_size_is_refused);

@@ -125,7 +125,8 @@ class TrainConfig(ctypes.Structure):
                 ("gamma", ctypes.c_double), ("min_lr", ctypes.c_double),
                 ("max_epochs", ctypes.c_int), ("patience", ctypes.c_int),
                 ("tol", ctypes.c_double), ("monitor", ctypes.c_int), ("restore_best", ctypes.c_int),
-                ("train_layers", ctypes.c_int), ("features", ctypes.c_int)]
+                ("train_layers", ctypes.c_int), ("features", ctypes.c_int),
+                ("skip_accuracy", ctypes.c_int)]
 
 
 class EarlyStopState(ctypes.Structure):

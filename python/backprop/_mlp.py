@@ -91,6 +91,7 @@ class _BackpropMLP:
         c.shuffle = 0  # the order comes from scikit-learn's RandomState
         c.l2 = 0.0 if self.solver == "adamw" else float(self.alpha)
         c.prob_clip = float(np.finfo(lib.dtype).eps) if is_classifier(self) else 0.0
+        c.skip_accuracy = 1  # nothing reads the training accuracy (scikit-learn reports none)
         return c
 
     def _optim_config(self, lib):

@@ -78,6 +78,7 @@ static const bp_abi_entry table[] = {
     FIELD(bp_train_config, restore_best),
     FIELD(bp_train_config, train_layers),
     FIELD(bp_train_config, features),
+    FIELD(bp_train_config, skip_accuracy),
 
     STRUCT(bp_allocator),
     FIELD(bp_allocator, alloc),

@@ -172,12 +172,20 @@ static void scale(bp_real *restrict g, size_t n, bp_real c)
     for (size_t i = 0; i < n; i++) g[i] *= c;
 }
 
-/* Coupled L2 decay, g += wd w, as torch.optim's weight_decay. */
-static void add_l2(bp_real *restrict g, const bp_real *restrict w, size_t n, double wd)
-{
-    bp_real d = (bp_real)wd;
-    for (size_t i = 0; i < n; i++) g[i] += d * w[i];
-}
+/* Weight decay, applied inside each rule's own loop (one pass over w, g and
+ * the state, not a pass of its own before it): the decay of the pass, with
+ * the step's constant d.
+ *   DECAY_L2: coupled, the rule sees g + d w (torch.optim's weight_decay,
+ *     grad.add(param, alpha=wd)), in the same order of operations as the
+ *     separate pass g += d w it replaced, so the same bits; g is left as it was.
+ *   DECAY_SHRINK: decoupled (AdamW), w is first multiplied by d = 1 - lr wd
+ *     (torch's param.mul_(1 - lr wd)), then the rule updates it.
+ * Each rule is instantiated for each decay it takes (always_inline, constant
+ * `decay`), so that no choice is left in the vectorized body. */
+typedef enum { DECAY_NONE, DECAY_L2, DECAY_SHRINK } decay_kind;
+
+#define GRAD(i) (decay == DECAY_L2 ? g[i] + d * w[i] : g[i])
+#define INLINE static inline __attribute__((always_inline))
 
 /* Each update returns nonzero when a parameter or state value it wrote is
  * not finite: a finite gradient times too large a step can still overflow.
@@ -186,26 +194,28 @@ static void add_l2(bp_real *restrict g, const bp_real *restrict w, size_t n, dou
  * without it GCC's vector loops reload after every store (Adam ran 2.5x slower). */
 #define BAD(x) (!isfinite(x))
 
-static int sgd(bp_real *restrict w, const bp_real *restrict g, size_t n, double lr)
+INLINE int sgd(bp_real *restrict w, const bp_real *restrict g, size_t n, double lr,
+               bp_real d, decay_kind decay)
 {
     bp_real a = (bp_real)lr;
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
-        w[i] -= a * g[i];
+        w[i] -= a * GRAD(i);
         bad |= BAD(w[i]);
     }
     return bad;
 }
 
 /* v = mu v + g; w -= lr v (or lr (g + mu v), Nesterov). */
-static int momentum(bp_real *restrict w, bp_real *restrict v, const bp_real *restrict g, size_t n,
-                    double lr, double mu, bool nesterov)
+INLINE int momentum(bp_real *restrict w, bp_real *restrict v, const bp_real *restrict g, size_t n,
+                    double lr, double mu, bool nesterov, bp_real d, decay_kind decay)
 {
     bp_real a = (bp_real)lr, m = (bp_real)mu;
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
-        v[i] = m * v[i] + g[i];
-        w[i] -= a * (nesterov ? g[i] + m * v[i] : v[i]);
+        bp_real gi = GRAD(i);
+        v[i] = m * v[i] + gi;
+        w[i] -= a * (nesterov ? gi + m * v[i] : v[i]);
         bad |= BAD(v[i]) | BAD(w[i]);
     }
     return bad;
@@ -213,28 +223,29 @@ static int momentum(bp_real *restrict w, bp_real *restrict v, const bp_real *res
 
 /* The step kept in the velocity (scikit-learn's SGD): v = mu v - lr g;
  * w += v, or w += mu v - lr g (Nesterov), in its order of operations. */
-static int momentum_step(bp_real *restrict w, bp_real *restrict v, const bp_real *restrict g,
-                         size_t n, double lr, double mu, bool nesterov)
+INLINE int momentum_step(bp_real *restrict w, bp_real *restrict v, const bp_real *restrict g,
+                         size_t n, double lr, double mu, bool nesterov, bp_real d, decay_kind decay)
 {
     bp_real a = (bp_real)lr, m = (bp_real)mu;
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
-        v[i] = m * v[i] - a * g[i];
-        w[i] += nesterov ? m * v[i] - a * g[i] : v[i];
+        bp_real gi = GRAD(i);
+        v[i] = m * v[i] - a * gi;
+        w[i] += nesterov ? m * v[i] - a * gi : v[i];
         bad |= BAD(v[i]) | BAD(w[i]);
     }
     return bad;
 }
 
 /* The notes: m = b m + (1 - b) g;  m^ = m / (1 - b^t);  w -= lr m^. */
-static int notes_momentum(bp_real *restrict w, bp_real *restrict m, const bp_real *restrict g,
-                          size_t n, double lr, double beta, uint64_t t)
+INLINE int notes_momentum(bp_real *restrict w, bp_real *restrict m, const bp_real *restrict g,
+                          size_t n, double lr, double beta, uint64_t t, bp_real d, decay_kind decay)
 {
     bp_real b = (bp_real)beta, one_b = (bp_real)(1 - beta);
     bp_real step = (bp_real)(lr / (1 - pow(beta, (double)t)));
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
-        m[i] = b * m[i] + one_b * g[i];
+        m[i] = b * m[i] + one_b * GRAD(i);
         w[i] -= step * m[i];
         bad |= BAD(m[i]) | BAD(w[i]);
     }
@@ -272,44 +283,49 @@ static adam_consts adam_at(const bp_optim_config *c, uint64_t t)
  * vectorized body (one pass over w, m, v and g). */
 typedef enum { ADAM_NOTES, ADAM_TORCH_C2, ADAM_TORCH } adam_form;
 
-static inline __attribute__((always_inline)) int
-adam_loop(bp_real *restrict w, bp_real *restrict m, bp_real *restrict v,
-          const bp_real *restrict g, size_t n, const adam_consts *k, adam_form form)
+INLINE int adam_loop(bp_real *restrict w, bp_real *restrict m, bp_real *restrict v,
+                    const bp_real *restrict g, size_t n, const adam_consts *k, adam_form form,
+                    bp_real d, decay_kind decay)
 {
     bp_real b1 = k->b1, b2 = k->b2, one_b1 = k->one_b1, one_b2 = k->one_b2;
     bp_real step = k->step, eps = k->eps, c2_sqrt = k->c2_sqrt, inv_c2 = k->inv_c2;
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
-        m[i] = b1 * m[i] + one_b1 * g[i];
-        v[i] = b2 * v[i] + one_b2 * g[i] * g[i];
+        bp_real gi = GRAD(i);
+        m[i] = b1 * m[i] + one_b1 * gi;
+        v[i] = b2 * v[i] + one_b2 * gi * gi;
         bp_real denom = form == ADAM_NOTES ? R_SQRT(v[i] * inv_c2 + eps)
                       : form == ADAM_TORCH_C2 ? R_SQRT(v[i]) / c2_sqrt + eps
                       : R_SQRT(v[i]) + eps;
-        w[i] -= step * m[i] / denom;
+        bp_real wi = decay == DECAY_SHRINK ? w[i] * d : w[i];
+        w[i] = wi - step * m[i] / denom;
         bad |= BAD(m[i]) | BAD(v[i]) | BAD(w[i]);
     }
     return bad;
 }
 
-static int adam(bp_real *restrict w, bp_real *restrict m, bp_real *restrict v,
-                const bp_real *restrict g, size_t n, const adam_consts *k, bool eps_inside)
+INLINE int adam(bp_real *restrict w, bp_real *restrict m, bp_real *restrict v,
+                const bp_real *restrict g, size_t n, const adam_consts *k, bool eps_inside,
+                bp_real d, decay_kind decay)
 {
-    if (eps_inside) return adam_loop(w, m, v, g, n, k, ADAM_NOTES);
-    if (k->c2_sqrt != 1) return adam_loop(w, m, v, g, n, k, ADAM_TORCH_C2);
-    return adam_loop(w, m, v, g, n, k, ADAM_TORCH);
+    if (eps_inside) return adam_loop(w, m, v, g, n, k, ADAM_NOTES, d, decay);
+    if (k->c2_sqrt != 1) return adam_loop(w, m, v, g, n, k, ADAM_TORCH_C2, d, decay);
+    return adam_loop(w, m, v, g, n, k, ADAM_TORCH, d, decay);
 }
 
 /* RMSprop: v = a v + (1-a) g²; w -= lr g / (sqrt(v) + eps), or with momentum
  * buf = mu buf + g / (sqrt(v) + eps); w -= lr buf. */
-static int rmsprop(bp_real *restrict w, bp_real *restrict v, bp_real *restrict buf,
-                   const bp_real *restrict g, size_t n, const bp_optim_config *c)
+INLINE int rmsprop(bp_real *restrict w, bp_real *restrict v, bp_real *restrict buf,
+                   const bp_real *restrict g, size_t n, const bp_optim_config *c, bp_real d,
+                   decay_kind decay)
 {
     bp_real a = (bp_real)c->alpha, one_a = (bp_real)(1 - c->alpha);
     bp_real lr = (bp_real)c->lr, eps = (bp_real)c->eps, mu = (bp_real)c->momentum;
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
-        v[i] = a * v[i] + one_a * g[i] * g[i];
-        bp_real scaled = g[i] / (R_SQRT(v[i]) + eps);
+        bp_real gi = GRAD(i);
+        v[i] = a * v[i] + one_a * gi * gi;
+        bp_real scaled = gi / (R_SQRT(v[i]) + eps);
         if (buf) {
             buf[i] = mu * buf[i] + scaled;
             w[i] -= lr * buf[i];
@@ -406,7 +422,31 @@ static void norm_range(step_job *j, int part, size_t lo, size_t hi)
     j->partial[part] += sum_squares(j->g + lo, hi - lo);
 }
 
-/* The update of w[lo, hi): clip, coupled decay, then the kind's rule. */
+/* The kind's rule on w[lo, hi), with the decay `decay` folded into its loop. */
+INLINE int apply_rule(step_job *j, bp_real *restrict w, const bp_real *restrict g, bp_real *s0,
+                      bp_real *s1, size_t n, bp_real d, decay_kind decay)
+{
+    bp_optim *o = j->o;
+    const bp_optim_config *c = &o->cfg;
+    switch (c->kind) {
+    case BP_OPTIM_SGD: return sgd(w, g, n, c->lr, d, decay);
+    case BP_OPTIM_MOMENTUM:
+    case BP_OPTIM_NESTEROV:
+        if (c->step_in_velocity)
+            return momentum_step(w, s0, g, n, c->lr, c->momentum, c->kind == BP_OPTIM_NESTEROV, d, decay);
+        return momentum(w, s0, g, n, c->lr, c->momentum, c->kind == BP_OPTIM_NESTEROV, d, decay);
+    case BP_OPTIM_NOTES_MOMENTUM: return notes_momentum(w, s0, g, n, c->lr, c->momentum, o->t, d, decay);
+    case BP_OPTIM_ADAMW:
+    case BP_OPTIM_ADAM: return adam(w, s0, s1, g, n, &j->adam, c->eps_inside_sqrt, d, decay);
+    case BP_OPTIM_RMSPROP: return rmsprop(w, s0, o->n_slots > 1 ? s1 : NULL, g, n, c, d, decay);
+    case BP_OPTIM_COUNT_: BP_ASSERT(0);
+    }
+    return 0;
+}
+
+/* The update of w[lo, hi): clip, then the kind's rule with its decay:
+ * coupled (g + wd w) for every kind but AdamW, decoupled (w (1 - lr wd)
+ * first) for AdamW, each inside the rule's own pass. */
 static void update_range(step_job *j, int part, size_t lo, size_t hi)
 {
     bp_optim *o = j->o;
@@ -415,22 +455,13 @@ static void update_range(step_job *j, int part, size_t lo, size_t hi)
     bp_real *w = j->w + lo, *g = j->g + lo;
     bp_real *s0 = o->slot[0] ? o->slot[0] + lo : NULL, *s1 = o->slot[1] ? o->slot[1] + lo : NULL;
     if (j->clip_coef != 1) scale(g, n, j->clip_coef);
-    if (c->weight_decay > 0 && c->kind != BP_OPTIM_ADAMW) add_l2(g, w, n, c->weight_decay);
-    int bad = 0;
-    switch (c->kind) {
-    case BP_OPTIM_SGD: bad = sgd(w, g, n, c->lr); break;
-    case BP_OPTIM_MOMENTUM:
-    case BP_OPTIM_NESTEROV:
-        bad = (c->step_in_velocity ? momentum_step : momentum)(w, s0, g, n, c->lr, c->momentum,
-                                                               c->kind == BP_OPTIM_NESTEROV);
-        break;
-    case BP_OPTIM_NOTES_MOMENTUM: bad = notes_momentum(w, s0, g, n, c->lr, c->momentum, o->t); break;
-    case BP_OPTIM_ADAMW: scale(w, n, (bp_real)(1 - c->lr * c->weight_decay)); /* decoupled decay first */
-        /* fall through */
-    case BP_OPTIM_ADAM: bad = adam(w, s0, s1, g, n, &j->adam, c->eps_inside_sqrt); break;
-    case BP_OPTIM_RMSPROP: bad = rmsprop(w, s0, o->n_slots > 1 ? s1 : NULL, g, n, c); break;
-    case BP_OPTIM_COUNT_: BP_ASSERT(0);
-    }
+    int bad;
+    if (c->weight_decay == 0)
+        bad = apply_rule(j, w, g, s0, s1, n, 0, DECAY_NONE);
+    else if (c->kind == BP_OPTIM_ADAMW)
+        bad = apply_rule(j, w, g, s0, s1, n, (bp_real)(1 - c->lr * c->weight_decay), DECAY_SHRINK);
+    else
+        bad = apply_rule(j, w, g, s0, s1, n, (bp_real)c->weight_decay, DECAY_L2);
     j->bad[part] |= bad;
 }
 
