@@ -97,6 +97,10 @@ void bp__product_run(bp__kernel kernel, bp__product p, int m, int n, int k, cons
         bp__gemv_rows(a, b, m, k, n, c, ldc);
         return;
     }
+    if (kernel == BP__KERNEL_X86) {
+        bp__gemm_x86(ta[p], tb[p], m, n, k, 1, a, lda, b, ldb, 0, c, ldc);
+        return;
+    }
     if (kernel == BP__KERNEL_BLOCKED) {
         bp__gemm_blocked(ta[p], tb[p], m, n, k, 1, a, lda, b, ldb, 0, c, ldc);
         return;

@@ -1,0 +1,364 @@
+/* gemm_x86.c - the library's own float32 GEMM for x86-64 (issue 25): packed
+ * panels and an FMA micro-kernel, AVX-512 (an 8 x 32 tile of C in 16 zmm
+ * accumulators) or AVX2 (6 x 16 in 12 ymm), chosen at run time by what the
+ * core supports. OpenBLAS on these machines runs its Haswell kernels
+ * (OPENBLAS_CORETYPE=Haswell), 256-bit wide even where the core has 512-bit
+ * FMA units; this kernel is not bound by that variable.
+ *
+ * C (m, n) = alpha op(A) op(B) + beta C, row-major, bp__gemm's contract.
+ * Blocking (Goto / BLIS):
+ *   for each block of NC columns of C          (jc)
+ *     for each block of kc steps of k          (pc)   pack B (kc, NC) -> bbuf, L2
+ *       for each block of MC rows of C         (ic)   pack A (MC, kc) -> abuf, L2
+ *         for each NR columns                  (jr)   B micro-panel (kc, NR), L1
+ *           for each MR rows                   (ir)   micro-kernel: C tile in registers
+ * Edges: A's rows past m and B's columns past n are packed as zeros; the
+ * kernel stores only the tile's rows and columns that lie in C (masked
+ * stores). The k blocks are a pure function of k (k split into equal blocks
+ * of at most KC), so a row or column split of C over threads gives the same
+ * bits (tests/test_gemm.c). Both ISAs sum each element of C in the same
+ * order, one FMA per step of k from the block's first, so the AVX-512 and
+ * AVX2 paths give the same bits too; OpenBLAS sums in another order.
+ *
+ * The packing buffers are static per thread (_Thread_local, as in
+ * gemm_blocked.c), sized at compile time: no allocation per call.
+ *
+ * BP_GEMM_ISA=avx512|avx2|blas (environment, read once) forces a path: the
+ * tests and benchmarks run each kind of core's path on one machine; "blas"
+ * turns the own kernel off (its products go to bp__gemm). A path the core
+ * cannot run is not taken (bp__gemm_x86_isa says which one is). */
+#include "base.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(BP_REAL_DOUBLE)
+#define HAVE_X86_KERNEL 1
+#include <immintrin.h>
+#endif
+
+const char *bp__gemm_isa_name(bp__gemm_isa isa)
+{
+    static const char *const names[] = {"blas", "avx2", "avx512"};
+    return (unsigned)isa < 3 ? names[isa] : "?";
+}
+
+#ifdef HAVE_X86_KERNEL
+
+#define KC 256  /* steps of k per block: a (KC, 32) B micro-panel is 32 KiB, in L1 */
+#define MC 240  /* rows of A per block (a multiple of both MRs): 240 KiB, in L2 */
+#define NC 384  /* columns of B per block (a multiple of both NRs): 384 KiB, in L2 */
+
+#ifdef BP__SINGLE_THREAD
+#define THREAD_LOCAL
+#else
+#define THREAD_LOCAL _Thread_local
+#endif
+
+static THREAD_LOCAL _Alignas(64) float abuf[MC * KC]; /* MR-row micro-panels, (kc, MR) each */
+static THREAD_LOCAL _Alignas(64) float bbuf[KC * NC]; /* NR-column micro-panels, (kc, NR) each */
+
+/* abuf <- op(A)[i0 .. i0+mc, p0 .. p0+kc) as micro-panels of mr_full rows,
+ * each (kc, mr_full) step-major, rows past mc zero. */
+static inline __attribute__((always_inline)) void pack_a(bp__trans ta, const float *a, int lda,
+                                                         int i0, int p0, int mc, int kc,
+                                                         int mr_full)
+{
+    for (int ir = 0; ir < mc; ir += mr_full) {
+        float *dst = abuf + (size_t)ir * kc;
+        int mr = mc - ir < mr_full ? mc - ir : mr_full;
+        if (ta == BP_TRANS && mr == mr_full) { /* op(A) rows are contiguous: copy MR per step */
+            const float *src = a + (size_t)p0 * lda + i0 + ir;
+            for (int p = 0; p < kc; p++)
+                for (int i = 0; i < mr_full; i++) dst[p * mr_full + i] = src[(size_t)p * lda + i];
+            continue;
+        }
+        for (int i = 0; i < mr_full; i++) {
+            if (i >= mr) {
+                for (int p = 0; p < kc; p++) dst[p * mr_full + i] = 0;
+            } else if (ta == BP_NO_TRANS) {
+                const float *src = a + (size_t)(i0 + ir + i) * lda + p0;
+                for (int p = 0; p < kc; p++) dst[p * mr_full + i] = src[p];
+            } else {
+                const float *src = a + (size_t)p0 * lda + i0 + ir + i;
+                for (int p = 0; p < kc; p++) dst[p * mr_full + i] = src[(size_t)p * lda];
+            }
+        }
+    }
+}
+
+/* bbuf <- op(B)[p0 .. p0+kc, j0 .. j0+nc) as micro-panels of nr_full
+ * columns, each (kc, nr_full) step-major, columns past nc zero. */
+static inline __attribute__((always_inline)) void pack_b(bp__trans tb, const float *b, int ldb,
+                                                         int p0, int j0, int kc, int nc,
+                                                         int nr_full)
+{
+    for (int jr = 0; jr < nc; jr += nr_full) {
+        float *dst = bbuf + (size_t)jr * kc;
+        int nr = nc - jr < nr_full ? nc - jr : nr_full;
+        if (tb == BP_NO_TRANS) { /* op(B) rows contiguous: copy NR per step */
+            const float *src = b + (size_t)p0 * ldb + j0 + jr;
+            if (nr == nr_full) {
+                for (int p = 0; p < kc; p++)
+                    for (int j = 0; j < nr_full; j++) dst[p * nr_full + j] = src[(size_t)p * ldb + j];
+            } else {
+                for (int p = 0; p < kc; p++)
+                    for (int j = 0; j < nr_full; j++)
+                        dst[p * nr_full + j] = j < nr ? src[(size_t)p * ldb + j] : 0;
+            }
+        } else { /* op(B)(p, j) = b[j ldb + p]: column j of the panel is a row of b */
+            for (int j = 0; j < nr_full; j++) {
+                if (j >= nr) {
+                    for (int p = 0; p < kc; p++) dst[p * nr_full + j] = 0;
+                } else {
+                    const float *src = b + (size_t)(j0 + jr + j) * ldb + p0;
+                    for (int p = 0; p < kc; p++) dst[p * nr_full + j] = src[p];
+                }
+            }
+        }
+    }
+}
+
+/* The micro-kernel's contract: C[0 .. mr, 0 .. nr) (rows ldc apart) =
+ * alpha Σ_p A[p] B[p]ᵀ + beta C, with A (kc, MR) and B (kc, NR) packed;
+ * beta 0 does not read C. */
+typedef void (*micro_fn)(int kc, const float *a, const float *b, float *c, int ldc, int mr,
+                         int nr, float alpha, float beta);
+
+/* The blocked loops around a micro-kernel of (mr_full, nr_full), for each ISA
+ * compiled in that ISA's target (always_inline: the loops and packing take
+ * the caller's target). */
+static inline __attribute__((always_inline)) void blocked(
+    micro_fn kernel, int mr_full, int nr_full, bp__trans ta, bp__trans tb, int m, int n, int k,
+    float alpha, const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
+{
+    int kb = (k + KC - 1) / KC, kc = (k + kb - 1) / kb; /* equal k blocks: a function of k */
+    for (int jc = 0; jc < n; jc += NC) {
+        int nc = n - jc < NC ? n - jc : NC;
+        for (int pc = 0; pc < k; pc += kc) {
+            int kcur = k - pc < kc ? k - pc : kc;
+            float be = pc == 0 ? beta : 1;
+            pack_b(tb, b, ldb, pc, jc, kcur, nc, nr_full);
+            for (int ic = 0; ic < m; ic += MC) {
+                int mc = m - ic < MC ? m - ic : MC;
+                pack_a(ta, a, lda, ic, pc, mc, kcur, mr_full);
+                for (int jr = 0; jr < nc; jr += nr_full) {
+                    int nr = nc - jr < nr_full ? nc - jr : nr_full;
+                    for (int ir = 0; ir < mc; ir += mr_full) {
+                        int mr = mc - ir < mr_full ? mc - ir : mr_full;
+                        kernel(kcur, abuf + (size_t)ir * kcur, bbuf + (size_t)jr * kcur,
+                               c + (size_t)(ic + ir) * ldc + jc + jr, ldc, mr, nr, alpha, be);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------- AVX-512 */
+
+/* Loops over the tile's registers unrolled: with a variable index the
+ * compiler keeps the tile in memory (a store per FMA: 30 GFLOP/s). */
+#define UNROLL _Pragma("GCC unroll 16")
+
+#define MR512 8
+#define NR512 32
+
+/* The (8, 16 nv) tile; nv 1 for a panel of at most 16 columns. */
+static inline __attribute__((always_inline, target("avx512f"))) void tile512(
+    int nv, int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr,
+    float alpha, float beta)
+{
+    __m512 acc[MR512][2];
+    UNROLL
+    for (int i = 0; i < MR512; i++)
+        for (int v = 0; v < 2; v++) acc[i][v] = _mm512_setzero_ps();
+    for (int p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_load_ps(b + (size_t)p * NR512), b1 = b0;
+        if (nv == 2) b1 = _mm512_load_ps(b + (size_t)p * NR512 + 16);
+        UNROLL
+        for (int i = 0; i < MR512; i++) {
+            __m512 ai = _mm512_set1_ps(a[(size_t)p * MR512 + i]);
+            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+            if (nv == 2) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+        }
+    }
+    __mmask16 mask[2];
+    mask[0] = (__mmask16)(nr >= 16 ? 0xffff : (1u << nr) - 1);
+    mask[1] = (__mmask16)(nr >= 32 ? 0xffff : nr > 16 ? (1u << (nr - 16)) - 1 : 0);
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    UNROLL
+    for (int i = 0; i < MR512; i++) { /* constant indices: the tile stays in registers */
+        if (i >= mr) break;
+        UNROLL
+        for (int v = 0; v < nv; v++) {
+            float *row = c + (size_t)i * ldc + 16 * v;
+            __m512 r = alpha == 1 ? acc[i][v] : _mm512_mul_ps(va, acc[i][v]);
+            if (beta == 1)
+                r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mask[v], row));
+            else if (beta != 0)
+                r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], row), r);
+            _mm512_mask_storeu_ps(row, mask[v], r);
+        }
+    }
+}
+
+__attribute__((target("avx512f"))) static void micro512(int kc, const float *a, const float *b,
+                                                        float *c, int ldc, int mr, int nr,
+                                                        float alpha, float beta)
+{
+    if (nr > 16)
+        tile512(2, kc, a, b, c, ldc, mr, nr, alpha, beta);
+    else
+        tile512(1, kc, a, b, c, ldc, mr, nr, alpha, beta);
+}
+
+__attribute__((target("avx512f"))) static void gemm512(bp__trans ta, bp__trans tb, int m, int n,
+                                                       int k, float alpha, const float *a,
+                                                       int lda, const float *b, int ldb,
+                                                       float beta, float *c, int ldc)
+{
+    blocked(micro512, MR512, NR512, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* ---------------------------------------------------------------- AVX2 */
+
+#define MR256 6
+#define NR256 16
+
+static inline __attribute__((always_inline, target("avx2,fma"))) __m256i mask8(int n)
+{
+    __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), iota); /* lanes j < n */
+}
+
+static inline __attribute__((always_inline, target("avx2,fma"))) void tile256(
+    int nv, int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr,
+    float alpha, float beta)
+{
+    __m256 acc[MR256][2];
+    UNROLL
+    for (int i = 0; i < MR256; i++)
+        for (int v = 0; v < 2; v++) acc[i][v] = _mm256_setzero_ps();
+    for (int p = 0; p < kc; p++) {
+        __m256 b0 = _mm256_load_ps(b + (size_t)p * NR256), b1 = b0;
+        if (nv == 2) b1 = _mm256_load_ps(b + (size_t)p * NR256 + 8);
+        UNROLL
+        for (int i = 0; i < MR256; i++) {
+            __m256 ai = _mm256_broadcast_ss(a + (size_t)p * MR256 + i);
+            acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+            if (nv == 2) acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+        }
+    }
+    __m256i mask[2] = {mask8(nr), mask8(nr - 8)};
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    UNROLL
+    for (int i = 0; i < MR256; i++) { /* constant indices: the tile stays in registers */
+        if (i >= mr) break;
+        UNROLL
+        for (int v = 0; v < nv; v++) {
+            float *row = c + (size_t)i * ldc + 8 * v;
+            __m256 r = alpha == 1 ? acc[i][v] : _mm256_mul_ps(va, acc[i][v]);
+            if (beta == 1)
+                r = _mm256_add_ps(r, _mm256_maskload_ps(row, mask[v]));
+            else if (beta != 0)
+                r = _mm256_fmadd_ps(vb, _mm256_maskload_ps(row, mask[v]), r);
+            _mm256_maskstore_ps(row, mask[v], r);
+        }
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void micro256(int kc, const float *a, const float *b,
+                                                         float *c, int ldc, int mr, int nr,
+                                                         float alpha, float beta)
+{
+    if (nr > 8)
+        tile256(2, kc, a, b, c, ldc, mr, nr, alpha, beta);
+    else
+        tile256(1, kc, a, b, c, ldc, mr, nr, alpha, beta);
+}
+
+__attribute__((target("avx2,fma"))) static void gemm256(bp__trans ta, bp__trans tb, int m, int n,
+                                                        int k, float alpha, const float *a,
+                                                        int lda, const float *b, int ldb,
+                                                        float beta, float *c, int ldc)
+{
+    blocked(micro256, MR256, NR256, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* -------------------------------------------------------------- choice */
+
+static bp__gemm_isa supported(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return BP__GEMM_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return BP__GEMM_ISA_AVX2;
+    return BP__GEMM_ISA_BLAS;
+}
+
+/* -1: not resolved yet. Atomic: two threads may resolve it at once (to the
+ * same value). */
+static atomic_int chosen = -1;
+
+bp__gemm_isa bp__gemm_x86_isa(void)
+{
+    int isa = atomic_load_explicit(&chosen, memory_order_relaxed);
+    if (isa >= 0) return (bp__gemm_isa)isa;
+    bp__gemm_isa best = supported();
+    isa = best;
+    const char *env = getenv("BP_GEMM_ISA");
+    if (env)
+        for (int i = 0; i < 3; i++)
+            if (!strcmp(env, bp__gemm_isa_name((bp__gemm_isa)i)) && i <= (int)best) isa = i;
+    atomic_store_explicit(&chosen, isa, memory_order_relaxed);
+    return (bp__gemm_isa)isa;
+}
+
+bool bp__gemm_x86_isa_set(bp__gemm_isa isa)
+{
+    if ((int)isa < 0) {
+        atomic_store_explicit(&chosen, -1, memory_order_relaxed); /* back to auto */
+        return true;
+    }
+    if (isa > supported()) return false;
+    atomic_store_explicit(&chosen, (int)isa, memory_order_relaxed);
+    return true;
+}
+
+void bp__gemm_x86(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
+                  const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
+                  bp_real *c, int ldc)
+{
+    if (m <= 0 || n <= 0) return;
+    bp__gemm_isa isa = bp__gemm_x86_isa();
+    if (isa == BP__GEMM_ISA_BLAS || k <= 0 || alpha == 0) {
+        bp__gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    if (isa == BP__GEMM_ISA_AVX512)
+        gemm512(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else
+        gemm256(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+#else /* no x86-64 float kernel: the BLAS kernel under the same name */
+
+bp__gemm_isa bp__gemm_x86_isa(void)
+{
+    return BP__GEMM_ISA_BLAS;
+}
+
+bool bp__gemm_x86_isa_set(bp__gemm_isa isa)
+{
+    return (int)isa <= (int)BP__GEMM_ISA_BLAS;
+}
+
+void bp__gemm_x86(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
+                  const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
+                  bp_real *c, int ldc)
+{
+    bp__gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+#endif
