@@ -4,7 +4,7 @@
  * of the model) and the whole step's set, in GFLOP/s and as a fraction of the
  * core's FP32 peak measured in the same run (bench/peak.h).
  *
- *   bench_gemm_x86 [ROUNDS]     (default 9)
+ *   bench_gemm_x86 [ROUNDS [each]]     (default 9; "each": a row per layer too)
  *
  * Candidates: OpenBLAS (bp__gemm, under the environment's OPENBLAS_CORETYPE),
  * the library's own x86 kernel on each path the core can run (gemm_x86.c:
@@ -123,7 +123,7 @@ static double median(double *v, int n)
 }
 
 static candidate cands[8];
-static int ncands;
+static int ncands, each_layer;
 static double peak;
 
 static void row(const char *name, const shape *s, int ns, int rounds)
@@ -194,6 +194,21 @@ static void model(const char *name, const char *layers, int batch, int rounds)
                 if (!xsmm_ok && t == 0) printf("  (libxsmm: no JIT kernel for some shape: n/a)\n");
             }
         row(rows[t], sets2[t], counts2[t], rounds);
+        for (int i = 0; each_layer && t < 3 && i < counts2[t]; i++) {
+            char title[48];
+            snprintf(title, sizeof title, "    %dx%dx%d", sets2[t][i].m, sets2[t][i].n, sets2[t][i].k);
+            int had = 0, okx = 0;
+            for (int x = 0; x < ncands; x++)
+                if (!strcmp(cands[x].name, "libxsmm")) {
+#ifdef BP_BENCH_LIBXSMM
+                    okx = sets2[t][i].xsmm != NULL;
+#endif
+                    had = cands[x].ok, cands[x].ok = had && okx;
+                }
+            row(title, &sets2[t][i], 1, rounds);
+            for (int x = 0; x < ncands; x++)
+                if (!strcmp(cands[x].name, "libxsmm")) cands[x].ok = had;
+        }
         for (int x = 0; x < ncands; x++)
             if (!strcmp(cands[x].name, "libxsmm")) cands[x].ok = keep;
     }
@@ -202,6 +217,7 @@ static void model(const char *name, const char *layers, int batch, int rounds)
 int main(int argc, char **argv)
 {
     int rounds = argc > 1 ? atoi(argv[1]) : 9;
+    each_layer = argc > 2 && !strcmp(argv[2], "each");
     if (rounds < 1 || rounds > MAX_ROUNDS) {
         fprintf(stderr, "bench_gemm_x86: ROUNDS must be 1 to %d\n", MAX_ROUNDS);
         return 2;

@@ -154,12 +154,15 @@ typedef enum bp__kernel {
 #endif
 
 /* One row of the table of which kernel serves which product and shape: it
- * matches `product` when m <= max_m and k >= min_k. The first row that
- * matches wins; a product no row matches takes BP__KERNEL_DEFAULT. */
+ * matches `product` when m <= max_m, k >= min_k and n >= min_n. The first
+ * row that matches wins; a product no row matches takes BP__KERNEL_DEFAULT.
+ * A BP__KERNEL_X86 row holds only where bp__gemm_x86 runs its AVX-512 path
+ * (on an AVX2 core OpenBLAS's Haswell kernels measured faster). */
 typedef struct bp__kernel_rule {
     bp__product product;
     int max_m, min_k;
     bp__kernel kernel;
+    int min_n;
 } bp__kernel_rule;
 
 /* The kernel the table gives for a product of this shape. A caller that

@@ -53,17 +53,32 @@ void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha
  * Zen 4, 1 thread), 784x256: gemv 15.2 us at 4 rows, 60.6 at 16, 241 at 64
  * against OpenBLAS's 14.1, 96.1 and 274; at 128 rows they meet. On short rows
  * (k = 20 or 64) the lane sums dominate and OpenBLAS is 1.4-4x faster from 4
- * rows up. Everything else is OpenBLAS's. */
+ * rows up.
+ *
+ * In float32, where the core has AVX-512, the own kernel (gemm_x86.c) takes
+ * the rest but the narrow forwards: bench_gemm_x86 (docs/PERFORMANCE.md,
+ * "Training GEMM kernels") measured it at 1.5-2.5x OpenBLAS's Haswell kernels
+ * on dW and dA and 1.05-1.4x on the forward for n >= 64 on this library's
+ * training shapes, but 0.3-0.65x on a forward of fewer than 16 outputs
+ * (n = 10 or 1: a 32-column panel mostly padding), which stays OpenBLAS's.
+ * On an AVX2 core its 6x16 kernel measured 0.8-1.0x OpenBLAS's: everything
+ * else is OpenBLAS's there, and in float64 everywhere. */
 #ifdef BP_NO_BLAS
 /* Without BLAS every product takes the blocked kernel, gemv's single rows
  * too: its order of summation does not depend on the vector width (gemv's
  * does), so a model gives the same bits on every machine (issue 24). The
  * empty table is one rule that no product matches. */
-static const bp__kernel_rule default_table[] = {{BP__PRODUCT_FORWARD, -1, 0, BP__KERNEL_BLOCKED}};
+static const bp__kernel_rule default_table[] = {{BP__PRODUCT_FORWARD, -1, 0, BP__KERNEL_BLOCKED, 0}};
 #else
+#define ANY_M 0x7fffffff
 static const bp__kernel_rule default_table[] = {
-    {BP__PRODUCT_FORWARD, 1, 0, BP__KERNEL_GEMV_ROWS},
-    {BP__PRODUCT_FORWARD, 64, 256, BP__KERNEL_GEMV_ROWS},
+    {BP__PRODUCT_FORWARD, 1, 0, BP__KERNEL_GEMV_ROWS, 0},
+    {BP__PRODUCT_FORWARD, 64, 256, BP__KERNEL_GEMV_ROWS, 0},
+#ifndef BP_REAL_DOUBLE
+    {BP__PRODUCT_FORWARD, ANY_M, 0, BP__KERNEL_X86, 16},
+    {BP__PRODUCT_WEIGHT_GRAD, ANY_M, 0, BP__KERNEL_X86, 0},
+    {BP__PRODUCT_INPUT_GRAD, ANY_M, 0, BP__KERNEL_X86, 0},
+#endif
 };
 #endif
 #define DEFAULT_RULES ((int)(sizeof default_table / sizeof *default_table))
@@ -79,10 +94,12 @@ void bp__kernel_table_set(const bp__kernel_rule *rules, int n)
 
 bp__kernel bp__kernel_for(bp__product p, int m, int n, int k)
 {
-    (void)n;
-    for (int i = 0; i < table_rules; i++)
-        if (table[i].product == p && m <= table[i].max_m && k >= table[i].min_k)
-            return table[i].kernel;
+    for (int i = 0; i < table_rules; i++) {
+        const bp__kernel_rule *r = &table[i];
+        if (r->product != p || m > r->max_m || k < r->min_k || n < r->min_n) continue;
+        if (r->kernel == BP__KERNEL_X86 && bp__gemm_x86_isa() != BP__GEMM_ISA_AVX512) continue;
+        return r->kernel;
+    }
     return BP__KERNEL_DEFAULT;
 }
 
