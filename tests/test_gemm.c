@@ -224,7 +224,8 @@ static void test_kernel_table(void)
     CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 64, 256, 784) == BP__KERNEL_GEMV_ROWS, "64 x 784");
     CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 65, 256, 784) == own, "65 x 784");
     CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 8, 64, 20) == own, "8 x 20");
-    CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 128, 10, 128) == BP__KERNEL_BLAS, "narrow forward");
+    CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 128, 10, 128) == own, "10 outputs");
+    CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 128, 1, 64) == BP__KERNEL_BLAS, "1 output");
     CHECK(bp__kernel_for(BP__PRODUCT_WEIGHT_GRAD, 1, 256, 784) == own, "dW");
     CHECK(bp__kernel_for(BP__PRODUCT_INPUT_GRAD, 1, 784, 256) == own, "dA");
     if (bp__gemm_x86_isa_set(BP__GEMM_ISA_AVX2)) { /* an AVX2 core keeps OpenBLAS */

@@ -56,13 +56,13 @@ void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha
  * rows up.
  *
  * In float32, where the core has AVX-512, the own kernel (gemm_x86.c) takes
- * the rest but the narrow forwards: bench_gemm_x86 (docs/PERFORMANCE.md,
- * "Training GEMM kernels") measured it at 1.5-2.5x OpenBLAS's Haswell kernels
- * on dW and dA and 1.05-1.4x on the forward for n >= 64 on this library's
- * training shapes, but 0.3-0.65x on a forward of fewer than 16 outputs
- * (n = 10 or 1: a 32-column panel mostly padding), which stays OpenBLAS's.
- * On an AVX2 core its 6x16 kernel measured 0.8-1.0x OpenBLAS's: everything
- * else is OpenBLAS's there, and in float64 everywhere. */
+ * the rest but forwards of fewer than 8 outputs: bench_gemm_x86
+ * (docs/PERFORMANCE.md, "Training GEMM kernels (issue 25)") measured it at
+ * 1.2-3x OpenBLAS's Haswell kernels on this library's training shapes (the
+ * forward of 10 outputs included), but at 0.45x on a forward of 1 output (an
+ * 8x32 tile for one column), which stays OpenBLAS's (2 to 7 outputs are not
+ * measured). On an AVX2 core its 6x16 kernel measured 0.8-1.1x OpenBLAS's:
+ * everything is OpenBLAS's there, and in float64 everywhere. */
 #ifdef BP_NO_BLAS
 /* Without BLAS every product takes the blocked kernel, gemv's single rows
  * too: its order of summation does not depend on the vector width (gemv's
@@ -75,7 +75,7 @@ static const bp__kernel_rule default_table[] = {
     {BP__PRODUCT_FORWARD, 1, 0, BP__KERNEL_GEMV_ROWS, 0},
     {BP__PRODUCT_FORWARD, 64, 256, BP__KERNEL_GEMV_ROWS, 0},
 #ifndef BP_REAL_DOUBLE
-    {BP__PRODUCT_FORWARD, ANY_M, 0, BP__KERNEL_X86, 16},
+    {BP__PRODUCT_FORWARD, ANY_M, 0, BP__KERNEL_X86, 8},
     {BP__PRODUCT_WEIGHT_GRAD, ANY_M, 0, BP__KERNEL_X86, 0},
     {BP__PRODUCT_INPUT_GRAD, ANY_M, 0, BP__KERNEL_X86, 0},
 #endif

@@ -6,22 +6,26 @@
  * FMA units; this kernel is not bound by that variable.
  *
  * C (m, n) = alpha op(A) op(B) + beta C, row-major, bp__gemm's contract.
- * Blocking (Goto / BLIS):
+ * Blocking (Goto / BLIS), on the library's small training shapes with as
+ * little packing as it can:
  *   for each block of NC columns of C          (jc)
- *     for each block of kc steps of k          (pc)   pack B (kc, NC) -> bbuf, L2
- *       for each block of MC rows of C         (ic)   pack A (MC, kc) -> abuf, L2
+ *     for each block of kc steps of k          (pc)   op(B) = Bᵀ (the forward's W):
+ *                                                     pack (kc, NC) -> bbuf, L2
+ *       for each block of MC rows of C         (ic)
  *         for each NR columns                  (jr)   B micro-panel (kc, NR), L1
  *           for each MR rows                   (ir)   micro-kernel: C tile in registers
- * Edges: A's rows past m and B's columns past n are packed as zeros; the
- * kernel stores only the tile's rows and columns that lie in C (masked
- * stores). The k blocks are a pure function of k (k split into equal blocks
+ * A is read in place (an element broadcast per row and step), B too where
+ * its rows are contiguous (dW, dA): packing both, as first written, cost
+ * 1.3-2x on these shapes. Edges: the last rows of C, when m is not a
+ * multiple of MR, take a zero-padded copy of their A rows (abuf); columns
+ * past n are masked off in B's loads and C's loads and stores. The k blocks are a pure function of k (k split into equal blocks
  * of at most KC), so a row or column split of C over threads gives the same
  * bits (tests/test_gemm.c). Both ISAs sum each element of C in the same
  * order, one FMA per step of k from the block's first, so the AVX-512 and
  * AVX2 paths give the same bits too; OpenBLAS sums in another order.
  *
  * The packing buffers are static per thread (_Thread_local, as in
- * gemm_blocked.c), sized at compile time: no allocation per call.
+ * gemm_blocked.c), sized at compile time (392 KiB): no allocation per call.
  *
  * BP_GEMM_ISA=avx512|avx2|blas (environment, read once) forces a path: the
  * tests and benchmarks run each kind of core's path on one machine; "blas"
@@ -47,8 +51,9 @@ const char *bp__gemm_isa_name(bp__gemm_isa isa)
 #ifdef HAVE_X86_KERNEL
 
 #define KC 256  /* steps of k per block: a (KC, 32) B micro-panel is 32 KiB, in L1 */
-#define MC 240  /* rows of A per block (a multiple of both MRs): 240 KiB, in L2 */
-#define NC 384  /* columns of B per block (a multiple of both NRs): 384 KiB, in L2 */
+#define MC 240  /* rows of C per block (a multiple of both MRs) */
+#define NC 384  /* columns of B packed at once (a multiple of both NRs): 384 KiB, in L2 */
+#define MR_MAX 8
 
 #ifdef BP__SINGLE_THREAD
 #define THREAD_LOCAL
@@ -56,99 +61,96 @@ const char *bp__gemm_isa_name(bp__gemm_isa isa)
 #define THREAD_LOCAL _Thread_local
 #endif
 
-static THREAD_LOCAL _Alignas(64) float abuf[MC * KC]; /* MR-row micro-panels, (kc, MR) each */
-static THREAD_LOCAL _Alignas(64) float bbuf[KC * NC]; /* NR-column micro-panels, (kc, NR) each */
+static THREAD_LOCAL _Alignas(64) float abuf[MR_MAX * KC]; /* the last, short row panel, (kc, MR) */
+static THREAD_LOCAL _Alignas(64) float bbuf[KC * NC];     /* NR-column micro-panels, (kc, NR) each */
 
-/* abuf <- op(A)[i0 .. i0+mc, p0 .. p0+kc) as micro-panels of mr_full rows,
- * each (kc, mr_full) step-major, rows past mc zero. */
-static inline __attribute__((always_inline)) void pack_a(bp__trans ta, const float *a, int lda,
-                                                         int i0, int p0, int mc, int kc,
-                                                         int mr_full)
+/* abuf <- op(A)[i0 .. i0+mr, p0 .. p0+kc) as one (kc, mr_full) step-major
+ * panel, rows past mr zero: the last rows of C when m is not a multiple of
+ * the tile's (the full panels are read in place). */
+static inline __attribute__((always_inline)) void pack_a_edge(bp__trans ta, const float *a,
+                                                              int lda, int i0, int p0, int mr,
+                                                              int kc, int mr_full)
 {
-    for (int ir = 0; ir < mc; ir += mr_full) {
-        float *dst = abuf + (size_t)ir * kc;
-        int mr = mc - ir < mr_full ? mc - ir : mr_full;
-        if (ta == BP_TRANS && mr == mr_full) { /* op(A) rows are contiguous: copy MR per step */
-            const float *src = a + (size_t)p0 * lda + i0 + ir;
-            for (int p = 0; p < kc; p++)
-                for (int i = 0; i < mr_full; i++) dst[p * mr_full + i] = src[(size_t)p * lda + i];
-            continue;
-        }
-        for (int i = 0; i < mr_full; i++) {
-            if (i >= mr) {
-                for (int p = 0; p < kc; p++) dst[p * mr_full + i] = 0;
-            } else if (ta == BP_NO_TRANS) {
-                const float *src = a + (size_t)(i0 + ir + i) * lda + p0;
-                for (int p = 0; p < kc; p++) dst[p * mr_full + i] = src[p];
-            } else {
-                const float *src = a + (size_t)p0 * lda + i0 + ir + i;
-                for (int p = 0; p < kc; p++) dst[p * mr_full + i] = src[(size_t)p * lda];
-            }
+    for (int i = 0; i < mr_full; i++) {
+        if (i >= mr) {
+            for (int p = 0; p < kc; p++) abuf[p * mr_full + i] = 0;
+        } else if (ta == BP_NO_TRANS) {
+            const float *src = a + (size_t)(i0 + i) * lda + p0;
+            for (int p = 0; p < kc; p++) abuf[p * mr_full + i] = src[p];
+        } else {
+            const float *src = a + (size_t)p0 * lda + i0 + i;
+            for (int p = 0; p < kc; p++) abuf[p * mr_full + i] = src[(size_t)p * lda];
         }
     }
 }
 
-/* bbuf <- op(B)[p0 .. p0+kc, j0 .. j0+nc) as micro-panels of nr_full
- * columns, each (kc, nr_full) step-major, columns past nc zero. */
-static inline __attribute__((always_inline)) void pack_b(bp__trans tb, const float *b, int ldb,
-                                                         int p0, int j0, int kc, int nc,
-                                                         int nr_full)
+/* bbuf <- op(B)[p0 .. p0+kc, j0 .. j0+nc) for op(B) = Bᵀ (the forward's
+ * W: the panel's columns are rows of b) as micro-panels of nr_full columns,
+ * each (kc, nr_full) step-major, columns past nc zero. An op(B) of
+ * contiguous rows is read in place. */
+static inline __attribute__((always_inline)) void pack_bt(const float *b, int ldb, int p0, int j0,
+                                                          int kc, int nc, int nr_full)
 {
     for (int jr = 0; jr < nc; jr += nr_full) {
         float *dst = bbuf + (size_t)jr * kc;
         int nr = nc - jr < nr_full ? nc - jr : nr_full;
-        if (tb == BP_NO_TRANS) { /* op(B) rows contiguous: copy NR per step */
-            const float *src = b + (size_t)p0 * ldb + j0 + jr;
-            if (nr == nr_full) {
-                for (int p = 0; p < kc; p++)
-                    for (int j = 0; j < nr_full; j++) dst[p * nr_full + j] = src[(size_t)p * ldb + j];
+        for (int j = 0; j < nr_full; j++) {
+            if (j >= nr) {
+                for (int p = 0; p < kc; p++) dst[p * nr_full + j] = 0;
             } else {
-                for (int p = 0; p < kc; p++)
-                    for (int j = 0; j < nr_full; j++)
-                        dst[p * nr_full + j] = j < nr ? src[(size_t)p * ldb + j] : 0;
-            }
-        } else { /* op(B)(p, j) = b[j ldb + p]: column j of the panel is a row of b */
-            for (int j = 0; j < nr_full; j++) {
-                if (j >= nr) {
-                    for (int p = 0; p < kc; p++) dst[p * nr_full + j] = 0;
-                } else {
-                    const float *src = b + (size_t)(j0 + jr + j) * ldb + p0;
-                    for (int p = 0; p < kc; p++) dst[p * nr_full + j] = src[p];
-                }
+                const float *src = b + (size_t)(j0 + jr + j) * ldb + p0;
+                for (int p = 0; p < kc; p++) dst[p * nr_full + j] = src[p];
             }
         }
     }
 }
 
 /* The micro-kernel's contract: C[0 .. mr, 0 .. nr) (rows ldc apart) =
- * alpha Σ_p A[p] B[p]ᵀ + beta C, with A (kc, MR) and B (kc, NR) packed;
- * beta 0 does not read C. */
-typedef void (*micro_fn)(int kc, const float *a, const float *b, float *c, int ldc, int mr,
-                         int nr, float alpha, float beta);
+ * alpha Σ_p op(A)[0 .. MR, p] op(B)[p, 0 .. nr) + beta C; beta 0 does not
+ * read C. op(A) element (i, p) is a[p lda + i] when a_trans (an A stored
+ * transposed, or the packed edge panel with lda = MR), else a[i lda + p];
+ * op(B) row p is b + p ldb (a packed panel with ldb = NR, or B in place),
+ * read only in its first nr columns. */
+typedef void (*micro_fn)(bool a_trans, int kc, const float *a, int lda, const float *b, int ldb,
+                         float *c, int ldc, int mr, int nr, float alpha, float beta);
 
 /* The blocked loops around a micro-kernel of (mr_full, nr_full), for each ISA
  * compiled in that ISA's target (always_inline: the loops and packing take
- * the caller's target). */
+ * the caller's target). A is read in place but for a last short row panel;
+ * B in place when its rows are contiguous (dW, dA), packed when transposed
+ * (the forward's W). */
 static inline __attribute__((always_inline)) void blocked(
     micro_fn kernel, int mr_full, int nr_full, bp__trans ta, bp__trans tb, int m, int n, int k,
     float alpha, const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
     int kb = (k + KC - 1) / KC, kc = (k + kb - 1) / kb; /* equal k blocks: a function of k */
+    int m_full = m - m % mr_full;                       /* rows in full panels */
     for (int jc = 0; jc < n; jc += NC) {
         int nc = n - jc < NC ? n - jc : NC;
         for (int pc = 0; pc < k; pc += kc) {
             int kcur = k - pc < kc ? k - pc : kc;
             float be = pc == 0 ? beta : 1;
-            pack_b(tb, b, ldb, pc, jc, kcur, nc, nr_full);
+            if (tb == BP_TRANS) pack_bt(b, ldb, pc, jc, kcur, nc, nr_full);
+            if (m_full < m) pack_a_edge(ta, a, lda, m_full, pc, m - m_full, kcur, mr_full);
             for (int ic = 0; ic < m; ic += MC) {
                 int mc = m - ic < MC ? m - ic : MC;
-                pack_a(ta, a, lda, ic, pc, mc, kcur, mr_full);
                 for (int jr = 0; jr < nc; jr += nr_full) {
                     int nr = nc - jr < nr_full ? nc - jr : nr_full;
-                    for (int ir = 0; ir < mc; ir += mr_full) {
-                        int mr = mc - ir < mr_full ? mc - ir : mr_full;
-                        kernel(kcur, abuf + (size_t)ir * kcur, bbuf + (size_t)jr * kcur,
-                               c + (size_t)(ic + ir) * ldc + jc + jr, ldc, mr, nr, alpha, be);
+                    const float *bp = tb == BP_TRANS ? bbuf + (size_t)jr * kcur
+                                                     : b + (size_t)pc * ldb + jc + jr;
+                    int ldbp = tb == BP_TRANS ? nr_full : ldb;
+                    float *cp = c + (size_t)ic * ldc + jc + jr;
+                    for (int ir = 0; ir < mc; ir += mr_full, cp += (size_t)mr_full * ldc) {
+                        int i = ic + ir;
+                        if (i < m_full) {
+                            const float *ap = ta == BP_TRANS ? a + (size_t)pc * lda + i
+                                                             : a + (size_t)i * lda + pc;
+                            kernel(ta == BP_TRANS, kcur, ap, lda, bp, ldbp, cp, ldc, mr_full, nr,
+                                   alpha, be);
+                        } else {
+                            kernel(true, kcur, abuf, mr_full, bp, ldbp, cp, ldc, m - i, nr, alpha,
+                                   be);
+                        }
                     }
                 }
             }
@@ -167,26 +169,27 @@ static inline __attribute__((always_inline)) void blocked(
 
 /* The (8, 16 nv) tile; nv 1 for a panel of at most 16 columns. */
 static inline __attribute__((always_inline, target("avx512f"))) void tile512(
-    int nv, int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr,
-    float alpha, float beta)
+    int nv, bool a_trans, int kc, const float *a, int lda, const float *b, int ldb, float *c,
+    int ldc, int mr, int nr, float alpha, float beta)
 {
+    __mmask16 mask[2];
+    mask[0] = (__mmask16)(nr >= 16 ? 0xffff : (1u << nr) - 1);
+    mask[1] = (__mmask16)(nr >= 32 ? 0xffff : nr > 16 ? (1u << (nr - 16)) - 1 : 0);
     __m512 acc[MR512][2];
     UNROLL
     for (int i = 0; i < MR512; i++)
         for (int v = 0; v < 2; v++) acc[i][v] = _mm512_setzero_ps();
     for (int p = 0; p < kc; p++) {
-        __m512 b0 = _mm512_load_ps(b + (size_t)p * NR512), b1 = b0;
-        if (nv == 2) b1 = _mm512_load_ps(b + (size_t)p * NR512 + 16);
+        const float *bp = b + (size_t)p * ldb;
+        __m512 b0 = _mm512_maskz_loadu_ps(mask[0], bp), b1 = b0;
+        if (nv == 2) b1 = _mm512_maskz_loadu_ps(mask[1], bp + 16);
         UNROLL
         for (int i = 0; i < MR512; i++) {
-            __m512 ai = _mm512_set1_ps(a[(size_t)p * MR512 + i]);
+            __m512 ai = _mm512_set1_ps(a_trans ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p]);
             acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
             if (nv == 2) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
         }
     }
-    __mmask16 mask[2];
-    mask[0] = (__mmask16)(nr >= 16 ? 0xffff : (1u << nr) - 1);
-    mask[1] = (__mmask16)(nr >= 32 ? 0xffff : nr > 16 ? (1u << (nr - 16)) - 1 : 0);
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     UNROLL
     for (int i = 0; i < MR512; i++) { /* constant indices: the tile stays in registers */
@@ -204,14 +207,19 @@ static inline __attribute__((always_inline, target("avx512f"))) void tile512(
     }
 }
 
-__attribute__((target("avx512f"))) static void micro512(int kc, const float *a, const float *b,
+__attribute__((target("avx512f"))) static void micro512(bool a_trans, int kc, const float *a,
+                                                        int lda, const float *b, int ldb,
                                                         float *c, int ldc, int mr, int nr,
                                                         float alpha, float beta)
 {
-    if (nr > 16)
-        tile512(2, kc, a, b, c, ldc, mr, nr, alpha, beta);
+    if (a_trans && nr > 16)
+        tile512(2, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+    else if (a_trans)
+        tile512(1, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+    else if (nr > 16)
+        tile512(2, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
     else
-        tile512(1, kc, a, b, c, ldc, mr, nr, alpha, beta);
+        tile512(1, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
 }
 
 __attribute__((target("avx512f"))) static void gemm512(bp__trans ta, bp__trans tb, int m, int n,
@@ -234,24 +242,30 @@ static inline __attribute__((always_inline, target("avx2,fma"))) __m256i mask8(i
 }
 
 static inline __attribute__((always_inline, target("avx2,fma"))) void tile256(
-    int nv, int kc, const float *a, const float *b, float *c, int ldc, int mr, int nr,
-    float alpha, float beta)
+    int nv, bool a_trans, int kc, const float *a, int lda, const float *b, int ldb, float *c,
+    int ldc, int mr, int nr, float alpha, float beta)
 {
+    __m256i mask[2] = {mask8(nr), mask8(nr - 8)};
+    bool full = nr >= 8 * nv; /* plain loads but on a ragged edge */
     __m256 acc[MR256][2];
     UNROLL
     for (int i = 0; i < MR256; i++)
         for (int v = 0; v < 2; v++) acc[i][v] = _mm256_setzero_ps();
     for (int p = 0; p < kc; p++) {
-        __m256 b0 = _mm256_load_ps(b + (size_t)p * NR256), b1 = b0;
-        if (nv == 2) b1 = _mm256_load_ps(b + (size_t)p * NR256 + 8);
+        const float *bp = b + (size_t)p * ldb;
+        __m256 b0, b1;
+        if (full) {
+            b0 = _mm256_loadu_ps(bp), b1 = nv == 2 ? _mm256_loadu_ps(bp + 8) : b0;
+        } else {
+            b0 = _mm256_maskload_ps(bp, mask[0]), b1 = nv == 2 ? _mm256_maskload_ps(bp + 8, mask[1]) : b0;
+        }
         UNROLL
         for (int i = 0; i < MR256; i++) {
-            __m256 ai = _mm256_broadcast_ss(a + (size_t)p * MR256 + i);
+            __m256 ai = _mm256_broadcast_ss(a_trans ? a + (size_t)p * lda + i : a + (size_t)i * lda + p);
             acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
             if (nv == 2) acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
         }
     }
-    __m256i mask[2] = {mask8(nr), mask8(nr - 8)};
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     UNROLL
     for (int i = 0; i < MR256; i++) { /* constant indices: the tile stays in registers */
@@ -269,14 +283,19 @@ static inline __attribute__((always_inline, target("avx2,fma"))) void tile256(
     }
 }
 
-__attribute__((target("avx2,fma"))) static void micro256(int kc, const float *a, const float *b,
+__attribute__((target("avx2,fma"))) static void micro256(bool a_trans, int kc, const float *a,
+                                                         int lda, const float *b, int ldb,
                                                          float *c, int ldc, int mr, int nr,
                                                          float alpha, float beta)
 {
-    if (nr > 8)
-        tile256(2, kc, a, b, c, ldc, mr, nr, alpha, beta);
+    if (a_trans && nr > 8)
+        tile256(2, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+    else if (a_trans)
+        tile256(1, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+    else if (nr > 8)
+        tile256(2, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
     else
-        tile256(1, kc, a, b, c, ldc, mr, nr, alpha, beta);
+        tile256(1, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
 }
 
 __attribute__((target("avx2,fma"))) static void gemm256(bp__trans ta, bp__trans tb, int m, int n,
