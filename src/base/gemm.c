@@ -58,11 +58,12 @@ void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha
  * In float32, where the core has AVX-512, the own kernel (gemm_x86.c) takes
  * the rest but forwards of fewer than 8 outputs: bench_gemm_x86
  * (docs/PERFORMANCE.md, "Training GEMM kernels (issue 25)") measured it at
- * 1.2-3x OpenBLAS's Haswell kernels on this library's training shapes (the
- * forward of 10 outputs included), but at 0.45x on a forward of 1 output (an
+ * 1.0-3x OpenBLAS's Haswell kernels on this library's training shapes (the
+ * forward of 10 outputs included), but at 0.45-0.65x on a forward of 1 output (an
  * 8x32 tile for one column), which stays OpenBLAS's (2 to 7 outputs are not
- * measured). On an AVX2 core its 6x16 kernel measured 0.8-1.1x OpenBLAS's:
- * everything is OpenBLAS's there, and in float64 everywhere. */
+ * measured). Its 6x16 AVX2 kernel measured 0.98-1.08x OpenBLAS's on whole
+ * steps (at 256 bits on that AVX-512 core): no clear win, so an AVX2 core
+ * keeps OpenBLAS for everything, and float64 does everywhere. */
 #ifdef BP_NO_BLAS
 /* Without BLAS every product takes the blocked kernel, gemv's single rows
  * too: its order of summation does not depend on the vector width (gemv's
