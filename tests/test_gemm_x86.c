@@ -7,7 +7,8 @@
  * leading dimensions past the width (whose padding must stay untouched);
  * row and column splits of one product give the same bits (the threads'
  * parts), and the AVX-512 and AVX2 paths give the same bits. A path this
- * core cannot run is printed as not run, not passed. */
+ * core or build cannot run is printed as not run, not passed (float64 and
+ * make BLAS=none have no own x86 kernel: there only "blas" runs). */
 #include "test.h"
 #include "internal.h"
 
@@ -126,7 +127,7 @@ static void test_choice(void)
     const char *env = getenv("BP_GEMM_ISA");
     printf("     the own kernel's path here: %s (BP_GEMM_ISA %s)\n", bp__gemm_isa_name(chosen),
            env ? env : "unset");
-#if defined(__x86_64__) && !defined(BP_REAL_DOUBLE)
+#if defined(__x86_64__) && !defined(BP_REAL_DOUBLE) && !defined(BP_NO_BLAS)
     __builtin_cpu_init();
     bool has512 = __builtin_cpu_supports("avx512f");
     bool has256 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -148,8 +149,12 @@ int main(void)
     for (int p = 0; p < NPATHS; p++) {
         current = paths[p];
         if (!bp__gemm_x86_isa_set(current)) {
-            printf("not run: path %s (%s)\n", bp__gemm_isa_name(current),
-                   TEST_DOUBLE ? "float64 takes OpenBLAS" : "this core cannot run it");
+#if defined(__x86_64__) && !defined(BP_REAL_DOUBLE) && !defined(BP_NO_BLAS)
+            const char *why = "this core cannot run it";
+#else
+            const char *why = "not in this build (float64, BLAS=none or not x86-64)";
+#endif
+            printf("not run: path %s (%s)\n", bp__gemm_isa_name(current), why);
             continue;
         }
         bp__gemm_x86_isa_set((bp__gemm_isa)-1);

@@ -108,8 +108,8 @@ void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha
 
 /* The library's own float32 GEMM for x86-64 (gemm_x86.c), bp__gemm's
  * contract: packed panels and an AVX-512 or AVX2 FMA micro-kernel, chosen at
- * run time (bp__gemm_x86_isa). Where it cannot run (no AVX2, float64, not
- * x86-64) it is bp__gemm. */
+ * run time (bp__gemm_x86_isa). Where it cannot run (no AVX2, float64, make
+ * BLAS=none, not x86-64) it is bp__gemm. */
 typedef enum bp__gemm_isa {
     BP__GEMM_ISA_BLAS,   /* the own kernel off: bp__gemm */
     BP__GEMM_ISA_AVX2,   /* 6 x 16 tile, 256-bit FMAs */

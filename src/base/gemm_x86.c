@@ -37,7 +37,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(BP_REAL_DOUBLE)
+/* Not in float64 (OpenBLAS's) nor in make BLAS=none, whose table never takes
+ * it (its point is one order of operations everywhere): no buffers there. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(BP_REAL_DOUBLE) && !defined(BP_NO_BLAS)
 #define HAVE_X86_KERNEL 1
 #include <immintrin.h>
 #endif
