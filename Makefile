@@ -227,11 +227,13 @@ conformance: deps
 
 # Speed beside PyTorch (bench/run.py) and inference beside onnxruntime
 # (bench/infer.py), as ratios; REPEATS=3 rounds by default. First the
-# library's own GEMM (BLAS=none's kernel) beside OpenBLAS (bench/bench_gemm.c).
+# library's own GEMM (BLAS=none's kernel) beside OpenBLAS (bench/bench_gemm.c),
+# then the training GEMM candidates of issue 25 (bench/bench_gemm_x86.c).
 bench: deps
 	$(MAKE) REAL=float bench-bin
 	build/float$(BLAS_SUFFIX)/bench/bench_peak
 	build/float$(BLAS_SUFFIX)/bench/bench_gemm $(or $(GEMM_ROUNDS),15)
+	build/float$(BLAS_SUFFIX)/bench/bench_gemm_x86 $(or $(CAND_ROUNDS),5)
 	/usr/bin/python3 bench/run.py build/float$(BLAS_SUFFIX) $(or $(REPEATS),3)
 	/usr/bin/python3 bench/infer.py build/float$(BLAS_SUFFIX) $(or $(REPEATS),3)
 	$(MAKE) python-libs
