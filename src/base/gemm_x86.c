@@ -17,7 +17,8 @@
  * A is read in place (an element broadcast per row and step), B too where
  * its rows are contiguous (dW, dA): packing both, as first written, left
  * the tabular model's step at 0.9-1.4x OpenBLAS's; in place it is 1.6-2.9x. Edges: the last rows of C, when m is not a
- * multiple of MR, take a zero-padded copy of their A rows (abuf); columns
+ * multiple of MR, take a zero-padded copy of their A rows (abuf) and a tile
+ * of just their rows; columns
  * past n are masked off in B's loads and C's loads and stores. The k blocks are a pure function of k (k split into equal blocks
  * of at most KC), so a row or column split of C over threads gives the same
  * bits (tests/test_gemm.c). Both ISAs sum each element of C in the same
@@ -169,9 +170,10 @@ static inline __attribute__((always_inline)) void blocked(
 #define MR512 8
 #define NR512 32
 
-/* The (8, 16 nv) tile; nv 1 for a panel of at most 16 columns. */
+/* The (rows, 16 nv) tile: rows 8 but for the last short row panel (whose
+ * rows past mr would be FMAs on zeros), nv 1 for at most 16 columns. */
 static inline __attribute__((always_inline, target("avx512f"))) void tile512(
-    int nv, bool a_trans, int kc, const float *a, int lda, const float *b, int ldb, float *c,
+    int rows, int nv, bool a_trans, int kc, const float *a, int lda, const float *b, int ldb, float *c,
     int ldc, int mr, int nr, float alpha, float beta)
 {
     __mmask16 mask[2];
@@ -179,14 +181,14 @@ static inline __attribute__((always_inline, target("avx512f"))) void tile512(
     mask[1] = (__mmask16)(nr >= 32 ? 0xffff : nr > 16 ? (1u << (nr - 16)) - 1 : 0);
     __m512 acc[MR512][2];
     UNROLL
-    for (int i = 0; i < MR512; i++)
+    for (int i = 0; i < rows; i++)
         for (int v = 0; v < 2; v++) acc[i][v] = _mm512_setzero_ps();
     for (int p = 0; p < kc; p++) {
         const float *bp = b + (size_t)p * ldb;
         __m512 b0 = _mm512_maskz_loadu_ps(mask[0], bp), b1 = b0;
         if (nv == 2) b1 = _mm512_maskz_loadu_ps(mask[1], bp + 16);
         UNROLL
-        for (int i = 0; i < MR512; i++) {
+        for (int i = 0; i < rows; i++) {
             __m512 ai = _mm512_set1_ps(a_trans ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p]);
             acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
             if (nv == 2) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
@@ -194,7 +196,7 @@ static inline __attribute__((always_inline, target("avx512f"))) void tile512(
     }
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     UNROLL
-    for (int i = 0; i < MR512; i++) { /* constant indices: the tile stays in registers */
+    for (int i = 0; i < rows; i++) { /* constant indices: the tile stays in registers */
         if (i >= mr) break;
         UNROLL
         for (int v = 0; v < nv; v++) {
@@ -209,19 +211,33 @@ static inline __attribute__((always_inline, target("avx512f"))) void tile512(
     }
 }
 
+/* A short row panel (mr < 8) is always the packed edge copy (a_trans). */
+#define EDGE512(R)                                                                         \
+    case R:                                                                                \
+        if (nr > 16)                                                                       \
+            tile512(R, 2, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);          \
+        else                                                                               \
+            tile512(R, 1, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);          \
+        return;
+
 __attribute__((target("avx512f"))) static void micro512(bool a_trans, int kc, const float *a,
                                                         int lda, const float *b, int ldb,
                                                         float *c, int ldc, int mr, int nr,
                                                         float alpha, float beta)
 {
+    switch (mr) {
+        EDGE512(1) EDGE512(2) EDGE512(3) EDGE512(4) EDGE512(5) EDGE512(6) EDGE512(7)
+    default:
+        break;
+    }
     if (a_trans && nr > 16)
-        tile512(2, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+        tile512(8, 2, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
     else if (a_trans)
-        tile512(1, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+        tile512(8, 1, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
     else if (nr > 16)
-        tile512(2, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+        tile512(8, 2, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
     else
-        tile512(1, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+        tile512(8, 1, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
 }
 
 __attribute__((target("avx512f"))) static void gemm512(bp__trans ta, bp__trans tb, int m, int n,
@@ -244,14 +260,14 @@ static inline __attribute__((always_inline, target("avx2,fma"))) __m256i mask8(i
 }
 
 static inline __attribute__((always_inline, target("avx2,fma"))) void tile256(
-    int nv, bool a_trans, int kc, const float *a, int lda, const float *b, int ldb, float *c,
+    int rows, int nv, bool a_trans, int kc, const float *a, int lda, const float *b, int ldb, float *c,
     int ldc, int mr, int nr, float alpha, float beta)
 {
     __m256i mask[2] = {mask8(nr), mask8(nr - 8)};
     bool full = nr >= 8 * nv; /* plain loads but on a ragged edge */
     __m256 acc[MR256][2];
     UNROLL
-    for (int i = 0; i < MR256; i++)
+    for (int i = 0; i < rows; i++)
         for (int v = 0; v < 2; v++) acc[i][v] = _mm256_setzero_ps();
     for (int p = 0; p < kc; p++) {
         const float *bp = b + (size_t)p * ldb;
@@ -262,7 +278,7 @@ static inline __attribute__((always_inline, target("avx2,fma"))) void tile256(
             b0 = _mm256_maskload_ps(bp, mask[0]), b1 = nv == 2 ? _mm256_maskload_ps(bp + 8, mask[1]) : b0;
         }
         UNROLL
-        for (int i = 0; i < MR256; i++) {
+        for (int i = 0; i < rows; i++) {
             __m256 ai = _mm256_broadcast_ss(a_trans ? a + (size_t)p * lda + i : a + (size_t)i * lda + p);
             acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
             if (nv == 2) acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
@@ -270,7 +286,7 @@ static inline __attribute__((always_inline, target("avx2,fma"))) void tile256(
     }
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     UNROLL
-    for (int i = 0; i < MR256; i++) { /* constant indices: the tile stays in registers */
+    for (int i = 0; i < rows; i++) { /* constant indices: the tile stays in registers */
         if (i >= mr) break;
         UNROLL
         for (int v = 0; v < nv; v++) {
@@ -285,19 +301,32 @@ static inline __attribute__((always_inline, target("avx2,fma"))) void tile256(
     }
 }
 
+#define EDGE256(R)                                                                         \
+    case R:                                                                                \
+        if (nr > 8)                                                                        \
+            tile256(R, 2, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);          \
+        else                                                                               \
+            tile256(R, 1, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);          \
+        return;
+
 __attribute__((target("avx2,fma"))) static void micro256(bool a_trans, int kc, const float *a,
                                                          int lda, const float *b, int ldb,
                                                          float *c, int ldc, int mr, int nr,
                                                          float alpha, float beta)
 {
+    switch (mr) {
+        EDGE256(1) EDGE256(2) EDGE256(3) EDGE256(4) EDGE256(5)
+    default:
+        break;
+    }
     if (a_trans && nr > 8)
-        tile256(2, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+        tile256(6, 2, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
     else if (a_trans)
-        tile256(1, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+        tile256(6, 1, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
     else if (nr > 8)
-        tile256(2, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+        tile256(6, 2, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
     else
-        tile256(1, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+        tile256(6, 1, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
 }
 
 __attribute__((target("avx2,fma"))) static void gemm256(bp__trans ta, bp__trans tb, int m, int n,
