@@ -145,6 +145,10 @@ static void test_choice(void)
 
 int main(void)
 {
+    /* As in the library, whose jobs call bp_threads before any GEMM: OpenBLAS
+     * (the "blas" path) on one thread; its own threads would trip
+     * ThreadSanitizer (tests/tsan.supp). */
+    (void)bp_threads();
     RUN(test_choice);
     for (int p = 0; p < NPATHS; p++) {
         current = paths[p];
