@@ -194,9 +194,19 @@ $(REF_BIN): tests/reference/driver.c $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(INC_ALL) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
 
-$(BUILD)/bench/%: bench/%.c bench/bench.h $(STATIC)
+$(BUILD)/bench/%: bench/%.c $(wildcard bench/*.h) $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(INC_ALL) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+
+# The GEMM candidates of issue 25 add libxsmm (libxsmm-dev) and BLIS
+# (libblis-dev) where their headers exist; the library never links them.
+# After LDLIBS: OpenBLAS keeps the cblas_sgemm that bp__gemm calls.
+CAND_XSMM := $(if $(wildcard /usr/include/libxsmm.h),-DBP_BENCH_LIBXSMM,)
+CAND_BLIS := $(if $(wildcard /usr/include/*/blis.h /usr/include/blis.h),-DBP_BENCH_BLIS,)
+$(BUILD)/bench/bench_gemm_x86: bench/bench_gemm_x86.c $(wildcard bench/*.h) $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CAND_XSMM) $(CAND_BLIS) $(INC_ALL) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) \
+	    $(LDLIBS) $(if $(CAND_XSMM),-lxsmm -ldl -lrt) $(if $(CAND_BLIS),-lblis)
 
 # Both precisions, then every test of each; the runner prints the totals.
 # With mpicc (the deps step installs OpenMPI) the MPI command of each is
@@ -217,11 +227,13 @@ conformance: deps
 
 # Speed beside PyTorch (bench/run.py) and inference beside onnxruntime
 # (bench/infer.py), as ratios; REPEATS=3 rounds by default. First the
-# library's own GEMM (BLAS=none's kernel) beside OpenBLAS (bench/bench_gemm.c).
+# library's own GEMM (BLAS=none's kernel) beside OpenBLAS (bench/bench_gemm.c),
+# then the training GEMM candidates of issue 25 (bench/bench_gemm_x86.c).
 bench: deps
 	$(MAKE) REAL=float bench-bin
 	build/float$(BLAS_SUFFIX)/bench/bench_peak
 	build/float$(BLAS_SUFFIX)/bench/bench_gemm $(or $(GEMM_ROUNDS),15)
+	build/float$(BLAS_SUFFIX)/bench/bench_gemm_x86 $(or $(CAND_ROUNDS),5)
 	/usr/bin/python3 bench/run.py build/float$(BLAS_SUFFIX) $(or $(REPEATS),3)
 	/usr/bin/python3 bench/infer.py build/float$(BLAS_SUFFIX) $(or $(REPEATS),3)
 	$(MAKE) python-libs

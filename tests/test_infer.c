@@ -57,7 +57,7 @@ static void forward_ref(bp_model *m, const bp_real *x, int n, double *out)
 static void both_paths(bp_model *m, const bp_real *x, int n, bp_real *fast, bp_real *gemm)
 {
     CHECK_OK(bp_model_predict(m, x, (size_t)n, n, fast));
-    bp__kernel_table_set((const bp__kernel_rule[]){{BP__PRODUCT_FORWARD, 0, 0, BP__KERNEL_BLAS}}, 1);
+    bp__kernel_table_set((const bp__kernel_rule[]){{BP__PRODUCT_FORWARD, 0, 0, BP__KERNEL_BLAS, 0}}, 1);
     CHECK_OK(bp_model_predict(m, x, (size_t)n, n, gemm));
     bp__kernel_table_set(NULL, 0);
 }

@@ -109,6 +109,29 @@ void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha
                   const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
                   bp_real *c, int ldc);
 
+/* The library's own float32 GEMM for x86-64 (gemm_x86.c), bp__gemm's
+ * contract: packed panels and an AVX-512 or AVX2 FMA micro-kernel, chosen at
+ * run time (bp__gemm_x86_isa). Where it cannot run (no AVX2, float64, make
+ * BLAS=none, not x86-64) it is bp__gemm. */
+typedef enum bp__gemm_isa {
+    BP__GEMM_ISA_BLAS,   /* the own kernel off: bp__gemm */
+    BP__GEMM_ISA_AVX2,   /* 6 x 16 tile, 256-bit FMAs */
+    BP__GEMM_ISA_AVX512, /* 8 x 32 tile, 512-bit FMAs */
+} bp__gemm_isa;
+void bp__gemm_x86(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
+                  const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
+                  bp_real *c, int ldc);
+/* The path bp__gemm_x86 takes: the widest the core supports, or the one the
+ * environment's BP_GEMM_ISA=avx512|avx2|blas names if the core supports it
+ * (read at the first call). */
+bp__gemm_isa bp__gemm_x86_isa(void);
+/* Test hook: forces a path (-1: back to the environment's and the core's
+ * choice); false, and no change, where the core cannot run it. Not for use
+ * while another thread computes. */
+bool bp__gemm_x86_isa_set(bp__gemm_isa isa);
+/* "blas", "avx2", "avx512". */
+const char *bp__gemm_isa_name(bp__gemm_isa isa);
+
 /* The matrix products of the library, each C (m, n) = op(A) op(B) with op(A)
  * (m, k) and op(B) (k, n), row-major, C overwritten. A layer's three: */
 typedef enum bp__product {
@@ -122,6 +145,7 @@ typedef enum bp__kernel {
     BP__KERNEL_BLAS,      /* bp__gemm */
     BP__KERNEL_GEMV_ROWS, /* bp__gemv_rows: W read once, in place (FORWARD only) */
     BP__KERNEL_BLOCKED,   /* bp__gemm_blocked, the library's own */
+    BP__KERNEL_X86,       /* bp__gemm_x86, the library's own for x86-64 (float32) */
     BP__KERNEL_COUNT
 } bp__kernel;
 
@@ -133,12 +157,15 @@ typedef enum bp__kernel {
 #endif
 
 /* One row of the table of which kernel serves which product and shape: it
- * matches `product` when m <= max_m and k >= min_k. The first row that
- * matches wins; a product no row matches takes BP__KERNEL_DEFAULT. */
+ * matches `product` when m <= max_m, k >= min_k and n >= min_n. The first
+ * row that matches wins; a product no row matches takes BP__KERNEL_DEFAULT.
+ * A BP__KERNEL_X86 row holds only where bp__gemm_x86 runs its AVX-512 path
+ * (on an AVX2 core OpenBLAS's Haswell kernels measured faster). */
 typedef struct bp__kernel_rule {
     bp__product product;
     int max_m, min_k;
     bp__kernel kernel;
+    int min_n;
 } bp__kernel_rule;
 
 /* The kernel the table gives for a product of this shape. A caller that

@@ -53,17 +53,33 @@ void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha
  * Zen 4, 1 thread), 784x256: gemv 15.2 us at 4 rows, 60.6 at 16, 241 at 64
  * against OpenBLAS's 14.1, 96.1 and 274; at 128 rows they meet. On short rows
  * (k = 20 or 64) the lane sums dominate and OpenBLAS is 1.4-4x faster from 4
- * rows up. Everything else is OpenBLAS's. */
+ * rows up.
+ *
+ * In float32, where the core has AVX-512, the own kernel (gemm_x86.c) takes
+ * the rest but forwards of fewer than 8 outputs: bench_gemm_x86
+ * (docs/PERFORMANCE.md, "Training GEMM kernels (issue 25)") measured it at
+ * 1.0-3x OpenBLAS's Haswell kernels on this library's training shapes (the
+ * forward of 10 outputs included), but at 0.45-0.65x on a forward of 1 output (an
+ * 8x32 tile for one column), which stays OpenBLAS's (2 to 7 outputs are not
+ * measured). Its 6x16 AVX2 kernel measured 0.98-1.08x OpenBLAS's on whole
+ * steps (at 256 bits on that AVX-512 core): no clear win, so an AVX2 core
+ * keeps OpenBLAS for everything, and float64 does everywhere. */
 #ifdef BP_NO_BLAS
 /* Without BLAS every product takes the blocked kernel, gemv's single rows
  * too: its order of summation does not depend on the vector width (gemv's
  * does), so a model gives the same bits on every machine (issue 24). The
  * empty table is one rule that no product matches. */
-static const bp__kernel_rule default_table[] = {{BP__PRODUCT_FORWARD, -1, 0, BP__KERNEL_BLOCKED}};
+static const bp__kernel_rule default_table[] = {{BP__PRODUCT_FORWARD, -1, 0, BP__KERNEL_BLOCKED, 0}};
 #else
+#define ANY_M 0x7fffffff
 static const bp__kernel_rule default_table[] = {
-    {BP__PRODUCT_FORWARD, 1, 0, BP__KERNEL_GEMV_ROWS},
-    {BP__PRODUCT_FORWARD, 64, 256, BP__KERNEL_GEMV_ROWS},
+    {BP__PRODUCT_FORWARD, 1, 0, BP__KERNEL_GEMV_ROWS, 0},
+    {BP__PRODUCT_FORWARD, 64, 256, BP__KERNEL_GEMV_ROWS, 0},
+#ifndef BP_REAL_DOUBLE
+    {BP__PRODUCT_FORWARD, ANY_M, 0, BP__KERNEL_X86, 8},
+    {BP__PRODUCT_WEIGHT_GRAD, ANY_M, 0, BP__KERNEL_X86, 0},
+    {BP__PRODUCT_INPUT_GRAD, ANY_M, 0, BP__KERNEL_X86, 0},
+#endif
 };
 #endif
 #define DEFAULT_RULES ((int)(sizeof default_table / sizeof *default_table))
@@ -79,10 +95,12 @@ void bp__kernel_table_set(const bp__kernel_rule *rules, int n)
 
 bp__kernel bp__kernel_for(bp__product p, int m, int n, int k)
 {
-    (void)n;
-    for (int i = 0; i < table_rules; i++)
-        if (table[i].product == p && m <= table[i].max_m && k >= table[i].min_k)
-            return table[i].kernel;
+    for (int i = 0; i < table_rules; i++) {
+        const bp__kernel_rule *r = &table[i];
+        if (r->product != p || m > r->max_m || k < r->min_k || n < r->min_n) continue;
+        if (r->kernel == BP__KERNEL_X86 && bp__gemm_x86_isa() != BP__GEMM_ISA_AVX512) continue;
+        return r->kernel;
+    }
     return BP__KERNEL_DEFAULT;
 }
 
@@ -96,6 +114,10 @@ void bp__product_run(bp__kernel kernel, bp__product p, int m, int n, int k, cons
     if (kernel == BP__KERNEL_GEMV_ROWS && p == BP__PRODUCT_FORWARD) {
         BP_ASSERT(lda == k && ldb == k);
         bp__gemv_rows(a, b, m, k, n, c, ldc);
+        return;
+    }
+    if (kernel == BP__KERNEL_X86) {
+        bp__gemm_x86(ta[p], tb[p], m, n, k, 1, a, lda, b, ldb, 0, c, ldc);
         return;
     }
 #endif

@@ -1,0 +1,414 @@
+/* gemm_x86.c - the library's own float32 GEMM for x86-64 (issue 25): packed
+ * panels and an FMA micro-kernel, AVX-512 (an 8 x 32 tile of C in 16 zmm
+ * accumulators) or AVX2 (6 x 16 in 12 ymm), chosen at run time by what the
+ * core supports. OpenBLAS on these machines runs its Haswell kernels
+ * (OPENBLAS_CORETYPE=Haswell), 256-bit wide even where the core has 512-bit
+ * FMA units; this kernel is not bound by that variable.
+ *
+ * C (m, n) = alpha op(A) op(B) + beta C, row-major, bp__gemm's contract.
+ * Blocking (Goto / BLIS), on the library's small training shapes with as
+ * little packing as it can:
+ *   for each block of NC columns of C          (jc)
+ *     for each block of kc steps of k          (pc)   op(B) = Bᵀ (the forward's W):
+ *                                                     pack (kc, NC) -> bbuf, L2
+ *       for each block of MC rows of C         (ic)
+ *         for each NR columns                  (jr)   B micro-panel (kc, NR), L1
+ *           for each MR rows                   (ir)   micro-kernel: C tile in registers
+ * A is read in place (an element broadcast per row and step), B too where
+ * its rows are contiguous (dW, dA): packing both, as first written, left
+ * the tabular model's step at 0.9-1.4x OpenBLAS's; in place it is 1.6-2.9x. Edges: the last rows of C, when m is not a
+ * multiple of MR, take a zero-padded copy of their A rows (abuf) and a tile
+ * of just their rows; columns
+ * past n are masked off in B's loads and C's loads and stores. The k blocks are a pure function of k (k split into equal blocks
+ * of at most KC), so a row or column split of C over threads gives the same
+ * bits (tests/test_gemm.c). Both ISAs sum each element of C in the same
+ * order, one FMA per step of k from the block's first, so the AVX-512 and
+ * AVX2 paths give the same bits too; OpenBLAS sums in another order.
+ *
+ * The packing buffers are static per thread (_Thread_local, as in
+ * gemm_blocked.c), sized at compile time (392 KiB): no allocation per call.
+ *
+ * BP_GEMM_ISA=avx512|avx2|blas (environment, read once) forces a path: the
+ * tests and benchmarks run each kind of core's path on one machine; "blas"
+ * turns the own kernel off (its products go to bp__gemm). A path the core
+ * cannot run is not taken (bp__gemm_x86_isa says which one is). */
+#include "base.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Not in float64 (OpenBLAS's) nor in make BLAS=none, whose table never takes
+ * it (its point is one order of operations everywhere): no buffers there. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(BP_REAL_DOUBLE) && !defined(BP_NO_BLAS)
+#define HAVE_X86_KERNEL 1
+#include <immintrin.h>
+#endif
+
+const char *bp__gemm_isa_name(bp__gemm_isa isa)
+{
+    static const char *const names[] = {"blas", "avx2", "avx512"};
+    return (unsigned)isa < 3 ? names[isa] : "?";
+}
+
+#ifdef HAVE_X86_KERNEL
+
+#define KC 256  /* steps of k per block: a (KC, 32) B micro-panel is 32 KiB, in L1 */
+#define MC 240  /* rows of C per block (a multiple of both MRs) */
+#define NC 384  /* columns of B packed at once (a multiple of both NRs): 384 KiB, in L2 */
+#define MR_MAX 8
+
+#ifdef BP__SINGLE_THREAD
+#define THREAD_LOCAL
+#else
+#define THREAD_LOCAL _Thread_local
+#endif
+
+static THREAD_LOCAL _Alignas(64) float abuf[MR_MAX * KC]; /* the last, short row panel, (kc, MR) */
+static THREAD_LOCAL _Alignas(64) float bbuf[KC * NC];     /* NR-column micro-panels, (kc, NR) each */
+
+/* abuf <- op(A)[i0 .. i0+mr, p0 .. p0+kc) as one (kc, mr_full) step-major
+ * panel, rows past mr zero: the last rows of C when m is not a multiple of
+ * the tile's (the full panels are read in place). */
+static inline __attribute__((always_inline)) void pack_a_edge(bp__trans ta, const float *a,
+                                                              int lda, int i0, int p0, int mr,
+                                                              int kc, int mr_full)
+{
+    for (int i = 0; i < mr_full; i++) {
+        if (i >= mr) {
+            for (int p = 0; p < kc; p++) abuf[p * mr_full + i] = 0;
+        } else if (ta == BP_NO_TRANS) {
+            const float *src = a + (size_t)(i0 + i) * lda + p0;
+            for (int p = 0; p < kc; p++) abuf[p * mr_full + i] = src[p];
+        } else {
+            const float *src = a + (size_t)p0 * lda + i0 + i;
+            for (int p = 0; p < kc; p++) abuf[p * mr_full + i] = src[(size_t)p * lda];
+        }
+    }
+}
+
+/* bbuf <- op(B)[p0 .. p0+kc, j0 .. j0+nc) for op(B) = Bᵀ (the forward's
+ * W: the panel's columns are rows of b) as micro-panels of nr_full columns,
+ * each (kc, nr_full) step-major, columns past nc zero. An op(B) of
+ * contiguous rows is read in place. */
+static inline __attribute__((always_inline)) void pack_bt(const float *b, int ldb, int p0, int j0,
+                                                          int kc, int nc, int nr_full)
+{
+    for (int jr = 0; jr < nc; jr += nr_full) {
+        float *dst = bbuf + (size_t)jr * kc;
+        int nr = nc - jr < nr_full ? nc - jr : nr_full;
+        for (int j = 0; j < nr_full; j++) {
+            if (j >= nr) {
+                for (int p = 0; p < kc; p++) dst[p * nr_full + j] = 0;
+            } else {
+                const float *src = b + (size_t)(j0 + jr + j) * ldb + p0;
+                for (int p = 0; p < kc; p++) dst[p * nr_full + j] = src[p];
+            }
+        }
+    }
+}
+
+/* The micro-kernel's contract: C[0 .. mr, 0 .. nr) (rows ldc apart) =
+ * alpha Σ_p op(A)[0 .. MR, p] op(B)[p, 0 .. nr) + beta C; beta 0 does not
+ * read C. op(A) element (i, p) is a[p lda + i] when a_trans (an A stored
+ * transposed, or the packed edge panel with lda = MR), else a[i lda + p];
+ * op(B) row p is b + p ldb (a packed panel with ldb = NR, or B in place),
+ * read only in its first nr columns. */
+typedef void (*micro_fn)(bool a_trans, int kc, const float *a, int lda, const float *b, int ldb,
+                         float *c, int ldc, int mr, int nr, float alpha, float beta);
+
+/* The blocked loops around a micro-kernel of (mr_full, nr_full), for each ISA
+ * compiled in that ISA's target (always_inline: the loops and packing take
+ * the caller's target). A is read in place but for a last short row panel;
+ * B in place when its rows are contiguous (dW, dA), packed when transposed
+ * (the forward's W). */
+static inline __attribute__((always_inline)) void blocked(
+    micro_fn kernel, int mr_full, int nr_full, bp__trans ta, bp__trans tb, int m, int n, int k,
+    float alpha, const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
+{
+    int kb = (k + KC - 1) / KC, kc = (k + kb - 1) / kb; /* equal k blocks: a function of k */
+    int m_full = m - m % mr_full;                       /* rows in full panels */
+    for (int jc = 0; jc < n; jc += NC) {
+        int nc = n - jc < NC ? n - jc : NC;
+        for (int pc = 0; pc < k; pc += kc) {
+            int kcur = k - pc < kc ? k - pc : kc;
+            float be = pc == 0 ? beta : 1;
+            if (tb == BP_TRANS) pack_bt(b, ldb, pc, jc, kcur, nc, nr_full);
+            if (m_full < m) pack_a_edge(ta, a, lda, m_full, pc, m - m_full, kcur, mr_full);
+            for (int ic = 0; ic < m; ic += MC) {
+                int mc = m - ic < MC ? m - ic : MC;
+                for (int jr = 0; jr < nc; jr += nr_full) {
+                    int nr = nc - jr < nr_full ? nc - jr : nr_full;
+                    const float *bp = tb == BP_TRANS ? bbuf + (size_t)jr * kcur
+                                                     : b + (size_t)pc * ldb + jc + jr;
+                    int ldbp = tb == BP_TRANS ? nr_full : ldb;
+                    float *cp = c + (size_t)ic * ldc + jc + jr;
+                    for (int ir = 0; ir < mc; ir += mr_full, cp += (size_t)mr_full * ldc) {
+                        int i = ic + ir;
+                        if (i < m_full) {
+                            const float *ap = ta == BP_TRANS ? a + (size_t)pc * lda + i
+                                                             : a + (size_t)i * lda + pc;
+                            kernel(ta == BP_TRANS, kcur, ap, lda, bp, ldbp, cp, ldc, mr_full, nr,
+                                   alpha, be);
+                        } else {
+                            kernel(true, kcur, abuf, mr_full, bp, ldbp, cp, ldc, m - i, nr, alpha,
+                                   be);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------- AVX-512 */
+
+/* Loops over the tile's registers unrolled: with a variable index the
+ * compiler keeps the tile in memory (a store per FMA: 30 GFLOP/s). */
+#define UNROLL _Pragma("GCC unroll 16")
+
+#define MR512 8
+#define NR512 32
+
+/* The (rows, 16 nv) tile: rows 8 but for the last short row panel (whose
+ * rows past mr would be FMAs on zeros), nv 1 for at most 16 columns. */
+static inline __attribute__((always_inline, target("avx512f"))) void tile512(
+    int rows, int nv, bool a_trans, int kc, const float *a, int lda, const float *b, int ldb, float *c,
+    int ldc, int mr, int nr, float alpha, float beta)
+{
+    __mmask16 mask[2];
+    mask[0] = (__mmask16)(nr >= 16 ? 0xffff : (1u << nr) - 1);
+    mask[1] = (__mmask16)(nr >= 32 ? 0xffff : nr > 16 ? (1u << (nr - 16)) - 1 : 0);
+    __m512 acc[MR512][2];
+    UNROLL
+    for (int i = 0; i < rows; i++)
+        for (int v = 0; v < 2; v++) acc[i][v] = _mm512_setzero_ps();
+    for (int p = 0; p < kc; p++) {
+        const float *bp = b + (size_t)p * ldb;
+        __m512 b0 = _mm512_maskz_loadu_ps(mask[0], bp), b1 = b0;
+        if (nv == 2) b1 = _mm512_maskz_loadu_ps(mask[1], bp + 16);
+        UNROLL
+        for (int i = 0; i < rows; i++) {
+            __m512 ai = _mm512_set1_ps(a_trans ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p]);
+            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+            if (nv == 2) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+        }
+    }
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    UNROLL
+    for (int i = 0; i < rows; i++) { /* constant indices: the tile stays in registers */
+        if (i >= mr) break;
+        UNROLL
+        for (int v = 0; v < nv; v++) {
+            float *row = c + (size_t)i * ldc + 16 * v;
+            __m512 r = alpha == 1 ? acc[i][v] : _mm512_mul_ps(va, acc[i][v]);
+            if (beta == 1)
+                r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mask[v], row));
+            else if (beta != 0)
+                r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], row), r);
+            _mm512_mask_storeu_ps(row, mask[v], r);
+        }
+    }
+}
+
+/* A short row panel (mr < 8) is always the packed edge copy (a_trans). */
+#define EDGE512(R)                                                                         \
+    case R:                                                                                \
+        if (nr > 16)                                                                       \
+            tile512(R, 2, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);          \
+        else                                                                               \
+            tile512(R, 1, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);          \
+        return;
+
+__attribute__((target("avx512f"))) static void micro512(bool a_trans, int kc, const float *a,
+                                                        int lda, const float *b, int ldb,
+                                                        float *c, int ldc, int mr, int nr,
+                                                        float alpha, float beta)
+{
+    switch (mr) {
+        EDGE512(1) EDGE512(2) EDGE512(3) EDGE512(4) EDGE512(5) EDGE512(6) EDGE512(7)
+    default:
+        break;
+    }
+    if (a_trans && nr > 16)
+        tile512(8, 2, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+    else if (a_trans)
+        tile512(8, 1, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+    else if (nr > 16)
+        tile512(8, 2, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+    else
+        tile512(8, 1, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+}
+
+__attribute__((target("avx512f"))) static void gemm512(bp__trans ta, bp__trans tb, int m, int n,
+                                                       int k, float alpha, const float *a,
+                                                       int lda, const float *b, int ldb,
+                                                       float beta, float *c, int ldc)
+{
+    blocked(micro512, MR512, NR512, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* ---------------------------------------------------------------- AVX2 */
+
+#define MR256 6
+#define NR256 16
+
+static inline __attribute__((always_inline, target("avx2,fma"))) __m256i mask8(int n)
+{
+    __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), iota); /* lanes j < n */
+}
+
+static inline __attribute__((always_inline, target("avx2,fma"))) void tile256(
+    int rows, int nv, bool a_trans, int kc, const float *a, int lda, const float *b, int ldb, float *c,
+    int ldc, int mr, int nr, float alpha, float beta)
+{
+    __m256i mask[2] = {mask8(nr), mask8(nr - 8)};
+    bool full = nr >= 8 * nv; /* plain loads but on a ragged edge */
+    __m256 acc[MR256][2];
+    UNROLL
+    for (int i = 0; i < rows; i++)
+        for (int v = 0; v < 2; v++) acc[i][v] = _mm256_setzero_ps();
+    for (int p = 0; p < kc; p++) {
+        const float *bp = b + (size_t)p * ldb;
+        __m256 b0, b1;
+        if (full) {
+            b0 = _mm256_loadu_ps(bp), b1 = nv == 2 ? _mm256_loadu_ps(bp + 8) : b0;
+        } else {
+            b0 = _mm256_maskload_ps(bp, mask[0]), b1 = nv == 2 ? _mm256_maskload_ps(bp + 8, mask[1]) : b0;
+        }
+        UNROLL
+        for (int i = 0; i < rows; i++) {
+            __m256 ai = _mm256_broadcast_ss(a_trans ? a + (size_t)p * lda + i : a + (size_t)i * lda + p);
+            acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+            if (nv == 2) acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+        }
+    }
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    UNROLL
+    for (int i = 0; i < rows; i++) { /* constant indices: the tile stays in registers */
+        if (i >= mr) break;
+        UNROLL
+        for (int v = 0; v < nv; v++) {
+            float *row = c + (size_t)i * ldc + 8 * v;
+            __m256 r = alpha == 1 ? acc[i][v] : _mm256_mul_ps(va, acc[i][v]);
+            if (beta == 1)
+                r = _mm256_add_ps(r, _mm256_maskload_ps(row, mask[v]));
+            else if (beta != 0)
+                r = _mm256_fmadd_ps(vb, _mm256_maskload_ps(row, mask[v]), r);
+            _mm256_maskstore_ps(row, mask[v], r);
+        }
+    }
+}
+
+#define EDGE256(R)                                                                         \
+    case R:                                                                                \
+        if (nr > 8)                                                                        \
+            tile256(R, 2, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);          \
+        else                                                                               \
+            tile256(R, 1, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);          \
+        return;
+
+__attribute__((target("avx2,fma"))) static void micro256(bool a_trans, int kc, const float *a,
+                                                         int lda, const float *b, int ldb,
+                                                         float *c, int ldc, int mr, int nr,
+                                                         float alpha, float beta)
+{
+    switch (mr) {
+        EDGE256(1) EDGE256(2) EDGE256(3) EDGE256(4) EDGE256(5)
+    default:
+        break;
+    }
+    if (a_trans && nr > 8)
+        tile256(6, 2, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+    else if (a_trans)
+        tile256(6, 1, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+    else if (nr > 8)
+        tile256(6, 2, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+    else
+        tile256(6, 1, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+}
+
+__attribute__((target("avx2,fma"))) static void gemm256(bp__trans ta, bp__trans tb, int m, int n,
+                                                        int k, float alpha, const float *a,
+                                                        int lda, const float *b, int ldb,
+                                                        float beta, float *c, int ldc)
+{
+    blocked(micro256, MR256, NR256, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* -------------------------------------------------------------- choice */
+
+static bp__gemm_isa supported(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return BP__GEMM_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return BP__GEMM_ISA_AVX2;
+    return BP__GEMM_ISA_BLAS;
+}
+
+/* -1: not resolved yet. Atomic: two threads may resolve it at once (to the
+ * same value). */
+static atomic_int chosen = -1;
+
+bp__gemm_isa bp__gemm_x86_isa(void)
+{
+    int isa = atomic_load_explicit(&chosen, memory_order_relaxed);
+    if (isa >= 0) return (bp__gemm_isa)isa;
+    bp__gemm_isa best = supported();
+    isa = best;
+    const char *env = getenv("BP_GEMM_ISA");
+    if (env)
+        for (int i = 0; i < 3; i++)
+            if (!strcmp(env, bp__gemm_isa_name((bp__gemm_isa)i)) && i <= (int)best) isa = i;
+    atomic_store_explicit(&chosen, isa, memory_order_relaxed);
+    return (bp__gemm_isa)isa;
+}
+
+bool bp__gemm_x86_isa_set(bp__gemm_isa isa)
+{
+    if ((int)isa < 0) {
+        atomic_store_explicit(&chosen, -1, memory_order_relaxed); /* back to auto */
+        return true;
+    }
+    if (isa > supported()) return false;
+    atomic_store_explicit(&chosen, (int)isa, memory_order_relaxed);
+    return true;
+}
+
+void bp__gemm_x86(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
+                  const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
+                  bp_real *c, int ldc)
+{
+    if (m <= 0 || n <= 0) return;
+    bp__gemm_isa isa = bp__gemm_x86_isa();
+    if (isa == BP__GEMM_ISA_BLAS || k <= 0 || alpha == 0) {
+        bp__gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    if (isa == BP__GEMM_ISA_AVX512)
+        gemm512(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else
+        gemm256(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+#else /* no x86-64 float kernel: the BLAS kernel under the same name */
+
+bp__gemm_isa bp__gemm_x86_isa(void)
+{
+    return BP__GEMM_ISA_BLAS;
+}
+
+bool bp__gemm_x86_isa_set(bp__gemm_isa isa)
+{
+    return (int)isa <= (int)BP__GEMM_ISA_BLAS;
+}
+
+void bp__gemm_x86(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
+                  const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,
+                  bp_real *c, int ldc)
+{
+    bp__gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+#endif
