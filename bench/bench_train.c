@@ -39,8 +39,21 @@ static void openblas_set_num_threads(int n) { (void)n; }
 
 /* Samples/s of the GEMMs alone: forward Z = A Wᵀ per layer, backward dW = dZᵀ A
  * per layer and dA = dZ W for all but the first layer (forward only when
- * !backward), on batches of `batch`, each one whole call to OpenBLAS with its
- * own `threads` threads. */
+ * !backward), on batches of `batch`, each one whole call: on 1 thread to the
+ * kernel the library's table picks for it (the own x86 kernel, gemv or
+ * OpenBLAS: what training runs), on more to OpenBLAS with its own `threads`
+ * threads. */
+static void product(int threads, bp__product p, int m, int n, int k, const bp_real *a, int lda,
+                    const bp_real *b, int ldb, bp_real *c, int ldc)
+{
+    static const bp__trans ta[] = {BP_NO_TRANS, BP_TRANS, BP_NO_TRANS};
+    static const bp__trans tb[] = {BP_TRANS, BP_NO_TRANS, BP_NO_TRANS};
+    if (threads == 1)
+        bp__product_run(bp__kernel_for(p, m, n, k), p, m, n, k, a, lda, b, ldb, c, ldc);
+    else
+        bp__gemm(ta[p], tb[p], m, n, k, 1, a, lda, b, ldb, 0, c, ldc);
+}
+
 static double gemm_only_rate(const bp_model_config *c, int batch, size_t n, int threads,
                              int backward)
 {
@@ -55,10 +68,10 @@ static double gemm_only_rate(const bp_model_config *c, int batch, size_t n, int 
     for (size_t b = 0; b < batches; b++)
         for (int l = 0; l < c->n_layers; l++) {
             int in = c->sizes[l], out = c->sizes[l + 1];
-            bp__gemm(BP_NO_TRANS, BP_TRANS, batch, out, in, 1, a, in, w, in, 0, z, out);
+            product(threads, BP__PRODUCT_FORWARD, batch, out, in, a, in, w, in, z, out);
             if (!backward) continue;
-            bp__gemm(BP_TRANS, BP_NO_TRANS, out, in, batch, 1, z, out, a, in, 0, dw, in);
-            if (l) bp__gemm(BP_NO_TRANS, BP_NO_TRANS, batch, in, out, 1, z, out, w, in, 0, a, in);
+            product(threads, BP__PRODUCT_WEIGHT_GRAD, out, in, batch, z, out, a, in, dw, in);
+            if (l) product(threads, BP__PRODUCT_INPUT_GRAD, batch, in, out, z, out, w, in, a, in);
         }
     double rate = (double)(batches * batch) / (now() - t0);
     openblas_set_num_threads(1); /* as the library keeps it */
