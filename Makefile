@@ -288,11 +288,11 @@ $(EMB)/demo.elf: examples/embedded/main.c $(EMB)/fm.c $(EMB)/images.h
 	    -o $@ $< $(EMB)/fm.c -lm
 
 # bench.elf: the M4's DSP path (SMLAD); bench-portable.elf: the portable C on the same core.
-$(EMB)/bench.elf: examples/embedded/bench.c $(EMB)/fm.c $(EMB)/fmf.c $(EMB)/images.h
+$(EMB)/bench.elf: examples/embedded/bench.c examples/embedded/icount.h $(EMB)/fm.c $(EMB)/fmf.c $(EMB)/images.h
 	$(ARM_CC) $(ARM_M4) -Os -Wall -Wextra -Werror -I$(EMB) $(ARM_LINK) \
 	    -o $@ $< $(EMB)/fm.c $(EMB)/fmf.c -lm
 
-$(EMB)/bench-portable.elf: examples/embedded/bench.c $(EMB)/fm.c $(EMB)/fmf.c $(EMB)/images.h
+$(EMB)/bench-portable.elf: examples/embedded/bench.c examples/embedded/icount.h $(EMB)/fm.c $(EMB)/fmf.c $(EMB)/images.h
 	$(ARM_CC) $(ARM_M4) -U__ARM_FEATURE_DSP -Os -Wall -Wextra -Werror -I$(EMB) $(ARM_LINK) \
 	    -o $@ $< $(EMB)/fm.c $(EMB)/fmf.c -lm
 
@@ -353,7 +353,7 @@ $(EMB)/train-demo-m4.elf: examples/embedded/train_demo.c $(EMB)/train_data.h $(E
 	    $(ARM_LINK) -Wl,--gc-sections -Wl,-Map=$(EMB)/train-demo-m4.map -o $@ $< \
 	    $(EMB)/core-m4/libbackprop-core.a -lm
 
-$(EMB)/train-bench-m4.elf: examples/embedded/train_bench.c $(EMB)/core-m4/libbackprop-core.a
+$(EMB)/train-bench-m4.elf: examples/embedded/train_bench.c examples/embedded/icount.h $(EMB)/core-m4/libbackprop-core.a
 	$(ARM_CC) $(ARM_M4) -std=c11 -Os -ffp-contract=off -Wall -Wextra -Werror -Iinclude -Isrc/base \
 	    -DBP_NO_THREADS -DBP_NO_BLAS $(ARM_LINK) -Wl,--gc-sections -o $@ $< $(EMB)/core-m4/libbackprop-core.a -lm
 

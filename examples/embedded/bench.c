@@ -10,27 +10,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010) /* SysTick control */
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014) /* reload */
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018) /* current (counts down) */
-
-static uint32_t start(void)
-{
-    SYST_RVR = 0xFFFFFF, SYST_CVR = 0, SYST_CSR = 5; /* processor clock, enabled */
-    return SYST_CVR;
-}
-
-static uint32_t ticks_since(uint32_t t0) { return (t0 - SYST_CVR) & 0xFFFFFF; }
-
-/* 2 instructions per iteration: subs, bne. */
-static void spin(uint32_t n) { __asm__ volatile("1: subs %0, %0, #1\n bne 1b" : "+r"(n) : : "cc"); }
+#include "icount.h"
 
 int main(void)
 {
     const double macs = 784.0 * 64 + 64.0 * 10;
-    uint32_t t = start();
-    spin(100000);
-    double per_tick = 200000.0 / ticks_since(t);
+    double per_tick = instructions_per_tick();
+    uint32_t t;
     float x[fm_INPUTS], y[fm_OUTPUTS];
     int8_t xq[fm_INPUTS], yq[fm_OUTPUTS];
     for (int k = 0; k < fm_INPUTS; k++) x[k] = images[0][k];

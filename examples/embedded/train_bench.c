@@ -16,20 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010) /* SysTick control */
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014) /* reload */
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018) /* current (counts down) */
-
-static uint32_t start(void)
-{
-    SYST_RVR = 0xFFFFFF, SYST_CVR = 0, SYST_CSR = 5; /* processor clock, enabled */
-    return SYST_CVR;
-}
-
-static uint32_t ticks_since(uint32_t t0) { return (t0 - SYST_CVR) & 0xFFFFFF; }
-
-/* 2 instructions per iteration: subs, bne. */
-static void spin(uint32_t n) { __asm__ volatile("1: subs %0, %0, #1\n bne 1b" : "+r"(n) : : "cc"); }
+#include "icount.h"
 
 #define CHECK(call)                                                                   \
     do {                                                                              \
@@ -71,10 +58,8 @@ int main(void)
     bp_epoch_stats st;
     CHECK(bp_trainer_epoch(t, h, y, B, &st)); /* the workspace, allocated once */
 
+    double per_tick = instructions_per_tick(), macs = (double)B * H * K;
     uint32_t t0 = start();
-    spin(100000);
-    double per_tick = 200000.0 / ticks_since(t0), macs = (double)B * H * K;
-    t0 = start();
     CHECK(bp_model_forward(m, h, B, NULL));
     double fwd = ticks_since(t0) * per_tick;
     t0 = start();
