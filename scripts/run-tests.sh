@@ -2,6 +2,9 @@
 # Runs every test program of each build directory given, then every
 # tests/*.py and tests/*.sh once per build (with BP_BUILD set to it), adds up
 # their "cases: P ok, F failed" lines and ends with "N passed, N failed".
+# A build given as DIR:c runs its test programs only (make test SANITIZE=1's
+# double-san: the scripts drive the same C through the CLI and ctypes, and
+# run in float-san; CI's time).
 # A program that dies before its summary counts as one failure.
 # A script whose first lines hold "run-tests: once, unsanitized" tests what
 # the sanitizers do not see (WebAssembly, qemu, its own builds): it runs only
@@ -17,7 +20,7 @@ passed=0; failed=0
 # at each exit (for threads still running to report) would add a second to
 # every command the shell and Python tests run, and make test_crash_safety.py's
 # kills aimed at a save land after it; the library's workers are idle by then.
-case " $* " in *-tsan[/\ ]*)
+case " $* " in *-tsan[/\ :]*)
     export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp die_after_fork=0 atexit_sleep_ms=0 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" ;;
 esac
 run_one() {  # label, command...
@@ -41,18 +44,21 @@ run_one() {  # label, command...
     fi
     printf '%-40s %s [%ds]\n' "$label" "$line" $((SECONDS - start))
 }
-for build in "$@"; do
+first=${1:-}; first=${first%:c}
+for arg in "$@"; do
+    build=${arg%:c}
     for t in "$build"/tests/test_*; do
         [ -x "$t" ] || continue
         run_one "$(basename "$build")/$(basename "$t")" timeout 900 "$t"
     done
+    [ "$arg" = "$build" ] || continue
     for s in tests/*.py tests/*.sh; do
         [ -f "$s" ] || continue
         if head -n 30 "$s" | grep -q 'run-tests: once, unsanitized'; then
             case "$build" in
                 *-san|*-tsan|*-san/|*-tsan/) continue ;;
             esac
-            [ "$build" = "$1" ] || continue
+            [ "$build" = "$first" ] || continue
         fi
         case "$s" in *.py) interp=/usr/bin/python3 ;; *) interp=bash ;; esac
         run_one "$(basename "$build")/$(basename "$s")" env BP_BUILD="$build" timeout 900 "$interp" "$s"
