@@ -67,8 +67,11 @@ TEST_BUILDS_0 := build/float$(BLAS_SUFFIX) build/double$(BLAS_SUFFIX)
 # AddressSanitizer: float32's whole suite, float64's test programs (:c); the
 # scripts drive the same C through the CLI and ctypes (CI time)
 TEST_BUILDS_1 := build/float$(BLAS_SUFFIX)-san build/double$(BLAS_SUFFIX)-san:c
-# ThreadSanitizer runs the suite once, in float32: the pool and its locks are the same code in both precisions (CI time)
-TEST_BUILDS_thread := build/float$(BLAS_SUFFIX)-tsan
+# ThreadSanitizer runs float32's test programs (:c): they hold every threaded
+# path (two application threads, 1-2 pool threads, split products); the pool and
+# its locks are the same code in both precisions, and the scripts run
+# single-threaded CLI paths that TSan made 9 minutes long (CI time)
+TEST_BUILDS_thread := build/float$(BLAS_SUFFIX)-tsan:c
 
 CC       ?= cc
 # The library is the same either way; only cli/ talks to MPI (cli/dist_mpi.c
