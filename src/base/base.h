@@ -159,8 +159,8 @@ typedef enum bp__kernel {
 /* One row of the table of which kernel serves which product and shape: it
  * matches `product` when m <= max_m, k >= min_k and n >= min_n. The first
  * row that matches wins; a product no row matches takes BP__KERNEL_DEFAULT.
- * A BP__KERNEL_X86 row holds only where bp__gemm_x86 runs its AVX-512 path
- * (on an AVX2 core OpenBLAS's Haswell kernels measured faster). */
+ * A BP__KERNEL_X86 row holds only where bp__gemm_x86 runs its own code (a
+ * core with AVX2 and FMA, BP_GEMM_ISA not blas); elsewhere OpenBLAS serves. */
 typedef struct bp__kernel_rule {
     bp__product product;
     int max_m, min_k;

@@ -55,15 +55,17 @@ void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha
  * (k = 20 or 64) the lane sums dominate and OpenBLAS is 1.4-4x faster from 4
  * rows up.
  *
- * In float32, where the core has AVX-512, the own kernel (gemm_x86.c) takes
+ * In float32, where the core has AVX2 and FMA, the own kernel (gemm_x86.c) takes
  * the rest but forwards of fewer than 8 outputs: bench_gemm_x86
  * (docs/PERFORMANCE.md, "Training GEMM kernels (issue 25)") measured it at
  * 1.0-3x OpenBLAS's Haswell kernels on this library's training shapes (the
  * forward of 10 outputs included), but at 0.45-0.65x on a forward of 1 output (an
  * 8x32 tile for one column), which stays OpenBLAS's (2 to 7 outputs are not
  * measured). Its 6x16 AVX2 kernel measured 0.98-1.08x OpenBLAS's on whole
- * steps (at 256 bits on that AVX-512 core): no clear win, so an AVX2 core
- * keeps OpenBLAS for everything, and float64 does everywhere. */
+ * steps (at 256 bits on that AVX-512 core): no loss, and it gives the AVX-512
+ * path's bits (the sums' order is a function of k alone), so an AVX2 core takes
+ * it too and a model trains to the same bits on every x86-64 core with AVX2.
+ * float64 stays OpenBLAS's everywhere. */
 #ifdef BP_NO_BLAS
 /* Without BLAS every product takes the blocked kernel, gemv's single rows
  * too: its order of summation does not depend on the vector width (gemv's
@@ -98,7 +100,7 @@ bp__kernel bp__kernel_for(bp__product p, int m, int n, int k)
     for (int i = 0; i < table_rules; i++) {
         const bp__kernel_rule *r = &table[i];
         if (r->product != p || m > r->max_m || k < r->min_k || n < r->min_n) continue;
-        if (r->kernel == BP__KERNEL_X86 && bp__gemm_x86_isa() != BP__GEMM_ISA_AVX512) continue;
+        if (r->kernel == BP__KERNEL_X86 && bp__gemm_x86_isa() == BP__GEMM_ISA_BLAS) continue;
         return r->kernel;
     }
     return BP__KERNEL_DEFAULT;
