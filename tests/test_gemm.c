@@ -217,9 +217,9 @@ static void test_kernel_table(void)
     CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 1, 10, 20) == BP__KERNEL_BLOCKED, "restored");
     return;
 #endif
-    /* The own x86 kernel where its AVX-512 path runs (float32), else BLAS. */
-    bp__kernel own = !TEST_DOUBLE && bp__gemm_x86_isa() == BP__GEMM_ISA_AVX512 ? BP__KERNEL_X86
-                                                                                : BP__KERNEL_BLAS;
+    /* The own x86 kernel where it runs (float32, AVX2 and FMA), else BLAS. */
+    bp__kernel own = !TEST_DOUBLE && bp__gemm_x86_isa() != BP__GEMM_ISA_BLAS ? BP__KERNEL_X86
+                                                                             : BP__KERNEL_BLAS;
     CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 1, 10, 20) == BP__KERNEL_GEMV_ROWS, "1 row");
     CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 64, 256, 784) == BP__KERNEL_GEMV_ROWS, "64 x 784");
     CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 65, 256, 784) == own, "65 x 784");
@@ -228,8 +228,12 @@ static void test_kernel_table(void)
     CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 128, 1, 64) == BP__KERNEL_BLAS, "1 output");
     CHECK(bp__kernel_for(BP__PRODUCT_WEIGHT_GRAD, 1, 256, 784) == own, "dW");
     CHECK(bp__kernel_for(BP__PRODUCT_INPUT_GRAD, 1, 784, 256) == own, "dA");
-    if (bp__gemm_x86_isa_set(BP__GEMM_ISA_AVX2)) { /* an AVX2 core keeps OpenBLAS */
-        CHECK(bp__kernel_for(BP__PRODUCT_WEIGHT_GRAD, 1, 256, 784) == BP__KERNEL_BLAS, "dW, avx2");
+    if (!TEST_DOUBLE && bp__gemm_x86_isa_set(BP__GEMM_ISA_AVX2)) { /* an AVX2 core: the own kernel too */
+        CHECK(bp__kernel_for(BP__PRODUCT_WEIGHT_GRAD, 1, 256, 784) == BP__KERNEL_X86, "dW, avx2");
+        bp__gemm_x86_isa_set((bp__gemm_isa)-1);
+    }
+    if (bp__gemm_x86_isa_set(BP__GEMM_ISA_BLAS)) { /* BP_GEMM_ISA=blas: OpenBLAS everywhere */
+        CHECK(bp__kernel_for(BP__PRODUCT_WEIGHT_GRAD, 1, 256, 784) == BP__KERNEL_BLAS, "dW, blas");
         bp__gemm_x86_isa_set((bp__gemm_isa)-1);
     }
     const bp__kernel_rule blas_only[] = {{BP__PRODUCT_FORWARD, 0, 0, BP__KERNEL_BLAS, 0}};
