@@ -64,7 +64,7 @@ void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha
  * measured). Its 6x16 AVX2 kernel measured 0.98-1.08x OpenBLAS's on whole
  * steps (at 256 bits on that AVX-512 core): no loss, and it gives the AVX-512
  * path's bits (the sums' order is a function of k alone), so an AVX2 core takes
- * it too and a model trains to the same bits on every x86-64 core with AVX2.
+ * it too: its products give the same bits on every x86-64 core with AVX2.
  * float64 stays OpenBLAS's everywhere. */
 #ifdef BP_NO_BLAS
 /* Without BLAS every product takes the blocked kernel, gemv's single rows
