@@ -357,7 +357,8 @@ bp_status bp_model_predict(bp_model *m, const bp_real *x, size_t n, int batch, b
 /* The input of the last train_layers layers: x (n, inputs), already
  * normalized as for bp_model_predict, through the layers before them into
  * out (n, sizes[n_layers - train_layers]), `batch` rows at a time (<= 0:
- * 256). train_layers 0 or n_layers: out is a copy of x. What a trainer with
+ * 256). train_layers 0 or n_layers: out is a copy of x; outside 0 ..
+ * n_layers: BP_ERR_INVALID. What a trainer with
  * bp_train_config.features takes as x. Allocates nothing once the model's
  * workspace holds `batch` rows (a trainer's first epoch reserves its batch). */
 bp_status bp_model_features(bp_model *m, int train_layers, const bp_real *x, size_t n, int batch,

@@ -302,6 +302,9 @@ static void test_features_train_like_inputs(void)
     bp_real copy[N * IN];
     CHECK_OK(bp_model_features(a, 0, X, N, 7, copy));
     CHECK(memcmp(copy, X, sizeof copy) == 0, "train_layers 0: features are not the inputs");
+    CHECK(bp_model_features(a, 5, X, N, 7, copy) == BP_ERR_INVALID &&
+              strstr(bp_last_error(), "train_layers = 5"), "5 of 4 layers: %s", bp_last_error());
+    CHECK(bp_model_features(a, -1, X, N, 7, copy) == BP_ERR_INVALID, "-1 layers accepted");
     free(flash);
     bp_model_free(a);
     bp_model_free(b);

@@ -337,7 +337,11 @@ bp_status bp__model_forward_from(bp_model *m, int from, const bp_real *x, int ba
 bp_status bp_model_features(bp_model *m, int train_layers, const bp_real *x, size_t n, int batch,
                             bp_real *out)
 {
-    int L = m->cfg.n_layers, F = train_layers > 0 && train_layers < L ? L - train_layers : 0;
+    int L = m->cfg.n_layers;
+    if (train_layers < 0 || train_layers > L)
+        return bp__fail(BP_ERR_INVALID, "features: train_layers = %d, must be 0 .. %d (the model's layers)",
+                        train_layers, L);
+    int F = train_layers > 0 && train_layers < L ? L - train_layers : 0;
     int in = bp_model_inputs(m), width = m->cfg.sizes[F];
     if (batch <= 0) batch = 256;
     if (F == 0) { /* nothing is frozen: the features are the inputs */
