@@ -10,23 +10,28 @@
  * little packing as it can:
  *   for each block of NC columns of C          (jc)
  *     for each block of kc steps of k          (pc)   op(B) = Bᵀ (the forward's W):
- *                                                     pack (kc, NC) -> bbuf, L2
- *       for each block of MC rows of C         (ic)
+ *                                                     pack (kc, NC) -> bbuf, L2, by
+ *                                                     16 x 16 (8 x 8) register transposes
+ *       for each block of 30 row tiles         (t0)   A rows, L2
  *         for each NR columns                  (jr)   B micro-panel (kc, NR), L1
- *           for each MR rows                   (ir)   micro-kernel: C tile in registers
+ *           for each row tile                  (t)    micro-kernel: C tile in registers
  * A is read in place (an element broadcast per row and step), B too where
  * its rows are contiguous (dW, dA): packing both, as first written, left
- * the tabular model's step at 0.9-1.4x OpenBLAS's; in place it is 1.6-2.9x. Edges: the last rows of C, when m is not a
- * multiple of MR, take a zero-padded copy of their A rows (abuf) and a tile
- * of just their rows; columns
- * past n are masked off in B's loads and C's loads and stores. The k blocks are a pure function of k (k split into equal blocks
+ * the tabular model's step at 0.9-1.4x OpenBLAS's; in place it is 1.6-2.9x.
+ * Rows: m is cut into ceil(m / MR) tiles of equal height (m = 10: 5 + 5), each
+ * read in place: an 8 + 2 cut left the 2-row tile 4 independent sums, too few
+ * for two FMA pipes of 4-cycle latency (dW of a 10-output layer: 62 -> 108
+ * GFLOP/s). Columns past n are masked off in B's loads and C's loads and
+ * stores. The k blocks are a pure function of k (k split into equal blocks
  * of at most KC), so a row or column split of C over threads gives the same
  * bits (tests/test_gemm.c). Both ISAs sum each element of C in the same
  * order, one FMA per step of k from the block's first, so the AVX-512 and
- * AVX2 paths give the same bits too; OpenBLAS sums in another order.
+ * AVX2 paths give the same bits too, and so does any cut into tiles;
+ * OpenBLAS sums in another order. (A software prefetch of A's rows ahead
+ * measured slower on the forward: 110 -> 98 GFLOP/s.)
  *
  * The packing buffers are static per thread (_Thread_local, as in
- * gemm_blocked.c), sized at compile time (392 KiB): no allocation per call.
+ * gemm_blocked.c), sized at compile time (384 KiB): no allocation per call.
  *
  * BP_GEMM_ISA=avx512|avx2|blas (environment, read once) forces a path: the
  * tests and benchmarks run each kind of core's path on one machine; "blas"
@@ -54,9 +59,8 @@ const char *bp__gemm_isa_name(bp__gemm_isa isa)
 #ifdef HAVE_X86_KERNEL
 
 #define KC 256  /* steps of k per block: a (KC, 32) B micro-panel is 32 KiB, in L1 */
-#define MC 240  /* rows of C per block (a multiple of both MRs) */
 #define NC 384  /* columns of B packed at once (a multiple of both NRs): 384 KiB, in L2 */
-#define MR_MAX 8
+#define TILES_PER_BLOCK 30 /* row tiles swept per B micro-panel: at most 240 rows of A, in L2 */
 
 #ifdef BP__SINGLE_THREAD
 #define THREAD_LOCAL
@@ -64,96 +68,71 @@ const char *bp__gemm_isa_name(bp__gemm_isa isa)
 #define THREAD_LOCAL _Thread_local
 #endif
 
-static THREAD_LOCAL _Alignas(64) float abuf[MR_MAX * KC]; /* the last, short row panel, (kc, MR) */
-static THREAD_LOCAL _Alignas(64) float bbuf[KC * NC];     /* NR-column micro-panels, (kc, NR) each */
-
-/* abuf <- op(A)[i0 .. i0+mr, p0 .. p0+kc) as one (kc, mr_full) step-major
- * panel, rows past mr zero: the last rows of C when m is not a multiple of
- * the tile's (the full panels are read in place). */
-static inline __attribute__((always_inline)) void pack_a_edge(bp__trans ta, const float *a,
-                                                              int lda, int i0, int p0, int mr,
-                                                              int kc, int mr_full)
-{
-    for (int i = 0; i < mr_full; i++) {
-        if (i >= mr) {
-            for (int p = 0; p < kc; p++) abuf[p * mr_full + i] = 0;
-        } else if (ta == BP_NO_TRANS) {
-            const float *src = a + (size_t)(i0 + i) * lda + p0;
-            for (int p = 0; p < kc; p++) abuf[p * mr_full + i] = src[p];
-        } else {
-            const float *src = a + (size_t)p0 * lda + i0 + i;
-            for (int p = 0; p < kc; p++) abuf[p * mr_full + i] = src[(size_t)p * lda];
-        }
-    }
-}
+static THREAD_LOCAL _Alignas(64) float bbuf[KC * NC]; /* NR-column micro-panels, (kc, NR) each */
 
 /* bbuf <- op(B)[p0 .. p0+kc, j0 .. j0+nc) for op(B) = Bᵀ (the forward's
  * W: the panel's columns are rows of b) as micro-panels of nr_full columns,
  * each (kc, nr_full) step-major, columns past nc zero. An op(B) of
- * contiguous rows is read in place. */
-static inline __attribute__((always_inline)) void pack_bt(const float *b, int ldb, int p0, int j0,
-                                                          int kc, int nc, int nr_full)
+ * contiguous rows is read in place. `transpose` packs a (16, nr_full)
+ * piece of a panel, rows of b to columns, in the caller's ISA; the steps of
+ * k past the last whole 16 are copied one by one. */
+typedef void (*transpose_fn)(const float *src, int ld, float *dst, int nr_full, int rows);
+
+static inline __attribute__((always_inline)) void pack_bt(transpose_fn transpose, const float *b,
+                                                          int ldb, int p0, int j0, int kc, int nc,
+                                                          int nr_full)
 {
     for (int jr = 0; jr < nc; jr += nr_full) {
         float *dst = bbuf + (size_t)jr * kc;
         int nr = nc - jr < nr_full ? nc - jr : nr_full;
-        for (int j = 0; j < nr_full; j++) {
-            if (j >= nr) {
-                for (int p = 0; p < kc; p++) dst[p * nr_full + j] = 0;
-            } else {
-                const float *src = b + (size_t)(j0 + jr + j) * ldb + p0;
-                for (int p = 0; p < kc; p++) dst[p * nr_full + j] = src[p];
-            }
-        }
+        const float *src = b + (size_t)(j0 + jr) * ldb + p0;
+        int p = 0;
+        for (; p + 16 <= kc; p += 16) transpose(src + p, ldb, dst + (size_t)p * nr_full, nr_full, nr);
+        for (int j = 0; j < nr_full; j++)
+            for (int q = p; q < kc; q++) dst[q * nr_full + j] = j < nr ? src[(size_t)j * ldb + q] : 0;
     }
 }
 
 /* The micro-kernel's contract: C[0 .. mr, 0 .. nr) (rows ldc apart) =
- * alpha Σ_p op(A)[0 .. MR, p] op(B)[p, 0 .. nr) + beta C; beta 0 does not
+ * alpha Σ_p op(A)[0 .. mr, p] op(B)[p, 0 .. nr) + beta C; beta 0 does not
  * read C. op(A) element (i, p) is a[p lda + i] when a_trans (an A stored
- * transposed, or the packed edge panel with lda = MR), else a[i lda + p];
- * op(B) row p is b + p ldb (a packed panel with ldb = NR, or B in place),
- * read only in its first nr columns. */
+ * transposed), else a[i lda + p]; op(B) row p is b + p ldb (a packed panel
+ * with ldb = NR, or B in place), read only in its first nr columns. */
 typedef void (*micro_fn)(bool a_trans, int kc, const float *a, int lda, const float *b, int ldb,
                          float *c, int ldc, int mr, int nr, float alpha, float beta);
 
-/* The blocked loops around a micro-kernel of (mr_full, nr_full), for each ISA
- * compiled in that ISA's target (always_inline: the loops and packing take
- * the caller's target). A is read in place but for a last short row panel;
- * B in place when its rows are contiguous (dW, dA), packed when transposed
- * (the forward's W). */
+/* The blocked loops around a micro-kernel of at most (mr_max, nr_full), for
+ * each ISA compiled in that ISA's target (always_inline: the loops and
+ * packing take the caller's target). A is read in place, in row tiles of
+ * equal height (m = 10 is two tiles of 5, not 8 + 2: a tile of few rows has
+ * too few independent sums to keep the FMA units busy); B in place when its
+ * rows are contiguous (dW, dA), packed when transposed (the forward's W). */
 static inline __attribute__((always_inline)) void blocked(
-    micro_fn kernel, int mr_full, int nr_full, bp__trans ta, bp__trans tb, int m, int n, int k,
-    float alpha, const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
+    micro_fn kernel, transpose_fn transpose, int mr_max, int nr_full, bp__trans ta, bp__trans tb,
+    int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb, float beta,
+    float *c, int ldc)
 {
     int kb = (k + KC - 1) / KC, kc = (k + kb - 1) / kb; /* equal k blocks: a function of k */
-    int m_full = m - m % mr_full;                       /* rows in full panels */
+    int tiles = (m + mr_max - 1) / mr_max;               /* tile t: rows [t m / tiles, (t+1) m / tiles) */
     for (int jc = 0; jc < n; jc += NC) {
         int nc = n - jc < NC ? n - jc : NC;
         for (int pc = 0; pc < k; pc += kc) {
             int kcur = k - pc < kc ? k - pc : kc;
             float be = pc == 0 ? beta : 1;
-            if (tb == BP_TRANS) pack_bt(b, ldb, pc, jc, kcur, nc, nr_full);
-            if (m_full < m) pack_a_edge(ta, a, lda, m_full, pc, m - m_full, kcur, mr_full);
-            for (int ic = 0; ic < m; ic += MC) {
-                int mc = m - ic < MC ? m - ic : MC;
+            if (tb == BP_TRANS) pack_bt(transpose, b, ldb, pc, jc, kcur, nc, nr_full);
+            for (int t0 = 0; t0 < tiles; t0 += TILES_PER_BLOCK) {
+                int t1 = tiles - t0 < TILES_PER_BLOCK ? tiles : t0 + TILES_PER_BLOCK;
                 for (int jr = 0; jr < nc; jr += nr_full) {
                     int nr = nc - jr < nr_full ? nc - jr : nr_full;
                     const float *bp = tb == BP_TRANS ? bbuf + (size_t)jr * kcur
                                                      : b + (size_t)pc * ldb + jc + jr;
                     int ldbp = tb == BP_TRANS ? nr_full : ldb;
-                    float *cp = c + (size_t)ic * ldc + jc + jr;
-                    for (int ir = 0; ir < mc; ir += mr_full, cp += (size_t)mr_full * ldc) {
-                        int i = ic + ir;
-                        if (i < m_full) {
-                            const float *ap = ta == BP_TRANS ? a + (size_t)pc * lda + i
-                                                             : a + (size_t)i * lda + pc;
-                            kernel(ta == BP_TRANS, kcur, ap, lda, bp, ldbp, cp, ldc, mr_full, nr,
-                                   alpha, be);
-                        } else {
-                            kernel(true, kcur, abuf, mr_full, bp, ldbp, cp, ldc, m - i, nr, alpha,
-                                   be);
-                        }
+                    for (int t = t0; t < t1; t++) {
+                        int i = (int)((long)t * m / tiles), rows = (int)((long)(t + 1) * m / tiles) - i;
+                        const float *ap = ta == BP_TRANS ? a + (size_t)pc * lda + i
+                                                         : a + (size_t)i * lda + pc;
+                        kernel(ta == BP_TRANS, kcur, ap, lda, bp, ldbp,
+                               c + (size_t)i * ldc + jc + jr, ldc, rows, nr, alpha, be);
                     }
                 }
             }
@@ -211,13 +190,17 @@ static inline __attribute__((always_inline, target("avx512f"))) void tile512(
     }
 }
 
-/* A short row panel (mr < 8) is always the packed edge copy (a_trans). */
-#define EDGE512(R)                                                                         \
+/* A tile of mr rows: rows as a constant, so that the tile stays in registers. */
+#define ROWS512(R)                                                                         \
     case R:                                                                                \
-        if (nr > 16)                                                                       \
+        if (a_trans && nr > 16)                                                            \
             tile512(R, 2, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);          \
-        else                                                                               \
+        else if (a_trans)                                                                  \
             tile512(R, 1, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);          \
+        else if (nr > 16)                                                                  \
+            tile512(R, 2, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);         \
+        else                                                                               \
+            tile512(R, 1, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);         \
         return;
 
 __attribute__((target("avx512f"))) static void micro512(bool a_trans, int kc, const float *a,
@@ -226,18 +209,50 @@ __attribute__((target("avx512f"))) static void micro512(bool a_trans, int kc, co
                                                         float alpha, float beta)
 {
     switch (mr) {
-        EDGE512(1) EDGE512(2) EDGE512(3) EDGE512(4) EDGE512(5) EDGE512(6) EDGE512(7)
-    default:
-        break;
+        ROWS512(1) ROWS512(2) ROWS512(3) ROWS512(4) ROWS512(5) ROWS512(6) ROWS512(7) ROWS512(8)
+    default: BP_ASSERT(0);
     }
-    if (a_trans && nr > 16)
-        tile512(8, 2, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
-    else if (a_trans)
-        tile512(8, 1, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
-    else if (nr > 16)
-        tile512(8, 2, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
-    else
-        tile512(8, 1, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+}
+
+/* dst (16, nr_full) <- the first 16 steps of `rows` rows of b (ld apart),
+ * transposed: 16 x 16 blocks in registers (unpack 32-bit, then 64-bit
+ * pairs, then 128-bit lanes twice); rows past `rows` are zeros. */
+__attribute__((target("avx512f"))) static void transpose512(const float *src, int ld, float *dst,
+                                                            int nr_full, int rows)
+{
+    for (int j0 = 0; j0 < nr_full; j0 += 16) {
+        __m512 r[16], t[16];
+        UNROLL
+        for (int j = 0; j < 16; j++)
+            r[j] = j0 + j < rows ? _mm512_loadu_ps(src + (size_t)(j0 + j) * ld) : _mm512_setzero_ps();
+        UNROLL
+        for (int j = 0; j < 16; j += 2) {
+            t[j] = _mm512_unpacklo_ps(r[j], r[j + 1]);
+            t[j + 1] = _mm512_unpackhi_ps(r[j], r[j + 1]);
+        }
+        UNROLL
+        for (int j = 0; j < 16; j += 4) {
+            __m512d t0 = _mm512_castps_pd(t[j]), t1 = _mm512_castps_pd(t[j + 1]);
+            __m512d t2 = _mm512_castps_pd(t[j + 2]), t3 = _mm512_castps_pd(t[j + 3]);
+            r[j] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+            r[j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+            r[j + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+            r[j + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+        }
+        UNROLL
+        for (int h = 0; h < 16; h += 8)
+            for (int j = 0; j < 4; j++) {
+                t[h + j] = _mm512_shuffle_f32x4(r[h + j], r[h + j + 4], 0x88);
+                t[h + j + 4] = _mm512_shuffle_f32x4(r[h + j], r[h + j + 4], 0xdd);
+            }
+        UNROLL
+        for (int j = 0; j < 8; j++) {
+            r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
+            r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
+        }
+        UNROLL
+        for (int q = 0; q < 16; q++) _mm512_storeu_ps(dst + (size_t)q * nr_full + j0, r[q]);
+    }
 }
 
 __attribute__((target("avx512f"))) static void gemm512(bp__trans ta, bp__trans tb, int m, int n,
@@ -245,7 +260,7 @@ __attribute__((target("avx512f"))) static void gemm512(bp__trans ta, bp__trans t
                                                        int lda, const float *b, int ldb,
                                                        float beta, float *c, int ldc)
 {
-    blocked(micro512, MR512, NR512, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    blocked(micro512, transpose512, MR512, NR512, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 /* ---------------------------------------------------------------- AVX2 */
@@ -301,12 +316,16 @@ static inline __attribute__((always_inline, target("avx2,fma"))) void tile256(
     }
 }
 
-#define EDGE256(R)                                                                         \
+#define ROWS256(R)                                                                         \
     case R:                                                                                \
-        if (nr > 8)                                                                        \
+        if (a_trans && nr > 8)                                                             \
             tile256(R, 2, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);          \
-        else                                                                               \
+        else if (a_trans)                                                                  \
             tile256(R, 1, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);          \
+        else if (nr > 8)                                                                   \
+            tile256(R, 2, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);         \
+        else                                                                               \
+            tile256(R, 1, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);         \
         return;
 
 __attribute__((target("avx2,fma"))) static void micro256(bool a_trans, int kc, const float *a,
@@ -315,18 +334,44 @@ __attribute__((target("avx2,fma"))) static void micro256(bool a_trans, int kc, c
                                                          float alpha, float beta)
 {
     switch (mr) {
-        EDGE256(1) EDGE256(2) EDGE256(3) EDGE256(4) EDGE256(5)
-    default:
-        break;
+        ROWS256(1) ROWS256(2) ROWS256(3) ROWS256(4) ROWS256(5) ROWS256(6)
+    default: BP_ASSERT(0);
     }
-    if (a_trans && nr > 8)
-        tile256(6, 2, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
-    else if (a_trans)
-        tile256(6, 1, true, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
-    else if (nr > 8)
-        tile256(6, 2, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
-    else
-        tile256(6, 1, false, kc, a, lda, b, ldb, c, ldc, mr, nr, alpha, beta);
+}
+
+/* transpose512's contract, 8 x 8 blocks (unpack 32-bit, 64-bit, then 128-bit lanes). */
+__attribute__((target("avx2,fma"))) static void transpose256(const float *src, int ld, float *dst,
+                                                             int nr_full, int rows)
+{
+    for (int q0 = 0; q0 < 16; q0 += 8)
+        for (int j0 = 0; j0 < nr_full; j0 += 8) {
+            __m256 r[8], t[8];
+            UNROLL
+            for (int j = 0; j < 8; j++)
+                r[j] = j0 + j < rows ? _mm256_loadu_ps(src + (size_t)(j0 + j) * ld + q0)
+                                     : _mm256_setzero_ps();
+            UNROLL
+            for (int j = 0; j < 8; j += 2) {
+                t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);
+                t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);
+            }
+            UNROLL
+            for (int j = 0; j < 8; j += 4) {
+                __m256d t0 = _mm256_castps_pd(t[j]), t1 = _mm256_castps_pd(t[j + 1]);
+                __m256d t2 = _mm256_castps_pd(t[j + 2]), t3 = _mm256_castps_pd(t[j + 3]);
+                r[j] = _mm256_castpd_ps(_mm256_unpacklo_pd(t0, t2));
+                r[j + 1] = _mm256_castpd_ps(_mm256_unpackhi_pd(t0, t2));
+                r[j + 2] = _mm256_castpd_ps(_mm256_unpacklo_pd(t1, t3));
+                r[j + 3] = _mm256_castpd_ps(_mm256_unpackhi_pd(t1, t3));
+            }
+            UNROLL
+            for (int j = 0; j < 4; j++) {
+                t[j] = _mm256_permute2f128_ps(r[j], r[j + 4], 0x20);
+                t[j + 4] = _mm256_permute2f128_ps(r[j], r[j + 4], 0x31);
+            }
+            UNROLL
+            for (int q = 0; q < 8; q++) _mm256_storeu_ps(dst + (size_t)(q0 + q) * nr_full + j0, t[q]);
+        }
 }
 
 __attribute__((target("avx2,fma"))) static void gemm256(bp__trans ta, bp__trans tb, int m, int n,
@@ -334,7 +379,7 @@ __attribute__((target("avx2,fma"))) static void gemm256(bp__trans ta, bp__trans 
                                                         int lda, const float *b, int ldb,
                                                         float beta, float *c, int ldc)
 {
-    blocked(micro256, MR256, NR256, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    blocked(micro256, transpose256, MR256, NR256, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 /* -------------------------------------------------------------- choice */
