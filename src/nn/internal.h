@@ -30,6 +30,9 @@ double bp__loss(bp_loss loss, const bp_real *a, const bp_real *z, const bp_real 
  * [eps, 1 - eps] (bp_train_config.prob_clip); the other losses as bp__loss. */
 double bp__loss_clipped(bp_loss loss, const bp_real *a, const bp_real *z, const bp_real *y,
                         int rows, int cols, double eps);
+/* e^x for x <= 0 (0 below -708), double arithmetic alone, within 2 ulp: the
+ * cross-entropy's exps, vectorized (loss.c). */
+double bp__exp_nonpos(double x);
 /* dJ/dA for MSE, or dJ/dZ for the fused BCE/XENT (both (a - y) / count),
  * written into d (rows, cols), for a loss that is the mean over mean_rows
  * samples (rows, or more when these rows are one shard of a larger batch). */
