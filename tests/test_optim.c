@@ -328,8 +328,8 @@ static void slow_side(void *ctx)
 static void test_split_update_matches_one_thread(void)
 {
     enum { IN = 300, H = 200, OUT = 70, STEPS2 = 3 };
-    const bp__block blocks[] = {{0, H, IN}, {H * IN, H, 1}, {H * IN + H, OUT, H},
-                                {H * IN + H + OUT * H, OUT, 1}};
+    const bp__block blocks[] = {{0, H, IN, true}, {H * IN, H, 1, false},
+                                {H * IN + H, OUT, H, true}, {H * IN + H + OUT * H, OUT, 1, false}};
     const size_t n = H * IN + H + OUT * H + OUT;
     bp_real *w[2], *g = malloc(n * sizeof *g);
     for (int kind = 0; kind < BP_OPTIM_COUNT_; kind++) {
@@ -347,7 +347,7 @@ static void test_split_update_matches_one_thread(void)
             for (int v = 0; v < 2; v++) {
                 for (size_t i = 0; i < n; i++) g[i] = (bp_real)(0.01 * (double)((i * 7 + t) % 101) - 0.5);
                 bp_set_threads(v ? 2 : 1);
-                CHECK_OK(v ? bp__optim_step_blocks(o[1], w[1], g, blocks, 4, &side)
+                CHECK_OK(v ? bp__optim_step_blocks(o[1], w[1], g, blocks, 4, &side, NULL)
                            : bp_optim_step(o[0], w[0], g));
             }
         }
@@ -359,7 +359,7 @@ static void test_split_update_matches_one_thread(void)
                   "%s: state %s differs", bp_optim_name(c.kind), bp_optim_state_name(o[0], sl));
         g[n / 2] = NAN;
         bp_set_threads(2);
-        CHECK(bp__optim_step_blocks(o[1], w[1], g, blocks, 4, &side) == BP_ERR_NUMERIC,
+        CHECK(bp__optim_step_blocks(o[1], w[1], g, blocks, 4, &side, NULL) == BP_ERR_NUMERIC,
               "%s: a NaN gradient was accepted", bp_optim_name(c.kind));
         bp_set_threads(1);
         CHECK(runs == STEPS2, "%s: the side job ran for a refused step", bp_optim_name(c.kind));
