@@ -479,15 +479,16 @@ static void sq_feed(sq_sum *a, const bp_real *g, const bp_real *w, bp_real c, si
     for (size_t i = 0, k; i < len; p += k, i += k) {
         k = len - i;
         if (a->exact || p >= full) { /* the exact way, or the tail */
-            double tail = a->tail;
+            double tail = a->tail, w2 = 0; /* two chains of adds, side by side */
             if (p < full && k > full - p) k = full - p; /* exact: up to its tail */
             for (size_t t = 0; t < k; t++) {
                 bp_real x = l2 ? g[i + t] + c * w[i + t] : g[i + t];
-                if (l2 && !a->exact) a->w2[(p + t) % LANES] += (double)w[i + t] * w[i + t];
+                if (l2) w2 += (double)w[i + t] * w[i + t];
                 if (p < full) a->total[(p + t) % EXACT_LANES] += (double)x * x;
                 else tail += (double)x * x;
             }
             a->tail = tail;
+            if (!a->exact) a->w2[0] += w2;
             continue;
         }
         if (k > full - p) k = full - p;
