@@ -14,6 +14,8 @@
  *   make up SAMPLES samples (rounded up), and the rate is over all of them.
  *   The training accuracy is not counted (bp_train_config.skip_accuracy), as
  *   nothing prints it; BENCH_COUNT_ACCURACY=1 counts it, to measure its cost.
+ *   BENCH_L2=A trains with bp_train_config.l2 = A (scikit-learn's alpha, as
+ *   the Python estimators set it; default 0: none), to measure its cost.
  *
  * Prints one line per repeat, "train <samples/s> predict <samples/s>", the last
  * one followed by "roofline <samples/s> predict_roofline <samples/s> rss_mb <MB>":
@@ -186,6 +188,7 @@ int main(int argc, char **argv)
     bp_train_config tc = bp_train_config_default();
     tc.batch_size = batch;
     tc.skip_accuracy = !getenv("BENCH_COUNT_ACCURACY"); /* the accuracy is not printed */
+    tc.l2 = getenv("BENCH_L2") ? atof(getenv("BENCH_L2")) : 0;
     if (bp_model_create(&m, &mc) || bp_optim_create(&o, &oc, bp_model_param_count(m)) ||
         bp_trainer_create(&t, m, o, &tc)) {
         fprintf(stderr, "bench_train: %s\n", bp_last_error());

@@ -537,7 +537,9 @@ typedef struct bp_train_config {
     /* L2 penalty on the weights, not the biases (scikit-learn's alpha): a batch
      * of r rows adds (l2 / 2r) sum W^2 to its loss and (l2 / r) W to the weight
      * gradient, after the reduction across shards. 0 (default): none. Unlike
-     * bp_optim_config.weight_decay it scales with the batch and spares biases. */
+     * bp_optim_config.weight_decay it scales with the batch and spares biases.
+     * A training step folds the term into the optimizer's passes, so after it
+     * bp_model_grads need not hold it (bp_trainer_objective's gradient does). */
     double l2;
     /* > 0: the loss reported for bce, bce_sum and xent (not its gradient) is
      * computed from the probabilities clipped to [prob_clip, 1 - prob_clip],

@@ -13,6 +13,11 @@
  *                                    layers' outputs computed one sample at a
  *                                    time (bp_model_features), trained with
  *                                    bp_train_config.features; equals ft
+ *   l2 E <loss bits> <all weights>   6-16-8-3 trained in full with
+ *                                    bp_train_config.l2, weight decay and
+ *                                    clipping (the device's core writes l2's
+ *                                    g + c w in the norm pass, the host's folds
+ *                                    it into the passes: optim.c)
  *   gradcheck max_rel R norm_rel N   the library's gradcheck (6-5-3 tanh, softmax)
  * Everything, data included, is computed from the library's seeded rng:
  * no input file. main returns 0 when every call succeeded. */
@@ -175,6 +180,34 @@ static int pretrain_then_finetune(void)
     return 0;
 }
 
+static int l2_weight_decay_clip(void)
+{
+    static bp_real x[N * IN], y[N * K];
+    bp_model_config mc = classifier();
+    bp_optim_config oc = bp_optim_config_default(BP_OPTIM_ADAM);
+    oc.lr = 0.01, oc.weight_decay = 1e-3, oc.clip_norm = 0.3;
+    bp_train_config tc = bp_train_config_default();
+    tc.batch_size = 8;
+    tc.seed = 3;
+    tc.l2 = 0.05;
+    bp_model *m = NULL;
+    bp_optim *o = NULL;
+    bp_trainer *t = NULL;
+    bp_epoch_stats st = {0};
+    make_data(x, y, N, 11, 0);
+    CHECK(bp_model_create(&m, &mc));
+    CHECK(bp_optim_create(&o, &oc, bp_model_param_count(m)));
+    CHECK(bp_trainer_create(&t, m, o, &tc));
+    for (int e = 1; e <= 20; e++) {
+        CHECK(bp_trainer_epoch(t, x, y, N, &st));
+        print_bits("l2", e, st.loss, bp_model_params(m), bp_model_param_count(m));
+    }
+    bp_trainer_free(t);
+    bp_optim_free(o);
+    bp_model_free(m);
+    return 0;
+}
+
 static int gradcheck(void)
 {
     static bp_real x[5 * IN], y[5 * K];
@@ -213,6 +246,8 @@ int main(void)
     int bad = xor_from_scratch();
     bp_arena_reset(&arena);
     if (!bad) bad = pretrain_then_finetune();
+    bp_arena_reset(&arena);
+    if (!bad) bad = l2_weight_decay_clip();
     bp_arena_reset(&arena);
     if (!bad) bad = gradcheck();
     printf("done\n");

@@ -7,9 +7,11 @@ and for a Cortex-M4F (hard float) and a Cortex-M3 (soft float) against the
 bare-metal core of `make embedded-core` (arm-none-eabi-gcc, picolibc), run
 under qemu-system-arm (mps2-an386, mps2-an385) with semihosting. It prints the
 weights' bits after every epoch of the notes' XOR from its seed, of a
-6-16-8-3 classifier trained in full, and of that model's last layer
-fine-tuned with its first two layers borrowed read-only; then the library's
-gradcheck. Checked: every weight of every epoch is the same float on the three
+6-16-8-3 classifier trained in full, of that model's last layer
+fine-tuned with its first two layers borrowed read-only, and of the classifier
+trained with bp_train_config.l2, weight decay and clipping (the device's -Os
+core writes l2's term into the gradient, the host's folds it into the
+optimizer's passes: optim.c); then the library's gradcheck. Checked: every weight of every epoch is the same float on the three
 (bit for bit); the epoch's reported loss, a double summed through libm's
 double log/exp (glibc against picolibc), within 1e-14 relative; XOR learned;
 the M4F's gradcheck below 1e-3 (max and norm relative error, float32); no
@@ -58,7 +60,7 @@ def epochs(text):
     rows, other = {}, []
     for line in text.splitlines():
         f = line.split()
-        if len(f) > 3 and f[0] in ("xor", "pre", "ft", "ftf") and f[1].isdigit():
+        if len(f) > 3 and f[0] in ("xor", "pre", "ft", "ftf", "l2") and f[1].isdigit():
             rows[(f[0], int(f[1]))] = (struct.unpack(">d", bytes.fromhex(f[2]))[0], f[3:])
         else:
             other.append(line)
@@ -70,8 +72,8 @@ def compare(name, host, dev):
     dr, dother = dev
     same = sum(1 for k in hr if k in dr and dr[k][1] == hr[k][1])
     first = next((k for k in sorted(hr) if k not in dr or dr[k][1] != hr[k][1]), None)
-    result("%s: weights after each of %d epochs (xor, pre-train, fine-tune, on features) equal the "
-           "host's bit for bit" % (name, len(hr)), len(hr) == len(dr) and same == len(hr) and len(hr) == 210,
+    result("%s: weights after each of %d epochs (xor, pre-train, fine-tune, on features, l2) equal "
+           "the host's bit for bit" % (name, len(hr)), len(hr) == len(dr) and same == len(hr) and len(hr) == 230,
            "%d of %d equal; first difference at %s: %s against %s" %
            (same, len(hr), first, dr.get(first, (0, ["missing"]))[1][:6], hr.get(first, (0, []))[1][:6]))
     worst = max(abs(dr[k][0] - hr[k][0]) / max(abs(hr[k][0]), 1e-300) for k in hr if k in dr)

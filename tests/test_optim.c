@@ -328,8 +328,8 @@ static void slow_side(void *ctx)
 static void test_split_update_matches_one_thread(void)
 {
     enum { IN = 300, H = 200, OUT = 70, STEPS2 = 3 };
-    const bp__block blocks[] = {{0, H, IN}, {H * IN, H, 1}, {H * IN + H, OUT, H},
-                                {H * IN + H + OUT * H, OUT, 1}};
+    const bp__block blocks[] = {{0, H, IN, true}, {H * IN, H, 1, false},
+                                {H * IN + H, OUT, H, true}, {H * IN + H + OUT * H, OUT, 1, false}};
     const size_t n = H * IN + H + OUT * H + OUT;
     bp_real *w[2], *g = malloc(n * sizeof *g);
     for (int kind = 0; kind < BP_OPTIM_COUNT_; kind++) {
@@ -347,7 +347,7 @@ static void test_split_update_matches_one_thread(void)
             for (int v = 0; v < 2; v++) {
                 for (size_t i = 0; i < n; i++) g[i] = (bp_real)(0.01 * (double)((i * 7 + t) % 101) - 0.5);
                 bp_set_threads(v ? 2 : 1);
-                CHECK_OK(v ? bp__optim_step_blocks(o[1], w[1], g, blocks, 4, &side)
+                CHECK_OK(v ? bp__optim_step_blocks(o[1], w[1], g, blocks, 4, &side, NULL)
                            : bp_optim_step(o[0], w[0], g));
             }
         }
@@ -359,7 +359,7 @@ static void test_split_update_matches_one_thread(void)
                   "%s: state %s differs", bp_optim_name(c.kind), bp_optim_state_name(o[0], sl));
         g[n / 2] = NAN;
         bp_set_threads(2);
-        CHECK(bp__optim_step_blocks(o[1], w[1], g, blocks, 4, &side) == BP_ERR_NUMERIC,
+        CHECK(bp__optim_step_blocks(o[1], w[1], g, blocks, 4, &side, NULL) == BP_ERR_NUMERIC,
               "%s: a NaN gradient was accepted", bp_optim_name(c.kind));
         bp_set_threads(1);
         CHECK(runs == STEPS2, "%s: the side job ran for a refused step", bp_optim_name(c.kind));
@@ -428,6 +428,100 @@ static void test_decay_fused_matches_separate_pass(void)
     for (int v = 0; v < 2; v++) free(w[v]), free(g[v]);
 }
 
+/* The trainer's l2 (bp__l2_step) is folded into the step's passes. It must
+ * give the bits of the separate pass it replaced, done here by hand on a
+ * copy: g += c w on the penalized blocks, then the same step without l2 on
+ * the same blocks and thread count. Every kind and variant, weight decay and
+ * clipping on and off, 1 and 2 threads (a flat buffer long enough that the
+ * norm splits too), blocks whose ends fall inside rows and BLOCKs of the
+ * norm's lanes; gradients near 1e19, where the norm's float lanes overflow
+ * and it sums the exact way. The check gets Σ w² of the penalized blocks;
+ * when it refuses, nothing is updated, and the status is its own. */
+typedef struct {
+    double w2;
+    int calls;
+    bool refuse;
+} l2_seen;
+
+static bp_status l2_check(void *ctx, double w2)
+{
+    l2_seen *s = ctx;
+    s->w2 = w2, s->calls++;
+    return s->refuse ? bp__fail(BP_ERR_NUMERIC, "loss is %g", INFINITY) : BP_OK;
+}
+
+static void test_l2_folded_matches_separate_pass(void)
+{
+    enum { IN = 700, H = 301, OUT = 7, STEPS3 = 3 };
+    const bp__block blocks[] = {{0, H, IN, true}, {H * IN, H, 1, false},
+                                {H * IN + H, OUT, H, true}, {H * IN + H + OUT * H, OUT, 1, false}};
+    const size_t n = H * IN + H + OUT * H + OUT; /* 213,115: 10 n flops split the norm */
+    bp_real *w[2], *g[2];
+    for (int v = 0; v < 2; v++) w[v] = malloc(n * sizeof(bp_real)), g[v] = malloc(n * sizeof(bp_real));
+    const bp_real c = (bp_real)(0.37 / 64);
+    for (int kind = 0; kind < BP_OPTIM_COUNT_; kind++)
+        for (int variant = 0; variant < 16; variant++)
+            for (int threads = 1; threads <= 2; threads++) {
+                bp_optim_config oc = bp_optim_config_default((bp_optim_kind)kind);
+                oc.weight_decay = variant & 1 ? 0.01 : 0;
+                oc.clip_norm = variant & 2 ? 0.5 : 0;
+                bool alt = variant & 4, huge = variant & 8;
+                oc.step_in_velocity = alt && (kind == BP_OPTIM_MOMENTUM || kind == BP_OPTIM_NESTEROV);
+                oc.eps_inside_sqrt = alt && kind == BP_OPTIM_ADAM;
+                oc.folded_bias_correction = alt && kind == BP_OPTIM_ADAMW;
+                if (kind == BP_OPTIM_RMSPROP && alt) oc.momentum = 0.5;
+                if (huge) oc.lr = 1e-30, oc.clip_norm = variant & 2 ? 1e18 : 0;
+                bp_optim *o[2];
+                CHECK_OK(bp_optim_create(&o[0], &oc, n));
+                CHECK_OK(bp_optim_create(&o[1], &oc, n));
+                if (!o[0] || !o[1]) return;
+                for (int v = 0; v < 2; v++)
+                    for (size_t i = 0; i < n; i++) w[v][i] = (bp_real)(0.002 * (double)(i % 499) - 0.45);
+                char what[128];
+                snprintf(what, sizeof what, "%s wd=%g clip=%g variant %d, %d threads",
+                         bp_optim_name(oc.kind), oc.weight_decay, oc.clip_norm, variant, threads);
+                bp_set_threads(threads);
+                for (int t = 1; t <= STEPS3; t++) {
+                    for (size_t i = 0; i < n; i++)
+                        g[0][i] = g[1][i] = (bp_real)((huge ? 1e17 : 0.01) * (double)((i * 13 + 5 * t) % 97) - 0.47);
+                    double want = 0;
+                    for (int b = 0; b < 4; b++)
+                        for (size_t i = blocks[b].off; blocks[b].penalized && i < blocks[b].off + blocks[b].rows * blocks[b].cols; i++) {
+                            want += (double)w[1][i] * w[1][i];
+                            g[1][i] += c * w[1][i];
+                        }
+                    l2_seen seen = {0};
+                    bp__l2_step l2 = {c, l2_check, &seen};
+                    CHECK_OK(bp__optim_step_blocks(o[0], w[0], g[0], blocks, 4, NULL, &l2));
+                    CHECK_OK(bp__optim_step_blocks(o[1], w[1], g[1], blocks, 4, NULL, NULL));
+                    CHECK(seen.calls == 1 && fabs(seen.w2 - want) <= (TEST_DOUBLE ? 1e-12 : 1e-7) * want,
+                          "%s: check called %d times with sum w^2 %.17g, want %.17g", what, seen.calls,
+                          seen.w2, want);
+                    CHECK(bp_optim_last_grad_norm(o[0]) == bp_optim_last_grad_norm(o[1]),
+                          "%s: norm %.17g, the separate pass's %.17g", what,
+                          bp_optim_last_grad_norm(o[0]), bp_optim_last_grad_norm(o[1]));
+                }
+                CHECK(memcmp(w[0], w[1], n * sizeof(bp_real)) == 0, "%s: parameters differ", what);
+                for (int sl = 0; sl < bp_optim_state_count(o[0]); sl++)
+                    CHECK(memcmp(bp_optim_state(o[0], sl), bp_optim_state(o[1], sl),
+                                 n * sizeof(bp_real)) == 0, "%s: state %s differs", what,
+                          bp_optim_state_name(o[0], sl));
+                if (kind == BP_OPTIM_ADAM && variant == 3) { /* refused: nothing moves */
+                    l2_seen seen = {.refuse = true};
+                    bp__l2_step l2 = {c, l2_check, &seen};
+                    memcpy(w[1], w[0], n * sizeof(bp_real));
+                    CHECK(bp__optim_step_blocks(o[0], w[0], g[0], blocks, 4, NULL, &l2) == BP_ERR_NUMERIC &&
+                          strstr(bp_last_error(), "loss is inf"), "%s: refusal: %s", what, bp_last_error());
+                    CHECK(seen.calls == 1 && bp_optim_steps(o[0]) == STEPS3 &&
+                          memcmp(w[0], w[1], n * sizeof(bp_real)) == 0,
+                          "%s: a refused step moved the parameters or the step count", what);
+                }
+                bp_optim_free(o[0]), bp_optim_free(o[1]);
+            }
+    bp_set_threads(1);
+    for (int v = 0; v < 2; v++) free(w[v]), free(g[v]);
+}
+
 int main(void)
 {
     RUN(test_every_optimizer_by_hand);
@@ -441,5 +535,6 @@ int main(void)
     RUN(test_split_update_matches_one_thread);
     RUN(test_gradient_norm);
     RUN(test_decay_fused_matches_separate_pass);
+    RUN(test_l2_folded_matches_separate_pass);
     return test_summary("test_optim");
 }

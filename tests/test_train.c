@@ -4,6 +4,7 @@
  * stops training with a message; no allocation in the steady-state loop;
  * sharded training (threads standing in for MPI ranks) matches one process. */
 #include "util.h"
+#include "internal.h"
 
 #include <pthread.h>
 #include <sys/wait.h>
@@ -603,6 +604,102 @@ static void test_optimizer_of_another_size_is_refused(void)
     bp_model_free(m);
 }
 
+/* cfg.l2 is folded into the optimizer's passes (bp__l2_step): the weights
+ * and optimizer state are bit for bit those of the separate pass it replaced,
+ * done here by hand: forward, backward, g += (l2/r) W on every trained
+ * weight, then the optimizer's step on the trainer's blocks, without l2. The
+ * reported penalty is (l2/2) sum W^2 of each batch's starting weights (the
+ * frozen layer's included), summed here in double over the epoch. SGD,
+ * momentum, Adam and AdamW, each plain, with weight decay and clipping, and
+ * with the first layer frozen; 1 and 2 threads (784-256-10: both of the
+ * step's passes split); the last batch partial; no allocation after the
+ * first epoch. In double, a weight whose square overflows stops the step
+ * before its update, naming the loss. */
+static void test_l2_matches_separate_pass(void)
+{
+    enum { n = 300, in = 784, hid = 256, k = 10, B = 64, EPOCHS = 2 };
+    const double l2 = 0.3;
+    bp_real *x = malloc(sizeof(bp_real) * n * in), *y = malloc(sizeof(bp_real) * n * k);
+    random_data(x, y, n, in, k, BP_LOSS_XENT, 21);
+    const int sizes[] = {in, hid, k};
+    const bp_activation acts[] = {BP_ACT_RELU, BP_ACT_SOFTMAX};
+    const bp_optim_kind kinds[] = {BP_OPTIM_SGD, BP_OPTIM_MOMENTUM, BP_OPTIM_ADAM, BP_OPTIM_ADAMW};
+    for (int threads = 1; threads <= 2; threads++)
+        for (int kk = 0; kk < 4; kk++)
+            for (int variant = 0; variant < 3; variant++) {
+                bp_set_threads(threads);
+                bp_optim_config oc = bp_optim_config_default(kinds[kk]);
+                if (variant) oc.weight_decay = 1e-3, oc.clip_norm = 0.05;
+                int first = variant == 2; /* the first layer frozen */
+                bp_train_config tc = {.batch_size = B, .shuffle = 0, .l2 = l2, .train_layers = 2 - first};
+                bp_model *m[2];
+                bp_optim *o[2];
+                bp_trainer *t;
+                for (int v = 0; v < 2; v++) {
+                    m[v] = make_model(2, sizes, acts, BP_LOSS_XENT, 3);
+                    CHECK_OK(bp_optim_create(&o[v], &oc, bp_model_train_param_count(m[v], 2 - first)));
+                }
+                CHECK_OK(bp_trainer_create(&t, m[0], o[0], &tc));
+                bp__block blocks[2 * BP_MAX_LAYERS];
+                int nb = bp__model_blocks(m[1], first, blocks);
+                size_t off = bp_model_param_count(m[1]) - bp_optim_param_count(o[1]);
+                char what[96];
+                snprintf(what, sizeof what, "%s, variant %d, %d threads", bp_optim_name(oc.kind), variant, threads);
+                for (int e = 0; e < EPOCHS; e++) {
+                    bp_epoch_stats st;
+                    long allocs = n_allocs;
+                    CHECK_OK(bp_trainer_epoch(t, x, y, n, &st));
+                    CHECK(e == 0 || n_allocs == allocs, "%s: %ld allocations in an epoch", what, n_allocs - allocs);
+                    double penalty = 0;
+                    for (int start = 0; start < n; start += B) {
+                        int rows = n - start < B ? n - start : B;
+                        CHECK_OK(bp_model_forward(m[1], x + (size_t)start * in, rows, NULL));
+                        CHECK_OK(bp_model_backward(m[1], y + (size_t)start * k, rows));
+                        bp_real c = (bp_real)(l2 / rows);
+                        double sum = 0;
+                        for (int l = 0; l < 2; l++) {
+                            bp_real *w = bp_model_weight(m[1], l), *g = bp_model_weight_grad(m[1], l);
+                            for (int i = 0; i < sizes[l] * sizes[l + 1]; i++) {
+                                sum += (double)w[i] * w[i];
+                                if (l >= first) g[i] += c * w[i];
+                            }
+                        }
+                        penalty += 0.5 * l2 * sum;
+                        CHECK_OK(bp__optim_step_blocks(o[1], bp_model_params(m[1]) + off,
+                                                       bp_model_grads(m[1]) + off, blocks, nb, NULL, NULL));
+                    }
+                    penalty /= n;
+                    CHECK(fabs(st.penalty - penalty) <= (TEST_DOUBLE ? 1e-13 : 1e-7) * penalty,
+                          "%s, epoch %d: penalty %.17g, want %.17g", what, e + 1, st.penalty, penalty);
+                }
+                CHECK(memcmp(bp_model_params(m[0]), bp_model_params(m[1]),
+                             bp_model_param_count(m[0]) * sizeof(bp_real)) == 0,
+                      "%s: the trainer's weights differ from the separate pass's", what);
+                for (int sl = 0; sl < bp_optim_state_count(o[0]); sl++)
+                    CHECK(memcmp(bp_optim_state(o[0], sl), bp_optim_state(o[1], sl),
+                                 bp_optim_param_count(o[0]) * sizeof(bp_real)) == 0,
+                          "%s: optimizer state %s differs", what, bp_optim_state_name(o[0], sl));
+                if (TEST_DOUBLE && kk == 2 && variant == 0) { /* W^2 overflows: no update */
+                    bp_model_weight(m[0], 1)[3] = (bp_real)1e160;
+                    memcpy(bp_model_params(m[1]), bp_model_params(m[0]),
+                           bp_model_param_count(m[0]) * sizeof(bp_real));
+                    uint64_t steps = bp_optim_steps(o[0]);
+                    bp_epoch_stats st;
+                    CHECK(bp_trainer_epoch(t, x, y, n, &st) == BP_ERR_NUMERIC &&
+                              strstr(bp_last_error(), "epoch 3, batch 1: loss is inf"),
+                          "%s: an infinite penalty: %s", what, bp_last_error());
+                    CHECK(bp_optim_steps(o[0]) == steps &&
+                              memcmp(bp_model_params(m[0]), bp_model_params(m[1]),
+                                     bp_model_param_count(m[0]) * sizeof(bp_real)) == 0,
+                          "%s: the step with an infinite penalty was applied", what);
+                }
+                bp_trainer_free(t);
+                for (int v = 0; v < 2; v++) bp_optim_free(o[v]), bp_model_free(m[v]);
+            }
+    bp_set_threads(1);
+    free(x), free(y);
+}
+
 int main(void)
 {
     bp_set_threads(1);
@@ -623,5 +720,6 @@ int main(void)
     RUN(test_shards_match_one_process);
     RUN(test_shards_stop_together);
     RUN(test_optimizer_of_another_size_is_refused);
+    RUN(test_l2_matches_separate_pass);
     return test_summary("test_train");
 }

@@ -51,10 +51,24 @@ void bp__dense_backward(bp_real *dw, bp_real *db, bp_real *dz_prev, const bp_rea
 /* ------------------------------------------------------------- optimizer */
 
 /* A block of `rows` rows of `cols` values at `off` in the flat parameter and
- * gradient buffers: a layer's W (out, in) or b (out, 1). */
+ * gradient buffers: a layer's W (out, in) or b (out, 1). penalized: the
+ * trainer's l2 applies to it (a W; biases are spared). */
 typedef struct bp__block {
     size_t off, rows, cols;
+    bool penalized;
 } bp__block;
+
+/* bp_train_config.l2 folded into an optimizer step (train.c): the rules of
+ * the penalized blocks see g + c w, rounded to bp_real as by the separate
+ * pass g += c w that it replaces (g itself is left as it was, unless clipped,
+ * or at -Os: optim.c); the norm pass sums those values' squares, and Σ w²
+ * over the penalized blocks, which it hands to check before any update: a
+ * status other than BP_OK ends the step there, nothing updated. */
+typedef struct bp__l2_step {
+    bp_real c;                                   /* l2 / the batch's rows */
+    bp_status (*check)(void *ctx, double sum_w2);
+    void *ctx;
+} bp__l2_step;
 
 /* Work to run beside an optimizer step, on one of the threads (the trainer
  * gathers the next batch there): fn(ctx). */
@@ -67,18 +81,19 @@ typedef struct bp__side_job {
  * block, as the layers split their output units (bp__dense_forward and
  * _backward), so that each thread updates the rows it computed the gradient
  * of and reads in the next forward, and they stay in its core's cache. The
- * blocks must tile [0, n). side, if not NULL, runs on the last thread before
- * it joins the update; the others take over its rows meanwhile. It runs only
- * if the update does (not on a non-finite gradient). */
+ * blocks must tile [0, n), in order. side, if not NULL, runs on the last
+ * thread before it joins the update; the others take over its rows meanwhile.
+ * It runs only if the update does (not on a non-finite gradient). l2, if not
+ * NULL, folds the trainer's penalty into the step (bp__l2_step). */
+bp_status bp__optim_step_blocks(bp_optim *o, bp_real *w, bp_real *g, const bp__block *blocks,
+                                int n_blocks, const bp__side_job *side, const bp__l2_step *l2);
+
 /* What bp_optim_create(cfg, n) takes from an allocator (bp__alloc_bytes). */
 bp_status bp__optim_bytes(const bp_optim_config *cfg, size_t n, size_t *bytes);
 /* What bp_model_create(_frozen) with `frozen` borrowed layers takes, and a
  * bp_model_reserve(rows) after it. */
 bp_status bp__model_bytes(const bp_model_config *cfg, int frozen, size_t *bytes);
 size_t bp__model_workspace_bytes(const bp_model_config *cfg, size_t rows);
-
-bp_status bp__optim_step_blocks(bp_optim *o, bp_real *w, bp_real *g, const bp__block *blocks,
-                                int n_blocks, const bp__side_job *side);
 
 /* ----------------------------------------------------------------- model */
 
@@ -155,8 +170,8 @@ bp_status bp__model_forward_keep(bp_model *m, const bp_real *x, int batch, bp_re
  * gradient (train.c). */
 #define BP__REDUCE_EXTRA 3
 
-/* The parameter blocks of layers first.. in order, W then b of each (2 per
- * layer), with offsets from layers[first].w_off; returns how many. */
+/* The parameter blocks of layers first.. in order, W (penalized) then b of
+ * each (2 per layer), with offsets from layers[first].w_off; returns how many. */
 int bp__model_blocks(const bp_model *m, int first, bp__block *blocks);
 
 /* Frees the normalization and labels (model_meta.c). */

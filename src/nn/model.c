@@ -285,8 +285,8 @@ int bp__model_blocks(const bp_model *m, int first, bp__block *blocks)
     int n = 0;
     for (int l = first; l < m->cfg.n_layers; l++) {
         const bp_layer *L = &m->layers[l];
-        blocks[n++] = (bp__block){L->w_off - base, (size_t)L->out, (size_t)L->in};
-        blocks[n++] = (bp__block){L->b_off - base, (size_t)L->out, 1};
+        blocks[n++] = (bp__block){L->w_off - base, (size_t)L->out, (size_t)L->in, true};
+        blocks[n++] = (bp__block){L->b_off - base, (size_t)L->out, 1, false};
     }
     return n;
 }

@@ -132,46 +132,6 @@ bp_status bp__optim_bytes(const bp_optim_config *cfg, size_t n, size_t *bytes)
     return BP_OK;
 }
 
-/* Σ g², accumulated in double (the exact way, for the fallback below). */
-static double sum_squares_double(const bp_real *restrict g, size_t n)
-{
-    double lane[8] = {0}, sum = 0; /* independent lanes: vectorizes without reordering */
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) lane[j] += (double)g[i + j] * g[i + j];
-    for (; i < n; i++) sum += (double)g[i] * g[i];
-    for (int j = 0; j < 8; j++) sum += lane[j];
-    return sum;
-}
-
-/* Σ g². Converting every value to double made this 26 us a step for 235,146
- * values; instead each of 64 lanes sums 16 squares at bp_real precision (in
- * float a relative error under 16 · 2^-24, 8e-10 measured on the whole sum),
- * and the lanes' block sums are added in double: 11 us. A float block sum
- * that overflows (|g| beyond ~4e18) sends the whole sum to the exact way. */
-static double sum_squares(const bp_real *restrict g, size_t n)
-{
-    enum { LANES = 64, DEPTH = 16, BLOCK = LANES * DEPTH };
-    double total[LANES] = {0}, sum = 0;
-    size_t i = 0;
-    for (; i + BLOCK <= n; i += BLOCK) {
-        bp_real lane[LANES] = {0};
-        for (int d = 0; d < DEPTH; d++) {
-            const bp_real *row = g + i + (size_t)d * LANES;
-            for (int j = 0; j < LANES; j++) lane[j] += row[j] * row[j];
-        }
-        for (int j = 0; j < LANES; j++) total[j] += lane[j];
-    }
-    for (; i < n; i++) sum += (double)g[i] * g[i];
-    for (int j = 0; j < LANES; j++) sum += total[j];
-    return isfinite(sum) ? sum : sum_squares_double(g, n);
-}
-
-static void scale(bp_real *restrict g, size_t n, bp_real c)
-{
-    for (size_t i = 0; i < n; i++) g[i] *= c;
-}
-
 /* Weight decay, applied inside each rule's own loop (one pass over w, g and
  * the state, not a pass of its own before it): the decay of the pass, with
  * the step's constant d.
@@ -186,12 +146,20 @@ static void scale(bp_real *restrict g, size_t n, bp_real c)
  * and a branch in the loop costs little beside a scalar FPU's division. */
 typedef enum { DECAY_NONE, DECAY_L2, DECAY_SHRINK } decay_kind;
 
-#define GRAD(i) (decay == DECAY_L2 ? g[i] + d * w[i] : g[i])
+/* The trainer's l2 (bp__l2_step) on a penalized block comes first, with its
+ * rounding: the rule sees (g + c w) + d w, as after the separate pass g += c w.
+ * Not at -Os: there the norm pass first writes g + c w into g, as that pass
+ * did, and sums as before (L2_FOLDED 0): the folded passes cost 400 bytes of
+ * flash, and a device has no cache for them to spare. */
 #ifdef __OPTIMIZE_SIZE__
 #define INLINE static
+#define L2_FOLDED 0
 #else
 #define INLINE static inline __attribute__((always_inline))
+#define L2_FOLDED 1
 #endif
+#define L2GRAD(i) (L2_FOLDED && l2 ? g[i] + c * w[i] : g[i])
+#define GRAD(i) (decay == DECAY_L2 ? L2GRAD(i) + d * w[i] : L2GRAD(i))
 
 /* Each update returns nonzero when a parameter or state value it wrote is
  * not finite: a finite gradient times too large a step can still overflow.
@@ -201,7 +169,7 @@ typedef enum { DECAY_NONE, DECAY_L2, DECAY_SHRINK } decay_kind;
 #define BAD(x) (!isfinite(x))
 
 INLINE int sgd(bp_real *restrict w, const bp_real *restrict g, size_t n, double lr,
-               bp_real d, decay_kind decay)
+               bp_real d, decay_kind decay, bp_real c, bool l2)
 {
     bp_real a = (bp_real)lr;
     int bad = 0;
@@ -214,7 +182,8 @@ INLINE int sgd(bp_real *restrict w, const bp_real *restrict g, size_t n, double 
 
 /* v = mu v + g; w -= lr v (or lr (g + mu v), Nesterov). */
 INLINE int momentum(bp_real *restrict w, bp_real *restrict v, const bp_real *restrict g, size_t n,
-                    double lr, double mu, bool nesterov, bp_real d, decay_kind decay)
+                    double lr, double mu, bool nesterov, bp_real d, decay_kind decay, bp_real c,
+                    bool l2)
 {
     bp_real a = (bp_real)lr, m = (bp_real)mu;
     int bad = 0;
@@ -230,7 +199,8 @@ INLINE int momentum(bp_real *restrict w, bp_real *restrict v, const bp_real *res
 /* The step kept in the velocity (scikit-learn's SGD): v = mu v - lr g;
  * w += v, or w += mu v - lr g (Nesterov), in its order of operations. */
 INLINE int momentum_step(bp_real *restrict w, bp_real *restrict v, const bp_real *restrict g,
-                         size_t n, double lr, double mu, bool nesterov, bp_real d, decay_kind decay)
+                         size_t n, double lr, double mu, bool nesterov, bp_real d, decay_kind decay,
+                         bp_real c, bool l2)
 {
     bp_real a = (bp_real)lr, m = (bp_real)mu;
     int bad = 0;
@@ -245,7 +215,8 @@ INLINE int momentum_step(bp_real *restrict w, bp_real *restrict v, const bp_real
 
 /* The notes: m = b m + (1 - b) g;  m^ = m / (1 - b^t);  w -= lr m^. */
 INLINE int notes_momentum(bp_real *restrict w, bp_real *restrict m, const bp_real *restrict g,
-                          size_t n, double lr, double beta, uint64_t t, bp_real d, decay_kind decay)
+                          size_t n, double lr, double beta, uint64_t t, bp_real d, decay_kind decay,
+                          bp_real c, bool l2)
 {
     bp_real b = (bp_real)beta, one_b = (bp_real)(1 - beta);
     bp_real step = (bp_real)(lr / (1 - pow(beta, (double)t)));
@@ -291,7 +262,7 @@ typedef enum { ADAM_NOTES, ADAM_TORCH_C2, ADAM_TORCH } adam_form;
 
 INLINE int adam_loop(bp_real *restrict w, bp_real *restrict m, bp_real *restrict v,
                     const bp_real *restrict g, size_t n, const adam_consts *k, adam_form form,
-                    bp_real d, decay_kind decay)
+                    bp_real d, decay_kind decay, bp_real c, bool l2)
 {
     bp_real b1 = k->b1, b2 = k->b2, one_b1 = k->one_b1, one_b2 = k->one_b2;
     bp_real step = k->step, eps = k->eps, c2_sqrt = k->c2_sqrt, inv_c2 = k->inv_c2;
@@ -312,21 +283,21 @@ INLINE int adam_loop(bp_real *restrict w, bp_real *restrict m, bp_real *restrict
 
 INLINE int adam(bp_real *restrict w, bp_real *restrict m, bp_real *restrict v,
                 const bp_real *restrict g, size_t n, const adam_consts *k, bool eps_inside,
-                bp_real d, decay_kind decay)
+                bp_real d, decay_kind decay, bp_real c, bool l2)
 {
-    if (eps_inside) return adam_loop(w, m, v, g, n, k, ADAM_NOTES, d, decay);
-    if (k->c2_sqrt != 1) return adam_loop(w, m, v, g, n, k, ADAM_TORCH_C2, d, decay);
-    return adam_loop(w, m, v, g, n, k, ADAM_TORCH, d, decay);
+    if (eps_inside) return adam_loop(w, m, v, g, n, k, ADAM_NOTES, d, decay, c, l2);
+    if (k->c2_sqrt != 1) return adam_loop(w, m, v, g, n, k, ADAM_TORCH_C2, d, decay, c, l2);
+    return adam_loop(w, m, v, g, n, k, ADAM_TORCH, d, decay, c, l2);
 }
 
 /* RMSprop: v = a v + (1-a) g²; w -= lr g / (sqrt(v) + eps), or with momentum
  * buf = mu buf + g / (sqrt(v) + eps); w -= lr buf. */
 INLINE int rmsprop(bp_real *restrict w, bp_real *restrict v, bp_real *restrict buf,
-                   const bp_real *restrict g, size_t n, const bp_optim_config *c, bp_real d,
-                   decay_kind decay)
+                   const bp_real *restrict g, size_t n, const bp_optim_config *cfg, bp_real d,
+                   decay_kind decay, bp_real c, bool l2)
 {
-    bp_real a = (bp_real)c->alpha, one_a = (bp_real)(1 - c->alpha);
-    bp_real lr = (bp_real)c->lr, eps = (bp_real)c->eps, mu = (bp_real)c->momentum;
+    bp_real a = (bp_real)cfg->alpha, one_a = (bp_real)(1 - cfg->alpha);
+    bp_real lr = (bp_real)cfg->lr, eps = (bp_real)cfg->eps, mu = (bp_real)cfg->momentum;
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
         bp_real gi = GRAD(i);
@@ -364,21 +335,31 @@ static bp_status overflowed(const bp_optim *o, const bp_real *w)
  * the rows of every block (bp__block), or everything on one part. The norm
  * is split so; the update is cut into chunks that each part takes from its
  * own share first, then from the others', so that a part busy with the side
- * job is covered. */
+ * job is covered. A build without threads runs one part, and keeps one
+ * part's sums: on the M4F 1 KB less stack than 64 parts', and 6,000 fewer
+ * instructions a step (zeroing them, adding them in software double). */
+#ifdef BP__SINGLE_THREAD
+#define PARTS 1
+#else
+#define PARTS BP__MAX_THREADS
+#endif
+
 typedef struct {
     bp_optim *o;
     bp_real *w, *g;                  /* (n) */
     const bp__block *blocks;
     int n_blocks;
     const bp__side_job *side;
-    atomic_size_t next[BP__MAX_THREADS]; /* the next chunk of each part's share */
-    double partial[BP__MAX_THREADS]; /* Σ g² of each part */
-    int bad[BP__MAX_THREADS];        /* whether each part's update left a value non-finite */
+    const bp__l2_step *l2;           /* NULL: none */
+    atomic_size_t next[PARTS];       /* the next chunk of each part's share */
+    double partial[PARTS];           /* Σ g² of each part */
+    double w2[PARTS];                /* Σ w² of each part's penalized values */
+    int bad[PARTS];                  /* whether each part's update left a value non-finite */
     bp_real clip_coef;               /* 1: no clipping */
     adam_consts adam;                /* Adam's and AdamW's, for this step */
 } step_job;
 
-typedef void range_fn(step_job *j, int part, size_t lo, size_t hi);
+static bool penalized(const step_job *j, int b) { return j->l2 && j->blocks[b].penalized; }
 
 /* Part `part`'s rows of block b, as the range [lo, hi) of the flat buffers. */
 static void share(const bp__block *b, int part, int parts, size_t *lo, size_t *hi)
@@ -388,30 +369,17 @@ static void share(const bp__block *b, int part, int parts, size_t *lo, size_t *h
     *lo = b->off + r0 * b->cols, *hi = b->off + r1 * b->cols;
 }
 
-/* Runs fn on each range of the flat buffers that is this part's: its rows of
- * every block, or everything on one part. */
-static void for_part_ranges(step_job *j, int part, int parts, range_fn *fn)
-{
-    if (parts == 1) {
-        fn(j, 0, 0, j->o->n);
-        return;
-    }
-    for (int b = 0; b < j->n_blocks; b++) {
-        size_t lo, hi;
-        share(&j->blocks[b], part, parts, &lo, &hi);
-        if (hi > lo) fn(j, part, lo, hi);
-    }
-}
-
 /* Values per chunk of the update: about 6 us of work. */
 #define CHUNK ((size_t)16384)
 
-/* Chunk k of part owner's share (parts > 1), as [lo, hi); false past its end. */
-static bool chunk(const step_job *j, int owner, int parts, size_t k, size_t *lo, size_t *hi)
+/* Chunk k of part owner's share (parts > 1), as [lo, hi) in block *b; false
+ * past its end. */
+static bool chunk(const step_job *j, int owner, int parts, size_t k, size_t *lo, size_t *hi,
+                  int *b)
 {
-    for (int b = 0; b < j->n_blocks; b++) {
+    for (*b = 0; *b < j->n_blocks; ++*b) {
         size_t a, z;
-        share(&j->blocks[b], owner, parts, &a, &z);
+        share(&j->blocks[*b], owner, parts, &a, &z);
         size_t count = (z - a + CHUNK - 1) / CHUNK;
         if (k < count) {
             *lo = a + k * CHUNK;
@@ -423,84 +391,317 @@ static bool chunk(const step_job *j, int owner, int parts, size_t k, size_t *lo,
     return false;
 }
 
-static void norm_range(step_job *j, int part, size_t lo, size_t hi)
+#if L2_FOLDED
+/* The end of the run of blocks from b that one part (parts == 1) takes as one
+ * piece: every block, but where l2 tells weights from biases; more parts take
+ * a block at a time. Returns the run's end, its range in lo, hi. */
+static int run_of(const step_job *j, int b, int part, int parts, size_t *lo, size_t *hi)
 {
-    j->partial[part] += sum_squares(j->g + lo, hi - lo);
+    int e = b + 1;
+    if (parts == 1)
+        while (e < j->n_blocks && penalized(j, e) == penalized(j, b)) e++;
+    size_t unused;
+    share(&j->blocks[b], part, parts, lo, &unused);
+    share(&j->blocks[e - 1], part, parts, &unused, hi);
+    return e;
+}
+
+/* Σ x² over a range of the flat buffers, x = g + c w on a penalized block
+ * (rounded to bp_real, as the separate pass g += c w left it in g) and x = g
+ * elsewhere: the squared norm of the gradient with l2 in it. Converting every
+ * x to double made this 26 us a step for 235,146 values; instead each of 64
+ * lanes sums 16 squares at bp_real precision (in float a relative error under
+ * 16 · 2^-24, 8e-10 measured on the whole sum), and the lanes' sums of each
+ * BLOCK are added in double: 11 us. The values past the last whole BLOCK are
+ * added in double in order. A float sum that overflows (|x| beyond ~4e18)
+ * sends the whole range to the exact way: in double over 8 lanes.
+ * Σ w² over the penalized values (the penalty's) comes in the same pass, the
+ * same way (in float 1e-10 to 1e-9 relative, measured on uniform weights; the
+ * separate pass summed in double over 8 lanes, bound by the adds' latency,
+ * and took 35 us for the demo's 234,752 weights).
+ * One part's range is the whole flat buffer, weights and biases: it comes in
+ * runs of blocks (run_of), each with its own c. A value's lane depends only on
+ * its position in the range, so Σ x² is that of the range in one piece, as
+ * before l2 was folded in: whole BLOCKs the fast way, the rows of a BLOCK
+ * that a run's ends cut row by row, the tail in order. */
+enum { LANES = 64, DEPTH = 16, BLOCK = LANES * DEPTH, EXACT_LANES = 8 };
+
+typedef struct {
+    size_t n, pos;       /* the range's length; the values fed so far */
+    bool exact;          /* the fallback: double over EXACT_LANES lanes */
+    bp_real lane[LANES]; /* of the BLOCK being fed value by value */
+    double total[LANES]; /* of each lane over the BLOCKs fed (exact: each lane's sum) */
+    double tail;         /* of the values past the last whole BLOCK (exact: 8-group) */
+    double w2[LANES];    /* of the penalized values' w², over the BLOCKs fed and the rest */
+} sq_sum;
+
+/* k values (a multiple of BLOCK) from a BLOCK boundary, the fast way. */
+INLINE void whole_blocks(sq_sum *a, const bp_real *restrict g, const bp_real *restrict w,
+                         bp_real c, size_t k, bool l2)
+{
+    double total[LANES], w2[LANES];
+    memcpy(total, a->total, sizeof total), memcpy(w2, a->w2, sizeof w2);
+    for (size_t i = 0; i < k; i += BLOCK) {
+        bp_real lane[LANES] = {0}, wlane[LANES] = {0};
+        for (int d = 0; d < DEPTH; d++) {
+            const bp_real *row = g + i + (size_t)d * LANES, *wr = w + i + (size_t)d * LANES;
+            for (int j = 0; j < LANES; j++) {
+                bp_real x = l2 ? row[j] + c * wr[j] : row[j];
+                lane[j] += x * x;
+                if (l2) wlane[j] += wr[j] * wr[j];
+            }
+        }
+        for (int j = 0; j < LANES; j++) total[j] += lane[j], w2[j] += wlane[j];
+    }
+    memcpy(a->total, total, sizeof total), memcpy(a->w2, w2, sizeof w2);
+}
+
+/* k values from position p of a BLOCK, within one row (p % LANES + k <=
+ * LANES): into the lanes of the BLOCK being fed, which go to the totals at
+ * its end. */
+INLINE void in_row(sq_sum *a, size_t p, const bp_real *restrict g, const bp_real *restrict w,
+                   bp_real c, size_t k, bool l2)
+{
+    bp_real *restrict lane = a->lane + p % LANES;
+    double *restrict w2 = a->w2 + p % LANES; /* Σ w² in double: a few rows a run */
+    for (size_t j = 0; j < k; j++) {
+        bp_real x = l2 ? g[j] + c * w[j] : g[j];
+        lane[j] += x * x;
+        if (l2) w2[j] += (double)w[j] * w[j];
+    }
+}
+
+/* Feeds the range's next len values; l2: x = g + c w, and Σ w². */
+static void sq_feed(sq_sum *a, const bp_real *g, const bp_real *w, bp_real c, size_t len,
+                    bool l2)
+{
+    size_t full = a->n - a->n % (a->exact ? EXACT_LANES : BLOCK), p = a->pos;
+    for (size_t i = 0, k; i < len; p += k, i += k) {
+        k = len - i;
+        if (a->exact || p >= full) { /* the exact way, or the tail */
+            double tail = a->tail, w2 = 0; /* two chains of adds, side by side */
+            if (p < full && k > full - p) k = full - p; /* exact: up to its tail */
+            for (size_t t = 0; t < k; t++) {
+                bp_real x = l2 ? g[i + t] + c * w[i + t] : g[i + t];
+                if (l2) w2 += (double)w[i + t] * w[i + t];
+                if (p < full) a->total[(p + t) % EXACT_LANES] += (double)x * x;
+                else tail += (double)x * x;
+            }
+            a->tail = tail;
+            if (!a->exact) a->w2[0] += w2;
+            continue;
+        }
+        if (k > full - p) k = full - p;
+        if (p % BLOCK == 0 && k >= BLOCK) {
+            k -= k % BLOCK;
+            if (l2) whole_blocks(a, g + i, w + i, c, k, true);
+            else whole_blocks(a, g + i, w + i, 0, k, false);
+            continue;
+        }
+        if (k > LANES - p % LANES) k = LANES - p % LANES;
+        if (l2) in_row(a, p, g + i, w + i, c, k, true);
+        else in_row(a, p, g + i, w + i, 0, k, false);
+        if ((p + k) % BLOCK == 0) /* the end of a BLOCK fed in pieces */
+            for (int j = 0; j < LANES; j++) a->total[j] += a->lane[j], a->lane[j] = 0;
+    }
+    a->pos = p;
+}
+
+/* Σ x² over the n values that blocks b0 .. b1 of part `part` make, as above;
+ * adds their Σ w² to *w2. */
+static double range_norm(const step_job *j, int part, int parts, int b0, int b1, size_t n,
+                         double *w2)
+{
+    sq_sum a;
+    double sum = 0;
+    for (int exact = 0; exact < 2; exact++) {
+        memset(&a, 0, sizeof a);
+        a.n = n, a.exact = exact;
+        for (int b = b0; b < b1;) {
+            bool l2 = penalized(j, b);
+            size_t lo, hi;
+            b = run_of(j, b, part, parts, &lo, &hi);
+            sq_feed(&a, j->g + lo, j->w + lo, l2 ? j->l2->c : 0, hi - lo, l2);
+        }
+        sum = a.tail;
+        for (int l = 0; l < (exact ? EXACT_LANES : LANES); l++) sum += a.total[l];
+        for (int l = 0; j->l2 && !exact && l < LANES; l++) *w2 += a.w2[l];
+        if (isfinite(sum)) break;
+    }
+    return sum;
+}
+
+/* This part's Σ x² and Σ w²: on one part the whole flat buffer as one range,
+ * else its rows of each block as a range of their own. */
+static void norm_part(void *ctx, int part, int parts)
+{
+    step_job *j = ctx;
+    if (parts == 1) {
+        j->partial[0] = range_norm(j, 0, 1, 0, j->n_blocks, j->o->n, &j->w2[0]);
+        return;
+    }
+    for (int b = 0; b < j->n_blocks; b++) {
+        size_t lo, hi;
+        share(&j->blocks[b], part, parts, &lo, &hi);
+        j->partial[part] += range_norm(j, part, parts, b, b + 1, hi - lo, &j->w2[part]);
+    }
+}
+
+#else /* -Os */
+
+/* Σ g², accumulated in double (the exact way, for the fallback below). */
+static double sum_squares_double(const bp_real *restrict g, size_t n)
+{
+    double lane[8] = {0}, sum = 0; /* independent lanes: vectorizes without reordering */
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) lane[j] += (double)g[i + j] * g[i + j];
+    for (; i < n; i++) sum += (double)g[i] * g[i];
+    for (int j = 0; j < 8; j++) sum += lane[j];
+    return sum;
+}
+
+/* Σ g², in the host's order (above): 64 lanes of 16 squares at bp_real
+ * precision, their sums added in double, the tail one by one. */
+static double sum_squares(const bp_real *restrict g, size_t n)
+{
+    enum { LANES = 64, DEPTH = 16, BLOCK = LANES * DEPTH };
+    double total[LANES] = {0}, sum = 0;
+    size_t i = 0;
+    for (; i + BLOCK <= n; i += BLOCK) {
+        bp_real lane[LANES] = {0};
+        for (int d = 0; d < DEPTH; d++) {
+            const bp_real *row = g + i + (size_t)d * LANES;
+            for (int j = 0; j < LANES; j++) lane[j] += row[j] * row[j];
+        }
+        for (int j = 0; j < LANES; j++) total[j] += lane[j];
+    }
+    for (; i < n; i++) sum += (double)g[i] * g[i];
+    for (int j = 0; j < LANES; j++) sum += total[j];
+    return isfinite(sum) ? sum : sum_squares_double(g, n);
+}
+
+/* This part's Σ g² and Σ w², l2 written into g first, as the separate pass
+ * did: on one part the whole flat buffer as one range, else its rows of each
+ * block as a range of their own. */
+static void norm_part(void *ctx, int part, int parts)
+{
+    step_job *j = ctx;
+    for (int b = 0; b < j->n_blocks; b++) {
+        size_t lo, hi;
+        share(&j->blocks[b], part, parts, &lo, &hi);
+        for (size_t i = lo; penalized(j, b) && i < hi; i++) {
+            j->w2[part] += (double)j->w[i] * j->w[i];
+            j->g[i] += j->l2->c * j->w[i];
+        }
+        if (parts > 1) j->partial[part] += sum_squares(j->g + lo, hi - lo);
+    }
+    if (parts == 1) j->partial[0] = sum_squares(j->g, j->o->n);
+}
+#endif
+
+/* g = coef (g + c w), or coef g: clipping, of the gradient with the penalty. */
+static void clip(bp_real *restrict g, const bp_real *restrict w, size_t n, bp_real coef,
+                 bp_real c, bool l2)
+{
+    for (size_t i = 0; i < n; i++) g[i] = L2GRAD(i) * coef;
 }
 
 /* The kind's rule on w[lo, hi), with the decay `decay` folded into its loop. */
 INLINE int apply_rule(step_job *j, bp_real *restrict w, const bp_real *restrict g, bp_real *s0,
-                      bp_real *s1, size_t n, bp_real d, decay_kind decay)
+                      bp_real *s1, size_t n, bp_real d, decay_kind decay, bp_real c, bool l2)
 {
     bp_optim *o = j->o;
-    const bp_optim_config *c = &o->cfg;
-    switch (c->kind) {
-    case BP_OPTIM_SGD: return sgd(w, g, n, c->lr, d, decay);
+    const bp_optim_config *cfg = &o->cfg;
+    double lr = cfg->lr, mu = cfg->momentum;
+    bool nesterov = cfg->kind == BP_OPTIM_NESTEROV;
+    switch (cfg->kind) {
+    case BP_OPTIM_SGD: return sgd(w, g, n, lr, d, decay, c, l2);
     case BP_OPTIM_MOMENTUM:
     case BP_OPTIM_NESTEROV:
-        if (c->step_in_velocity)
-            return momentum_step(w, s0, g, n, c->lr, c->momentum, c->kind == BP_OPTIM_NESTEROV, d, decay);
-        return momentum(w, s0, g, n, c->lr, c->momentum, c->kind == BP_OPTIM_NESTEROV, d, decay);
-    case BP_OPTIM_NOTES_MOMENTUM: return notes_momentum(w, s0, g, n, c->lr, c->momentum, o->t, d, decay);
+        if (cfg->step_in_velocity)
+            return momentum_step(w, s0, g, n, lr, mu, nesterov, d, decay, c, l2);
+        return momentum(w, s0, g, n, lr, mu, nesterov, d, decay, c, l2);
+    case BP_OPTIM_NOTES_MOMENTUM: return notes_momentum(w, s0, g, n, lr, mu, o->t, d, decay, c, l2);
     case BP_OPTIM_ADAMW:
-    case BP_OPTIM_ADAM: return adam(w, s0, s1, g, n, &j->adam, c->eps_inside_sqrt, d, decay);
-    case BP_OPTIM_RMSPROP: return rmsprop(w, s0, o->n_slots > 1 ? s1 : NULL, g, n, c, d, decay);
+    case BP_OPTIM_ADAM: return adam(w, s0, s1, g, n, &j->adam, cfg->eps_inside_sqrt, d, decay, c, l2);
+    case BP_OPTIM_RMSPROP: return rmsprop(w, s0, o->n_slots > 1 ? s1 : NULL, g, n, cfg, d, decay, c, l2);
     case BP_OPTIM_COUNT_: BP_ASSERT(0);
     }
     return 0;
 }
 
-/* The update of w[lo, hi): clip, then the kind's rule with its decay:
- * coupled (g + wd w) for every kind but AdamW, decoupled (w (1 - lr wd)
- * first) for AdamW, each inside the rule's own pass. */
-static void update_range(step_job *j, int part, size_t lo, size_t hi)
+/* The update of w[lo, hi), penalized by l2 or not: clip, then the kind's rule
+ * with its decay: coupled (g + wd w) for every kind but AdamW, decoupled
+ * (w (1 - lr wd) first) for AdamW, each inside the rule's own pass, as is l2's
+ * g + c w (in the clipping's pass when it clips). */
+static void update_range(step_job *j, int part, size_t lo, size_t hi, bool l2)
 {
     bp_optim *o = j->o;
-    const bp_optim_config *c = &o->cfg;
+    const bp_optim_config *cfg = &o->cfg;
     size_t n = hi - lo;
-    bp_real *w = j->w + lo, *g = j->g + lo;
+    bp_real *w = j->w + lo, *g = j->g + lo, c = l2 ? j->l2->c : 0;
     bp_real *s0 = o->slot[0] ? o->slot[0] + lo : NULL, *s1 = o->slot[1] ? o->slot[1] + lo : NULL;
-    if (j->clip_coef != 1) scale(g, n, j->clip_coef);
-    int bad;
-    if (c->weight_decay == 0)
-        bad = apply_rule(j, w, g, s0, s1, n, 0, DECAY_NONE);
-    else if (c->kind == BP_OPTIM_ADAMW)
-        bad = apply_rule(j, w, g, s0, s1, n, (bp_real)(1 - c->lr * c->weight_decay), DECAY_SHRINK);
-    else
-        bad = apply_rule(j, w, g, s0, s1, n, (bp_real)c->weight_decay, DECAY_L2);
+    if (j->clip_coef != 1) {
+        clip(g, w, n, j->clip_coef, c, l2);
+        l2 = false;
+    }
+    bp_real d = cfg->weight_decay == 0 ? 0
+              : cfg->kind == BP_OPTIM_ADAMW ? (bp_real)(1 - cfg->lr * cfg->weight_decay)
+              : (bp_real)cfg->weight_decay;
+    decay_kind decay = cfg->weight_decay == 0 ? DECAY_NONE
+                     : cfg->kind == BP_OPTIM_ADAMW ? DECAY_SHRINK : DECAY_L2;
+#define RULE(decay) (l2 ? apply_rule(j, w, g, s0, s1, n, d, decay, c, true) \
+                        : apply_rule(j, w, g, s0, s1, n, d, decay, 0, false))
+    int bad = decay == DECAY_NONE ? RULE(DECAY_NONE)
+            : decay == DECAY_SHRINK ? RULE(DECAY_SHRINK) : RULE(DECAY_L2);
+#undef RULE
     j->bad[part] |= bad;
 }
-
-static void norm_part(void *ctx, int part, int parts) { for_part_ranges(ctx, part, parts, norm_range); }
 
 static void update_part(void *ctx, int part, int parts)
 {
     step_job *j = ctx;
+    size_t lo, hi;
     if (parts == 1) { /* the side job last: the batch it gathers is then in cache for the forward */
-        for_part_ranges(j, 0, 1, update_range);
+        /* Backwards, a chunk at a time: the norm pass went forwards, and the
+         * values it read last are still in cache (the demo's w and g, 1.9 MB,
+         * about fill a core's 2 MB L2). */
+        for (int b = j->n_blocks - 1; b >= 0; b--) {
+            lo = j->blocks[b].off;
+            for (hi = lo + j->blocks[b].rows * j->blocks[b].cols; hi > lo;) {
+                size_t start = hi - lo > CHUNK ? hi - CHUNK : lo;
+                update_range(j, 0, start, hi, L2_FOLDED && penalized(j, b));
+                hi = start;
+            }
+        }
         if (j->side) j->side->fn(j->side->ctx);
         return;
     }
     if (j->side && part == parts - 1) j->side->fn(j->side->ctx);
     for (int i = 0; i < parts; i++) {
-        int owner = (part + i) % parts;
-        size_t lo, hi;
-        while (chunk(j, owner, parts, atomic_fetch_add(&j->next[owner], 1), &lo, &hi))
-            update_range(j, part, lo, hi);
+        int owner = (part + i) % parts, b;
+        while (chunk(j, owner, parts, atomic_fetch_add(&j->next[owner], 1), &lo, &hi, &b))
+            update_range(j, part, lo, hi, L2_FOLDED && penalized(j, b));
     }
 }
 
 bp_status bp__optim_step_blocks(bp_optim *o, bp_real *w, bp_real *g, const bp__block *blocks,
-                                int n_blocks, const bp__side_job *side)
+                                int n_blocks, const bp__side_job *side, const bp__l2_step *l2)
 {
     step_job j = {.o = o, .w = w, .g = g, .blocks = blocks, .n_blocks = n_blocks, .side = side,
-                  .clip_coef = 1};
+                  .l2 = l2, .clip_coef = 1};
     /* Work in GEMM-flop equivalents (a flop is about 0.01 ns here): Σ g² costs
      * 0.05-0.1 ns a value, an update about 0.4 (memory-bound). Counted as 2
      * flops, the norm of 235,146 values stayed on one thread. */
     bp__parallel(norm_part, &j, 10.0 * o->n);
-    double sum = 0; /* over every slot: the parts a job ran in are not read back (parallel.c), */
-    for (int p = 0; p < BP__MAX_THREADS; p++) sum += j.partial[p]; /* and the unused ones add 0 */
+    double sum = 0, w2 = 0; /* over every slot: the parts a job ran in are not read back */
+    for (int p = 0; p < PARTS; p++) sum += j.partial[p]; /* (parallel.c), and */
+    if (l2) {                                                      /* the unused ones add 0 */
+        for (int p = 0; p < PARTS; p++) w2 += j.w2[p];
+        bp_status st = l2->check(l2->ctx, w2);
+        if (st) return st;
+    }
     double norm = sqrt(sum);
     o->last_norm = norm;
     if (!isfinite(norm))
@@ -512,15 +713,15 @@ bp_status bp__optim_step_blocks(bp_optim *o, bp_real *w, bp_real *g, const bp__b
     o->t++;
     if (o->cfg.kind == BP_OPTIM_ADAM || o->cfg.kind == BP_OPTIM_ADAMW) j.adam = adam_at(&o->cfg, o->t);
     bp__parallel(update_part, &j, 40.0 * o->n);
-    for (int p = 0; p < BP__MAX_THREADS; p++)
+    for (int p = 0; p < PARTS; p++)
         if (j.bad[p]) return overflowed(o, w);
     return BP_OK;
 }
 
 bp_status bp_optim_step(bp_optim *o, bp_real *w, bp_real *g)
 {
-    bp__block all = {0, o->n, 1};
-    return bp__optim_step_blocks(o, w, g, &all, 1, NULL);
+    bp__block all = {0, o->n, 1, false};
+    return bp__optim_step_blocks(o, w, g, &all, 1, NULL, NULL);
 }
 
 void bp_optim_set_lr(bp_optim *o, double lr) { o->cfg.lr = lr; }

@@ -287,9 +287,11 @@ static double batch_loss(const bp_trainer *t, const bp_real *y, int rows)
     return bp__loss(m->cfg.loss, m->acts[L - 1], m->logits, y, rows, m->cfg.sizes[L]);
 }
 
-/* cfg.l2 on a batch of `total` rows: adds (l2 / total) W to the weight
- * gradients and returns the penalty (l2 / 2) sum W^2, which the batch's
- * summed loss gains (its mean gains that / total). Biases are spared. */
+/* cfg.l2 on a batch of `total` rows, for bp_trainer_objective: adds
+ * (l2 / total) W to the weight gradients and returns the penalty
+ * (l2 / 2) sum W^2, which the batch's summed loss gains (its mean gains that
+ * / total). Biases are spared. A training step folds the same into the
+ * optimizer's passes instead (penalty_check). */
 static double add_l2_penalty(bp_trainer *t, int total)
 {
     bp_model *m = t->model;
@@ -319,8 +321,36 @@ static double add_l2_penalty(bp_trainer *t, int total)
     return 0.5 * l2 * sum;
 }
 
+/* cfg.l2 in a training step: the optimizer folds c W into the trained
+ * weights' gradients as its passes read them (c = l2 / total, bp__l2_step),
+ * and its norm pass sums their W^2; given that sum, this adds the penalty
+ * (l2 / 2) sum W^2, the frozen layers' W included, to the step's sums, and
+ * stops the step before its update if the loss is not finite. */
+typedef struct {
+    const bp_trainer *t;
+    step_sums *s;
+    int total;
+} penalty_job;
+
+static bp_status penalty_check(void *ctx, double sum_w2)
+{
+    penalty_job *p = ctx;
+    const bp_model *m = p->t->model;
+    double frozen = 0; /* in the penalty, as the loss has it, but no gradient */
+    for (int l = 0; l < p->t->first; l++) {
+        const bp_real *w = m->layers[l].w;
+        for (size_t i = 0, count = (size_t)m->layers[l].out * m->layers[l].in; i < count; i++)
+            frozen += (double)w[i] * w[i];
+    }
+    p->s->penalty = 0.5 * p->t->cfg.l2 * (frozen + sum_w2);
+    p->s->loss += p->s->penalty;
+    if (!isfinite(p->s->loss)) return bp__fail(BP_ERR_NUMERIC, "loss is %g", p->s->loss / p->total);
+    return BP_OK;
+}
+
 /* Forward, loss and backward on this shard's `rows` of a batch of `total`,
- * the reduction across shards, then the update. */
+ * the reduction across shards, then the update, with cfg.l2 folded in
+ * (bp__l2_step says what the gradient buffer holds after it). */
 static bp_status train_step(bp_trainer *t, const bp_real *x, const bp_real *y, int rows,
                             int total, step_sums *s, const bp__side_job *side)
 {
@@ -340,14 +370,14 @@ static bp_status train_step(bp_trainer *t, const bp_real *x, const bp_real *y, i
         memset(m->layers[t->first].dw, 0, t->n_train * sizeof(bp_real));
     }
     if (t->cfg.reduce && (st = reduce(t, s))) return st;
-    if (t->cfg.l2 > 0) { /* on the reduced gradient: the same on every shard */
-        s->penalty = add_l2_penalty(t, total);
-        s->loss += s->penalty;
-    }
     if (!isfinite(s->loss)) /* the same verdict on every shard: it follows the sums */
         return bp__fail(BP_ERR_NUMERIC, "loss is %g", s->loss / total);
+    /* l2 on the reduced gradient: the same on every shard */
+    penalty_job pj = {t, s, total};
+    bp__l2_step l2 = {(bp_real)(t->cfg.l2 / total), penalty_check, &pj};
     const bp_layer *F = &m->layers[t->first]; /* layers first.. are contiguous from its W */
-    return bp__optim_step_blocks(t->opt, F->w, F->dw, t->blocks, t->n_blocks, side);
+    return bp__optim_step_blocks(t->opt, F->w, F->dw, t->blocks, t->n_blocks, side,
+                                 t->cfg.l2 > 0 ? &l2 : NULL);
 }
 
 /* Runs batches next_batch.. of the epoch, adding to the trainer's sums. A
