@@ -116,7 +116,7 @@ void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha
 typedef enum bp__gemm_isa {
     BP__GEMM_ISA_BLAS,   /* the own kernel off: bp__gemm */
     BP__GEMM_ISA_AVX2,   /* 6 x 16 tile, 256-bit FMAs */
-    BP__GEMM_ISA_AVX512, /* 8 x 32 tile, 512-bit FMAs */
+    BP__GEMM_ISA_AVX512, /* tiles up to 12 x 32, 512-bit FMAs */
 } bp__gemm_isa;
 void bp__gemm_x86(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha,
                   const bp_real *a, int lda, const bp_real *b, int ldb, bp_real beta,

@@ -149,8 +149,8 @@ static inline __attribute__((always_inline)) void blocked(
 #define MR512 12 /* rows of the tallest tile */
 #define NR512 32
 
-/* The (rows, 16 nv) tile: rows 8 but for the last short row panel (whose
- * rows past mr would be FMAs on zeros), nv 1 for at most 16 columns. */
+/* The (rows, 16 nv) tile: rows up to 12 (the blocked loops cut m into tiles
+ * of equal height), nv 1 for at most 16 columns. */
 static inline __attribute__((always_inline, target("avx512f"))) void tile512(
     int rows, int nv, bool a_trans, int kc, const float *a, int lda, const float *b, int ldb, float *c,
     int ldc, int nr, float alpha, float beta)
