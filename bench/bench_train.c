@@ -20,18 +20,14 @@
  * Prints one line per repeat, "train <samples/s> predict <samples/s>", the last
  * one followed by "roofline <samples/s> predict_roofline <samples/s> rss_mb <MB>":
  * roofline is the rate the same batches would reach if only their GEMMs ran
- * (the GEMM calls of forward and backward, timed alone on the same shapes),
+ * (the GEMM calls of forward and backward, timed alone on the same shapes, on
+ * the same kernels and threads as training),
  * predict_roofline the same for inference (the forward GEMMs, batch 1024), and
  * rss_mb the peak RSS of the training and inference. */
 #include "internal.h"
 
 #include "bench.h"
 
-#ifdef BP_NO_BLAS /* make BLAS=none: the own GEMM has no threads of its own */
-static void openblas_set_num_threads(int n) { (void)n; }
-#else
-#include <cblas.h>
-#endif
 #include <sys/resource.h>
 
 #include <stdio.h>
@@ -41,25 +37,48 @@ static void openblas_set_num_threads(int n) { (void)n; }
 
 /* Samples/s of the GEMMs alone: forward Z = A Wᵀ per layer, backward dW = dZᵀ A
  * per layer and dA = dZ W for all but the first layer (forward only when
- * !backward), on batches of `batch`, each one whole call: on 1 thread to the
- * kernel the library's table picks for it (the own x86 kernel, gemv or
- * OpenBLAS: what training runs), on more to OpenBLAS with its own `threads`
- * threads. */
-static void product(int threads, bp__product p, int m, int n, int k, const bp_real *a, int lda,
+ * !backward), on batches of `batch`, each product to the kernel the library's
+ * table picks for it (the own x86 kernel, gemv or OpenBLAS: what training
+ * runs) and split over the library's threads as dense.c splits it: dW by its
+ * rows (output units), dA by batch rows, the forward by output units when the
+ * batch is no wider than the layer, else by batch rows. */
+typedef struct {
+    bp__product p;
+    bp__kernel kernel;
+    int m, n, k, lda, ldb, ldc;
+    const bp_real *a, *b;
+    bp_real *c;
+} product_job;
+
+static void product_part(void *ctx, int part, int parts)
+{
+    const product_job *j = ctx;
+    size_t lo, hi;
+    if (j->p == BP__PRODUCT_FORWARD && j->m <= j->n) { /* by output units: columns of C */
+        bp__split((size_t)j->n, part, parts, &lo, &hi);
+        if (hi > lo)
+            bp__product_run(j->kernel, j->p, j->m, (int)(hi - lo), j->k, j->a, j->lda,
+                            j->b + lo * j->ldb, j->ldb, j->c + lo, j->ldc);
+        return;
+    }
+    bp__split((size_t)j->m, part, parts, &lo, &hi); /* rows of C */
+    const bp_real *a = j->p == BP__PRODUCT_WEIGHT_GRAD ? j->a + lo : j->a + lo * j->lda;
+    if (hi > lo)
+        bp__product_run(j->kernel, j->p, (int)(hi - lo), j->n, j->k, a, j->lda, j->b, j->ldb,
+                        j->c + lo * j->ldc, j->ldc);
+}
+
+static void product(bp__product p, int m, int n, int k, const bp_real *a, int lda,
                     const bp_real *b, int ldb, bp_real *c, int ldc)
 {
-    static const bp__trans ta[] = {BP_NO_TRANS, BP_TRANS, BP_NO_TRANS};
-    static const bp__trans tb[] = {BP_TRANS, BP_NO_TRANS, BP_NO_TRANS};
-    if (threads == 1)
-        bp__product_run(bp__kernel_for(p, m, n, k), p, m, n, k, a, lda, b, ldb, c, ldc);
-    else
-        bp__gemm(ta[p], tb[p], m, n, k, 1, a, lda, b, ldb, 0, c, ldc);
+    product_job j = {p, bp__kernel_for(p, m, n, k), m, n, k, lda, ldb, ldc, a, b, c};
+    bp__parallel(product_part, &j, 2.0 * m * n * k);
 }
 
 static double gemm_only_rate(const bp_model_config *c, int batch, size_t n, int threads,
                              int backward)
 {
-    openblas_set_num_threads(threads);
+    bp_set_threads(threads);
     int wmax = 0;
     for (int l = 0; l <= c->n_layers; l++) wmax = c->sizes[l] > wmax ? c->sizes[l] : wmax;
     size_t big = (size_t)batch * wmax, wbig = (size_t)wmax * wmax;
@@ -70,13 +89,12 @@ static double gemm_only_rate(const bp_model_config *c, int batch, size_t n, int 
     for (size_t b = 0; b < batches; b++)
         for (int l = 0; l < c->n_layers; l++) {
             int in = c->sizes[l], out = c->sizes[l + 1];
-            product(threads, BP__PRODUCT_FORWARD, batch, out, in, a, in, w, in, z, out);
+            product(BP__PRODUCT_FORWARD, batch, out, in, a, in, w, in, z, out);
             if (!backward) continue;
-            product(threads, BP__PRODUCT_WEIGHT_GRAD, out, in, batch, z, out, a, in, dw, in);
-            if (l) product(threads, BP__PRODUCT_INPUT_GRAD, batch, in, out, z, out, w, in, a, in);
+            product(BP__PRODUCT_WEIGHT_GRAD, out, in, batch, z, out, a, in, dw, in);
+            if (l) product(BP__PRODUCT_INPUT_GRAD, batch, in, out, z, out, w, in, a, in);
         }
     double rate = (double)(batches * batch) / (now() - t0);
-    openblas_set_num_threads(1); /* as the library keeps it */
     free(a), free(z), free(w), free(dw);
     return rate;
 }
