@@ -205,8 +205,9 @@ $(BUILD)/bench/%: bench/%.c $(wildcard bench/*.h) $(STATIC)
 
 # The GEMM candidates of issue 25 add libxsmm (libxsmm-dev) and BLIS
 # (libblis-dev) where their headers exist; the library never links them.
-# After LDLIBS: OpenBLAS keeps the cblas_sgemm that bp__gemm calls.
-CAND_XSMM := $(if $(wildcard /usr/include/libxsmm.h),-DBP_BENCH_LIBXSMM,)
+# After LDLIBS: OpenBLAS keeps the cblas_sgemm that bp__gemm calls. Not with
+# BLAS=none: libxsmm's fallbacks need a BLAS's sgemm_ and dgemm_.
+CAND_XSMM := $(if $(and $(wildcard /usr/include/libxsmm.h),$(filter-out none,$(BLAS))),-DBP_BENCH_LIBXSMM,)
 CAND_BLIS := $(if $(wildcard /usr/include/*/blis.h /usr/include/blis.h),-DBP_BENCH_BLIS,)
 $(BUILD)/bench/bench_gemm_x86: bench/bench_gemm_x86.c $(wildcard bench/*.h) $(STATIC)
 	@mkdir -p $(@D)
