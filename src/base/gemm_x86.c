@@ -60,7 +60,7 @@ const char *bp__gemm_isa_name(bp__gemm_isa isa)
 
 #define KC 256  /* steps of k per block: a (KC, 32) B micro-panel is 32 KiB, in L1 */
 #define NC 384  /* columns of B packed at once (a multiple of both NRs): 384 KiB, in L2 */
-#define TILES_PER_BLOCK 30 /* row tiles swept per B micro-panel: at most 240 rows of A, in L2 */
+#define TILES_PER_BLOCK 30 /* row tiles swept per B micro-panel: 240 rows of A (360 in 12-row tiles), in L2 */
 
 #ifdef BP__SINGLE_THREAD
 #define THREAD_LOCAL
