@@ -26,14 +26,6 @@ SANITIZE ?= 0
 MPI      ?= 0
 BLAS     ?= openblas
 
-# OpenBLAS picks its kernels by the core. These machines set
-# OPENBLAS_CORETYPE=Haswell (older OpenBLAS crashes on newer cores), and the
-# tests' stored outputs (an old model's predictions, a 0.1 checkpoint's resumed
-# run) are its Haswell kernels' last bits: where the environment leaves it
-# unset (a 2026-12-06 Intel machine did; OpenBLAS then took a generic kernel),
-# make's recipes get Haswell. A value the environment gives is kept.
-export OPENBLAS_CORETYPE ?= Haswell
-
 ifeq ($(REAL),double)
   REAL_DEFS := -DBP_REAL_DOUBLE
 else ifeq ($(REAL),float)
