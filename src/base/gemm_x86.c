@@ -203,18 +203,21 @@ static inline __attribute__((always_inline, target("avx512f"))) void tile512(
     }
 }
 
-/* A tile of mr rows: rows as a constant, so that the tile stays in registers. */
-#define ROWS512(R)                                                                         \
+/* The case of a tile of R rows for both ISAs' micro-kernels: rows, the
+ * number of vectors and a_trans as constants, so that the tile stays in
+ * registers; 2 vectors past HALF columns. */
+#define ROWS_CASE(TILE, HALF, R)                                                           \
     case R:                                                                                \
-        if (a_trans && nr > 16)                                                            \
-            tile512(R, 2, true, kc, a, lda, b, ldb, c, ldc, nr, alpha, beta);              \
+        if (a_trans && nr > HALF)                                                          \
+            TILE(R, 2, true, kc, a, lda, b, ldb, c, ldc, nr, alpha, beta);                 \
         else if (a_trans)                                                                  \
-            tile512(R, 1, true, kc, a, lda, b, ldb, c, ldc, nr, alpha, beta);              \
-        else if (nr > 16)                                                                  \
-            tile512(R, 2, false, kc, a, lda, b, ldb, c, ldc, nr, alpha, beta);             \
+            TILE(R, 1, true, kc, a, lda, b, ldb, c, ldc, nr, alpha, beta);                 \
+        else if (nr > HALF)                                                                \
+            TILE(R, 2, false, kc, a, lda, b, ldb, c, ldc, nr, alpha, beta);                \
         else                                                                               \
-            tile512(R, 1, false, kc, a, lda, b, ldb, c, ldc, nr, alpha, beta);             \
+            TILE(R, 1, false, kc, a, lda, b, ldb, c, ldc, nr, alpha, beta);                \
         return;
+#define ROWS512(R) ROWS_CASE(tile512, 16, R)
 
 __attribute__((target("avx512f"))) static void micro512(bool a_trans, int kc, const float *a,
                                                         int lda, const float *b, int ldb,
@@ -347,17 +350,7 @@ static inline __attribute__((always_inline, target("avx2,fma"))) void tile256(
     }
 }
 
-#define ROWS256(R)                                                                         \
-    case R:                                                                                \
-        if (a_trans && nr > 8)                                                             \
-            tile256(R, 2, true, kc, a, lda, b, ldb, c, ldc, nr, alpha, beta);              \
-        else if (a_trans)                                                                  \
-            tile256(R, 1, true, kc, a, lda, b, ldb, c, ldc, nr, alpha, beta);              \
-        else if (nr > 8)                                                                   \
-            tile256(R, 2, false, kc, a, lda, b, ldb, c, ldc, nr, alpha, beta);             \
-        else                                                                               \
-            tile256(R, 1, false, kc, a, lda, b, ldb, c, ldc, nr, alpha, beta);             \
-        return;
+#define ROWS256(R) ROWS_CASE(tile256, 8, R)
 
 __attribute__((target("avx2,fma"))) static void micro256(bool a_trans, int kc, const float *a,
                                                          int lda, const float *b, int ldb,
