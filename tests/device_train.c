@@ -116,15 +116,34 @@ static bp_model_config classifier(void)
 
 static bp_real frozen[IN * 16 + 16 + 16 * 8 + 8]; /* layers 0 and 1 of the pre-trained model */
 
+/* The classifier's training: Adam at 0.01, batches of 8, seed 3. */
+static void classifier_training(bp_optim_config *oc, bp_train_config *tc)
+{
+    *oc = bp_optim_config_default(BP_OPTIM_ADAM);
+    oc->lr = 0.01;
+    *tc = bp_train_config_default();
+    tc->batch_size = 8;
+    tc->seed = 3;
+}
+
+/* 20 epochs of t on (x, y), printing the bits of `shown` (n values) after each. */
+static int epochs(const char *tag, bp_trainer *t, const bp_real *x, const bp_real *y,
+                  const bp_real *shown, size_t n, bp_epoch_stats *st)
+{
+    for (int e = 1; e <= 20; e++) {
+        CHECK(bp_trainer_epoch(t, x, y, N, st));
+        print_bits(tag, e, st->loss, shown, n);
+    }
+    return 0;
+}
+
 static int pretrain_then_finetune(void)
 {
     static bp_real x[N * IN], y[N * K];
     bp_model_config mc = classifier();
-    bp_optim_config oc = bp_optim_config_default(BP_OPTIM_ADAM);
-    oc.lr = 0.01;
-    bp_train_config tc = bp_train_config_default();
-    tc.batch_size = 8;
-    tc.seed = 3;
+    bp_optim_config oc;
+    bp_train_config tc;
+    classifier_training(&oc, &tc);
     bp_model *m = NULL;
     bp_optim *o = NULL;
     bp_trainer *t = NULL;
@@ -133,10 +152,7 @@ static int pretrain_then_finetune(void)
     CHECK(bp_model_create(&m, &mc));
     CHECK(bp_optim_create(&o, &oc, bp_model_param_count(m)));
     CHECK(bp_trainer_create(&t, m, o, &tc));
-    for (int e = 1; e <= 20; e++) {
-        CHECK(bp_trainer_epoch(t, x, y, N, &st));
-        print_bits("pre", e, st.loss, bp_model_params(m), bp_model_param_count(m));
-    }
+    if (epochs("pre", t, x, y, bp_model_params(m), bp_model_param_count(m), &st)) return 1;
     size_t nf = bp_model_config_param_count(&mc, 0, 2), nl = bp_model_param_count(m) - nf;
     bp_real last[8 * K + K];
     memcpy(frozen, bp_model_params(m), sizeof frozen);
@@ -153,10 +169,7 @@ static int pretrain_then_finetune(void)
     oc.lr = 0.02;
     CHECK(bp_optim_create(&o, &oc, bp_model_train_param_count(m, 1)));
     CHECK(bp_trainer_create(&t, m, o, &tc));
-    for (int e = 1; e <= 20; e++) {
-        CHECK(bp_trainer_epoch(t, x, y, N, &st));
-        print_bits("ft", e, st.loss, bp_model_weight(m, 2), nl);
-    }
+    if (epochs("ft", t, x, y, bp_model_weight(m, 2), nl, &st)) return 1;
     printf("ft accuracy %d of %d\n", (int)(st.accuracy * N + 0.5), N);
     bp_trainer_free(t);
     bp_optim_free(o);
@@ -170,10 +183,7 @@ static int pretrain_then_finetune(void)
     CHECK(bp_optim_create(&o, &oc, bp_model_train_param_count(m, 1)));
     CHECK(bp_trainer_create(&t, m, o, &tc));
     for (int i = 0; i < N; i++) CHECK(bp_model_features(m, 1, x + i * IN, 1, 1, h + i * 8));
-    for (int e = 1; e <= 20; e++) {
-        CHECK(bp_trainer_epoch(t, h, y, N, &st));
-        print_bits("ftf", e, st.loss, bp_model_weight(m, 2), nl);
-    }
+    if (epochs("ftf", t, h, y, bp_model_weight(m, 2), nl, &st)) return 1;
     bp_trainer_free(t);
     bp_optim_free(o);
     bp_model_free(m);
@@ -184,11 +194,10 @@ static int l2_weight_decay_clip(void)
 {
     static bp_real x[N * IN], y[N * K];
     bp_model_config mc = classifier();
-    bp_optim_config oc = bp_optim_config_default(BP_OPTIM_ADAM);
-    oc.lr = 0.01, oc.weight_decay = 1e-3, oc.clip_norm = 0.3;
-    bp_train_config tc = bp_train_config_default();
-    tc.batch_size = 8;
-    tc.seed = 3;
+    bp_optim_config oc;
+    bp_train_config tc;
+    classifier_training(&oc, &tc);
+    oc.weight_decay = 1e-3, oc.clip_norm = 0.3;
     tc.l2 = 0.05;
     bp_model *m = NULL;
     bp_optim *o = NULL;
@@ -198,10 +207,7 @@ static int l2_weight_decay_clip(void)
     CHECK(bp_model_create(&m, &mc));
     CHECK(bp_optim_create(&o, &oc, bp_model_param_count(m)));
     CHECK(bp_trainer_create(&t, m, o, &tc));
-    for (int e = 1; e <= 20; e++) {
-        CHECK(bp_trainer_epoch(t, x, y, N, &st));
-        print_bits("l2", e, st.loss, bp_model_params(m), bp_model_param_count(m));
-    }
+    if (epochs("l2", t, x, y, bp_model_params(m), bp_model_param_count(m), &st)) return 1;
     bp_trainer_free(t);
     bp_optim_free(o);
     bp_model_free(m);
