@@ -31,6 +31,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import backprop  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tests", "cli"))
+import openblas_core  # noqa: E402
 from run import print_targets  # noqa: E402
 
 warnings.simplefilter("ignore", ConvergenceWarning)
@@ -103,6 +105,10 @@ def main():
     print(f"\nPython: backprop.MLPClassifier vs scikit-learn's (same algorithm and numbers), "
           f"Adam, {repeats} rounds, medians of per-round ratios")
     print("load average before: %.2f %.2f %.2f" % os.getloadavg())
+    # scikit-learn's products are numpy's, OpenBLAS's: its generic kernels (an unset
+    # OPENBLAS_CORETYPE on a core it does not know) run at a third of its Haswell ones.
+    print("OpenBLAS kernels: %s (OPENBLAS_CORETYPE=%s)" % (
+        openblas_core.core(), os.environ.get("OPENBLAS_CORETYPE", "unset")))
     head = (f"{'fit':30} {'thr':>3} {'sklearn s':>10} {'backprop s':>10} {'speedup':>8} "
             f"{'(min-max)':>13} {'overhead':>9} {'ceiling':>8}")
     print(head + "\n" + "-" * len(head))

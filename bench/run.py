@@ -42,6 +42,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "cli"))
+import openblas_core  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 # Fashion-MNIST (Debian's dataset-fashion-mnist) where installed, else synthetic
 # data of its shape labelled by a random teacher (bench_train.c says why not
@@ -170,6 +173,8 @@ def main():
     write_digits(digits)
     print(f"data: {IMAGES} for the 784-input models, synthetic for the tabular one, "
           f"scikit-learn's digits for 64-100-10")
+    print(f"OpenBLAS kernels (PyTorch's and the library's few OpenBLAS products): "
+          f"{openblas_core.core()} (OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')})")
     print(head)
     print("-" * len(head))
     scaled, spread, ones = {}, [], {}
