@@ -2,6 +2,8 @@
  * forward fused with the bias add, and the derivative from the output. */
 #include "internal.h"
 
+#include "exp_nonpos.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -21,12 +23,32 @@ bp_status bp_activation_from_name(const char *name, bp_activation *out)
     return st;
 }
 
+/* e^x for x <= 0, all that sigmoid and softmax take. The float build with a
+ * BLAS rounds the inline double exp once: correctly rounded, and the loops
+ * vectorize (exp_nonpos.h). The double build and the BLAS-free build, whose
+ * bits a device must reproduce in float arithmetic alone, keep R_EXP. */
+#if !defined(BP_REAL_DOUBLE) && !defined(BP_NO_BLAS)
+#ifdef __FMA__
+#define EXP_FUSED true /* the float result is the same: correctly rounded either way */
+#else
+#define EXP_FUSED false
+#endif
+#define EXP_NONPOS(x) ((float)bp__exp_nonpos_inline((double)(x), EXP_FUSED))
+#else
+#define EXP_NONPOS(x) R_EXP(x)
+#endif
+
+/* x = e^x over n values <= 0, one flat loop: it vectorizes. */
+static void exps_nonpos(bp_real *x, int n)
+{
+    for (int i = 0; i < n; i++) x[i] = EXP_NONPOS(x[i]);
+}
+
 /* sigma(z) = 1 / (1 + e^-z), written so that no exp overflows. */
 static inline bp_real sigmoid(bp_real z)
 {
-    if (z >= 0) return 1 / (1 + R_EXP(-z));
-    bp_real e = R_EXP(z);
-    return e / (1 + e);
+    bp_real e = EXP_NONPOS(z >= 0 ? -z : z); /* e^-|z| */
+    return z >= 0 ? 1 / (1 + e) : e / (1 + e);
 }
 
 /* Softmax of one row in place: subtract the max so exp never overflows. */
@@ -35,9 +57,44 @@ static void softmax_row(bp_real *z, int n)
     bp_real mx = z[0];
     for (int j = 1; j < n; j++) mx = z[j] > mx ? z[j] : mx;
     bp_real sum = 0;
-    for (int j = 0; j < n; j++) sum += (z[j] = R_EXP(z[j] - mx));
+    for (int j = 0; j < n; j++) sum += (z[j] = EXP_NONPOS(z[j] - mx));
     bp_real inv = 1 / sum;
     for (int j = 0; j < n; j++) z[j] *= inv;
+}
+
+/* Softmax of up to SM_LANES rows of at most SM_COLS, rows ld apart, with the
+ * rows as the vector lanes: copied into t[column][row], each row's max, exps,
+ * sum (in the row's own column order) and scaling run all rows at once, the
+ * same operations as softmax_row, hence the same bits. A 10-class row alone
+ * is too narrow to fill a vector, and its sum is a chain of dependent adds. */
+enum { SM_LANES = 16, SM_COLS = 64 };
+
+static void softmax_rows(bp_real *a, int ld, int rows, int cols)
+{
+    bp_real t[SM_COLS][SM_LANES], mx[SM_LANES], sum[SM_LANES];
+    for (int r = 0; r < SM_LANES; r++) /* lanes past `rows` repeat row 0 */
+        for (int j = 0; j < cols; j++) t[j][r] = a[(size_t)(r < rows ? r : 0) * ld + j];
+    for (int r = 0; r < SM_LANES; r++) mx[r] = t[0][r], sum[r] = 0;
+    for (int j = 1; j < cols; j++)
+        for (int r = 0; r < SM_LANES; r++) mx[r] = t[j][r] > mx[r] ? t[j][r] : mx[r];
+    for (int j = 0; j < cols; j++)
+        for (int r = 0; r < SM_LANES; r++) t[j][r] -= mx[r];
+    exps_nonpos(&t[0][0], cols * SM_LANES);
+    for (int j = 0; j < cols; j++)
+        for (int r = 0; r < SM_LANES; r++) sum[r] += t[j][r];
+    for (int r = 0; r < SM_LANES; r++) sum[r] = 1 / sum[r];
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < cols; j++) a[(size_t)r * ld + j] = t[j][r] * sum[r];
+}
+
+static void softmax(bp_real *a, int ld, int rows, int cols)
+{
+    if (cols > SM_COLS) {
+        for (int r = 0; r < rows; r++) softmax_row(a + (size_t)r * ld, cols);
+        return;
+    }
+    for (int r = 0; r < rows; r += SM_LANES)
+        softmax_rows(a + (size_t)r * ld, ld, rows - r < SM_LANES ? rows - r : SM_LANES, cols);
 }
 
 /* a = g(a) in place over rows of cols: one switch for the whole block, so that
@@ -53,7 +110,7 @@ static void activate(bp_real *a, int rows, int cols, bp_activation act, bp_real 
         for (size_t i = 0; i < n; i++) a[i] = a[i] < 0 ? 0 : a[i];
         break;
     case BP_ACT_LEAKY_RELU: for (size_t i = 0; i < n; i++) a[i] = a[i] > 0 ? a[i] : slope * a[i]; break;
-    case BP_ACT_SOFTMAX: for (int r = 0; r < rows; r++) softmax_row(a + (size_t)r * cols, cols); break;
+    case BP_ACT_SOFTMAX: softmax(a, cols, rows, cols); break;
     case BP_ACT_COUNT_: BP_ASSERT(0);
     }
 }

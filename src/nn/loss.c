@@ -3,6 +3,8 @@
  * exact for logits of any size. All losses are batch means (docs/MATH.md). */
 #include "internal.h"
 
+#include "exp_nonpos.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -44,36 +46,7 @@ static double bce_logits(const bp_real *z, const bp_real *y, size_t count)
     return sum / (double)count;
 }
 
-/* e^x for x <= 0 in double arithmetic alone, within 2 ulp (tests/test_loss.c
- * checks it against libm): a loop the compiler vectorizes, where libm's exp
- * is a call per element (the cross-entropy of a 10-class batch of 200 spent
- * 2,000 of them, a tenth of a digits step). x = k ln2 + r, |r| <= ln2/2
- * (Cody and Waite: k ln2_hi exact), e^r by its Taylor series to r^13 (the
- * next term is below 1e-17 of it), then 2^k. Below -708 it returns 0: the
- * sums it serves hold a term e^0 = 1, beside which e^-708 is nothing. */
-static inline double exp_nonpos(double x)
-{
-    const double log2e = 1.4426950408889634, ln2_hi = 6.93147180369123816490e-01,
-                 ln2_lo = 1.90821492927058770002e-10, shifter = 0x1.8p52;
-    double t = x * log2e + shifter, kd = t - shifter; /* k = round(x log2 e), exactly */
-    double r = (x - kd * ln2_hi) - kd * ln2_lo;
-    double p = 1.0 / 6227020800.0; /* 1/13! */
-    static const double inv_fact[] = {1.0 / 479001600, 1.0 / 39916800, 1.0 / 3628800,
-                                      1.0 / 362880,    1.0 / 40320,    1.0 / 5040,
-                                      1.0 / 720,       1.0 / 120,      1.0 / 24,
-                                      1.0 / 6,         0.5,            1.0,
-                                      1.0};
-    for (int i = 0; i < 13; i++) p = inv_fact[i] + r * p;
-    uint64_t tb, sb; /* t's low bits hold k + 2^51: integer steps alone, so the loop vectorizes */
-    memcpy(&tb, &t, sizeof tb);
-    memcpy(&sb, &shifter, sizeof sb);
-    uint64_t bits = (tb - sb + 1023) << 52;
-    double two_k;
-    memcpy(&two_k, &bits, sizeof two_k);
-    return x < -708 ? 0 : p * two_k;
-}
-
-double bp__exp_nonpos(double x) { return exp_nonpos(x); }
+double bp__exp_nonpos(double x) { return bp__exp_nonpos_inline(x, false); }
 
 /* -Σ_j y_j log softmax(z)_j = Σ_j y_j (lse(z) - z_j), lse through the max. */
 enum { EXP_CHUNK = 256 }; /* exps taken at once, in a buffer on the stack */
@@ -100,7 +73,7 @@ static double wide_row_sum_exp(const bp_real *z, int cols, double mx)
     double e[EXP_CHUNK], s = 0;
     for (int j0 = 0; j0 < cols; j0 += EXP_CHUNK) {
         int n = cols - j0 < EXP_CHUNK ? cols - j0 : EXP_CHUNK;
-        for (int j = 0; j < n; j++) e[j] = exp_nonpos((double)z[j0 + j] - mx);
+        for (int j = 0; j < n; j++) e[j] = bp__exp_nonpos_inline((double)z[j0 + j] - mx, false);
         for (int j = 0; j < n; j++) s += e[j];
     }
     return s;
@@ -123,7 +96,7 @@ static double xent_logits(const bp_real *z, const bp_real *y, int rows, int cols
         }
         for (int r = 0; r < nr; r++)
             for (int j = 0; j < cols; j++) e[r * cols + j] = (double)zc[r * cols + j] - mx[r];
-        for (int i = 0; i < nr * cols; i++) e[i] = exp_nonpos(e[i]);
+        for (int i = 0; i < nr * cols; i++) e[i] = bp__exp_nonpos_inline(e[i], false);
         for (int r = 0; r < nr; r++) {
             double s = 0;
             for (int j = 0; j < cols; j++) s += e[r * cols + j];
