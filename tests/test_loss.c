@@ -6,7 +6,10 @@
 
 #include "internal.h"
 
+#include "exp_nonpos.h"
+
 #include <stdint.h>
+#include <string.h>
 
 static double ulps(double got, long double want)
 {
@@ -37,6 +40,77 @@ static void test_exp_nonpos(void)
     CHECK(bp__exp_nonpos(0.0) == 1.0, "e^0 = %.17g", bp__exp_nonpos(0.0));
     CHECK(bp__exp_nonpos(-708.5) == 0 && bp__exp_nonpos(-1e300) == 0 && bp__exp_nonpos(-INFINITY) == 0,
           "below -708: 0");
+}
+
+/* Rounded to float, the exp (both forms, Horner steps fused or not) is the
+ * correctly rounded e^x: all 1.12e9 floats in [-104, 0] were checked once
+ * (docs/PERFORMANCE.md); here 4 M of them, drawn at random bit patterns. */
+static void test_exp_nonpos_float_correctly_rounded(void)
+{
+    long wrong[2] = {0, 0};
+    float at = 0;
+    uint64_t s = 777;
+    for (int i = 0; i < 4000000; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint32_t bits = 0x80000000u + (uint32_t)((s >> 20) % (0xC2D00001u - 0x80000000u));
+        float x;
+        memcpy(&x, &bits, sizeof x);
+        float want = (float)expl((long double)x);
+        for (int fused = 0; fused < 2; fused++)
+            if ((float)bp__exp_nonpos_inline(x, fused) != want) wrong[fused]++, at = x;
+    }
+    CHECK(wrong[0] == 0 && wrong[1] == 0, "%ld and %ld floats not correctly rounded (one at %a)",
+          wrong[0], wrong[1], at);
+    CHECK(isnan(bp__exp_nonpos_inline(NAN, true)) && isnan(bp__exp_nonpos_inline(NAN, false)),
+          "NaN stays NaN");
+    CHECK(bp__exp_nonpos_inline(-INFINITY, true) == 0 && bp__exp_nonpos_inline(-1e300, true) == 0,
+          "below -708: 0");
+}
+
+/* The exp softmax takes, as activation.c picks it, rounded as it rounds. */
+static bp_real softmax_exp(bp_real x)
+{
+#if !defined(BP_REAL_DOUBLE) && !defined(BP_NO_BLAS)
+    return (float)expl((long double)x);
+#else
+    return R_EXP(x);
+#endif
+}
+
+/* Softmax takes 16 rows at once as vector lanes: the same bits as one row at
+ * a time in the row's own order, for a ragged last block, rows of 10, 64 (the
+ * widest it takes so) and 65 columns, NaN and infinite logits. */
+static void test_softmax_rows_bits(void)
+{
+    enum { ROWS = 37, MAXC = 65 };
+    static bp_real z[ROWS * MAXC], a[ROWS * MAXC], bias[MAXC];
+    const int widths[] = {10, 64, 65};
+    for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
+        int cols = widths[w];
+        uint64_t s = 5 + w;
+        for (int i = 0; i < ROWS * cols; i++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            a[i] = z[i] = (bp_real)(40 * ((double)(s >> 11) * 0x1p-53 - 0.5));
+        }
+        a[3 * cols + 2] = z[3 * cols + 2] = NAN;
+        a[5 * cols] = z[5 * cols] = -INFINITY;
+        a[6 * cols + 1] = z[6 * cols + 1] = INFINITY;
+        bp__bias_activate(a, cols, bias, ROWS, cols, BP_ACT_SOFTMAX, 0);
+        int mismatches = 0;
+        for (int r = 0; r < ROWS; r++) {
+            const bp_real *zr = z + r * cols;
+            bp_real mx = zr[0], sum = 0, e[MAXC];
+            for (int j = 1; j < cols; j++) mx = zr[j] > mx ? zr[j] : mx;
+            for (int j = 0; j < cols; j++) sum += (e[j] = softmax_exp(zr[j] - mx));
+            bp_real inv = 1 / sum;
+            for (int j = 0; j < cols; j++) {
+                bp_real want = e[j] * inv, got = a[r * cols + j];
+                mismatches += memcmp(&want, &got, sizeof got) != 0 && !(isnan(want) && isnan(got));
+            }
+        }
+        CHECK(mismatches == 0, "%d columns: %d outputs differ from row-by-row softmax", cols, mismatches);
+        CHECK(isnan(a[3 * cols]) && a[5 * cols] == 0, "%d columns: NaN row NaN, e^-inf 0", cols);
+    }
 }
 
 /* Σ_j y_j (lse(z) - z_j) / rows in long double. */
@@ -74,6 +148,8 @@ static void test_xent_matches_long_double(void)
 int main(void)
 {
     RUN(test_exp_nonpos);
+    RUN(test_exp_nonpos_float_correctly_rounded);
+    RUN(test_softmax_rows_bits);
     RUN(test_xent_matches_long_double);
     return test_summary("test_loss");
 }
