@@ -34,8 +34,10 @@ bp_status bp_activation_from_name(const char *name, bp_activation *out)
 #define EXP_FUSED false
 #endif
 #define EXP_NONPOS(x) ((float)bp__exp_nonpos_inline((double)(x), EXP_FUSED))
+#define EXP_INLINE 1
 #else
 #define EXP_NONPOS(x) R_EXP(x)
+#define EXP_INLINE 0
 #endif
 
 /* x = e^x over n values <= 0, one flat loop: it vectorizes. */
@@ -89,7 +91,9 @@ static void softmax_rows(bp_real *a, int ld, int rows, int cols)
 
 static void softmax(bp_real *a, int ld, int rows, int cols)
 {
-    if (cols > SM_COLS) {
+    /* Row by row where the exp is a call (the lanes would gain little) and a
+     * device's stack may be small: the double and the BLAS-free builds. */
+    if (cols > SM_COLS || !EXP_INLINE) {
         for (int r = 0; r < rows; r++) softmax_row(a + (size_t)r * ld, cols);
         return;
     }
