@@ -79,10 +79,43 @@ static double wide_row_sum_exp(const bp_real *z, int cols, double mx)
     return s;
 }
 
+/* Up to XENT_LANES rows of at most XENT_COLS with the rows as vector lanes:
+ * copied into t[column][row], each row's max, exps, sum, log-sum-exp and term
+ * run all rows at once in the row's own column order, the operations of
+ * row_max, the chunked exps and row_xent, hence the same bits; adds the
+ * rows' terms to *sum in row order. (Row by row, a 10-class row's max and sums
+ * are chains of dependent operations.) */
+enum { XENT_LANES = 8, XENT_COLS = 16 }; /* 3 KB of stack */
+
+static void xent_rows(const bp_real *z, const bp_real *y, int rows, int cols, double *sum)
+{
+    double t[XENT_COLS][XENT_LANES], ty[XENT_COLS][XENT_LANES], zt[XENT_COLS][XENT_LANES];
+    double mx[XENT_LANES], s[XENT_LANES], term[XENT_LANES];
+    for (int r = 0; r < XENT_LANES; r++) /* lanes past `rows` repeat row 0 */
+        for (int j = 0; j < cols; j++) {
+            size_t i = (size_t)(r < rows ? r : 0) * cols + j;
+            zt[j][r] = z[i], ty[j][r] = y[i];
+        }
+    for (int r = 0; r < XENT_LANES; r++) mx[r] = zt[0][r], s[r] = 0, term[r] = 0;
+    for (int j = 1; j < cols; j++)
+        for (int r = 0; r < XENT_LANES; r++) mx[r] = zt[j][r] > mx[r] ? zt[j][r] : mx[r];
+    for (int j = 0; j < cols; j++)
+        for (int r = 0; r < XENT_LANES; r++) t[j][r] = zt[j][r] - mx[r];
+    double *flat = &t[0][0];
+    for (int i = 0; i < cols * XENT_LANES; i++) flat[i] = bp__exp_nonpos_inline(flat[i], false);
+    for (int j = 0; j < cols; j++)
+        for (int r = 0; r < XENT_LANES; r++) s[r] += t[j][r];
+    for (int r = 0; r < rows; r++) mx[r] += log(s[r]); /* now lse */
+    for (int j = 0; j < cols; j++)
+        for (int r = 0; r < XENT_LANES; r++) /* a zero target adds nothing, as row_xent skips it */
+            term[r] += ty[j][r] != 0 ? ty[j][r] * (mx[r] - zt[j][r]) : 0;
+    for (int r = 0; r < rows; r++) *sum += term[r];
+}
+
 /* Rows that fit a chunk are taken together: their shifted logits in one
  * buffer, the exps over all of it in one vectorized loop (a 10-class row alone
  * left 8 + 2), then each row's sum in order. */
-static double xent_logits(const bp_real *z, const bp_real *y, int rows, int cols)
+static double xent_chunks(const bp_real *z, const bp_real *y, int rows, int cols)
 {
     double sum = 0, e[EXP_CHUNK], mx[EXP_CHUNK];
     int per = cols <= EXP_CHUNK ? EXP_CHUNK / cols : 1; /* rows per chunk */
@@ -102,6 +135,18 @@ static double xent_logits(const bp_real *z, const bp_real *y, int rows, int cols
             for (int j = 0; j < cols; j++) s += e[r * cols + j];
             sum += row_xent(zc + (size_t)r * cols, yc + (size_t)r * cols, cols, mx[r] + log(s));
         }
+    }
+    return sum / rows;
+}
+
+/* Narrow rows by lanes, wider ones by chunks (each with its own stack frame). */
+static double xent_logits(const bp_real *z, const bp_real *y, int rows, int cols)
+{
+    if (cols > XENT_COLS) return xent_chunks(z, y, rows, cols);
+    double sum = 0;
+    for (int r0 = 0; r0 < rows; r0 += XENT_LANES) {
+        int nr = rows - r0 < XENT_LANES ? rows - r0 : XENT_LANES;
+        xent_rows(z + (size_t)r0 * cols, y + (size_t)r0 * cols, nr, cols, &sum);
     }
     return sum / rows;
 }
