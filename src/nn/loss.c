@@ -139,7 +139,7 @@ static double xent_chunks(const bp_real *z, const bp_real *y, int rows, int cols
     return sum / rows;
 }
 
-/* Narrow rows by lanes, wider ones by chunks (each with its own stack frame). */
+/* Narrow rows by lanes, wider ones by chunks. */
 static double xent_logits(const bp_real *z, const bp_real *y, int rows, int cols)
 {
     if (cols > XENT_COLS) return xent_chunks(z, y, rows, cols);
