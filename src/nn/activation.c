@@ -64,18 +64,18 @@ static void softmax_row(bp_real *z, int n)
     for (int j = 0; j < n; j++) z[j] *= inv;
 }
 
-/* Softmax of up to SM_LANES rows of at most SM_COLS, rows ld apart, with the
+/* Softmax of up to SM_LANES contiguous rows of at most SM_COLS, with the
  * rows as the vector lanes: copied into t[column][row], each row's max, exps,
  * sum (in the row's own column order) and scaling run all rows at once, the
  * same operations as softmax_row, hence the same bits. A 10-class row alone
  * is too narrow to fill a vector, and its sum is a chain of dependent adds. */
 enum { SM_LANES = 16, SM_COLS = 64 };
 
-static void softmax_rows(bp_real *a, int ld, int rows, int cols)
+static void softmax_rows(bp_real *a, int rows, int cols)
 {
     bp_real t[SM_COLS][SM_LANES], mx[SM_LANES], sum[SM_LANES];
     for (int r = 0; r < SM_LANES; r++) /* lanes past `rows` repeat row 0 */
-        for (int j = 0; j < cols; j++) t[j][r] = a[(size_t)(r < rows ? r : 0) * ld + j];
+        for (int j = 0; j < cols; j++) t[j][r] = a[(size_t)(r < rows ? r : 0) * cols + j];
     for (int r = 0; r < SM_LANES; r++) mx[r] = t[0][r], sum[r] = 0;
     for (int j = 1; j < cols; j++)
         for (int r = 0; r < SM_LANES; r++) mx[r] = t[j][r] > mx[r] ? t[j][r] : mx[r];
@@ -86,19 +86,20 @@ static void softmax_rows(bp_real *a, int ld, int rows, int cols)
         for (int r = 0; r < SM_LANES; r++) sum[r] += t[j][r];
     for (int r = 0; r < SM_LANES; r++) sum[r] = 1 / sum[r];
     for (int r = 0; r < rows; r++)
-        for (int j = 0; j < cols; j++) a[(size_t)r * ld + j] = t[j][r] * sum[r];
+        for (int j = 0; j < cols; j++) a[(size_t)r * cols + j] = t[j][r] * sum[r];
 }
 
-static void softmax(bp_real *a, int ld, int rows, int cols)
+/* Softmax of contiguous rows of cols, in place. */
+static void softmax(bp_real *a, int rows, int cols)
 {
     /* Row by row where the exp is a call (the lanes would gain little) and a
      * device's stack may be small: the double and the BLAS-free builds. */
     if (cols > SM_COLS || !EXP_INLINE) {
-        for (int r = 0; r < rows; r++) softmax_row(a + (size_t)r * ld, cols);
+        for (int r = 0; r < rows; r++) softmax_row(a + (size_t)r * cols, cols);
         return;
     }
     for (int r = 0; r < rows; r += SM_LANES)
-        softmax_rows(a + (size_t)r * ld, ld, rows - r < SM_LANES ? rows - r : SM_LANES, cols);
+        softmax_rows(a + (size_t)r * cols, rows - r < SM_LANES ? rows - r : SM_LANES, cols);
 }
 
 /* a = g(a) in place over rows of cols: one switch for the whole block, so that
@@ -114,7 +115,7 @@ static void activate(bp_real *a, int rows, int cols, bp_activation act, bp_real 
         for (size_t i = 0; i < n; i++) a[i] = a[i] < 0 ? 0 : a[i];
         break;
     case BP_ACT_LEAKY_RELU: for (size_t i = 0; i < n; i++) a[i] = a[i] > 0 ? a[i] : slope * a[i]; break;
-    case BP_ACT_SOFTMAX: softmax(a, cols, rows, cols); break;
+    case BP_ACT_SOFTMAX: softmax(a, rows, cols); break;
     case BP_ACT_COUNT_: BP_ASSERT(0);
     }
 }

@@ -6,8 +6,6 @@
 #include "exp_nonpos.h"
 
 #include <math.h>
-#include <stdint.h>
-#include <string.h>
 
 static const char *const loss_names[BP_LOSS_COUNT_] = {"mse", "bce", "xent", "half_sse", "bce_sum"};
 
