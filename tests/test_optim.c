@@ -522,6 +522,99 @@ static void test_l2_folded_matches_separate_pass(void)
     for (int v = 0; v < 2; v++) free(w[v]), free(g[v]);
 }
 
+/* Adam's wide form (optim.c: a run whose m, v or g is small enough for a
+ * float product to fall into the subnormals takes its products, quotients and
+ * roots in double, rounded once to float) against Adam done here by hand in
+ * bp_real, operation by operation in the library's order: the same bits,
+ * whether the runs choose (bp__adam_wide 0), all take the wide form (1) or
+ * none does (-1). The gradients reach from 0 through float's subnormals to 1,
+ * and most stop after a few steps, so that m and v decay through the
+ * subnormals to 0 (about 900 steps for v); 1,000 values, runs of every kind. */
+#define WN 1000
+#define WSTEPS 1000
+
+static bp_real wide_grad(int t, int i)
+{
+    static const double mag[] = {0, 1e-44, 3e-39, 1e-37, 1e-30, 1e-25, 3e-19, 2e-18,
+                                 1e-12, 1e-6, 1e-3, 0.7};
+    int kind = i % 12, stop = (i / 12) % 5 == 0 ? WSTEPS : 1 + (i / 12) % 9; /* steps with g */
+    if (t > stop) return 0;
+    double sign = (i / 7 + t) % 3 == 0 ? -1 : 1;
+    return (bp_real)(sign * mag[kind] * (1 + 0.01 * (i % 97)));
+}
+
+static void adam_by_hand(const bp_optim_config *c, bp_real *w, bp_real *m, bp_real *v)
+{
+    bool adamw = c->kind == BP_OPTIM_ADAMW;
+    bp_real b1 = (bp_real)c->beta1, b2 = (bp_real)c->beta2, one_b1 = (bp_real)(1 - c->beta1),
+            one_b2 = (bp_real)(1 - c->beta2), eps = (bp_real)c->eps;
+    bp_real d = adamw ? (bp_real)(1 - c->lr * c->weight_decay) : (bp_real)c->weight_decay;
+    for (int t = 1; t <= WSTEPS; t++) {
+        double c1 = 1 - pow(c->beta1, t), c2 = 1 - pow(c->beta2, t);
+        bp_real step = (bp_real)(c->lr / c1), c2_sqrt = (bp_real)sqrt(c2), inv_c2 = (bp_real)(1 / c2);
+        for (int i = 0; i < WN; i++) {
+            bp_real g = wide_grad(t, i);
+            if (!adamw && c->weight_decay != 0) g = g + d * w[i];
+            m[i] = b1 * m[i] + one_b1 * g;
+            v[i] = b2 * v[i] + one_b2 * g * g;
+            bp_real denom = c->eps_inside_sqrt ? R_SQRT(v[i] * inv_c2 + eps)
+                          : c2_sqrt != 1 ? R_SQRT(v[i]) / c2_sqrt + eps : R_SQRT(v[i]) + eps;
+            bp_real wi = adamw ? w[i] * d : w[i];
+            w[i] = wi - step * m[i] / denom;
+        }
+    }
+}
+
+static void test_adam_wide_form_same_bits(void)
+{
+    static bp_real w[WN], m[WN], v[WN], wl[WN], g[WN];
+    int subnormal_m = 0, subnormal_v = 0;
+    for (int variant = 0; variant < 4; variant++)
+        for (int mode = -1; mode <= 1; mode++) {
+            bp_optim_config c = bp_optim_config_default(variant == 2 ? BP_OPTIM_ADAMW : BP_OPTIM_ADAM);
+            c.eps_inside_sqrt = variant == 1;
+            if (variant == 3) c.weight_decay = 1e-4;
+            for (int i = 0; i < WN; i++) w[i] = wl[i] = (bp_real)(0.01 * (i % 37) - 0.2), m[i] = v[i] = 0;
+            adam_by_hand(&c, w, m, v);
+            bp_optim *o;
+            CHECK_OK(bp_optim_create(&o, &c, WN));
+            if (!o) return;
+            bp__adam_wide = mode;
+            for (int t = 1; t <= WSTEPS; t++) {
+                for (int i = 0; i < WN; i++) g[i] = wide_grad(t, i);
+                CHECK_OK(bp_optim_step(o, wl, g));
+            }
+            bp__adam_wide = 0;
+            const bp_real *ml = bp_optim_state(o, 0), *vl = bp_optim_state(o, 1);
+            int diff = -1;
+            for (int i = 0; i < WN && diff < 0; i++)
+                if (memcmp(&wl[i], &w[i], sizeof *w) || memcmp(&ml[i], &m[i], sizeof *m) ||
+                    memcmp(&vl[i], &v[i], sizeof *v))
+                    diff = i;
+            CHECK(diff < 0, "%s variant %d, wide %d: value %d: w %.9g m %.9g v %.9g, by hand %.9g %.9g %.9g",
+                  bp_optim_name(c.kind), variant, mode, diff, (double)wl[diff < 0 ? 0 : diff],
+                  (double)ml[diff < 0 ? 0 : diff], (double)vl[diff < 0 ? 0 : diff],
+                  (double)w[diff < 0 ? 0 : diff], (double)m[diff < 0 ? 0 : diff], (double)v[diff < 0 ? 0 : diff]);
+            bp_optim_free(o);
+        }
+    /* the test reaches what it is for: states in the subnormals on the way (at the end, 0) */
+    bp_optim_config c = bp_optim_config_default(BP_OPTIM_ADAM);
+    for (int i = 0; i < WN; i++) w[i] = 0, m[i] = v[i] = 0;
+    bp_optim *o;
+    CHECK_OK(bp_optim_create(&o, &c, WN));
+    if (!o) return;
+    for (int t = 1; t <= 200; t++) {
+        for (int i = 0; i < WN; i++) g[i] = wide_grad(t, i);
+        CHECK_OK(bp_optim_step(o, w, g));
+        const bp_real *ml = bp_optim_state(o, 0), *vl = bp_optim_state(o, 1);
+        for (int i = 0; i < WN; i++)
+            subnormal_m += fpclassify(ml[i]) == FP_SUBNORMAL, subnormal_v += fpclassify(vl[i]) == FP_SUBNORMAL;
+    }
+    bp_optim_free(o);
+    CHECK(TEST_DOUBLE || (subnormal_m > 1000 && subnormal_v > 1000),
+          "subnormal states seen: m %d, v %d", subnormal_m, subnormal_v);
+}
+
 int main(void)
 {
     RUN(test_every_optimizer_by_hand);
@@ -536,5 +629,6 @@ int main(void)
     RUN(test_gradient_norm);
     RUN(test_decay_fused_matches_separate_pass);
     RUN(test_l2_folded_matches_separate_pass);
+    RUN(test_adam_wide_form_same_bits);
     return test_summary("test_optim");
 }

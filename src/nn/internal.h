@@ -174,6 +174,10 @@ bp_status bp__model_forward_keep(bp_model *m, const bp_real *x, int batch, bp_re
  * each (2 per layer), with offsets from layers[first].w_off; returns how many. */
 int bp__model_blocks(const bp_model *m, int first, bp__block *blocks);
 
+/* Test hook of optim.c: 0 (the default) lets Adam choose its wide form run by
+ * run, 1 forces it, -1 forbids it (the float build on x86; elsewhere none). */
+extern int bp__adam_wide;
+
 /* Frees the normalization and labels (model_meta.c). */
 void bp__model_free_meta(bp_model *m);
 
