@@ -16,6 +16,8 @@
  *   nothing prints it; BENCH_COUNT_ACCURACY=1 counts it, to measure its cost.
  *   BENCH_L2=A trains with bp_train_config.l2 = A (scikit-learn's alpha, as
  *   the Python estimators set it; default 0: none), to measure its cost.
+ *   BENCH_OPTIM=NAME trains with that optimizer's defaults (bp_optim_from_name:
+ *   sgd, momentum, ..., rmsprop) instead of Adam's.
  *
  * Prints one line per repeat, "train <samples/s> predict <samples/s>", the last
  * one followed by "roofline <samples/s> predict_roofline <samples/s> rss_mb <MB>":
@@ -202,7 +204,12 @@ int main(int argc, char **argv)
     bp_model *m;
     bp_optim *o;
     bp_trainer *t;
-    bp_optim_config oc = bp_optim_config_default(BP_OPTIM_ADAM);
+    bp_optim_kind kind = BP_OPTIM_ADAM;
+    if (getenv("BENCH_OPTIM") && bp_optim_from_name(getenv("BENCH_OPTIM"), &kind)) {
+        fprintf(stderr, "bench_train: BENCH_OPTIM: %s\n", bp_last_error());
+        return 2;
+    }
+    bp_optim_config oc = bp_optim_config_default(kind);
     bp_train_config tc = bp_train_config_default();
     tc.batch_size = batch;
     tc.skip_accuracy = !getenv("BENCH_COUNT_ACCURACY"); /* the accuracy is not printed */
