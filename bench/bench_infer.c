@@ -167,8 +167,8 @@ int main(int argc, char **argv)
     bp_set_threads(threads);
     /* BENCH_GEMV_MAX moves the small-batch path's switch-over (0: GEMM only) */
     if (getenv("BENCH_GEMV_MAX")) {
-        static bp__kernel_rule rules[] = {{BP__PRODUCT_FORWARD, 1, 0, BP__KERNEL_GEMV_ROWS, 0},
-                                          {BP__PRODUCT_FORWARD, 0, 256, BP__KERNEL_GEMV_ROWS, 0}};
+        static bp__kernel_rule rules[] = {{BP__PRODUCT_FORWARD, 1, 0, BP__KERNEL_GEMV_ROWS, 0, 0},
+                                          {BP__PRODUCT_FORWARD, 0, 256, BP__KERNEL_GEMV_ROWS, 0, 0}};
         rules[1].max_m = atoi(getenv("BENCH_GEMV_MAX"));
         if (rules[1].max_m == 0) rules[0].max_m = 0;
         bp__kernel_table_set(rules, 2);

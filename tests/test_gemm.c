@@ -210,7 +210,7 @@ static void test_kernel_table(void)
             CHECK(bp__kernel_for((bp__product)p, shapes[s][0], shapes[s][1], shapes[s][2]) ==
                       BP__KERNEL_BLOCKED,
                   "product %d shape %d", p, s);
-    const bp__kernel_rule gemv_one[] = {{BP__PRODUCT_FORWARD, 1, 0, BP__KERNEL_GEMV_ROWS, 0}};
+    const bp__kernel_rule gemv_one[] = {{BP__PRODUCT_FORWARD, 1, 0, BP__KERNEL_GEMV_ROWS, 0, 0}};
     bp__kernel_table_set(gemv_one, 1);
     CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 1, 10, 20) == BP__KERNEL_GEMV_ROWS, "test table");
     bp__kernel_table_set(NULL, 0);
@@ -225,7 +225,12 @@ static void test_kernel_table(void)
     CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 65, 256, 784) == own, "65 x 784");
     CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 8, 64, 20) == own, "8 x 20");
     CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 128, 10, 128) == own, "10 outputs");
-    CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 128, 1, 64) == BP__KERNEL_BLAS, "1 output");
+    /* 1 to 7 outputs of rows of 64 or more: gemv in float32 */
+    bp__kernel few = TEST_DOUBLE ? BP__KERNEL_BLAS : BP__KERNEL_GEMV_ROWS;
+    CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 128, 1, 64) == few, "1 output");
+    CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 512, 7, 200) == few, "7 outputs");
+    CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 128, 1, 63) == BP__KERNEL_BLAS, "1 output, k 63");
+    CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 128, 8, 64) == own, "8 outputs");
     CHECK(bp__kernel_for(BP__PRODUCT_WEIGHT_GRAD, 1, 256, 784) == own, "dW");
     CHECK(bp__kernel_for(BP__PRODUCT_INPUT_GRAD, 1, 784, 256) == own, "dA");
     if (!TEST_DOUBLE && bp__gemm_x86_isa_set(BP__GEMM_ISA_AVX2)) { /* an AVX2 core: the own kernel too */
@@ -236,7 +241,7 @@ static void test_kernel_table(void)
         CHECK(bp__kernel_for(BP__PRODUCT_WEIGHT_GRAD, 1, 256, 784) == BP__KERNEL_BLAS, "dW, blas");
         bp__gemm_x86_isa_set((bp__gemm_isa)-1);
     }
-    const bp__kernel_rule blas_only[] = {{BP__PRODUCT_FORWARD, 0, 0, BP__KERNEL_BLAS, 0}};
+    const bp__kernel_rule blas_only[] = {{BP__PRODUCT_FORWARD, 0, 0, BP__KERNEL_BLAS, 0, 0}};
     bp__kernel_table_set(blas_only, 1);
     CHECK(bp__kernel_for(BP__PRODUCT_FORWARD, 1, 10, 20) == BP__KERNEL_BLAS, "test table");
     bp__kernel_table_set(NULL, 0);

@@ -57,7 +57,7 @@ static void forward_ref(bp_model *m, const bp_real *x, int n, double *out)
 static void both_paths(bp_model *m, const bp_real *x, int n, bp_real *fast, bp_real *gemm)
 {
     CHECK_OK(bp_model_predict(m, x, (size_t)n, n, fast));
-    bp__kernel_table_set((const bp__kernel_rule[]){{BP__PRODUCT_FORWARD, 0, 0, BP__KERNEL_BLAS, 0}}, 1);
+    bp__kernel_table_set((const bp__kernel_rule[]){{BP__PRODUCT_FORWARD, 0, 0, BP__KERNEL_BLAS, 0, 0}}, 1);
     CHECK_OK(bp_model_predict(m, x, (size_t)n, n, gemm));
     bp__kernel_table_set(NULL, 0);
 }
@@ -88,6 +88,34 @@ static void test_fast_path_matches_gemm_every_activation(void)
             }
             CHECK(worst <= TOL && worst_ref <= TOL, "%s, batch %d: fast vs gemm %.3g, vs double %.3g",
                   bp_activation_name(a), n, worst, worst_ref);
+        }
+        bp_model_free(m);
+    }
+    free(x), free(y), free(fast), free(gemm), free(ref);
+}
+
+/* Layers of 1 to 7 outputs whose rows are 64 or longer take gemv at any batch
+ * in float32 (gemm.c's table), as in training: against the GEMM and double,
+ * at batches past the small-batch switch-over too. */
+static void test_few_outputs_any_batch(void)
+{
+    static const int shapes[][3] = {{20, 64, 1}, {100, 7, 2}, {64, 3, 5}, {200, 64, 7}};
+    static const int batches[] = {1, 32, 65, 129};
+    bp_real *x = malloc(sizeof *x * MAXB * 200), *y = malloc(sizeof *y * MAXB * 7);
+    bp_real *fast = malloc(sizeof *fast * MAXB * 7), *gemm = malloc(sizeof *gemm * MAXB * 7);
+    double *ref = malloc(sizeof *ref * MAXB * 7);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        const bp_activation acts[] = {BP_ACT_RELU, BP_ACT_IDENTITY};
+        bp_model *m = make_model(2, shapes[s], acts, BP_LOSS_MSE, 7);
+        random_data(x, y, MAXB, shapes[s][0], shapes[s][2], BP_LOSS_MSE, 5);
+        for (size_t b = 0; b < sizeof batches / sizeof *batches; b++) {
+            int n = batches[b];
+            both_paths(m, x, n, fast, gemm);
+            forward_ref(m, x, n, ref);
+            for (int j = 0; j < n * shapes[s][2]; j++) {
+                CHECK_CLOSE(fast[j], gemm[j], TOL);
+                CHECK_CLOSE(fast[j], ref[j], TOL);
+            }
         }
         bp_model_free(m);
     }
@@ -215,6 +243,7 @@ int main(void)
     bp_set_threads(1);
     RUN(test_fast_path_matches_gemm_every_activation);
     RUN(test_fast_path_odd_shapes);
+    RUN(test_few_outputs_any_batch);
     RUN(test_same_bits_on_two_threads);
     RUN(test_row_alone_vs_in_large_batch);
     RUN(test_predict_allocates_nothing);

@@ -157,7 +157,8 @@ typedef enum bp__kernel {
 #endif
 
 /* One row of the table of which kernel serves which product and shape: it
- * matches `product` when m <= max_m, k >= min_k and n >= min_n. The first
+ * matches `product` when m <= max_m, k >= min_k, n >= min_n and, where max_n
+ * is not 0, n <= max_n. The first
  * row that matches wins; a product no row matches takes BP__KERNEL_DEFAULT.
  * A BP__KERNEL_X86 row holds only where bp__gemm_x86 runs its own code (a
  * core with AVX2 and FMA, BP_GEMM_ISA not blas); elsewhere OpenBLAS serves. */
@@ -165,7 +166,7 @@ typedef struct bp__kernel_rule {
     bp__product product;
     int max_m, min_k;
     bp__kernel kernel;
-    int min_n;
+    int min_n, max_n; /* max_n 0: no bound */
 } bp__kernel_rule;
 
 /* The kernel the table gives for a product of this shape. A caller that

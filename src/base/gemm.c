@@ -60,8 +60,12 @@ void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha
  * (docs/PERFORMANCE.md, "Training GEMM kernels (issue 25)") measured it at
  * 1.0-3x OpenBLAS's Haswell kernels on this library's training shapes (the
  * forward of 10 outputs included), but at 0.45-0.65x on a forward of 1 output (an
- * 8x32 tile for one column), which stays OpenBLAS's (2 to 7 outputs are not
- * measured). Its 6x16 AVX2 kernel measured 0.98-1.08x OpenBLAS's on whole
+ * 8x32 tile for one column). A forward of 1 to 7 outputs with rows of 64 or
+ * more (the tabular model's last layer) takes gemv_rows: timed alone (best of
+ * 3,000, 1 thread, an Emerald Rapids core, OPENBLAS_CORETYPE=Haswell) it ran
+ * 1.46-6.9x OpenBLAS's sgemm at 32, 128 and 512 rows, k = 64 and 200 (32x1x64:
+ * 0.12 us against 0.72); at k = 20 it ran 0.43-1.07x from 2 outputs up (1.27-1.83x
+ * at 1), so shorter rows stay OpenBLAS's. Its 6x16 AVX2 kernel measured 0.98-1.08x OpenBLAS's on whole
  * steps (at 256 bits on that AVX-512 core): no loss, and it gives the AVX-512
  * path's bits (the sums' order is a function of k alone), so an AVX2 core takes
  * it too: its products give the same bits on every x86-64 core with AVX2.
@@ -71,16 +75,17 @@ void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha
  * too: its order of summation does not depend on the vector width (gemv's
  * does), so a model gives the same bits on every machine (issue 24). The
  * empty table is one rule that no product matches. */
-static const bp__kernel_rule default_table[] = {{BP__PRODUCT_FORWARD, -1, 0, BP__KERNEL_BLOCKED, 0}};
+static const bp__kernel_rule default_table[] = {{BP__PRODUCT_FORWARD, -1, 0, BP__KERNEL_BLOCKED, 0, 0}};
 #else
 #define ANY_M 0x7fffffff
 static const bp__kernel_rule default_table[] = {
-    {BP__PRODUCT_FORWARD, 1, 0, BP__KERNEL_GEMV_ROWS, 0},
-    {BP__PRODUCT_FORWARD, 64, 256, BP__KERNEL_GEMV_ROWS, 0},
+    {BP__PRODUCT_FORWARD, 1, 0, BP__KERNEL_GEMV_ROWS, 0, 0},
+    {BP__PRODUCT_FORWARD, 64, 256, BP__KERNEL_GEMV_ROWS, 0, 0},
 #ifndef BP_REAL_DOUBLE
-    {BP__PRODUCT_FORWARD, ANY_M, 0, BP__KERNEL_X86, 8},
-    {BP__PRODUCT_WEIGHT_GRAD, ANY_M, 0, BP__KERNEL_X86, 0},
-    {BP__PRODUCT_INPUT_GRAD, ANY_M, 0, BP__KERNEL_X86, 0},
+    {BP__PRODUCT_FORWARD, ANY_M, 0, BP__KERNEL_X86, 8, 0},
+    {BP__PRODUCT_FORWARD, ANY_M, 64, BP__KERNEL_GEMV_ROWS, 1, 7},
+    {BP__PRODUCT_WEIGHT_GRAD, ANY_M, 0, BP__KERNEL_X86, 0, 0},
+    {BP__PRODUCT_INPUT_GRAD, ANY_M, 0, BP__KERNEL_X86, 0, 0},
 #endif
 };
 #endif
@@ -100,6 +105,7 @@ bp__kernel bp__kernel_for(bp__product p, int m, int n, int k)
     for (int i = 0; i < table_rules; i++) {
         const bp__kernel_rule *r = &table[i];
         if (r->product != p || m > r->max_m || k < r->min_k || n < r->min_n) continue;
+        if (r->max_n && n > r->max_n) continue;
         if (r->kernel == BP__KERNEL_X86 && bp__gemm_x86_isa() == BP__GEMM_ISA_BLAS) continue;
         return r->kernel;
     }
