@@ -64,8 +64,9 @@ void bp__gemm_ref(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha
  * more (the tabular model's last layer) takes gemv_rows: timed alone (best of
  * 3,000, 1 thread, an Emerald Rapids core, OPENBLAS_CORETYPE=Haswell) it ran
  * 1.46-6.9x OpenBLAS's sgemm at 32, 128 and 512 rows, k = 64 and 200 (32x1x64:
- * 0.12 us against 0.72); at k = 20 it ran 0.43-1.07x from 2 outputs up (1.27-1.83x
- * at 1), so shorter rows stay OpenBLAS's. Its 6x16 AVX2 kernel measured 0.98-1.08x OpenBLAS's on whole
+ * 0.12 us against 0.72); at k = 20 it ran 0.43-1.07x from 2 outputs up
+ * (1.27-1.83x at 1), so shorter rows stay OpenBLAS's. The own kernel's 6x16
+ * AVX2 path measured 0.98-1.08x OpenBLAS's on whole
  * steps (at 256 bits on that AVX-512 core): no loss, and it gives the AVX-512
  * path's bits (the sums' order is a function of k alone), so an AVX2 core takes
  * it too: its products give the same bits on every x86-64 core with AVX2.

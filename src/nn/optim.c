@@ -257,11 +257,14 @@ static adam_consts adam_consts_at(const bp_optim_config *c, uint64_t t)
  * products subnormal: m's b1 m and step m, v's b2 v and v / c2, g's
  * (1 - b1) g and ((1 - b2) g) g; each with a margin of 2^8 for the sums
  * between. Only the speed depends on them (adam_form_loop). */
+static double min_pos(double a, double b) { return a > 0 && (b <= 0 || a < b) ? a : b; }
+
 static void tiny_bounds(adam_consts *k)
 {
     const double sub = 0x1p-126 * 0x1p8; /* float's least normal, with the margin */
-    double b2 = fmin(k->b2, k->inv_c2), g1 = fmin(k->one_b1, k->one_b2);
-    k->tiny_m = (float)fmin(sub / fmin(k->b1, k->step), 0x1p60);
+    /* a factor of 0 (b1 = 0) makes no subnormal: the least positive one counts */
+    double b2 = min_pos(k->b2, k->inv_c2), g1 = min_pos(k->one_b1, k->one_b2);
+    k->tiny_m = (float)fmin(sub / min_pos(k->b1, k->step), 0x1p60);
     k->tiny_v = (float)fmin(sub / b2, 0x1p60);
     k->tiny_g = (float)fmin(fmax(sub / g1, sqrt(sub / k->one_b2)), 0x1p60);
 }
