@@ -141,7 +141,9 @@ all: deps lib cli examples python-libs
 
 lib: $(STATIC) $(SHARED)
 # The Python package (python/backprop, docs/PYTHON.md) loads both precisions.
-python-libs:
+# After lib: under make -j the sub-make of this build's precision would
+# otherwise archive the same library beside this make's own link steps.
+python-libs: lib
 	$(MAKE) REAL=float SANITIZE=$(SANITIZE) MPI=0 lib
 	$(MAKE) REAL=double SANITIZE=$(SANITIZE) MPI=0 lib
 cli: $(if $(CLI_SRC),$(CLI))
