@@ -94,6 +94,33 @@ static void test_fast_path_matches_gemm_every_activation(void)
     free(x), free(y), free(fast), free(gemm), free(ref);
 }
 
+/* One 2-layer model of `sizes` (hidden activation `hidden`, identity out):
+ * its predictions as shipped against the GEMM alone and against double, at
+ * each of the batches. */
+static void check_paths(const int sizes[3], bp_activation hidden, unsigned model_seed,
+                        unsigned data_seed, const int *batches, int n_batches)
+{
+    int maxb = 0;
+    for (int b = 0; b < n_batches; b++) maxb = batches[b] > maxb ? batches[b] : maxb;
+    bp_real *x = malloc(sizeof *x * maxb * sizes[0]), *y = malloc(sizeof *y * maxb * sizes[2]);
+    bp_real *fast = malloc(sizeof *fast * maxb * sizes[2]), *gemm = malloc(sizeof *gemm * maxb * sizes[2]);
+    double *ref = malloc(sizeof *ref * maxb * sizes[2]);
+    const bp_activation acts[] = {hidden, BP_ACT_IDENTITY};
+    bp_model *m = make_model(2, sizes, acts, BP_LOSS_MSE, model_seed);
+    random_data(x, y, maxb, sizes[0], sizes[2], BP_LOSS_MSE, data_seed);
+    for (int b = 0; b < n_batches; b++) {
+        int n = batches[b];
+        both_paths(m, x, n, fast, gemm);
+        forward_ref(m, x, n, ref);
+        for (int j = 0; j < n * sizes[2]; j++) {
+            CHECK_CLOSE(fast[j], gemm[j], TOL);
+            CHECK_CLOSE(fast[j], ref[j], TOL);
+        }
+    }
+    bp_model_free(m);
+    free(x), free(y), free(fast), free(gemm), free(ref);
+}
+
 /* Layers of 1 to 7 outputs whose rows are 64 or longer take gemv at any batch
  * in float32 (gemm.c's table), as in training: against the GEMM and double,
  * at batches past the small-batch switch-over too. */
@@ -101,25 +128,8 @@ static void test_few_outputs_any_batch(void)
 {
     static const int shapes[][3] = {{20, 64, 1}, {100, 7, 2}, {64, 3, 5}, {200, 64, 7}};
     static const int batches[] = {1, 32, 65, 129};
-    bp_real *x = malloc(sizeof *x * MAXB * 200), *y = malloc(sizeof *y * MAXB * 7);
-    bp_real *fast = malloc(sizeof *fast * MAXB * 7), *gemm = malloc(sizeof *gemm * MAXB * 7);
-    double *ref = malloc(sizeof *ref * MAXB * 7);
-    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
-        const bp_activation acts[] = {BP_ACT_RELU, BP_ACT_IDENTITY};
-        bp_model *m = make_model(2, shapes[s], acts, BP_LOSS_MSE, 7);
-        random_data(x, y, MAXB, shapes[s][0], shapes[s][2], BP_LOSS_MSE, 5);
-        for (size_t b = 0; b < sizeof batches / sizeof *batches; b++) {
-            int n = batches[b];
-            both_paths(m, x, n, fast, gemm);
-            forward_ref(m, x, n, ref);
-            for (int j = 0; j < n * shapes[s][2]; j++) {
-                CHECK_CLOSE(fast[j], gemm[j], TOL);
-                CHECK_CLOSE(fast[j], ref[j], TOL);
-            }
-        }
-        bp_model_free(m);
-    }
-    free(x), free(y), free(fast), free(gemm), free(ref);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+        check_paths(shapes[s], BP_ACT_RELU, 7, 5, batches, 4);
 }
 
 /* Widths that hit every tile of the kernel: rows of W in groups of 4 and
@@ -127,24 +137,9 @@ static void test_few_outputs_any_batch(void)
 static void test_fast_path_odd_shapes(void)
 {
     static const int shapes[][3] = {{256, 1, 3}, {257, 5, 2}, {1, 9, 3}, {15, 4, 1}, {784, 13, 10}};
-    bp_real *x = malloc(sizeof *x * 8 * 784), *y = malloc(sizeof *y * 8 * 10);
-    bp_real *fast = malloc(sizeof *fast * 8 * 10), *gemm = malloc(sizeof *gemm * 8 * 10);
-    double *ref = malloc(sizeof *ref * 8 * 10);
-    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
-        const bp_activation acts[] = {BP_ACT_LEAKY_RELU, BP_ACT_IDENTITY};
-        bp_model *m = make_model(2, shapes[s], acts, BP_LOSS_MSE, 5);
-        random_data(x, y, 8, shapes[s][0], shapes[s][2], BP_LOSS_MSE, 4);
-        for (int n = 1; n <= 8; n++) {
-            both_paths(m, x, n, fast, gemm);
-            forward_ref(m, x, n, ref);
-            for (int j = 0; j < n * shapes[s][2]; j++) {
-                CHECK_CLOSE(fast[j], gemm[j], TOL);
-                CHECK_CLOSE(fast[j], ref[j], TOL);
-            }
-        }
-        bp_model_free(m);
-    }
-    free(x), free(y), free(fast), free(gemm), free(ref);
+    static const int batches[] = {1, 2, 3, 4, 5, 6, 7, 8};
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+        check_paths(shapes[s], BP_ACT_LEAKY_RELU, 5, 4, batches, 8);
 }
 
 /* Split by output units, each output is the same sum in the same order on
