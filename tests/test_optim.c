@@ -615,6 +615,53 @@ static void test_adam_wide_form_same_bits(void)
           "subnormal states seen: m %d, v %d", subnormal_m, subnormal_v);
 }
 
+/* The choice each run makes (bp__adam_tiny_set): a value x is small for its
+ * bound t where 0 < |x| < t, checked here by that definition on runs of 16
+ * (the vector check) and of 1-15 (the loop), with values at and beside each
+ * bound, zeros of both signs, subnormals, NaN and infinities. A wrong choice
+ * changes no bits (the test above), only the speed, so it is checked here. */
+static int small_by_definition(const float *x, int n, float t)
+{
+    for (int i = 0; i < n; i++)
+        if (x[i] != 0 && fabsf(x[i]) < t) return 1; /* NaN compares false */
+    return 0;
+}
+
+static void test_adam_run_choice(void)
+{
+    const float tg = 1e-30f, tm = 3e-36f, tv = 2e-33f, bound[3] = {tg, tm, tv};
+    uint64_t state = 7;
+    int seen[4] = {0};
+    for (int trial = 0; trial < 30000; trial++) {
+        float x[3][16];
+        int n = trial % 4 ? 16 : 1 + trial % 15;
+        for (int a = 0; a < 3; a++)
+            for (int i = 0; i < n; i++) {
+                state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+                unsigned r = (unsigned)(state >> 33);
+                float t = bound[r % 3], pool[] = {
+                    0.0f, -0.0f, t, nextafterf(t, 0), -nextafterf(t, 0), nextafterf(t, 1),
+                    0x1p-149f, -0x1p-149f, 0x1p-126f, NAN, -NAN, INFINITY, -INFINITY, 1, -0.5f};
+                /* mostly large values, so that every set of outcomes turns up */
+                x[a][i] = (r >> 8) % 8 ? 0.25f * (float)((r >> 12) % 9) : pool[(r >> 4) % 15];
+            }
+        int want = small_by_definition(x[0], n, tg) | small_by_definition(x[2], n, tv) ? 3
+                 : small_by_definition(x[1], n, tm) ? 1 : 0;
+        int got = bp__adam_tiny_set(x[0], x[1], x[2], (size_t)n, tg, tm, tv);
+        if (got == -1) { /* a build without the wide form: the float build on x86 has it */
+#if defined(__x86_64__) || defined(__i386__)
+            CHECK(TEST_DOUBLE, "no wide form in the float build");
+#endif
+            return;
+        }
+        CHECK(got == want, "run %d of %d values: set %d, by the definition %d", trial, n, got, want);
+        if (got != want) return;
+        seen[want]++;
+    }
+    CHECK(seen[0] > 1000 && seen[1] > 1000 && seen[3] > 1000, "sets seen: none %d, m %d, all %d",
+          seen[0], seen[1], seen[3]);
+}
+
 int main(void)
 {
     RUN(test_every_optimizer_by_hand);
@@ -630,5 +677,6 @@ int main(void)
     RUN(test_decay_fused_matches_separate_pass);
     RUN(test_l2_folded_matches_separate_pass);
     RUN(test_adam_wide_form_same_bits);
+    RUN(test_adam_run_choice);
     return test_summary("test_optim");
 }

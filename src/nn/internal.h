@@ -177,6 +177,11 @@ int bp__model_blocks(const bp_model *m, int first, bp__block *blocks);
 /* Test hook of optim.c: 0 (the default) lets Adam choose its wide form run by
  * run, 1 forces it, -1 forbids it (the float build on x86; elsewhere none). */
 extern int bp__adam_wide;
+/* Which of Adam's operations a run of n values takes in double, by the bounds
+ * given (0 none, 1 m's, 3 all; -1 in a build without the wide form): the
+ * choice that bp__adam_wide 0 leaves to each run. */
+int bp__adam_tiny_set(const float *g, const float *m, const float *v, size_t n, float tiny_g,
+                      float tiny_m, float tiny_v);
 
 /* Frees the normalization and labels (model_meta.c). */
 void bp__model_free_meta(bp_model *m);
