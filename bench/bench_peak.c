@@ -7,7 +7,9 @@
  *   bench_peak [ROUNDS]      (default 5)
  *
  * Prints, medians over the rounds, each round the best of 3 runs of ~20 ms:
- *   peak_gflops <widest>  isa <avx512|avx2|none>  peak256_gflops <256-bit> */
+ *   peak_gflops <widest>  isa <avx512|avx2|none>  peak256_gflops <256-bit>
+ * then the divider's best over the rounds, ns per float at the widest width:
+ *   div_ns <a quotient>  sqrt_ns <a square root> */
 #include "peak.h"
 
 #include <stdio.h>
@@ -21,6 +23,9 @@ int main(int argc, char **argv)
     }
     const char *isa;
     double narrow, wide = peak_gflops(rounds, &isa, &narrow);
-    printf("peak_gflops %.1f isa %s peak256_gflops %.1f\n", wide, isa, narrow);
+    double div, root;
+    divider_ns(rounds, &div, &root);
+    printf("peak_gflops %.1f isa %s peak256_gflops %.1f div_ns %.4f sqrt_ns %.4f\n", wide, isa,
+           narrow, div, root);
     return 0;
 }

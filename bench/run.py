@@ -76,12 +76,29 @@ def step_flops(layers):
     return 2 * (2 * sum(macs) + sum(macs[1:]))
 
 
+def params(layers):
+    """Parameters of the network: weights and biases."""
+    s = [int(v) for v in layers.split(",")]
+    return sum((a + 1) * b for a, b in zip(s, s[1:]))
+
+
 def peak(build):
-    """(GFLOP/s, isa) of bench_peak: the core's FP32 peak, measured now."""
+    """(GFLOP/s, isa, divider) of bench_peak, measured now: the core's FP32
+    peak, and the ns that one Adam parameter takes in the divider at least
+    (PyTorch's two quotients and a root; one quotient fewer after ~17,000
+    steps, past every run here)."""
     out = subprocess.run([f"{build}/bench/bench_peak", "3"], check=True, capture_output=True,
                          text=True).stdout.split()
     d = dict(zip(out[0::2], out[1::2]))
-    return float(d["peak_gflops"]), d["isa"]
+    return float(d["peak_gflops"]), d["isa"], 2 * float(d["div_ns"]) + float(d["sqrt_ns"])
+
+
+def adam_bound(layers, batch, top, adam_ns):
+    """The highest fraction of the peak a step can reach with PyTorch's exact
+    Adam: its GEMMs at the peak itself, everything else free, and the update
+    at the divider's own rate."""
+    gemm_s = step_flops(layers) * batch * 1e-9 / top
+    return gemm_s / (gemm_s + params(layers) * adam_ns * 1e-9)
 
 
 def write_digits(path):
@@ -201,7 +218,8 @@ def main():
     for line in spread:
         print(f"  {line}")
     peaks.append(peak(build))
-    top, isa = max(peaks)
+    top, isa, _ = max(peaks)
+    adam_ns = min(p[2] for p in peaks)
     rows = []
     for name, what, target in TARGETS:
         if name not in ones:
@@ -211,15 +229,20 @@ def main():
         f = step_flops(layers) * 1e-9 / top
         frac = statistics.median(r["train"] * f for r in runs)
         gemm = statistics.median(r["roofline"] * f for r in runs)
+        batch = next(c[2] for c in CONFIGS if c[0] == name)
         rows.append((what, f"{frac:.0%} ({frac * top:.0f} GFLOP/s)", f">= {target:.0%}",
-                     f"the GEMMs alone: {gemm:.0%}"))
+                     f"the GEMMs alone: {gemm:.0%}; bound with PyTorch's Adam: "
+                     f"{adam_bound(layers, batch, top, adam_ns):.0%}"))
     name, what, target = SCALING_TARGET
     rows.append((what, f"{scaled[name][0]:.2f}x" if name in scaled else "not run (BENCH_ONLY)",
                  f">= {target}x", ""))
     print_targets(rows)
     print(f"peak: {top:.1f} GFLOP/s ({isa}), the higher of bench_peak's runs before and after "
-          f"({' and '.join(f'{p:.1f}' for p, _ in peaks)}); flops of a step: 2 x the multiply-adds "
+          f"({' and '.join(f'{p[0]:.1f}' for p in peaks)}); flops of a step: 2 x the multiply-adds "
           "of forward, dW, and dA but for the first layer")
+    print(f"bound with PyTorch's Adam: the step's GEMMs at the peak and nothing else but the "
+          f"update, {adam_ns:.3f} ns a parameter in the divider\n(two quotients and a root, "
+          f"bench_peak's div_ns and sqrt_ns): what no kernel can pass")
     with open(os.path.join(build, "bench", "targets.json"), "w") as f:
         json.dump({"time": time.time(), "peak_gflops": top, "isa": isa, "rows": rows}, f)
 

@@ -90,6 +90,21 @@ assert step_flops('20,64,64,1') == 2 * (2 * (1280 + 4096 + 64) + 4096 + 64)"
 then echo "ok   CSV width checked, step flops"; ok=$((ok + 1))
 else echo "FAIL CSV width checked, step flops"; failed=$((failed + 1)); fi
 rm -f "$csv"
+# The divider (bench_peak's div_ns, sqrt_ns) and the target table's bound with
+# PyTorch's Adam: the step's GEMMs at the peak, then the update's two
+# quotients and a root per parameter at the divider's rate, nothing else.
+if /usr/bin/python3 - "$BP_BUILD" <<'PY'
+import sys
+sys.path.insert(0, "bench")
+from run import peak, params, adam_bound, step_flops
+top, isa, adam_ns = peak(sys.argv[1])
+assert isa == "none" or (top > 0 and 0.01 < adam_ns < 20), (top, isa, adam_ns)
+assert params("20,64,64,1") == 21 * 64 + 65 * 64 + 65 and params("64,100,10") == 7510
+gemm = 32 * step_flops("20,64,64,1") / 100e9  # seconds at a 100 GFLOP/s peak
+assert abs(adam_bound("20,64,64,1", 32, 100.0, 0.5) - gemm / (gemm + 5569 * 0.5e-9)) < 1e-12
+PY
+then echo "ok   divider and Adam's bound"; ok=$((ok + 1))
+else echo "FAIL divider and Adam's bound"; failed=$((failed + 1)); fi
 # The inference bench (bench/infer.py): bench_infer and onnxruntime's side on a
 # tiny model with the same weights (the ONNX written as infer.py writes it),
 # each printing calls/s per batch size and its own figures.
