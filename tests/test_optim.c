@@ -526,7 +526,7 @@ static void test_l2_folded_matches_separate_pass(void)
  * float product to fall into the subnormals takes its products, quotients and
  * roots in double, rounded once to float) against Adam done here by hand in
  * bp_real, operation by operation in the library's order: the same bits,
- * whether the runs choose (bp__adam_wide 0), all take the wide form (1) or
+ * whether the runs choose (bp__wide_form 0), all take the wide form (1) or
  * none does (-1). The gradients reach from 0 through float's subnormals to 1,
  * and most stop after a few steps, so that m and v decay through the
  * subnormals to 0 (about 900 steps for v); 1,000 values, runs of every kind. */
@@ -579,12 +579,12 @@ static void test_adam_wide_form_same_bits(void)
             bp_optim *o;
             CHECK_OK(bp_optim_create(&o, &c, WN));
             if (!o) return;
-            bp__adam_wide = mode;
+            bp__wide_form = mode;
             for (int t = 1; t <= WSTEPS; t++) {
                 for (int i = 0; i < WN; i++) g[i] = wide_grad(t, i);
                 CHECK_OK(bp_optim_step(o, wl, g));
             }
-            bp__adam_wide = 0;
+            bp__wide_form = 0;
             const bp_real *ml = bp_optim_state(o, 0), *vl = bp_optim_state(o, 1);
             int diff = -1;
             for (int i = 0; i < WN && diff < 0; i++)
@@ -613,6 +613,75 @@ static void test_adam_wide_form_same_bits(void)
     bp_optim_free(o);
     CHECK(TEST_DOUBLE || (subnormal_m > 1000 && subnormal_v > 1000),
           "subnormal states seen: m %d, v %d", subnormal_m, subnormal_v);
+}
+
+/* The momentum rules' wide form, as Adam's above: torch's momentum and
+ * Nesterov, scikit-learn's (the step kept in the velocity) and the notes'
+ * bias-corrected momentum, each against the rule done here by hand in
+ * bp_real in the library's order: the same bits, whether the runs choose,
+ * all take the wide form or none does; and states in the subnormals on the
+ * way (the velocity of a weight whose gradient stopped decays through them). */
+static void momentum_by_hand(const bp_optim_config *c, bp_real *w, bp_real *v)
+{
+    bool nesterov = c->kind == BP_OPTIM_NESTEROV;
+    bp_real a = (bp_real)c->lr, m = (bp_real)c->momentum, d = (bp_real)c->weight_decay;
+    for (int t = 1; t <= WSTEPS; t++) {
+        bp_real b = (bp_real)c->momentum, one_b = (bp_real)(1 - c->momentum);
+        bp_real step = (bp_real)(c->lr / (1 - pow(c->momentum, (double)t)));
+        for (int i = 0; i < WN; i++) {
+            bp_real g = wide_grad(t, i);
+            if (c->weight_decay != 0) g = g + d * w[i];
+            if (c->kind == BP_OPTIM_NOTES_MOMENTUM) {
+                v[i] = b * v[i] + one_b * g;
+                w[i] -= step * v[i];
+            } else if (c->step_in_velocity) {
+                v[i] = m * v[i] - a * g;
+                w[i] += nesterov ? m * v[i] - a * g : v[i];
+            } else {
+                v[i] = m * v[i] + g;
+                w[i] -= a * (nesterov ? g + m * v[i] : v[i]);
+            }
+        }
+    }
+}
+
+static void test_momentum_wide_form_same_bits(void)
+{
+    static bp_real w[WN], v[WN], wl[WN], g[WN];
+    for (int variant = 0; variant < 6; variant++)
+        for (int mode = -1; mode <= 1; mode++) {
+            bp_optim_kind kind = variant == 5 ? BP_OPTIM_NOTES_MOMENTUM
+                               : variant % 2 ? BP_OPTIM_NESTEROV : BP_OPTIM_MOMENTUM;
+            bp_optim_config c = bp_optim_config_default(kind);
+            c.lr = 0.01, c.momentum = 0.9;
+            c.step_in_velocity = variant == 2 || variant == 3;
+            if (variant == 4) c.weight_decay = 1e-4;
+            for (int i = 0; i < WN; i++) w[i] = wl[i] = (bp_real)(0.01 * (i % 37) - 0.2), v[i] = 0;
+            momentum_by_hand(&c, w, v);
+            bp_optim *o;
+            CHECK_OK(bp_optim_create(&o, &c, WN));
+            if (!o) return;
+            bp__wide_form = mode;
+            int subnormal = 0;
+            for (int t = 1; t <= WSTEPS; t++) {
+                for (int i = 0; i < WN; i++) g[i] = wide_grad(t, i);
+                CHECK_OK(bp_optim_step(o, wl, g));
+                const bp_real *vl = bp_optim_state(o, 0);
+                for (int i = 0; i < WN; i++) subnormal += fpclassify(vl[i]) == FP_SUBNORMAL;
+            }
+            bp__wide_form = 0;
+            const bp_real *vl = bp_optim_state(o, 0);
+            int diff = -1;
+            for (int i = 0; i < WN && diff < 0; i++)
+                if (memcmp(&wl[i], &w[i], sizeof *w) || memcmp(&vl[i], &v[i], sizeof *v)) diff = i;
+            int at = diff < 0 ? 0 : diff;
+            CHECK(diff < 0, "%s variant %d, wide %d: value %d: w %.9g v %.9g, by hand %.9g %.9g",
+                  bp_optim_name(kind), variant, mode, diff, (double)wl[at], (double)vl[at],
+                  (double)w[at], (double)v[at]);
+            CHECK(TEST_DOUBLE || subnormal > 1000, "%s variant %d: %d subnormal states seen",
+                  bp_optim_name(kind), variant, subnormal);
+            bp_optim_free(o);
+        }
 }
 
 /* The choice each run makes (bp__adam_tiny_set): a value x is small for its
@@ -677,6 +746,7 @@ int main(void)
     RUN(test_decay_fused_matches_separate_pass);
     RUN(test_l2_folded_matches_separate_pass);
     RUN(test_adam_wide_form_same_bits);
+    RUN(test_momentum_wide_form_same_bits);
     RUN(test_adam_run_choice);
     return test_summary("test_optim");
 }

@@ -174,12 +174,13 @@ bp_status bp__model_forward_keep(bp_model *m, const bp_real *x, int batch, bp_re
  * each (2 per layer), with offsets from layers[first].w_off; returns how many. */
 int bp__model_blocks(const bp_model *m, int first, bp__block *blocks);
 
-/* Test hook of optim.c: 0 (the default) lets Adam choose its wide form run by
- * run, 1 forces it, -1 forbids it (the float build on x86; elsewhere none). */
-extern int bp__adam_wide;
+/* Test hook of optim.c: 0 (the default) lets each run of Adam's and the
+ * momentum rules' loops choose its wide form, 1 forces it, -1 forbids it (the
+ * float build on x86; elsewhere there is none). */
+extern int bp__wide_form;
 /* Which of Adam's operations a run of n values takes in double, by the bounds
  * given (0 none, 1 m's, 3 all; -1 in a build without the wide form): the
- * choice that bp__adam_wide 0 leaves to each run. */
+ * choice that bp__wide_form 0 leaves to each run. */
 int bp__adam_tiny_set(const float *g, const float *m, const float *v, size_t n, float tiny_g,
                       float tiny_m, float tiny_v);
 
