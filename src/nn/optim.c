@@ -320,61 +320,41 @@ INLINE int sgd(bp_real *restrict w, const bp_real *restrict g, size_t n, double 
     return bad;
 }
 
-/* v = mu v + g; w -= lr v (or lr (g + mu v), Nesterov). */
+/* torch's momentum: v = mu v + g; w -= lr v (or lr (g + mu v), Nesterov).
+ * With the step kept in the velocity (scikit-learn's SGD, in_velocity):
+ * v = mu v - lr g; w += v, or w += mu v - lr g (Nesterov). Each in its order
+ * of operations. */
 INLINE int momentum_loop(bp_real *restrict w, bp_real *restrict v, const bp_real *restrict g,
-                         size_t n, bp_real a, bp_real m, bool nesterov, bp_real d,
-                         decay_kind decay, bp_real c, bool l2, int wide)
+                         size_t n, bp_real a, bp_real m, bool nesterov, bool in_velocity,
+                         bp_real d, decay_kind decay, bp_real c, bool l2, int wide)
 {
     double one = wide ? one_volatile : 1;
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
         bp_real gi = WIDE_GRAD(i);
-        v[i] = MUL(m, v[i], WIDE_REST) + gi;
-        w[i] -= MUL(a, nesterov ? gi + MUL(m, v[i], WIDE_REST) : v[i], WIDE_REST);
+        if (in_velocity) {
+            v[i] = MUL(m, v[i], WIDE_REST) - MUL(a, gi, WIDE_REST);
+            w[i] += nesterov ? MUL(m, v[i], WIDE_REST) - MUL(a, gi, WIDE_REST) : v[i];
+        } else {
+            v[i] = MUL(m, v[i], WIDE_REST) + gi;
+            w[i] -= MUL(a, nesterov ? gi + MUL(m, v[i], WIDE_REST) : v[i], WIDE_REST);
+        }
         bad |= BAD(v[i]) | BAD(w[i]);
     }
     return bad;
 }
 
 INLINE int momentum(bp_real *restrict w, bp_real *restrict v, const bp_real *restrict g, size_t n,
-                    double lr, double mu, bool nesterov, bp_real d, decay_kind decay, bp_real c,
-                    bool l2)
+                    double lr, double mu, bool nesterov, bool in_velocity, bp_real d,
+                    decay_kind decay, bp_real c, bool l2)
 {
     bp_real a = (bp_real)lr, m = (bp_real)mu;
-    float tiny = tiny_for(tiny_factor(m) * tiny_factor(a)); /* Nesterov's a (m v) */
+    /* v's products: m v, a v, and Nesterov's a (m v) in torch's form */
+    float tiny_v = tiny_for(tiny_factor(m) * (in_velocity ? 1 : tiny_factor(a)));
+    float tiny_g = tiny_for(tiny_factor(a));
     int bad = 0;
-#define LOOP(o, len, wide) momentum_loop(w + (o), v + (o), g + (o), len, a, m, nesterov, d, decay, c, l2, wide)
-    BY_RUNS(n, g, v, tiny, tiny, LOOP);
-#undef LOOP
-    return bad;
-}
-
-/* The step kept in the velocity (scikit-learn's SGD): v = mu v - lr g;
- * w += v, or w += mu v - lr g (Nesterov), in its order of operations. */
-INLINE int momentum_step_loop(bp_real *restrict w, bp_real *restrict v, const bp_real *restrict g,
-                              size_t n, bp_real a, bp_real m, bool nesterov, bp_real d,
-                              decay_kind decay, bp_real c, bool l2, int wide)
-{
-    double one = wide ? one_volatile : 1;
-    int bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        bp_real gi = WIDE_GRAD(i);
-        v[i] = MUL(m, v[i], WIDE_REST) - MUL(a, gi, WIDE_REST);
-        w[i] += nesterov ? MUL(m, v[i], WIDE_REST) - MUL(a, gi, WIDE_REST) : v[i];
-        bad |= BAD(v[i]) | BAD(w[i]);
-    }
-    return bad;
-}
-
-INLINE int momentum_step(bp_real *restrict w, bp_real *restrict v, const bp_real *restrict g,
-                         size_t n, double lr, double mu, bool nesterov, bp_real d, decay_kind decay,
-                         bp_real c, bool l2)
-{
-    bp_real a = (bp_real)lr, m = (bp_real)mu;
-    float tiny_g = tiny_for(tiny_factor(a)), tiny_v = tiny_for(tiny_factor(m));
-    int bad = 0;
-#define LOOP(o, len, wide) \
-    momentum_step_loop(w + (o), v + (o), g + (o), len, a, m, nesterov, d, decay, c, l2, wide)
+#define LOOP(o, len, wide) momentum_loop(w + (o), v + (o), g + (o), len, a, m, nesterov, \
+                                         in_velocity, d, decay, c, l2, wide)
     BY_RUNS(n, g, v, tiny_g, tiny_v, LOOP);
 #undef LOOP
     return bad;
@@ -886,9 +866,9 @@ INLINE int apply_rule(step_job *j, bp_real *restrict w, const bp_real *restrict 
     case BP_OPTIM_SGD: return sgd(w, g, n, lr, d, decay, c, l2);
     case BP_OPTIM_MOMENTUM:
     case BP_OPTIM_NESTEROV:
-        if (cfg->step_in_velocity)
-            return momentum_step(w, s0, g, n, lr, mu, nesterov, d, decay, c, l2);
-        return momentum(w, s0, g, n, lr, mu, nesterov, d, decay, c, l2);
+        if (cfg->step_in_velocity) /* each its own loop: no choice left in the body */
+            return momentum(w, s0, g, n, lr, mu, nesterov, true, d, decay, c, l2);
+        return momentum(w, s0, g, n, lr, mu, nesterov, false, d, decay, c, l2);
     case BP_OPTIM_NOTES_MOMENTUM: return notes_momentum(w, s0, g, n, lr, mu, o->t, d, decay, c, l2);
     case BP_OPTIM_ADAMW:
     case BP_OPTIM_ADAM: return adam(w, s0, s1, g, n, &j->adam, cfg->eps_inside_sqrt, d, decay, c, l2);
