@@ -288,24 +288,25 @@ static inline int wide_of(const float *g, const float *s, size_t n, float tiny_g
  * every one) runs as one loop, and only a block that has one goes run by run,
  * each run with its wide set. The lengths are constants but the tail's. */
 enum { RUN_BLOCK = 16 * RUN };
-#define BY_RUNS(n, g, s, tiny_g, tiny_s, LOOP)                                             \
-    do {                                                                                   \
-        size_t i_ = 0, r_, rest_;                                                          \
-        for (; i_ + RUN_BLOCK <= (n); i_ += RUN_BLOCK) {                                           \
-            if (!wide_of(g + i_, s + i_, RUN_BLOCK, tiny_g, tiny_s)) {                         \
-                bad |= LOOP(i_, RUN_BLOCK, WIDE_NONE);                                       \
-                continue;                                                                  \
-            }                                                                              \
-            for (r_ = i_; r_ < i_ + RUN_BLOCK; r_ += RUN)                                    \
-                bad |= wide_of(g + r_, s + r_, RUN, tiny_g, tiny_s)                        \
-                           ? LOOP(r_, RUN, WIDE_ALL) : LOOP(r_, RUN, WIDE_NONE);           \
-        }                                                                                  \
-        rest_ = (n) - i_;                                                                  \
-        bad |= wide_of(g + i_, s + i_, rest_, tiny_g, tiny_s) ? LOOP(i_, rest_, WIDE_ALL)  \
-                                                              : LOOP(i_, rest_, WIDE_NONE); \
+#define BY_RUNS(n, g, s, tiny_g, tiny_s, LOOP)                                                \
+    do {                                                                                      \
+        size_t i_ = 0, r_, rest_;                                                             \
+        for (; i_ + RUN_BLOCK <= (n); i_ += RUN_BLOCK) {                                      \
+            if (!wide_of(g + i_, s + i_, RUN_BLOCK, tiny_g, tiny_s)) {                        \
+                bad |= LOOP(i_, RUN_BLOCK, WIDE_NONE);                                        \
+                continue;                                                                     \
+            }                                                                                 \
+            for (r_ = i_; r_ < i_ + RUN_BLOCK; r_ += RUN)                                     \
+                bad |= wide_of(g + r_, s + r_, RUN, tiny_g, tiny_s)                           \
+                           ? LOOP(r_, RUN, WIDE_ALL) : LOOP(r_, RUN, WIDE_NONE);              \
+        }                                                                                     \
+        rest_ = (n) - i_;                                                                     \
+        bad |= wide_of(g + i_, s + i_, rest_, tiny_g, tiny_s) ? LOOP(i_, rest_, WIDE_ALL)     \
+                                                              : LOOP(i_, rest_, WIDE_NONE);   \
     } while (0)
 #else
-#define BY_RUNS(n, g, s, tiny_g, tiny_s, LOOP) ((void)(tiny_g), (void)(tiny_s), bad |= LOOP(0, n, WIDE_NONE))
+#define BY_RUNS(n, g, s, tiny_g, tiny_s, LOOP) \
+    ((void)(tiny_g), (void)(tiny_s), bad |= LOOP(0, n, WIDE_NONE))
 #endif
 
 INLINE int sgd(bp_real *restrict w, const bp_real *restrict g, size_t n, double lr,
