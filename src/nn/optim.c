@@ -477,7 +477,7 @@ INLINE int adam_loop(bp_real *restrict w, bp_real *restrict m, bp_real *restrict
 static inline int tiny_set(const float *restrict g, const float *restrict m,
                            const float *restrict v, size_t n, const adam_consts *k)
 {
-    return any_small(g, n, k->tiny_g) | any_small(v, n, k->tiny_v) ? WIDE_ALL
+    return any_small(g, n, k->tiny_g) || any_small(v, n, k->tiny_v) ? WIDE_ALL
          : any_small(m, n, k->tiny_m) ? WIDE_M : WIDE_NONE;
 }
 
