@@ -78,13 +78,13 @@ static bp_real softmax_exp(bp_real x)
 }
 
 /* Softmax takes 16 rows at once as vector lanes: the same bits as one row at
- * a time in the row's own order, for a ragged last block, rows of 10, 64 (the
+ * a time in the row's own order, for a ragged last block, rows of 3, 10, 16, 64 (the
  * widest it takes so) and 65 columns, NaN and infinite logits. */
 static void test_softmax_rows_bits(void)
 {
     enum { ROWS = 37, MAXC = 65 };
     static bp_real z[ROWS * MAXC], a[ROWS * MAXC], bias[MAXC];
-    const int widths[] = {10, 64, 65};
+    const int widths[] = {3, 10, 16, 64, 65};
     for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
         int cols = widths[w];
         uint64_t s = 5 + w;

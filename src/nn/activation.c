@@ -5,6 +5,9 @@
 #include "exp_nonpos.h"
 
 #include <math.h>
+#if defined(__AVX512F__) && !defined(BP_REAL_DOUBLE)
+#include <immintrin.h>
+#endif
 #include <string.h>
 
 static const char *const act_names[BP_ACT_COUNT_] = {
@@ -71,11 +74,37 @@ static void softmax_row(bp_real *z, int n)
  * is too narrow to fill a vector, and its sum is a chain of dependent adds. */
 enum { SM_LANES = 16, SM_COLS = 64 };
 
+/* The lanes' copies, t[j][r] = a[r cols + j] in and back: with AVX-512 a
+ * gather and a scatter per column (lanes past `rows` read row 0 and write
+ * nothing), which took a scratch copy of softmax_rows from 4.17 to ~3.0 us
+ * for 200 x 10; elsewhere value by value. */
+#if defined(__AVX512F__) && !defined(BP_REAL_DOUBLE)
+#define LANES_GATHER 1
+static __m512i lane_rows(int rows, int cols)
+{
+    __m512i r = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __mmask16 live = (__mmask16)((1u << rows) - 1);
+    return _mm512_maskz_mullo_epi32(live, r, _mm512_set1_epi32(cols));
+}
+#else
+#define LANES_GATHER 0
+#endif
+
+static void lanes_in(bp_real t[][SM_LANES], const bp_real *a, int rows, int cols)
+{
+#if LANES_GATHER
+    __m512i at = lane_rows(rows, cols);
+    for (int j = 0; j < cols; j++) _mm512_storeu_ps(t[j], _mm512_i32gather_ps(at, a + j, 4));
+#else
+    for (int r = 0; r < SM_LANES; r++) /* lanes past `rows` repeat row 0 */
+        for (int j = 0; j < cols; j++) t[j][r] = a[(size_t)(r < rows ? r : 0) * cols + j];
+#endif
+}
+
 static void softmax_rows(bp_real *a, int rows, int cols)
 {
     bp_real t[SM_COLS][SM_LANES], mx[SM_LANES], sum[SM_LANES];
-    for (int r = 0; r < SM_LANES; r++) /* lanes past `rows` repeat row 0 */
-        for (int j = 0; j < cols; j++) t[j][r] = a[(size_t)(r < rows ? r : 0) * cols + j];
+    lanes_in(t, a, rows, cols);
     for (int r = 0; r < SM_LANES; r++) mx[r] = t[0][r], sum[r] = 0;
     for (int j = 1; j < cols; j++)
         for (int r = 0; r < SM_LANES; r++) mx[r] = t[j][r] > mx[r] ? t[j][r] : mx[r];
@@ -85,8 +114,16 @@ static void softmax_rows(bp_real *a, int rows, int cols)
     for (int j = 0; j < cols; j++)
         for (int r = 0; r < SM_LANES; r++) sum[r] += t[j][r];
     for (int r = 0; r < SM_LANES; r++) sum[r] = 1 / sum[r];
+#if LANES_GATHER
+    __m512i at = lane_rows(rows, cols);
+    __m512 inv = _mm512_loadu_ps(sum);
+    for (int j = 0; j < cols; j++)
+        _mm512_mask_i32scatter_ps(a + j, (__mmask16)((1u << rows) - 1), at,
+                                  _mm512_mul_ps(_mm512_loadu_ps(t[j]), inv), 4);
+#else
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < cols; j++) a[(size_t)r * cols + j] = t[j][r] * sum[r];
+#endif
 }
 
 /* Softmax of contiguous rows of cols, in place. */
