@@ -163,11 +163,27 @@ static void test_xent_matches_long_double(void)
                 y[i] = (bp_real)((i % cols) == (i / cols) % cols); /* one-hot */
             }
             double got = bp__loss(BP_LOSS_XENT, a, z, y, ROWS, cols);
+            int keep = bp__lanes_by_value; /* the lanes' other copy gives the same bits */
+            bp__lanes_by_value = !keep;
+            double other = bp__loss(BP_LOSS_XENT, a, z, y, ROWS, cols);
+            bp__lanes_by_value = keep;
+            CHECK(memcmp(&got, &other, sizeof got) == 0, "%d classes: %.17g with the lanes "
+                  "gathered or copied by value, %.17g the other way", cols, got, other);
             long double want = xent_ref(z, y, ROWS, cols);
             double rel = (double)(fabsl(got - want) / fabsl(want));
             CHECK(rel < 1e-14, "%d classes, logits of scale %g: %.17g vs %.17Lg (rel %.2e)", cols,
                   scales[k], got, want, rel);
         }
+}
+
+/* The same two tests with the lanes copied value by value (bp__lanes_by_value),
+ * the copy of a build without AVX-512, which this core would not run else. */
+static void test_lanes_by_value(void)
+{
+    bp__lanes_by_value = 1;
+    test_softmax_rows_bits();
+    test_xent_matches_long_double();
+    bp__lanes_by_value = 0;
 }
 
 int main(void)
@@ -176,5 +192,6 @@ int main(void)
     RUN(test_exp_nonpos_float_correctly_rounded);
     RUN(test_softmax_rows_bits);
     RUN(test_xent_matches_long_double);
+    RUN(test_lanes_by_value);
     return test_summary("test_loss");
 }

@@ -700,7 +700,7 @@ static void test_adam_run_choice(void)
 {
     const float tg = 1e-30f, tm = 3e-36f, tv = 2e-33f, bound[3] = {tg, tm, tv};
     uint64_t state = 7;
-    int seen[4] = {0};
+    int seen[4] = {0}, masks_seen[2] = {0}; /* 256-bit, 512-bit */
     for (int trial = 0; trial < 30000; trial++) {
         float x[3][16];
         int n = trial % 4 ? 16 : 1 + trial % 15;
@@ -726,9 +726,26 @@ static void test_adam_run_choice(void)
         CHECK(got == want, "run %d of %d values: set %d, by the definition %d", trial, n, got, want);
         if (got != want) return;
         seen[want]++;
+        /* each vector mask compiled in, lane by lane (the AVX2 one on an AVX-512 core too) */
+        for (int bits = 256; n == 16 && bits <= 512; bits *= 2)
+            for (int a = 0; a < 3; a++) {
+                long mask = bp__small_lanes(x[a], bound[a], bits), lanes = 0;
+                if (mask < 0) continue;
+                masks_seen[bits / 512]++;
+                for (int i = 0; i < 16; i++) lanes |= (long)small_by_definition(&x[a][i], 1, bound[a]) << i;
+                CHECK(mask == lanes, "run %d, %d-bit mask %#lx, by the definition %#lx", trial, bits,
+                      mask, lanes);
+                if (mask != lanes) return;
+            }
     }
     CHECK(seen[0] > 1000 && seen[1] > 1000 && seen[3] > 1000, "sets seen: none %d, m %d, all %d",
           seen[0], seen[1], seen[3]);
+#if defined(__AVX2__)
+    CHECK(masks_seen[0] > 1000, "256-bit masks checked: %d", masks_seen[0]);
+#endif
+#if defined(__AVX512F__)
+    CHECK(masks_seen[1] > 1000, "512-bit masks checked: %d", masks_seen[1]);
+#endif
 }
 
 int main(void)

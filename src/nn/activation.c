@@ -77,14 +77,17 @@ enum { SM_LANES = 16, SM_COLS = 64 };
 /* The lanes' copies, t[j][r] = a[r cols + j] in and back: with AVX-512 a
  * gather and a scatter per column (lanes past `rows` read row 0 and write
  * nothing): softmax of 200 x 10 took 4.3 us against 5.2 value by value (timed
- * alone, best of 3,000); elsewhere value by value. */
+ * alone, best of 3,000); elsewhere, or with the test hook bp__lanes_by_value
+ * set, value by value. */
+int bp__lanes_by_value = 0;
+
 #if defined(__AVX512F__) && !defined(BP_REAL_DOUBLE)
 #define LANES_GATHER 1
+static __mmask16 live_lanes(int rows) { return (__mmask16)((1u << rows) - 1); }
 static __m512i lane_rows(int rows, int cols)
 {
     __m512i r = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    __mmask16 live = (__mmask16)((1u << rows) - 1);
-    return _mm512_maskz_mullo_epi32(live, r, _mm512_set1_epi32(cols));
+    return _mm512_maskz_mullo_epi32(live_lanes(rows), r, _mm512_set1_epi32(cols));
 }
 #else
 #define LANES_GATHER 0
@@ -93,12 +96,31 @@ static __m512i lane_rows(int rows, int cols)
 static void lanes_in(bp_real t[][SM_LANES], const bp_real *a, int rows, int cols)
 {
 #if LANES_GATHER
-    __m512i at = lane_rows(rows, cols);
-    for (int j = 0; j < cols; j++) _mm512_storeu_ps(t[j], _mm512_i32gather_ps(at, a + j, 4));
-#else
+    if (!bp__lanes_by_value) {
+        __m512i at = lane_rows(rows, cols);
+        for (int j = 0; j < cols; j++) _mm512_storeu_ps(t[j], _mm512_i32gather_ps(at, a + j, 4));
+        return;
+    }
+#endif
     for (int r = 0; r < SM_LANES; r++) /* lanes past `rows` repeat row 0 */
         for (int j = 0; j < cols; j++) t[j][r] = a[(size_t)(r < rows ? r : 0) * cols + j];
+}
+
+/* a[r cols + j] = t[j][r] scale[r] for the block's rows. */
+static void lanes_out(bp_real *a, bp_real t[][SM_LANES], const bp_real *scale, int rows, int cols)
+{
+#if LANES_GATHER
+    if (!bp__lanes_by_value) {
+        __m512i at = lane_rows(rows, cols);
+        __m512 s = _mm512_loadu_ps(scale);
+        for (int j = 0; j < cols; j++)
+            _mm512_mask_i32scatter_ps(a + j, live_lanes(rows), at,
+                                      _mm512_mul_ps(_mm512_loadu_ps(t[j]), s), 4);
+        return;
+    }
 #endif
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < cols; j++) a[(size_t)r * cols + j] = t[j][r] * scale[r];
 }
 
 static void softmax_rows(bp_real *a, int rows, int cols)
@@ -114,16 +136,7 @@ static void softmax_rows(bp_real *a, int rows, int cols)
     for (int j = 0; j < cols; j++)
         for (int r = 0; r < SM_LANES; r++) sum[r] += t[j][r];
     for (int r = 0; r < SM_LANES; r++) sum[r] = 1 / sum[r];
-#if LANES_GATHER
-    __m512i at = lane_rows(rows, cols);
-    __m512 inv = _mm512_loadu_ps(sum);
-    for (int j = 0; j < cols; j++)
-        _mm512_mask_i32scatter_ps(a + j, (__mmask16)((1u << rows) - 1), at,
-                                  _mm512_mul_ps(_mm512_loadu_ps(t[j]), inv), 4);
-#else
-    for (int r = 0; r < rows; r++)
-        for (int j = 0; j < cols; j++) a[(size_t)r * cols + j] = t[j][r] * sum[r];
-#endif
+    lanes_out(a, t, sum, rows, cols);
 }
 
 /* Softmax of contiguous rows of cols, in place. */

@@ -183,6 +183,14 @@ extern int bp__wide_form;
  * choice that bp__wide_form 0 leaves to each run. */
 int bp__adam_tiny_set(const float *g, const float *m, const float *v, size_t n, float tiny_g,
                       float tiny_m, float tiny_v);
+/* The small lanes (0 < |x| < t) of a run of 16 by the vector mask of width
+ * bits (512 or 256), as a bit mask; -1 where this build has not that one. */
+long bp__small_lanes(const float *x, float t, int bits);
+
+/* Test hook of activation.c and loss.c: nonzero copies softmax's and the
+ * cross-entropy's row blocks into their vector lanes value by value, as a
+ * build without AVX-512 does, instead of by gathers. */
+extern int bp__lanes_by_value;
 
 /* Frees the normalization and labels (model_meta.c). */
 void bp__model_free_meta(bp_model *m);

@@ -95,22 +95,25 @@ static void xent_rows(const bp_real *z, const bp_real *y, int rows, int cols, do
 {
     double t[XENT_COLS][XENT_LANES], ty[XENT_COLS][XENT_LANES], zt[XENT_COLS][XENT_LANES];
     double mx[XENT_LANES], s[XENT_LANES], term[XENT_LANES];
+    bool by_value = true;
 #if XENT_GATHER /* a gather per column: 200 x 10 in 7.5 us, 8.0 value by value (below) */
-    __m256i at = _mm256_maskz_mullo_epi32((__mmask8)((1u << rows) - 1),
-                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                          _mm256_set1_epi32(cols));
-    int j = 0;
-    do { /* cols >= 1: column 0 is read below whatever gcc -O2 proves */
-        _mm512_storeu_pd(zt[j], _mm512_cvtps_pd(_mm256_i32gather_ps(z + j, at, 4)));
-        _mm512_storeu_pd(ty[j], _mm512_cvtps_pd(_mm256_i32gather_ps(y + j, at, 4)));
-    } while (++j < cols);
-#else
-    for (int r = 0; r < XENT_LANES; r++) /* lanes past `rows` repeat row 0 */
+    if (!bp__lanes_by_value) {
+        __m256i at = _mm256_maskz_mullo_epi32((__mmask8)((1u << rows) - 1),
+                                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                              _mm256_set1_epi32(cols));
+        int j = 0;
+        do { /* cols >= 1: column 0 is read below whatever gcc -O2 proves */
+            _mm512_storeu_pd(zt[j], _mm512_cvtps_pd(_mm256_i32gather_ps(z + j, at, 4)));
+            _mm512_storeu_pd(ty[j], _mm512_cvtps_pd(_mm256_i32gather_ps(y + j, at, 4)));
+        } while (++j < cols);
+        by_value = false;
+    }
+#endif
+    for (int r = 0; by_value && r < XENT_LANES; r++) /* lanes past `rows` repeat row 0 */
         for (int j = 0; j < cols; j++) {
             size_t i = (size_t)(r < rows ? r : 0) * cols + j;
             zt[j][r] = z[i], ty[j][r] = y[i];
         }
-#endif
     for (int r = 0; r < XENT_LANES; r++) mx[r] = zt[0][r], s[r] = 0, term[r] = 0;
     for (int j = 1; j < cols; j++)
         for (int r = 0; r < XENT_LANES; r++) mx[r] = zt[j][r] > mx[r] ? zt[j][r] : mx[r];
