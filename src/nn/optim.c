@@ -218,8 +218,9 @@ static volatile const double one_volatile = 1;
  * over f, with a margin of 2^8 for the sums between; f the least positive
  * factor the rule multiplies the value by (tiny_factor: 1 at most, and a
  * factor of 0 makes no subnormal). */
+#define TINY_LEAST (0x1p-126 * 0x1p8) /* float's least normal, with the margin */
 static double tiny_factor(double f) { return f > 0 && f < 1 ? f : 1; }
-static float tiny_for(double f) { return (float)fmin(0x1p-126 * 0x1p8 / f, 0x1p60); }
+static float tiny_for(double f) { return (float)fmin(TINY_LEAST / f, 0x1p60); }
 
 #if WIDE_FORM
 enum { RUN = 16 };
@@ -420,19 +421,15 @@ static adam_consts adam_consts_at(const bp_optim_config *c, uint64_t t)
 }
 
 /* The magnitudes under which a g, m or v may make one of the float loop's
- * products subnormal: m's b1 m and step m, v's b2 v and v / c2, g's
- * (1 - b1) g and ((1 - b2) g) g; each with a margin of 2^8 for the sums
- * between. Only the speed depends on them (adam_form_loop). */
-static double min_pos(double a, double b) { return a > 0 && (b <= 0 || a < b) ? a : b; }
-
+ * products subnormal (tiny_for): m's b1 m and step m, v's b2 v and v / c2,
+ * g's (1 - b1) g and ((1 - b2) g) g. Only the speed depends on them
+ * (adam_form_loop). */
 static void tiny_bounds(adam_consts *k)
 {
-    const double sub = 0x1p-126 * 0x1p8; /* float's least normal, with the margin */
-    /* a factor of 0 (b1 = 0) makes no subnormal: the least positive one counts */
-    double b2 = min_pos(k->b2, k->inv_c2), g1 = min_pos(k->one_b1, k->one_b2);
-    k->tiny_m = (float)fmin(sub / min_pos(k->b1, k->step), 0x1p60);
-    k->tiny_v = (float)fmin(sub / b2, 0x1p60);
-    k->tiny_g = (float)fmin(fmax(sub / g1, sqrt(sub / k->one_b2)), 0x1p60);
+    k->tiny_m = tiny_for(fmin(tiny_factor(k->b1), tiny_factor(k->step)));
+    k->tiny_v = tiny_for(fmin(tiny_factor(k->b2), tiny_factor(k->inv_c2)));
+    k->tiny_g = fmaxf(tiny_for(fmin(tiny_factor(k->one_b1), tiny_factor(k->one_b2))),
+                      (float)sqrt(TINY_LEAST / tiny_factor(k->one_b2)));
 }
 
 static adam_consts adam_at(const bp_optim_config *c, uint64_t t)
