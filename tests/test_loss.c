@@ -8,6 +8,7 @@
 
 #include "exp_nonpos.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -176,6 +177,86 @@ static void test_xent_matches_long_double(void)
         }
 }
 
+/* scikit-learn's log_loss / binary_log_loss on probabilities clipped to
+ * [eps, 1 - eps], summed in long double with logl. */
+static long double clipped_ref(const bp_real *p, const bp_real *y, size_t count, double eps,
+                               bool binary)
+{
+    long double sum = 0;
+    for (size_t i = 0; i < count; i++) {
+        double pi = p[i] < eps ? eps : p[i] > 1 - eps ? 1 - eps : p[i];
+        if (y[i] != 0) sum -= (long double)y[i] * logl(pi);
+        if (binary && y[i] != 1) sum -= (1 - (long double)y[i]) * logl(1 - (long double)pi);
+    }
+    return sum;
+}
+
+/* bp__loss_clipped takes the log of products of the factors rather than one
+ * log a term (loss.c): each product's rounding may move the sum by about
+ * 2^-53 a factor, less than a float probability's own rounding, so the bound
+ * is absolute per term, plus a sum's own in double (2^-53 an addition). */
+static void check_clipped(const char *what, bp_loss loss, const bp_real *p, const bp_real *y,
+                          int rows, int cols, double eps)
+{
+    size_t count = (size_t)rows * cols;
+    bool binary = loss != BP_LOSS_XENT;
+    double per = loss == BP_LOSS_BCE ? (double)count : rows;
+    double got = bp__loss_clipped(loss, p, p, y, rows, cols, eps) * per;
+    long double want = clipped_ref(p, y, count, eps, binary);
+    double err = (double)fabsl(got - want), bound = 0x1p-50 * (double)count * (1 + (double)fabsl(want) / 8);
+    CHECK(err <= bound, "%s (%d x %d, eps %g): %.17g vs %.17Lg, off by %.3g > %.3g", what, rows,
+          cols, eps, got, want, err, bound);
+}
+
+static void test_clipped_xent(void)
+{
+    enum { ROWS = 301, COLS = 10, N = ROWS * COLS, LONG = 20000 };
+    static bp_real p[LONG], y[LONG];
+    const double feps = 1.1920928955078125e-07, deps = 2.220446049250313e-16;
+    const double eps = TEST_DOUBLE ? deps : feps;
+    uint64_t s = 7;
+    for (int r = 0; r < ROWS; r++) { /* softmax-like rows, some saturated; one-hot targets */
+        double row[COLS], sum = 0, spread = r % 3 == 0 ? 40 : r % 3 == 1 ? 4 : 0.01;
+        for (int j = 0; j < COLS; j++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            row[j] = exp(spread * ((double)(s >> 11) * 0x1p-53 - 0.5)), sum += row[j];
+        }
+        for (int j = 0; j < COLS; j++) {
+            p[r * COLS + j] = (bp_real)(row[j] / sum);
+            y[r * COLS + j] = (bp_real)(j == (int)((s >> 20) % COLS));
+        }
+    }
+    p[0] = 0, p[1] = 1, y[0] = 1, y[1] = 0; /* both clips */
+    for (int rows = 1; rows <= ROWS; rows += 37) /* counts off the lanes' multiples */
+        check_clipped("one-hot", BP_LOSS_XENT, p, y, rows, COLS, eps);
+    check_clipped("one-hot, float's eps", BP_LOSS_XENT, p, y, ROWS, COLS, feps);
+    for (int i = 0; i < N; i++) y[i] = (bp_real)((i * 7 + i / 3) % 2); /* binary labels */
+    check_clipped("binary", BP_LOSS_BCE, p, y, ROWS, COLS, eps);
+    check_clipped("binary, summed", BP_LOSS_BCE_SUM, p, y, ROWS, COLS, eps);
+    check_clipped("binary, one output", BP_LOSS_BCE, p, y, 33, 1, eps);
+    /* every factor the smallest, eps: the lanes renormalize at their limit */
+    for (int i = 0; i < LONG; i++) p[i] = 0, y[i] = 1;
+    check_clipped("all clipped to eps", BP_LOSS_XENT, p, y, LONG, 1, eps);
+    check_clipped("all clipped, double's eps", BP_LOSS_XENT, p, y, LONG, 1, deps);
+    check_clipped("all clipped, eps 1e-300 (term by term)", BP_LOSS_XENT, p, y, 100, 1, 1e-300);
+    for (int i = 0; i < LONG; i++) p[i] = 1, y[i] = 0;
+    check_clipped("binary, all clipped to 1 - eps", BP_LOSS_BCE, p, y, LONG, 1, eps);
+    /* soft targets: the terms one by one */
+    for (int i = 0; i < N; i++) p[i] = (bp_real)((i % 97 + 1) / 99.0), y[i] = (bp_real)((i % 5) / 4.0);
+    check_clipped("soft targets", BP_LOSS_XENT, p, y, ROWS, COLS, eps);
+    check_clipped("soft targets, binary", BP_LOSS_BCE, p, y, ROWS, COLS, eps);
+    /* NaN: where a term counts, the loss is NaN; where its target is 0, not */
+    for (int i = 0; i < N; i++) y[i] = (bp_real)(i % COLS == 3);
+    p[5 * COLS + 4] = NAN; /* target 0 */
+    double a = bp__loss_clipped(BP_LOSS_XENT, p, p, y, ROWS, COLS, eps);
+    CHECK(isfinite(a), "a NaN probability under a zero target: %g", a);
+    CHECK(isnan(bp__loss_clipped(BP_LOSS_BCE, p, p, y, ROWS, COLS, eps)), "NaN under y = 0, binary");
+    p[5 * COLS + 4] = 0.5f, p[7 * COLS + 3] = NAN; /* target 1 */
+    CHECK(isnan(bp__loss_clipped(BP_LOSS_XENT, p, p, y, ROWS, COLS, eps)), "NaN under y = 1");
+    p[7 * COLS + 3] = 0.5f, y[9] = NAN;
+    CHECK(isnan(bp__loss_clipped(BP_LOSS_XENT, p, p, y, ROWS, COLS, eps)), "a NaN target");
+}
+
 /* The same two tests with the lanes copied value by value (bp__lanes_by_value),
  * the copy of a build without AVX-512, which this core would not run else. */
 static void test_lanes_by_value(void)
@@ -193,5 +274,6 @@ int main(void)
     RUN(test_softmax_rows_bits);
     RUN(test_xent_matches_long_double);
     RUN(test_lanes_by_value);
+    RUN(test_clipped_xent);
     return test_summary("test_loss");
 }
