@@ -82,12 +82,24 @@ static void test_init_schemes(void)
 }
 
 /* a = σ(W2 tanh(W1 x + b1) + b2) per sample, as the notes write it. */
-static void test_forward_matches_per_sample_equations(void)
+/* g(z) of a hidden layer in double, for the equations below (slope 0.01,
+ * the default). */
+static double hidden_act(bp_activation act, double z)
+{
+    switch (act) {
+    case BP_ACT_TANH: return tanh(z);
+    case BP_ACT_RELU: return z < 0 ? 0 : z;
+    case BP_ACT_LEAKY_RELU: return z > 0 ? z : (double)(bp_real)0.01 * z;
+    default: return NAN;
+    }
+}
+
+static void forward_matches_per_sample_equations(bp_activation hidden)
 {
     const int sizes[] = {4, 3, 2};
-    const bp_activation acts[] = {BP_ACT_TANH, BP_ACT_SIGMOID};
+    const bp_activation acts[] = {hidden, BP_ACT_SIGMOID};
     bp_model *m = make_model(2, sizes, acts, BP_LOSS_BCE, 2);
-    for (int j = 0; j < 3; j++) bp_model_bias(m, 0)[j] = (bp_real)(0.1 * j);
+    for (int j = 0; j < 3; j++) bp_model_bias(m, 0)[j] = (bp_real)(0.1 * j - 0.1);
     for (int j = 0; j < 2; j++) bp_model_bias(m, 1)[j] = (bp_real)(-0.2 * j);
     bp_real x[6 * 4], y[6 * 2];
     random_data(x, y, 6, 4, 2, BP_LOSS_BCE, 3);
@@ -101,7 +113,7 @@ static void test_forward_matches_per_sample_equations(void)
         for (int j = 0; j < 3; j++) {
             double z = b1[j];
             for (int i = 0; i < 4; i++) z += W1[j * 4 + i] * (double)x[s * 4 + i];
-            h[j] = tanh(z);
+            h[j] = hidden_act(hidden, z);
         }
         for (int k = 0; k < 2; k++) {
             double z = b2[k];
@@ -115,6 +127,15 @@ static void test_forward_matches_per_sample_equations(void)
     CHECK_OK(bp_model_loss(m, y, 6, &l));
     CHECK_CLOSE(l, loss / 12, TEST_DOUBLE ? 1e-13 : 1e-6);
     bp_model_free(m);
+}
+
+/* tanh takes the bias and g in two passes, relu and leaky relu in one
+ * (bp__bias_activate): each against the equations. */
+static void test_forward_matches_per_sample_equations(void)
+{
+    forward_matches_per_sample_equations(BP_ACT_TANH);
+    forward_matches_per_sample_equations(BP_ACT_RELU);
+    forward_matches_per_sample_equations(BP_ACT_LEAKY_RELU);
 }
 
 /* On 2 threads a training batch no wider than a layer is split by output
