@@ -234,10 +234,13 @@ static void test_clipped_xent(void)
     check_clipped("binary", BP_LOSS_BCE, p, y, ROWS, COLS, eps);
     check_clipped("binary, summed", BP_LOSS_BCE_SUM, p, y, ROWS, COLS, eps);
     check_clipped("binary, one output", BP_LOSS_BCE, p, y, 33, 1, eps);
-    /* every factor the smallest, eps: the lanes renormalize at their limit */
+    /* every factor the smallest, eps: the lanes renormalize at their limit
+     * (at most 16 factors a lane; fewer where eps^17 would leave 2^-1000) */
     for (int i = 0; i < LONG; i++) p[i] = 0, y[i] = 1;
     check_clipped("all clipped to eps", BP_LOSS_XENT, p, y, LONG, 1, eps);
     check_clipped("all clipped, double's eps", BP_LOSS_XENT, p, y, LONG, 1, deps);
+    check_clipped("all clipped, eps 2^-70", BP_LOSS_XENT, p, y, LONG, 1, 0x1p-70); /* 13 a lane */
+    check_clipped("all clipped, eps 2^-300", BP_LOSS_XENT, p, y, LONG, 1, 0x1p-300); /* 2 a lane */
     check_clipped("all clipped, eps 1e-300 (term by term)", BP_LOSS_XENT, p, y, 100, 1, 1e-300);
     for (int i = 0; i < LONG; i++) p[i] = 1, y[i] = 0;
     check_clipped("binary, all clipped to 1 - eps", BP_LOSS_BCE, p, y, LONG, 1, eps);

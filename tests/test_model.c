@@ -81,7 +81,6 @@ static void test_init_schemes(void)
     bp_model_free(m), bp_model_free(m2);
 }
 
-/* a = σ(W2 tanh(W1 x + b1) + b2) per sample, as the notes write it. */
 /* g(z) of a hidden layer in double, for the equations below (slope 0.01,
  * the default). */
 static double hidden_act(bp_activation act, double z)
@@ -94,6 +93,7 @@ static double hidden_act(bp_activation act, double z)
     }
 }
 
+/* a = σ(W2 g(W1 x + b1) + b2) per sample, as the notes write it. */
 static void forward_matches_per_sample_equations(bp_activation hidden)
 {
     const int sizes[] = {4, 3, 2};

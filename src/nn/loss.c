@@ -202,7 +202,7 @@ static double clipped_xent_terms(const bp_real *p, const bp_real *y, size_t coun
  * softmax outputs: 4.6 -> 1.0 us, and 23.5 -> 0.9 us as binary labels (a log
  * and a branch a term before). Each product's rounding moves the sum by about
  * 2^-53 a factor, less than a float probability's own (tests/test_loss.c). */
-enum { PROD_LANES = 16, PROD_BLOCK = 512 }; /* two vectors of lanes; 4 KB of factors */
+enum { PROD_LANES = 16, PROD_BLOCK = 256 }; /* two vectors of lanes; 2 KB of factors */
 static const double LN2_HI = 6.93147180369123816490e-01, /* 32 bits: an exponent's product exact */
                     LN2_LO = 1.90821492927058770002e-10;
 
