@@ -56,6 +56,10 @@ static inline bp_real sigmoid(bp_real z)
     return z >= 0 ? 1 / (1 + e) : e / (1 + e);
 }
 
+/* relu(z), written so that NaN stays NaN, as torch.relu; leaky relu. */
+static inline bp_real relu(bp_real z) { return z < 0 ? 0 : z; }
+static inline bp_real leaky_relu(bp_real z, bp_real slope) { return z > 0 ? z : slope * z; }
+
 /* Softmax of one row in place: subtract the max so exp never overflows. */
 static void softmax_row(bp_real *z, int n)
 {
@@ -161,10 +165,8 @@ static void activate(bp_real *a, int rows, int cols, bp_activation act, bp_real 
     case BP_ACT_IDENTITY: break;
     case BP_ACT_SIGMOID: for (size_t i = 0; i < n; i++) a[i] = sigmoid(a[i]); break;
     case BP_ACT_TANH: for (size_t i = 0; i < n; i++) a[i] = R_TANH(a[i]); break;
-    case BP_ACT_RELU: /* written so that NaN stays NaN, as torch.relu */
-        for (size_t i = 0; i < n; i++) a[i] = a[i] < 0 ? 0 : a[i];
-        break;
-    case BP_ACT_LEAKY_RELU: for (size_t i = 0; i < n; i++) a[i] = a[i] > 0 ? a[i] : slope * a[i]; break;
+    case BP_ACT_RELU: for (size_t i = 0; i < n; i++) a[i] = relu(a[i]); break;
+    case BP_ACT_LEAKY_RELU: for (size_t i = 0; i < n; i++) a[i] = leaky_relu(a[i], slope); break;
     case BP_ACT_SOFTMAX: softmax(a, rows, cols); break;
     case BP_ACT_COUNT_: BP_ASSERT(0);
     }
@@ -205,15 +207,9 @@ void bp__bias_activate(bp_real *z, int ld, const bp_real *restrict bias, int row
     for (int i = 0; i < rows; i++) {
         bp_real *restrict row = z + (size_t)i * ld;
         if (act == BP_ACT_RELU)
-            for (int j = 0; j < cols; j++) {
-                bp_real t = row[j] + bias[j];
-                row[j] = t < 0 ? 0 : t; /* NaN stays NaN, as in activate */
-            }
+            for (int j = 0; j < cols; j++) row[j] = relu(row[j] + bias[j]);
         else
-            for (int j = 0; j < cols; j++) {
-                bp_real t = row[j] + bias[j];
-                row[j] = t > 0 ? t : slope * t;
-            }
+            for (int j = 0; j < cols; j++) row[j] = leaky_relu(row[j] + bias[j], slope);
     }
 }
 
