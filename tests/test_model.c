@@ -141,14 +141,16 @@ static void test_forward_matches_per_sample_equations(void)
 /* On 2 threads a training batch no wider than a layer is split by output
  * units (blocks of columns, rows `out` apart, the logits kept for the loss)
  * and a softmax layer by rows: outputs, loss and gradients agree with one
- * thread's. */
+ * thread's (relu, tanh and leaky relu hidden layers: the bias's fused pass
+ * on blocks of columns too). */
 static void test_two_threads_agree_with_one(void)
 {
     enum { B = 40, IN = 200, H = 300 };
-    const int sizes[][3] = {{IN, H, 200}, {IN, H, H}};
-    const bp_activation acts[][2] = {{BP_ACT_RELU, BP_ACT_SIGMOID}, {BP_ACT_TANH, BP_ACT_SOFTMAX}};
-    const bp_loss losses[] = {BP_LOSS_BCE, BP_LOSS_XENT};
-    for (int c = 0; c < 2; c++) {
+    const int sizes[][3] = {{IN, H, 200}, {IN, H, H}, {IN, H, 200}};
+    const bp_activation acts[][2] = {{BP_ACT_RELU, BP_ACT_SIGMOID}, {BP_ACT_TANH, BP_ACT_SOFTMAX},
+                                     {BP_ACT_LEAKY_RELU, BP_ACT_SIGMOID}};
+    const bp_loss losses[] = {BP_LOSS_BCE, BP_LOSS_XENT, BP_LOSS_BCE};
+    for (int c = 0; c < 3; c++) {
         int out = sizes[c][2];
         bp_real *x = malloc(sizeof *x * B * IN), *y = malloc(sizeof *y * B * out);
         random_data(x, y, B, IN, out, losses[c], 5);
