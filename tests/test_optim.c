@@ -529,14 +529,19 @@ static void test_l2_folded_matches_separate_pass(void)
  * whether the runs choose (bp__wide_form 0), all take the wide form (1) or
  * none does (-1). The gradients reach from 0 through float's subnormals to 1,
  * and most stop after a few steps, so that m and v decay through the
- * subnormals to 0 (about 900 steps for v); 1,000 values, runs of every kind. */
-#define WN 1000
+ * subnormals to 0 (about 900 steps for v); 1,000 values, runs of every kind.
+ * Between them, values 256 to 767 keep a gradient of 0.01 to 0.7 at every
+ * step: two of the update's blocks of 256 with nothing small, the first after
+ * a block with something small (run by run), the second its float loop. */
+#define WN 1512
 #define WSTEPS 1000
 
 static bp_real wide_grad(int t, int i)
 {
     static const double mag[] = {0, 1e-44, 3e-39, 1e-37, 1e-30, 1e-25, 3e-19, 2e-18,
                                  1e-12, 1e-6, 1e-3, 0.7};
+    if (i >= 256 && i < 768) return (bp_real)((t % 2 ? 0.01 : -0.7) * (1 + 0.01 * (i % 89)));
+    if (i >= 768) i -= 512;
     int kind = i % 12, stop = (i / 12) % 5 == 0 ? WSTEPS : 1 + (i / 12) % 9; /* steps with g */
     if (t > stop) return 0;
     double sign = (i / 7 + t) % 3 == 0 ? -1 : 1;

@@ -504,13 +504,15 @@ int bp__adam_tiny_set(const float *g, const float *m, const float *v, size_t n, 
     return tiny_set(g, m, v, n, &k);
 }
 
-/* One run (or the tail) of the form's loop, with its wide set. */
+/* One run (or the tail) of the form's loop, with its wide set, which it ORs
+ * into *sets. */
 INLINE int adam_run(bp_real *restrict w, bp_real *restrict m, bp_real *restrict v,
                     const bp_real *restrict g, size_t n, const adam_consts *k, adam_form form,
-                    bp_real d, decay_kind decay, bp_real c, bool l2)
+                    bp_real d, decay_kind decay, bp_real c, bool l2, int *sets)
 {
     int wide = bp__wide_form ? (bp__wide_form > 0 ? WIDE_ALL : WIDE_NONE)
                              : tiny_set(g, m, v, n, k);
+    *sets |= wide;
     switch (wide) {
     case WIDE_NONE: return adam_loop(w, m, v, g, n, k, form, d, decay, c, l2, WIDE_NONE);
     case WIDE_M: return adam_loop(w, m, v, g, n, k, form, d, decay, c, l2, WIDE_M);
@@ -534,17 +536,36 @@ int bp__adam_tiny_set(const float *g, const float *m, const float *v, size_t n, 
 }
 #endif
 
-/* The form's loop, run by run, each with its wide set (above). */
+/* The form's loop by blocks of ADAM_BLOCK values: a block with nothing small
+ * (nearly every one where no unit is dead) is one float loop; a block with
+ * something small goes run by run, each run with its wide set (above), and so
+ * does the block after it without a test of its own (small values come in
+ * rows: a dead unit's weights), until a block's runs find nothing small. Run
+ * by run everywhere, the dispatch and each run's own test of its loop's
+ * finite values made the step 0.49 ns a value against 0.27 in one loop (a
+ * Zen 5 core, values in L1; docs/PERFORMANCE.md). */
 INLINE int adam_form_loop(bp_real *restrict w, bp_real *restrict m, bp_real *restrict v,
                           const bp_real *restrict g, size_t n, const adam_consts *k,
                           adam_form form, bp_real d, decay_kind decay, bp_real c, bool l2)
 {
 #if WIDE_FORM
-    int bad = 0;
+    enum { ADAM_BLOCK = 16 * RUN };
+    int bad = 0, sets = WIDE_NONE; /* of the last block that went run by run */
     size_t i = 0;
+    for (; i + ADAM_BLOCK <= n; i += ADAM_BLOCK) {
+        if (!bp__wide_form && sets == WIDE_NONE &&
+            tiny_set(g + i, m + i, v + i, ADAM_BLOCK, k) == WIDE_NONE) {
+            bad |= adam_loop(w + i, m + i, v + i, g + i, ADAM_BLOCK, k, form, d, decay, c, l2,
+                             WIDE_NONE);
+            continue;
+        }
+        sets = WIDE_NONE;
+        for (size_t r = i; r < i + ADAM_BLOCK; r += RUN)
+            bad |= adam_run(w + r, m + r, v + r, g + r, RUN, k, form, d, decay, c, l2, &sets);
+    }
     for (; i + RUN <= n; i += RUN)
-        bad |= adam_run(w + i, m + i, v + i, g + i, RUN, k, form, d, decay, c, l2);
-    return bad | adam_run(w + i, m + i, v + i, g + i, n - i, k, form, d, decay, c, l2);
+        bad |= adam_run(w + i, m + i, v + i, g + i, RUN, k, form, d, decay, c, l2, &sets);
+    return bad | adam_run(w + i, m + i, v + i, g + i, n - i, k, form, d, decay, c, l2, &sets);
 #else
     return adam_loop(w, m, v, g, n, k, form, d, decay, c, l2, WIDE_NONE);
 #endif
