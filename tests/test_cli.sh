@@ -191,11 +191,14 @@ check resume-exact-early-stop-cosine bash -c "
     test ! -e es1.st.ckpt.best && '$B' train --resume es1.st.ckpt --save es1.st --quiet >/dev/null &&
     cmp es0.st es1.st"
 # A checkpoint of backprop 0.1 (float32), interrupted in epoch 20 of an --early-stop 2 run whose
-# best epoch was 18, with its best weights beside it in CKPT.best: resumes as the unbroken run.
-# Its first 20 epochs were OpenBLAS's sums, of its Haswell kernels: a BLAS=none build (the
-# own GEMM), or OpenBLAS running other kernels (an unset OPENBLAS_CORETYPE on a core it does
-# not know: tests/cli/openblas_core.py), gives other last bits and resumes it to a model, not
-# to the unbroken run's bytes.
+# best epoch was 18, with its best weights beside it in CKPT.best: resumes to the unbroken run's
+# model up to the last bits. Its first 20 epochs were 0.1's arithmetic: OpenBLAS's sums, of its
+# Haswell kernels, and glibc's expf in softmax, where this build takes the correctly rounded exp
+# (since 2026-12-06): where an expf was not correctly rounded the bits part (on a Zen 5 core from
+# epoch 8: the resumed and unbroken models' probabilities within 1.8e-7, the same labels). A
+# BLAS=none build (the own GEMM), or OpenBLAS running other kernels (an unset OPENBLAS_CORETYPE
+# on a core it does not know: tests/cli/openblas_core.py), sums otherwise from the first epoch,
+# and may stop early at another epoch: it resumes the checkpoint to a model.
 if "$B" --version | grep -q float64; then pass "resume-0.1-checkpoint # skipped: a float32 checkpoint"
 elif case "$BUILD" in *-noblas*) true ;; *) false ;; esac ||
      [ "$(python3 "$HERE/cli/openblas_core.py")" != Haswell ]; then check resume-0.1-checkpoint-other-sums bash -c "
@@ -207,7 +210,11 @@ else check resume-0.1-checkpoint bash -c "
     '$B' train --data iris.csv --layers 4,16,3 --batch 16 --seed 5 --epochs 30 --val-split 0.25 \
         --early-stop 2 --lr 0.05 --threads 1 --save v0.st --quiet >/dev/null &&
     '$B' train --resume checkpoint-v0.1-early-stop.ckpt --threads 1 --save v1.st --quiet >/dev/null &&
-    cmp v0.st v1.st"
+    '$B' predict --model v0.st --data iris_test.csv > p0.csv &&
+    '$B' predict --model v1.st --data iris_test.csv > p1.csv &&
+    paste -d, p0.csv p1.csv | awk -F, 'NR > 1 { if (\$1 != \$5) exit 1
+        for (i = 2; i <= 4; i++) { d = \$i - \$(i + 4); if (d > 1e-5 || d < -1e-5) exit 1 } }
+        END { if (NR != 61) exit 1 }'"
 fi
 check resume-log-has-every-epoch bash -c "
     BACKPROP_TEST_SIGINT_AT=20 '$B' train $TR --save rl.st --log rl.jsonl --quiet 2>/dev/null; test \$? -eq 130 &&
