@@ -164,12 +164,16 @@ static void test_xent_matches_long_double(void)
                 y[i] = (bp_real)((i % cols) == (i / cols) % cols); /* one-hot */
             }
             double got = bp__loss(BP_LOSS_XENT, a, z, y, ROWS, cols);
-            int keep = bp__lanes_by_value; /* the lanes' other copy gives the same bits */
-            bp__lanes_by_value = !keep;
-            double other = bp__loss(BP_LOSS_XENT, a, z, y, ROWS, cols);
+            int keep = bp__lanes_by_value; /* either copy into the lanes gives the same bits */
+            double copy[2];
+            for (int by_value = 0; by_value < 2; by_value++) {
+                bp__lanes_by_value = by_value;
+                copy[by_value] = bp__loss(BP_LOSS_XENT, a, z, y, ROWS, cols);
+            }
             bp__lanes_by_value = keep;
-            CHECK(memcmp(&got, &other, sizeof got) == 0, "%d classes: %.17g with the lanes "
-                  "gathered or copied by value, %.17g the other way", cols, got, other);
+            CHECK(memcmp(&got, &copy[0], sizeof got) == 0 && memcmp(&got, &copy[1], sizeof got) == 0,
+                  "%d classes: %.17g as chosen, %.17g with the lanes gathered, %.17g copied by value",
+                  cols, got, copy[0], copy[1]);
             long double want = xent_ref(z, y, ROWS, cols);
             double rel = (double)(fabsl(got - want) / fabsl(want));
             CHECK(rel < 1e-14, "%d classes, logits of scale %g: %.17g vs %.17Lg (rel %.2e)", cols,
@@ -260,14 +264,17 @@ static void test_clipped_xent(void)
     CHECK(isnan(bp__loss_clipped(BP_LOSS_XENT, p, p, y, ROWS, COLS, eps)), "a NaN target");
 }
 
-/* The same two tests with the lanes copied value by value (bp__lanes_by_value),
- * the copy of a build without AVX-512, which this core would not run else. */
-static void test_lanes_by_value(void)
+/* The same two tests with the lanes copied each way (bp__lanes_by_value):
+ * value by value, the copy of a build without AVX-512 and of AMD's cores, and
+ * by gathers, Intel's, whichever this core takes by default. */
+static void test_lanes_each_way(void)
 {
-    bp__lanes_by_value = 1;
-    test_softmax_rows_bits();
-    test_xent_matches_long_double();
-    bp__lanes_by_value = 0;
+    for (int by_value = 0; by_value < 2; by_value++) {
+        bp__lanes_by_value = by_value;
+        test_softmax_rows_bits();
+        test_xent_matches_long_double();
+    }
+    bp__lanes_by_value = -1;
 }
 
 int main(void)
@@ -276,7 +283,7 @@ int main(void)
     RUN(test_exp_nonpos_float_correctly_rounded);
     RUN(test_softmax_rows_bits);
     RUN(test_xent_matches_long_double);
-    RUN(test_lanes_by_value);
+    RUN(test_lanes_each_way);
     RUN(test_clipped_xent);
     return test_summary("test_loss");
 }

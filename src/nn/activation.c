@@ -8,6 +8,7 @@
 #if defined(__AVX512F__) && !defined(BP_REAL_DOUBLE)
 #include <immintrin.h>
 #endif
+#include <stdatomic.h>
 #include <string.h>
 
 static const char *const act_names[BP_ACT_COUNT_] = {
@@ -80,10 +81,30 @@ enum { SM_LANES = 16, SM_COLS = 64 };
 
 /* The lanes' copies, t[j][r] = a[r cols + j] in and back: with AVX-512 a
  * gather and a scatter per column (lanes past `rows` read row 0 and write
- * nothing): softmax of 200 x 10 took 4.3 us against 5.2 value by value (timed
- * alone, best of 3,000); elsewhere, or with the test hook bp__lanes_by_value
- * set, value by value. */
-int bp__lanes_by_value = 0;
+ * nothing), or value by value. An Intel core's gathers are the faster:
+ * softmax of 200 x 10 took 4.3 us against 5.2 value by value, the
+ * cross-entropy's 7.5 against 8.0 (Emerald Rapids); a Zen 5 core's the
+ * slower: 3.9 against 3.8, and 6.5 against 5.6 (timed alone, best of
+ * 3,000-20,000). So the lanes are gathered but on AMD's cores, or as the
+ * test hook bp__lanes_by_value says. */
+int bp__lanes_by_value = -1;
+
+bool bp__lanes_gathered(void)
+{
+#if defined(__AVX512F__) && !defined(BP_REAL_DOUBLE) && defined(__GNUC__)
+    if (bp__lanes_by_value >= 0) return !bp__lanes_by_value;
+    static atomic_int amd = -1; /* -1: not asked yet (two threads may ask at once) */
+    int is = atomic_load_explicit(&amd, memory_order_relaxed);
+    if (is < 0) {
+        __builtin_cpu_init();
+        is = __builtin_cpu_is("amd") != 0;
+        atomic_store_explicit(&amd, is, memory_order_relaxed);
+    }
+    return !is;
+#else
+    return false;
+#endif
+}
 
 #if defined(__AVX512F__) && !defined(BP_REAL_DOUBLE)
 #define LANES_GATHER 1
@@ -100,7 +121,7 @@ static __m512i lane_rows(int rows, int cols)
 static void lanes_in(bp_real t[][SM_LANES], const bp_real *a, int rows, int cols)
 {
 #if LANES_GATHER
-    if (!bp__lanes_by_value) {
+    if (bp__lanes_gathered()) {
         __m512i at = lane_rows(rows, cols);
         for (int j = 0; j < cols; j++) _mm512_storeu_ps(t[j], _mm512_i32gather_ps(at, a + j, 4));
         return;
@@ -114,7 +135,7 @@ static void lanes_in(bp_real t[][SM_LANES], const bp_real *a, int rows, int cols
 static void lanes_out(bp_real *a, bp_real t[][SM_LANES], const bp_real *scale, int rows, int cols)
 {
 #if LANES_GATHER
-    if (!bp__lanes_by_value) {
+    if (bp__lanes_gathered()) {
         __m512i at = lane_rows(rows, cols);
         __m512 s = _mm512_loadu_ps(scale);
         for (int j = 0; j < cols; j++)

@@ -187,10 +187,12 @@ int bp__adam_tiny_set(const float *g, const float *m, const float *v, size_t n, 
  * bits (512 or 256), as a bit mask; -1 where this build has not that one. */
 long bp__small_lanes(const float *x, float t, int bits);
 
-/* Test hook of activation.c and loss.c: nonzero copies softmax's and the
- * cross-entropy's row blocks into their vector lanes value by value, as a
- * build without AVX-512 does, instead of by gathers. */
+/* How activation.c and loss.c copy softmax's and the cross-entropy's row
+ * blocks into their vector lanes where the build has AVX-512: -1 (the
+ * default) by the core (bp__lanes_gathered), 0 by gathers, 1 value by value,
+ * as a build without AVX-512 does (a test hook: both give the same bits). */
 extern int bp__lanes_by_value;
+bool bp__lanes_gathered(void);
 
 /* Frees the normalization and labels (model_meta.c). */
 void bp__model_free_meta(bp_model *m);

@@ -98,8 +98,8 @@ static void xent_rows(const bp_real *z, const bp_real *y, int rows, int cols, do
     double t[XENT_COLS][XENT_LANES], ty[XENT_COLS][XENT_LANES], zt[XENT_COLS][XENT_LANES];
     double mx[XENT_LANES], s[XENT_LANES], term[XENT_LANES];
     bool by_value = true;
-#if XENT_GATHER /* a gather per column: 200 x 10 in 7.5 us, 8.0 value by value (below) */
-    if (!bp__lanes_by_value) {
+#if XENT_GATHER /* a gather per column, where bp__lanes_gathered (activation.c) */
+    if (bp__lanes_gathered()) {
         __m256i at = _mm256_maskz_mullo_epi32((__mmask8)((1u << rows) - 1),
                                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                               _mm256_set1_epi32(cols));
