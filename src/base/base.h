@@ -129,6 +129,10 @@ bp__gemm_isa bp__gemm_x86_isa(void);
  * choice); false, and no change, where the core cannot run it. Not for use
  * while another thread computes. */
 bool bp__gemm_x86_isa_set(bp__gemm_isa isa);
+/* Whether the core is AMD's (cpu.c; false off x86): where a code path's
+ * speed measured otherwise there, the same bits either way. */
+bool bp__cpu_amd(void);
+
 /* "blas", "avx2", "avx512". */
 const char *bp__gemm_isa_name(bp__gemm_isa isa);
 

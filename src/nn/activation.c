@@ -8,7 +8,6 @@
 #if defined(__AVX512F__) && !defined(BP_REAL_DOUBLE)
 #include <immintrin.h>
 #endif
-#include <stdatomic.h>
 #include <string.h>
 
 static const char *const act_names[BP_ACT_COUNT_] = {
@@ -93,14 +92,7 @@ bool bp__lanes_gathered(void)
 {
 #if defined(__AVX512F__) && !defined(BP_REAL_DOUBLE) && defined(__GNUC__)
     if (bp__lanes_by_value >= 0) return !bp__lanes_by_value;
-    static atomic_int amd = -1; /* -1: not asked yet (two threads may ask at once) */
-    int is = atomic_load_explicit(&amd, memory_order_relaxed);
-    if (is < 0) {
-        __builtin_cpu_init();
-        is = __builtin_cpu_is("amd") != 0;
-        atomic_store_explicit(&amd, is, memory_order_relaxed);
-    }
-    return !is;
+    return !bp__cpu_amd();
 #else
     return false;
 #endif

@@ -174,9 +174,10 @@ bp_status bp__model_forward_keep(bp_model *m, const bp_real *x, int batch, bp_re
  * each (2 per layer), with offsets from layers[first].w_off; returns how many. */
 int bp__model_blocks(const bp_model *m, int first, bp__block *blocks);
 
-/* Test hook of optim.c: 0 (the default) lets each run of Adam's and the
- * momentum rules' loops choose its wide form, 1 forces it, -1 forbids it (the
- * float build on x86; elsewhere there is none). */
+/* Test hook of optim.c's wide form (the float build on x86; elsewhere there
+ * is none) for Adam's and the momentum rules' loops: 2 each run chooses it
+ * by its values, 1 every run takes it, -1 none does (one float loop over
+ * all); 0 (the default) by the core: -1 on AMD's, else 2. */
 extern int bp__wide_form;
 /* Which of Adam's operations a run of n values takes in double, by the bounds
  * given (0 none, 1 m's, 3 all; -1 in a build without the wide form): the

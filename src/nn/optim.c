@@ -189,13 +189,27 @@ typedef enum { DECAY_NONE, DECAY_L2, DECAY_SHRINK } decay_kind;
  * which g or a state has a nonzero value small enough for that (a rule's
  * bounds: tiny_for); the rest runs the float loop. The choice is only about
  * speed: both give the same bits (tests/test_optim.c compares them, with
- * bp__wide_form forcing one or the other: 1 wide, -1 not). */
+ * bp__wide_form forcing each rule). On AMD's cores no run takes it: a Zen 5
+ * core takes a subnormal operand in a few cycles, not an assist, and there
+ * the float loop over all values measured faster in training (the tabular
+ * model's update 4.8 -> 3.8 us a step with Adam, 2.0 -> 1.3 with momentum;
+ * docs/PERFORMANCE.md). */
 #if !defined(BP_REAL_DOUBLE) && !defined(__OPTIMIZE_SIZE__) && (defined(__x86_64__) || defined(__i386__))
 #define WIDE_FORM 1
 #else
 #define WIDE_FORM 0 /* double: its subnormals are 1e-308 away; a device: double is software */
 #endif
 int bp__wide_form = 0;
+
+/* bp__wide_form's rules: 0 resolves to one of the others by the core. */
+enum { FORM_NONE = -1, FORM_BY_CORE = 0, FORM_ALL = 1, FORM_BY_RUN = 2 };
+#if WIDE_FORM
+static int form_rule(void)
+{
+    if (bp__wide_form != FORM_BY_CORE) return bp__wide_form;
+    return bp__cpu_amd() ? FORM_NONE : FORM_BY_RUN;
+}
+#endif
 
 /* Which operations a run takes in double: none, Adam's m's (b1 m, step m and
  * the quotient: the runs where only m is small, nearly all of them), or all. */
@@ -280,9 +294,10 @@ static inline bool any_small(const float *x, size_t n, float t)
 }
 
 /* A run of a one-state rule takes the wide form where g or s is small. */
-static inline int wide_of(const float *g, const float *s, size_t n, float tiny_g, float tiny_s)
+static inline int wide_of(const float *g, const float *s, size_t n, float tiny_g, float tiny_s,
+                          int rule)
 {
-    if (bp__wide_form) return bp__wide_form > 0 ? WIDE_ALL : WIDE_NONE;
+    if (rule != FORM_BY_RUN) return rule == FORM_ALL ? WIDE_ALL : WIDE_NONE;
     return any_small(g, n, tiny_g) || any_small(s, n, tiny_s) ? WIDE_ALL : WIDE_NONE;
 }
 
@@ -290,23 +305,29 @@ static inline int wide_of(const float *g, const float *s, size_t n, float tiny_g
  * cheap beside Adam's divisions, and run by run it took 0.49 ns a value
  * against 0.30 in one loop: so a RUN_BLOCK of values with nothing small (nearly
  * every one) runs as one loop, and only a block that has one goes run by run,
- * each run with its wide set. The lengths are constants but the tail's. */
+ * each run with its wide set. The lengths are constants but the tail's.
+ * Where no run takes the wide form (form_rule), it is one loop over all. */
 enum { RUN_BLOCK = 16 * RUN };
 #define BY_RUNS(n, g, s, tiny_g, tiny_s, LOOP)                                                \
     do {                                                                                      \
         size_t i_ = 0, r_, rest_;                                                             \
+        int rule_ = form_rule();                                                              \
+        if (rule_ == FORM_NONE) {                                                             \
+            bad |= LOOP(0, (n), WIDE_NONE);                                                   \
+            break;                                                                            \
+        }                                                                                     \
         for (; i_ + RUN_BLOCK <= (n); i_ += RUN_BLOCK) {                                      \
-            if (!wide_of(g + i_, s + i_, RUN_BLOCK, tiny_g, tiny_s)) {                        \
+            if (!wide_of(g + i_, s + i_, RUN_BLOCK, tiny_g, tiny_s, rule_)) {                 \
                 bad |= LOOP(i_, RUN_BLOCK, WIDE_NONE);                                        \
                 continue;                                                                     \
             }                                                                                 \
             for (r_ = i_; r_ < i_ + RUN_BLOCK; r_ += RUN)                                     \
-                bad |= wide_of(g + r_, s + r_, RUN, tiny_g, tiny_s)                           \
+                bad |= wide_of(g + r_, s + r_, RUN, tiny_g, tiny_s, rule_)                    \
                            ? LOOP(r_, RUN, WIDE_ALL) : LOOP(r_, RUN, WIDE_NONE);              \
         }                                                                                     \
         rest_ = (n) - i_;                                                                     \
-        bad |= wide_of(g + i_, s + i_, rest_, tiny_g, tiny_s) ? LOOP(i_, rest_, WIDE_ALL)     \
-                                                              : LOOP(i_, rest_, WIDE_NONE);   \
+        bad |= wide_of(g + i_, s + i_, rest_, tiny_g, tiny_s, rule_)                          \
+                   ? LOOP(i_, rest_, WIDE_ALL) : LOOP(i_, rest_, WIDE_NONE);                  \
     } while (0)
 #else
 #define BY_RUNS(n, g, s, tiny_g, tiny_s, LOOP) \
@@ -504,14 +525,13 @@ int bp__adam_tiny_set(const float *g, const float *m, const float *v, size_t n, 
     return tiny_set(g, m, v, n, &k);
 }
 
-/* One run (or the tail) of the form's loop, with its wide set, which it ORs
- * into *sets. */
+/* One run (or the tail) of the form's loop, with its wide set (by the rule:
+ * FORM_BY_RUN its values', FORM_ALL all), which it ORs into *sets. */
 INLINE int adam_run(bp_real *restrict w, bp_real *restrict m, bp_real *restrict v,
                     const bp_real *restrict g, size_t n, const adam_consts *k, adam_form form,
-                    bp_real d, decay_kind decay, bp_real c, bool l2, int *sets)
+                    bp_real d, decay_kind decay, bp_real c, bool l2, int rule, int *sets)
 {
-    int wide = bp__wide_form ? (bp__wide_form > 0 ? WIDE_ALL : WIDE_NONE)
-                             : tiny_set(g, m, v, n, k);
+    int wide = rule == FORM_BY_RUN ? tiny_set(g, m, v, n, k) : WIDE_ALL;
     *sets |= wide;
     switch (wide) {
     case WIDE_NONE: return adam_loop(w, m, v, g, n, k, form, d, decay, c, l2, WIDE_NONE);
@@ -543,17 +563,20 @@ int bp__adam_tiny_set(const float *g, const float *m, const float *v, size_t n, 
  * rows: a dead unit's weights), until a block's runs find nothing small. Run
  * by run everywhere, the dispatch and each run's own test of its loop's
  * finite values made the step 0.49 ns a value against 0.27 in one loop (a
- * Zen 5 core, values in L1; docs/PERFORMANCE.md). */
+ * Zen 5 core, values in L1; docs/PERFORMANCE.md). Where no run takes the wide
+ * form (form_rule), it is one loop over all. */
 INLINE int adam_form_loop(bp_real *restrict w, bp_real *restrict m, bp_real *restrict v,
                           const bp_real *restrict g, size_t n, const adam_consts *k,
                           adam_form form, bp_real d, decay_kind decay, bp_real c, bool l2)
 {
 #if WIDE_FORM
     enum { ADAM_BLOCK = 16 * RUN };
+    int rule = form_rule();
+    if (rule == FORM_NONE) return adam_loop(w, m, v, g, n, k, form, d, decay, c, l2, WIDE_NONE);
     int bad = 0, sets = WIDE_NONE; /* of the last block that went run by run */
     size_t i = 0;
     for (; i + ADAM_BLOCK <= n; i += ADAM_BLOCK) {
-        if (!bp__wide_form && sets == WIDE_NONE &&
+        if (rule == FORM_BY_RUN && sets == WIDE_NONE &&
             tiny_set(g + i, m + i, v + i, ADAM_BLOCK, k) == WIDE_NONE) {
             bad |= adam_loop(w + i, m + i, v + i, g + i, ADAM_BLOCK, k, form, d, decay, c, l2,
                              WIDE_NONE);
@@ -561,11 +584,11 @@ INLINE int adam_form_loop(bp_real *restrict w, bp_real *restrict m, bp_real *res
         }
         sets = WIDE_NONE;
         for (size_t r = i; r < i + ADAM_BLOCK; r += RUN)
-            bad |= adam_run(w + r, m + r, v + r, g + r, RUN, k, form, d, decay, c, l2, &sets);
+            bad |= adam_run(w + r, m + r, v + r, g + r, RUN, k, form, d, decay, c, l2, rule, &sets);
     }
     for (; i + RUN <= n; i += RUN)
-        bad |= adam_run(w + i, m + i, v + i, g + i, RUN, k, form, d, decay, c, l2, &sets);
-    return bad | adam_run(w + i, m + i, v + i, g + i, n - i, k, form, d, decay, c, l2, &sets);
+        bad |= adam_run(w + i, m + i, v + i, g + i, RUN, k, form, d, decay, c, l2, rule, &sets);
+    return bad | adam_run(w + i, m + i, v + i, g + i, n - i, k, form, d, decay, c, l2, rule, &sets);
 #else
     return adam_loop(w, m, v, g, n, k, form, d, decay, c, l2, WIDE_NONE);
 #endif
