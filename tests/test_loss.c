@@ -68,13 +68,15 @@ static void test_exp_nonpos_float_correctly_rounded(void)
           "below -708: 0");
 }
 
-/* The exp softmax takes, as activation.c picks it, rounded as it rounds. */
-static bp_real softmax_exp(bp_real x)
+/* e^(z - mx) as softmax takes it (activation.c), rounded as it rounds: in
+ * the float build with a BLAS of the difference taken exactly, rounded once
+ * to float; in the others of the difference rounded to bp_real, by R_EXP. */
+static bp_real softmax_exp(bp_real z, bp_real mx)
 {
 #if !defined(BP_REAL_DOUBLE) && !defined(BP_NO_BLAS)
-    return (float)expl((long double)x);
+    return (float)expl((long double)z - (long double)mx);
 #else
-    return R_EXP(x);
+    return R_EXP(z - mx);
 #endif
 }
 
@@ -102,7 +104,7 @@ static void test_softmax_rows_bits(void)
             const bp_real *zr = z + r * cols;
             bp_real mx = zr[0], sum = 0, e[MAXC];
             for (int j = 1; j < cols; j++) mx = zr[j] > mx ? zr[j] : mx;
-            for (int j = 0; j < cols; j++) sum += (e[j] = softmax_exp(zr[j] - mx));
+            for (int j = 0; j < cols; j++) sum += (e[j] = softmax_exp(zr[j], mx));
             bp_real inv = 1 / sum;
             for (int j = 0; j < cols; j++) {
                 bp_real want = e[j] * inv, got = a[r * cols + j];
@@ -111,8 +113,8 @@ static void test_softmax_rows_bits(void)
         }
         CHECK(mismatches == 0, "%d columns: %d outputs differ from row-by-row softmax", cols, mismatches);
         /* and, independently, near softmax in long double: z_j - max rounded
-         * to bp_real moves e^(z_j - max) by up to |z_j - max| ulps, the sum
-         * adds up to cols, the rest a few */
+         * to bp_real (where it is) moves e^(z_j - max) by up to |z_j - max|
+         * ulps, the sum adds up to cols, the rest a few */
         double worst = 0;
         for (int r = 0; r < ROWS; r++) {
             if (r == 3 || r == 5 || r == 6) continue; /* the rows with NaN and infinities */
@@ -163,12 +165,12 @@ static void test_xent_matches_long_double(void)
                 z[i] = (bp_real)(scales[k] * ((double)(s >> 11) * 0x1p-53 - 0.5));
                 y[i] = (bp_real)((i % cols) == (i / cols) % cols); /* one-hot */
             }
-            double got = bp__loss(BP_LOSS_XENT, a, z, y, ROWS, cols);
+            double got = bp__loss(BP_LOSS_XENT, a, z, y, ROWS, cols, NULL);
             int keep = bp__lanes_by_value; /* either copy into the lanes gives the same bits */
             double copy[2];
             for (int by_value = 0; by_value < 2; by_value++) {
                 bp__lanes_by_value = by_value;
-                copy[by_value] = bp__loss(BP_LOSS_XENT, a, z, y, ROWS, cols);
+                copy[by_value] = bp__loss(BP_LOSS_XENT, a, z, y, ROWS, cols, NULL);
             }
             bp__lanes_by_value = keep;
             CHECK(memcmp(&got, &copy[0], sizeof got) == 0 && memcmp(&got, &copy[1], sizeof got) == 0,
@@ -179,6 +181,70 @@ static void test_xent_matches_long_double(void)
             CHECK(rel < 1e-14, "%d classes, logits of scale %g: %.17g vs %.17Lg (rel %.2e)", cols,
                   scales[k], got, want, rel);
         }
+}
+
+/* The cross-entropy from softmax's row parts (bp__row_lse, which the float
+ * build with a BLAS keeps from softmax's pass) against the loss taking its
+ * own exps: the same bits, for rows the lanes take (3, 10, 16: the loss's
+ * lanes; 17, 64: its chunks) and rows softmax takes one by one (65, 150), a
+ * ragged last block, soft targets, NaN and infinite logits. Then through a
+ * model on 2 threads, whose output layer's forward splits the rows (a
+ * product of 10 MFLOP): bp_model_loss as the loss of its logits. */
+static void test_xent_from_softmax_lse(void)
+{
+    enum { ROWS = 37, MAXC = 150 };
+    static bp_real z[ROWS * MAXC], zk[ROWS * MAXC], a[ROWS * MAXC], y[ROWS * MAXC], bias[MAXC];
+    static bp__row_lse lse[ROWS];
+#if !defined(BP_REAL_DOUBLE) && !defined(BP_NO_BLAS)
+    CHECK(bp__softmax_gives_lse(), "the float build with a BLAS keeps softmax's row parts");
+#else
+    CHECK(!bp__softmax_gives_lse(), "this build's loss takes its own exps");
+#endif
+    if (!bp__softmax_gives_lse()) return;
+    const int widths[] = {3, 10, 16, 17, 64, 65, 150};
+    for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
+        int cols = widths[w];
+        uint64_t s = 31 + w;
+        for (int i = 0; i < ROWS * cols; i++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            z[i] = (bp_real)(30 * ((double)(s >> 11) * 0x1p-53 - 0.5));
+            y[i] = (bp_real)(i / cols == 4 ? 1.0 / cols : (i % cols) == (i / cols) % cols);
+        }
+        z[3 * cols + 2] = NAN, z[5 * cols] = -INFINITY;
+        z[6 * cols + 1] = INFINITY, z[7 * cols + cols - 1] = 1e30f;
+        memcpy(zk, z, sizeof(bp_real) * ROWS * cols);
+        bp__bias_activate_keep(a, zk, cols, bias, ROWS, cols, BP_ACT_SOFTMAX, 0, lse);
+        for (int rows = ROWS; rows >= ROWS - 30; rows -= 30) { /* with and without the odd rows */
+            const bp_real *zo = zk + (ROWS - rows) * cols, *yo = y + (ROWS - rows) * cols;
+            double from = bp__loss(BP_LOSS_XENT, a, zo, yo, rows, cols, lse + (ROWS - rows));
+            double own = bp__loss(BP_LOSS_XENT, a, zo, yo, rows, cols, NULL);
+            CHECK(memcmp(&from, &own, sizeof own) == 0 || (isnan(from) && isnan(own)),
+                  "%d classes, %d rows: %.17g from softmax's sums, %.17g from the loss's own", cols,
+                  rows, from, own);
+        }
+        CHECK(isnan(bp__loss(BP_LOSS_XENT, a, zk, y, ROWS, cols, lse)), "%d classes: NaN row", cols);
+    }
+    bp_model_config mc = bp_model_config_default();
+    mc.n_layers = 2, mc.sizes[0] = 7, mc.sizes[1] = 512, mc.sizes[2] = 10; /* 10 MFLOP: cut in 2 */
+    mc.act[0] = BP_ACT_TANH, mc.act[1] = BP_ACT_SOFTMAX, mc.loss = BP_LOSS_XENT, mc.seed = 3;
+    bp_model *m;
+    CHECK_OK(bp_model_create(&m, &mc));
+    if (!m) return;
+    enum { B = 1000 };
+    static bp_real x[B * 7], t[B * 10];
+    for (int i = 0; i < B * 7; i++) x[i] = (bp_real)(3 * sin(0.37 * i));
+    for (int i = 0; i < B * 10; i++) t[i] = (bp_real)(i % 10 == (i / 10) % 7);
+    for (int threads = 1; threads <= 2; threads++) {
+        bp_set_threads(threads);
+        CHECK_OK(bp_model_forward(m, x, B, NULL));
+        bp_real got;
+        CHECK_OK(bp_model_loss(m, t, B, &got));
+        bp_real want = (bp_real)bp__loss(BP_LOSS_XENT, m->acts[1], m->logits, t, B, 10, NULL);
+        CHECK(m->lse != NULL && memcmp(&got, &want, sizeof got) == 0,
+              "%d threads: the model's loss %.9g, its logits' %.9g", threads, (double)got, (double)want);
+    }
+    bp_set_threads(1);
+    bp_model_free(m);
 }
 
 /* scikit-learn's log_loss / binary_log_loss on probabilities clipped to
@@ -273,6 +339,7 @@ static void test_lanes_each_way(void)
         bp__lanes_by_value = by_value;
         test_softmax_rows_bits();
         test_xent_matches_long_double();
+        test_xent_from_softmax_lse();
     }
     bp__lanes_by_value = -1;
 }
@@ -284,6 +351,7 @@ int main(void)
     RUN(test_softmax_rows_bits);
     RUN(test_xent_matches_long_double);
     RUN(test_lanes_each_way);
+    RUN(test_xent_from_softmax_lse);
     RUN(test_clipped_xent);
     return test_summary("test_loss");
 }

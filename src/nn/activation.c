@@ -31,23 +31,17 @@ bp_status bp_activation_from_name(const char *name, bp_activation *out)
  * vectorize (exp_nonpos.h). The double build and the BLAS-free build, whose
  * bits a device must reproduce in float arithmetic alone, keep R_EXP. */
 #if !defined(BP_REAL_DOUBLE) && !defined(BP_NO_BLAS)
-#ifdef __FMA__
-#define EXP_FUSED true /* the float result is the same: correctly rounded either way */
-#else
-#define EXP_FUSED false
-#endif
-#define EXP_NONPOS(x) ((float)bp__exp_nonpos_inline((double)(x), EXP_FUSED))
+#define EXP_NONPOS(x) ((float)bp__exp_nonpos_inline((double)(x), BP__EXP_FUSED))
 #define EXP_INLINE 1
+/* Softmax's e^(z - max) in double, of the difference taken exactly: the
+ * cross-entropy's exps (loss.c), which softmax's row sums then save it. */
+#define SOFTMAX_EXP(z, mx) bp__exp_nonpos_inline((double)(z) - (double)(mx), BP__EXP_FUSED)
 #else
 #define EXP_NONPOS(x) R_EXP(x)
 #define EXP_INLINE 0
 #endif
 
-/* x = e^x over n values <= 0, one flat loop: it vectorizes. */
-static void exps_nonpos(bp_real *x, int n)
-{
-    for (int i = 0; i < n; i++) x[i] = EXP_NONPOS(x[i]);
-}
+bool bp__softmax_gives_lse(void) { return EXP_INLINE; }
 
 /* sigma(z) = 1 / (1 + e^-z), written so that no exp overflows. */
 static inline bp_real sigmoid(bp_real z)
@@ -60,13 +54,28 @@ static inline bp_real sigmoid(bp_real z)
 static inline bp_real relu(bp_real z) { return z < 0 ? 0 : z; }
 static inline bp_real leaky_relu(bp_real z, bp_real slope) { return z > 0 ? z : slope * z; }
 
-/* Softmax of one row in place: subtract the max so exp never overflows. */
-static void softmax_row(bp_real *z, int n)
+/* Softmax of one row in place: subtract the max so exp never overflows.
+ * Where the exp is inline, of the difference in double (SOFTMAX_EXP), the
+ * exps also summed in double, the row's lse parts if lse is not NULL; where
+ * it is a call (the double and the BLAS-free builds, whose float bits a
+ * device reproduces), of the difference rounded to bp_real. */
+static void softmax_row(bp_real *z, int n, bp__row_lse *lse)
 {
     bp_real mx = z[0];
     for (int j = 1; j < n; j++) mx = z[j] > mx ? z[j] : mx;
     bp_real sum = 0;
+#if EXP_INLINE
+    double wide = 0;
+    for (int j = 0; j < n; j++) {
+        double e = SOFTMAX_EXP(z[j], mx);
+        wide += e;
+        sum += (z[j] = (bp_real)e);
+    }
+    if (lse) *lse = (bp__row_lse){mx, wide};
+#else
+    (void)lse;
     for (int j = 0; j < n; j++) sum += (z[j] = EXP_NONPOS(z[j] - mx));
+#endif
     bp_real inv = 1 / sum;
     for (int j = 0; j < n; j++) z[j] *= inv;
 }
@@ -98,7 +107,7 @@ bool bp__lanes_gathered(void)
 #endif
 }
 
-#if defined(__AVX512F__) && !defined(BP_REAL_DOUBLE)
+#if defined(__AVX512F__) && !defined(BP_REAL_DOUBLE) && EXP_INLINE
 #define LANES_GATHER 1
 static __mmask16 live_lanes(int rows) { return (__mmask16)((1u << rows) - 1); }
 static __m512i lane_rows(int rows, int cols)
@@ -110,12 +119,16 @@ static __m512i lane_rows(int rows, int cols)
 #define LANES_GATHER 0
 #endif
 
+#if EXP_INLINE
 static void lanes_in(bp_real t[][SM_LANES], const bp_real *a, int rows, int cols)
 {
 #if LANES_GATHER
     if (bp__lanes_gathered()) {
         __m512i at = lane_rows(rows, cols);
-        for (int j = 0; j < cols; j++) _mm512_storeu_ps(t[j], _mm512_i32gather_ps(at, a + j, 4));
+        int j = 0;
+        do /* cols >= 1: column 0 is read after, whatever gcc -O2 proves */
+            _mm512_storeu_ps(t[j], _mm512_i32gather_ps(at, a + j, 4));
+        while (++j < cols);
         return;
     }
 #endif
@@ -140,38 +153,48 @@ static void lanes_out(bp_real *a, bp_real t[][SM_LANES], const bp_real *scale, i
         for (int j = 0; j < cols; j++) a[(size_t)r * cols + j] = t[j][r] * scale[r];
 }
 
-static void softmax_rows(bp_real *a, int rows, int cols)
+static void softmax_rows(bp_real *a, int rows, int cols, bp__row_lse *lse)
 {
     bp_real t[SM_COLS][SM_LANES], mx[SM_LANES], sum[SM_LANES];
+    double wide[SM_LANES];
     lanes_in(t, a, rows, cols);
-    for (int r = 0; r < SM_LANES; r++) mx[r] = t[0][r], sum[r] = 0;
+    for (int r = 0; r < SM_LANES; r++) mx[r] = t[0][r], sum[r] = 0, wide[r] = 0;
     for (int j = 1; j < cols; j++)
         for (int r = 0; r < SM_LANES; r++) mx[r] = t[j][r] > mx[r] ? t[j][r] : mx[r];
     for (int j = 0; j < cols; j++)
-        for (int r = 0; r < SM_LANES; r++) t[j][r] -= mx[r];
-    exps_nonpos(&t[0][0], cols * SM_LANES);
+        for (int r = 0; r < SM_LANES; r++) {
+            double e = SOFTMAX_EXP(t[j][r], mx[r]);
+            wide[r] += e;
+            t[j][r] = (bp_real)e;
+        }
     for (int j = 0; j < cols; j++)
         for (int r = 0; r < SM_LANES; r++) sum[r] += t[j][r];
+    for (int r = 0; lse && r < rows; r++) lse[r] = (bp__row_lse){mx[r], wide[r]};
     for (int r = 0; r < SM_LANES; r++) sum[r] = 1 / sum[r];
     lanes_out(a, t, sum, rows, cols);
 }
+#endif
 
-/* Softmax of contiguous rows of cols, in place. */
-static void softmax(bp_real *a, int rows, int cols)
+/* Softmax of contiguous rows of cols, in place; lse as softmax_row's. */
+static void softmax(bp_real *a, int rows, int cols, bp__row_lse *lse)
 {
-    /* Row by row where the exp is a call (the lanes would gain little) and a
-     * device's stack may be small: the double and the BLAS-free builds. */
-    if (cols > SM_COLS || !EXP_INLINE) {
-        for (int r = 0; r < rows; r++) softmax_row(a + (size_t)r * cols, cols);
+#if EXP_INLINE
+    if (cols <= SM_COLS) {
+        for (int r = 0; r < rows; r += SM_LANES)
+            softmax_rows(a + (size_t)r * cols, rows - r < SM_LANES ? rows - r : SM_LANES, cols,
+                         lse ? lse + r : NULL);
         return;
     }
-    for (int r = 0; r < rows; r += SM_LANES)
-        softmax_rows(a + (size_t)r * cols, rows - r < SM_LANES ? rows - r : SM_LANES, cols);
+#endif
+    /* Row by row where the exp is a call (the lanes would gain little) and a
+     * device's stack may be small: the double and the BLAS-free builds. */
+    for (int r = 0; r < rows; r++) softmax_row(a + (size_t)r * cols, cols, lse ? lse + r : NULL);
 }
 
 /* a = g(a) in place over rows of cols: one switch for the whole block, so that
  * each case is one flat loop the compiler vectorizes, however narrow the rows. */
-static void activate(bp_real *a, int rows, int cols, bp_activation act, bp_real slope)
+static void activate(bp_real *a, int rows, int cols, bp_activation act, bp_real slope,
+                     bp__row_lse *lse)
 {
     size_t n = (size_t)rows * cols;
     switch (act) {
@@ -180,7 +203,7 @@ static void activate(bp_real *a, int rows, int cols, bp_activation act, bp_real 
     case BP_ACT_TANH: for (size_t i = 0; i < n; i++) a[i] = R_TANH(a[i]); break;
     case BP_ACT_RELU: for (size_t i = 0; i < n; i++) a[i] = relu(a[i]); break;
     case BP_ACT_LEAKY_RELU: for (size_t i = 0; i < n; i++) a[i] = leaky_relu(a[i], slope); break;
-    case BP_ACT_SOFTMAX: softmax(a, rows, cols); break;
+    case BP_ACT_SOFTMAX: softmax(a, rows, cols, lse); break;
     case BP_ACT_COUNT_: BP_ASSERT(0);
     }
 }
@@ -195,15 +218,16 @@ static void add_bias(bp_real *z, int ld, const bp_real *bias, int rows, int cols
 }
 
 /* a = g(a) over rows of cols, rows ld apart: whole rows (ld == cols) as one
- * flat run, a block of columns row by row. */
+ * flat run, a block of columns row by row; lse as softmax's. */
 static void activate_block(bp_real *a, int ld, int rows, int cols, bp_activation act,
-                           bp_real slope)
+                           bp_real slope, bp__row_lse *lse)
 {
     if (ld == cols) {
-        activate(a, rows, cols, act, slope);
+        activate(a, rows, cols, act, slope, lse);
         return;
     }
-    for (int i = 0; i < rows; i++) activate(a + (size_t)i * ld, 1, cols, act, slope);
+    for (int i = 0; i < rows; i++)
+        activate(a + (size_t)i * ld, 1, cols, act, slope, lse ? lse + i : NULL);
 }
 
 /* The piecewise-linear activations take the bias in the same pass: one read
@@ -214,7 +238,7 @@ void bp__bias_activate(bp_real *z, int ld, const bp_real *restrict bias, int row
 {
     if (act != BP_ACT_RELU && act != BP_ACT_LEAKY_RELU) {
         add_bias(z, ld, bias, rows, cols);
-        activate_block(z, ld, rows, cols, act, slope);
+        activate_block(z, ld, rows, cols, act, slope, NULL);
         return;
     }
     for (int i = 0; i < rows; i++) {
@@ -227,13 +251,13 @@ void bp__bias_activate(bp_real *z, int ld, const bp_real *restrict bias, int row
 }
 
 void bp__bias_activate_keep(bp_real *a, bp_real *z, int ld, const bp_real *bias, int rows,
-                            int cols, bp_activation act, bp_real slope)
+                            int cols, bp_activation act, bp_real slope, bp__row_lse *lse)
 {
     for (int i = 0; i < rows; i++) {
         bp_real *zr = z + (size_t)i * ld, *ar = a + (size_t)i * ld;
         for (int j = 0; j < cols; j++) ar[j] = (zr[j] += bias[j]);
     }
-    activate_block(a, ld, rows, cols, act, slope);
+    activate_block(a, ld, rows, cols, act, slope, lse);
 }
 
 /* dZ = dA ⊙ g'(Z), with g' written in terms of A = g(Z):

@@ -27,6 +27,7 @@ typedef struct {
     bp_activation act;
     bp_real slope;
     bp__kernel kernel;       /* chosen for the whole product (gemm.c's table) */
+    bp__row_lse *lse;        /* (m): softmax's row parts, or NULL */
 } forward_job;
 
 /* Z[r0:r1, o0:o1] = A_prev[r0:r1] · W[o0:o1]ᵀ + b[o0:o1], then A = g(Z) there. */
@@ -39,7 +40,8 @@ static void forward_block(const forward_job *j, size_t r0, size_t r1, size_t o0,
     bp__product_run(j->kernel, BP__PRODUCT_FORWARD, rows, units, j->in, j->a_prev + r0 * j->in,
                     j->in, j->w + o0 * j->in, j->in, z ? z : a, j->out);
     if (z)
-        bp__bias_activate_keep(a, z, j->out, j->b + o0, rows, units, j->act, j->slope);
+        bp__bias_activate_keep(a, z, j->out, j->b + o0, rows, units, j->act, j->slope,
+                               j->lse ? j->lse + r0 : NULL);
     else
         bp__bias_activate(a, j->out, j->b + o0, rows, units, j->act, j->slope);
 }
@@ -63,13 +65,14 @@ static void forward_part(void *ctx, int part, int parts)
 }
 
 /* a (m, out); z (m, out) or NULL: where to keep the pre-activation (the loss
- * needs the output layer's logits); a_prev (m, in); w (out, in); b (out). */
+ * needs the output layer's logits); a_prev (m, in); w (out, in); b (out);
+ * lse (m) or NULL: softmax's row parts (with z). */
 void bp__dense_forward(bp_real *a, bp_real *z, const bp_real *a_prev, const bp_real *w,
                        const bp_real *b, int m, int in, int out, bp_activation act,
-                       bp_real slope)
+                       bp_real slope, bp__row_lse *lse)
 {
     forward_job j = {a, z, a_prev, w, b, m, in, out, act, slope,
-                     bp__kernel_for(BP__PRODUCT_FORWARD, m, out, in)};
+                     bp__kernel_for(BP__PRODUCT_FORWARD, m, out, in), lse};
     /* The small-batch path is bound by streaming W, not by its flops: a weight
      * read costs about what GEMV_FLOPS_PER_WEIGHT flops of a GEMM do, so that
      * a W of 200,000 weights or more (784x256) is split over 2 threads even

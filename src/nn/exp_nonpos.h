@@ -15,6 +15,15 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The form softmax and the cross-entropy take: fused where the target has
+ * FMA (a float rounding of either is correctly rounded; the two take the
+ * same one, so that the loss can sum softmax's exps: bp__row_lse). */
+#ifdef __FMA__
+#define BP__EXP_FUSED true
+#else
+#define BP__EXP_FUSED false
+#endif
+
 /* fused: each Horner step one fma (where the target has FMA, the caller's
  * choice; a compile-time constant, so only one form is built). */
 static inline double bp__exp_nonpos_inline(double x_in, bool fused)

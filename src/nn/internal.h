@@ -8,14 +8,26 @@
 
 /* ----------------------------------------------------------- activations */
 
+/* A softmax row's log-sum-exp in two parts, lse = max + log(sum): its max
+ * and Σ_j e^(z_j - max) in double, as the cross-entropy sums them (loss.c),
+ * which takes them from softmax's pass rather than taking the exps again. */
+typedef struct bp__row_lse {
+    double max, sum;
+} bp__row_lse;
+/* Whether softmax gives them (the float build with a BLAS, where its exps are
+ * the cross-entropy's, rounded once; elsewhere the loss takes its own). */
+bool bp__softmax_gives_lse(void);
+
 /* a (rows, cols) = g(z + bias) in place over z, bias (cols) added per row;
  * rows are ld apart (ld > cols: a block of columns of a wider matrix, which
  * softmax, a function of the whole row, must not be given). */
 void bp__bias_activate(bp_real *z, int ld, const bp_real *bias, int rows, int cols,
                        bp_activation act, bp_real slope);
-/* Same, but keeps z + bias in z and writes g(z) into a (both ld apart). */
+/* Same, but keeps z + bias in z and writes g(z) into a (both ld apart); for
+ * softmax, where bp__softmax_gives_lse, each row's lse parts into lse (rows)
+ * unless it is NULL. */
 void bp__bias_activate_keep(bp_real *a, bp_real *z, int ld, const bp_real *bias, int rows,
-                            int cols, bp_activation act, bp_real slope);
+                            int cols, bp_activation act, bp_real slope, bp__row_lse *lse);
 /* dz (rows, cols) = da * g'(z) in place over da, computed from the layer's
  * output a = g(z) (softmax: the Jacobian-vector product). */
 void bp__activation_backward(bp_real *da, const bp_real *a, int rows, int cols,
@@ -23,9 +35,11 @@ void bp__activation_backward(bp_real *da, const bp_real *a, int rows, int cols,
 
 /* ------------------------------------------------------------------ loss */
 
-/* Batch-mean loss of outputs a / logits z (both (rows, cols)) against y. */
+/* Batch-mean loss of outputs a / logits z (both (rows, cols)) against y;
+ * xent takes each row's log-sum-exp from lse where it is not NULL (softmax's
+ * parts of these logits: the same bits as without). */
 double bp__loss(bp_loss loss, const bp_real *a, const bp_real *z, const bp_real *y,
-                int rows, int cols);
+                int rows, int cols, const bp__row_lse *lse);
 /* The same, but bce, bce_sum and xent from the probabilities a clipped to
  * [eps, 1 - eps] (bp_train_config.prob_clip); the other losses as bp__loss. */
 double bp__loss_clipped(bp_loss loss, const bp_real *a, const bp_real *z, const bp_real *y,
@@ -41,9 +55,10 @@ void bp__loss_grad(bp_loss loss, bp_real *d, const bp_real *a, const bp_real *y,
 
 /* ----------------------------------------------------------------- dense */
 
+/* lse: softmax's row parts (bp__bias_activate_keep), or NULL. */
 void bp__dense_forward(bp_real *a, bp_real *z, const bp_real *a_prev, const bp_real *w,
                        const bp_real *b, int m, int in, int out, bp_activation act,
-                       bp_real slope);
+                       bp_real slope, bp__row_lse *lse);
 void bp__dense_backward(bp_real *dw, bp_real *db, bp_real *dz_prev, const bp_real *dz,
                         const bp_real *a_prev, const bp_real *w, int m, int in, int out,
                         bp_activation prev_act, bp_real slope);
@@ -136,6 +151,8 @@ struct bp_model {
     int last_from;       /* the layer it entered at: last_x is (last_batch, layers[last_from].in) */
     bp_real *acts[BP_MAX_LAYERS]; /* acts[l]: (capacity, layers[l].out) */
     bp_real *logits;     /* (capacity, outputs): Z of the last layer */
+    bp__row_lse *lse;    /* (capacity): softmax's row parts of the logits, for the
+                          * cross-entropy (the float build with a BLAS), else NULL */
     bp_real *delta[2];   /* (capacity, max width): ping-pong dZ / dA */
     int max_width;
 

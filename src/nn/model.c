@@ -211,6 +211,13 @@ bp_status bp__model_bytes(const bp_model_config *cfg, int frozen, size_t *bytes)
     return BP_OK;
 }
 
+/* Whether the forward keeps softmax's row parts for the cross-entropy. */
+static bool wants_lse(const bp_model_config *cfg)
+{
+    return cfg->loss == BP_LOSS_XENT && cfg->act[cfg->n_layers - 1] == BP_ACT_SOFTMAX &&
+           bp__softmax_gives_lse();
+}
+
 size_t bp__model_workspace_bytes(const bp_model_config *cfg, size_t rows)
 {
     int widest = 0, L = cfg->n_layers;
@@ -220,6 +227,7 @@ size_t bp__model_workspace_bytes(const bp_model_config *cfg, size_t rows)
         if (cfg->sizes[l + 1] > widest) widest = cfg->sizes[l + 1];
     }
     bytes += bp__alloc_bytes(rows * (size_t)cfg->sizes[L], sizeof(bp_real));    /* logits */
+    if (wants_lse(cfg)) bytes += bp__alloc_bytes(rows, sizeof(bp__row_lse));    /* lse */
     return bytes + 2 * bp__alloc_bytes(rows * (size_t)widest, sizeof(bp_real)); /* delta[2] */
 }
 
@@ -236,6 +244,7 @@ static void free_workspace(bp_model *m)
     const bp__alloc *a = &m->alloc;
     for (int l = 0; l < m->cfg.n_layers; l++) bp__alloc_free(a, m->acts[l]), m->acts[l] = NULL;
     bp__alloc_free(a, m->logits), m->logits = NULL;
+    bp__alloc_free(a, m->lse), m->lse = NULL;
     bp__alloc_free(a, m->delta[0]), bp__alloc_free(a, m->delta[1]);
     m->delta[0] = m->delta[1] = NULL;
     m->capacity = 0;
@@ -263,6 +272,7 @@ bp_status bp_model_reserve(bp_model *m, int batch)
     for (int l = 0; ok && l < m->cfg.n_layers; l++)
         ok = (m->acts[l] = bp__alloc_calloc(a, cap * m->layers[l].out, sizeof(bp_real))) != NULL;
     ok = ok && (m->logits = bp__alloc_calloc(a, cap * bp_model_outputs(m), sizeof(bp_real)));
+    if (ok && wants_lse(&m->cfg)) ok = (m->lse = bp__alloc_calloc(a, cap, sizeof(bp__row_lse))) != NULL;
     for (int i = 0; ok && i < 2; i++)
         ok = (m->delta[i] = bp__alloc_calloc(a, cap * m->max_width, sizeof(bp_real))) != NULL;
     if (!ok) {
@@ -308,7 +318,8 @@ static void forward_layers(bp_model *m, int from, int to, const bp_real *x, int 
     for (int l = from; l < to; l++) {
         const bp_layer *L = &m->layers[l];
         bp_real *keep = l == last ? m->logits : z ? z[l] : NULL;
-        bp__dense_forward(m->acts[l], keep, a_prev, L->w, L->b, batch, L->in, L->out, L->act, m->cfg.leaky_slope);
+        bp__dense_forward(m->acts[l], keep, a_prev, L->w, L->b, batch, L->in, L->out, L->act,
+                          m->cfg.leaky_slope, l == last ? m->lse : NULL);
         a_prev = m->acts[l];
     }
 }
@@ -381,7 +392,8 @@ bp_status bp_model_loss(const bp_model *m, const bp_real *y, int batch, bp_real 
     bp_status st = check_last_forward(m, batch, "loss");
     if (st) return st;
     int L = m->cfg.n_layers;
-    *loss = (bp_real)bp__loss(m->cfg.loss, m->acts[L - 1], m->logits, y, batch, m->cfg.sizes[L]);
+    *loss = (bp_real)bp__loss(m->cfg.loss, m->acts[L - 1], m->logits, y, batch, m->cfg.sizes[L],
+                              m->lse);
     return BP_OK;
 }
 

@@ -284,7 +284,7 @@ static double batch_loss(const bp_trainer *t, const bp_real *y, int rows)
     if (t->cfg.prob_clip > 0)
         return bp__loss_clipped(m->cfg.loss, m->acts[L - 1], m->logits, y, rows,
                                 m->cfg.sizes[L], t->cfg.prob_clip);
-    return bp__loss(m->cfg.loss, m->acts[L - 1], m->logits, y, rows, m->cfg.sizes[L]);
+    return bp__loss(m->cfg.loss, m->acts[L - 1], m->logits, y, rows, m->cfg.sizes[L], m->lse);
 }
 
 /* cfg.l2 on a batch of `total` rows, for bp_trainer_objective: adds
