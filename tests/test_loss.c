@@ -183,6 +183,42 @@ static void test_xent_matches_long_double(void)
         }
 }
 
+/* Binary cross-entropy from logits (bce, bce_sum) against long double: the
+ * terms max(z, 0) - z y + log(1 + e^-|z|) of logits from 1e-3 to 1e3 in
+ * scale (the exps a chunk of 256 at a time: 370 values cross a chunk), soft
+ * targets; a NaN or infinite logit makes the loss NaN (the step refuses it);
+ * logits of 1e30 give their terms exactly. */
+static void test_bce_matches_long_double(void)
+{
+    enum { N = 370 };
+    static bp_real z[N], y[N], a[N];
+    const double scales[] = {1e-3, 1, 30, 1e3};
+    for (size_t k = 0; k < sizeof scales / sizeof *scales; k++) {
+        uint64_t s = 7 + k;
+        long double want = 0;
+        for (int i = 0; i < N; i++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            z[i] = (bp_real)(scales[k] * ((double)(s >> 11) * 0x1p-53 - 0.5));
+            y[i] = (bp_real)(i % 5 == 0 ? 0.25 : i % 2);
+            long double zi = z[i];
+            want += (zi > 0 ? zi : 0) - zi * y[i] + log1pl(expl(-fabsl(zi)));
+        }
+        double got = bp__loss(BP_LOSS_BCE, a, z, y, N, 1, NULL);
+        double rel = (double)(fabsl(got - want / N) / (want / N));
+        CHECK(rel < 1e-14, "logits of scale %g: %.17g vs %.17Lg (rel %.2e)", scales[k], got, want / N, rel);
+        double sum = bp__loss(BP_LOSS_BCE_SUM, a, z, y, N / 10, 10, NULL);
+        CHECK(fabs(sum - got * 10) <= 1e-13 * fabs(got * 10), "bce_sum %.17g, 10 x bce %.17g", sum, got * 10);
+    }
+    z[300] = NAN;
+    CHECK(isnan(bp__loss(BP_LOSS_BCE, a, z, y, N, 1, NULL)), "a NaN logit: NaN");
+    z[300] = INFINITY, y[300] = 1;
+    CHECK(isnan(bp__loss(BP_LOSS_BCE, a, z, y, N, 1, NULL)), "an infinite logit: NaN");
+    for (int i = 0; i < N; i++) z[i] = i % 2 ? 1e30f : -1e30f, y[i] = i % 2 ? 1 : 0;
+    CHECK(bp__loss(BP_LOSS_BCE, a, z, y, N, 1, NULL) == 0, "1e30 logits on their labels: 0");
+    y[1] = 0;
+    CHECK(bp__loss(BP_LOSS_BCE, a, z, y, N, 1, NULL) == (double)1e30f / N, "one 1e30 off its label");
+}
+
 /* The cross-entropy from softmax's row parts (bp__row_lse, which the float
  * build with a BLAS keeps from softmax's pass) against the loss taking its
  * own exps: the same bits, for rows the lanes take (3, 10, 16: the loss's
@@ -352,6 +388,7 @@ int main(void)
     RUN(test_xent_matches_long_double);
     RUN(test_lanes_each_way);
     RUN(test_xent_from_softmax_lse);
+    RUN(test_bce_matches_long_double);
     RUN(test_clipped_xent);
     return test_summary("test_loss");
 }

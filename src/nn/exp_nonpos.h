@@ -15,10 +15,12 @@
 #include <stdint.h>
 #include <string.h>
 
-/* The form softmax and the cross-entropy take: fused where the target has
- * FMA (a float rounding of either is correctly rounded; the two take the
- * same one, so that the loss can sum softmax's exps: bp__row_lse). */
-#ifdef __FMA__
+/* The form softmax and the losses take: fused where the target has FMA (a
+ * float rounding of either is correctly rounded; softmax and the
+ * cross-entropy take the same one, so that the loss can sum softmax's exps:
+ * bp__row_lse), but in the BLAS-free build, which contracts nothing: its
+ * bits are a device's (issue 24). */
+#if defined(__FMA__) && !defined(BP_NO_BLAS)
 #define BP__EXP_FUSED true
 #else
 #define BP__EXP_FUSED false
