@@ -30,12 +30,9 @@ bp_status bp_activation_from_name(const char *name, bp_activation *out)
  * BLAS rounds the inline double exp once: correctly rounded, and the loops
  * vectorize (exp_nonpos.h). The double build and the BLAS-free build, whose
  * bits a device must reproduce in float arithmetic alone, keep R_EXP. */
-#if !defined(BP_REAL_DOUBLE) && !defined(BP_NO_BLAS)
+#if BP__SOFTMAX_LSE
 #define EXP_NONPOS(x) ((float)bp__exp_nonpos_inline((double)(x), BP__EXP_FUSED))
 #define EXP_INLINE 1
-/* Softmax's e^(z - max) in double, of the difference taken exactly: the
- * cross-entropy's exps (loss.c), which softmax's row sums then save it. */
-#define SOFTMAX_EXP(z, mx) bp__exp_nonpos_inline((double)(z) - (double)(mx), BP__EXP_FUSED)
 #else
 #define EXP_NONPOS(x) R_EXP(x)
 #define EXP_INLINE 0
@@ -55,10 +52,9 @@ static inline bp_real relu(bp_real z) { return z < 0 ? 0 : z; }
 static inline bp_real leaky_relu(bp_real z, bp_real slope) { return z > 0 ? z : slope * z; }
 
 /* Softmax of one row in place: subtract the max so exp never overflows.
- * Where the exp is inline, of the difference in double (SOFTMAX_EXP), the
- * exps also summed in double, the row's lse parts if lse is not NULL; where
- * it is a call (the double and the BLAS-free builds, whose float bits a
- * device reproduces), of the difference rounded to bp_real. */
+ * Where the exp is inline (EXP_INLINE), its double value also goes, refined
+ * to e^(z - max) of the exact difference (bp__exp_refined), into a double
+ * sum: the row's lse parts, into lse if it is not NULL. */
 static void softmax_row(bp_real *z, int n, bp__row_lse *lse)
 {
     bp_real mx = z[0];
@@ -67,8 +63,9 @@ static void softmax_row(bp_real *z, int n, bp__row_lse *lse)
 #if EXP_INLINE
     double wide = 0;
     for (int j = 0; j < n; j++) {
-        double e = SOFTMAX_EXP(z[j], mx);
-        wide += e;
+        bp_real d = z[j] - mx;
+        double e = bp__exp_nonpos_inline((double)d, BP__EXP_FUSED);
+        wide += bp__exp_refined(e, z[j], mx, d);
         sum += (z[j] = (bp_real)e);
     }
     if (lse) *lse = (bp__row_lse){mx, wide};
@@ -163,8 +160,9 @@ static void softmax_rows(bp_real *a, int rows, int cols, bp__row_lse *lse)
         for (int r = 0; r < SM_LANES; r++) mx[r] = t[j][r] > mx[r] ? t[j][r] : mx[r];
     for (int j = 0; j < cols; j++)
         for (int r = 0; r < SM_LANES; r++) {
-            double e = SOFTMAX_EXP(t[j][r], mx[r]);
-            wide[r] += e;
+            bp_real d = t[j][r] - mx[r];
+            double e = bp__exp_nonpos_inline((double)d, BP__EXP_FUSED);
+            wide[r] += bp__exp_refined(e, t[j][r], mx[r], d);
             t[j][r] = (bp_real)e;
         }
     for (int j = 0; j < cols; j++)

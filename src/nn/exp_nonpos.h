@@ -26,6 +26,29 @@
 #define BP__EXP_FUSED false
 #endif
 
+/* Whether softmax keeps the cross-entropy's row sums (bp__row_lse): the float
+ * build with a BLAS, where both take this exp inline. */
+#if !defined(BP_REAL_DOUBLE) && !defined(BP_NO_BLAS)
+#define BP__SOFTMAX_LSE 1
+#else
+#define BP__SOFTMAX_LSE 0
+#endif
+
+/* e^(z - mx) in double for floats z <= mx, from softmax's way to it: e_d =
+ * e^d of the difference rounded to float, d = fl(z - mx), times e^delta,
+ * delta = (z - mx) - d that rounding (|delta| <= 2^-25 |z - mx| <= 2.2e-5:
+ * three terms of its series reach double precision). A delta that is not
+ * small is that of an infinite d (z - mx past float's range: e_d is 0) or
+ * of a NaN: taken as 0, by a quiet comparison, so that loops vectorize. The
+ * cross-entropy's sums take it, from softmax's pass or on their own: one
+ * function, the same bits. */
+static inline double bp__exp_refined(double e_d, float z, float mx, float d)
+{
+    double delta = ((double)z - (double)mx) - (double)d;
+    delta = isless(fabs(delta), 1) ? delta : 0;
+    return e_d * (1 + delta * (1 + delta * (0.5 + delta * (1.0 / 6))));
+}
+
 /* fused: each Horner step one fma (where the target has FMA, the caller's
  * choice; a compile-time constant, so only one form is built). */
 static inline double bp__exp_nonpos_inline(double x_in, bool fused)
