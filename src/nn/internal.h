@@ -14,8 +14,9 @@
 typedef struct bp__row_lse {
     double max, sum;
 } bp__row_lse;
-/* Whether softmax gives them (the float build with a BLAS, where its exps are
- * the cross-entropy's, rounded once; elsewhere the loss takes its own). */
+/* Whether softmax gives them (the float build with a BLAS, where softmax and
+ * the cross-entropy take the same exps: bp__exp_refined; elsewhere the loss
+ * takes its own). */
 bool bp__softmax_gives_lse(void);
 
 /* a (rows, cols) = g(z + bias) in place over z, bias (cols) added per row;
