@@ -3,6 +3,8 @@
  * logits, normalization, labels, predict/evaluate. */
 #include "util.h"
 
+#include "internal.h"
+
 #include <math.h>
 
 static double sigmoid_d(double z) { return 1 / (1 + exp(-z)); }
@@ -358,6 +360,39 @@ static void test_names_round_trip(void)
     CHECK(i == BP_INIT_HE, "init name");
 }
 
+/* A bias's gradient, bp__column_sums: each column's rows added in order,
+ * row 0 first, bit for bit as a plain loop, at widths around its blocks of
+ * 16 and 64 lanes, on a block of columns of a wider matrix (rows ld apart,
+ * as each thread's units are); nothing past the columns is written. Values
+ * of 1e8 and 1 make any other order of the additions show. */
+static void test_column_sums_in_row_order(void)
+{
+    enum { ROWS = 203, LD = 150, GUARD = 4 };
+    static const int widths[] = {1, 3, 10, 15, 16, 17, 31, 48, 63, 64, 65, 100, 128, 129, 140};
+    static const int row_counts[] = {1, 2, 7, 32, 203};
+    bp_real *x = malloc(sizeof *x * ROWS * LD);
+    for (int i = 0; i < ROWS * LD; i++)
+        x[i] = (bp_real)(i % 7 == 0 ? 1e8 : i % 7 == 3 ? -1e8 : (i % 5) * 0.25 + 1);
+    for (size_t w = 0; w < sizeof widths / sizeof *widths; w++)
+        for (size_t r = 0; r < sizeof row_counts / sizeof *row_counts; r++) {
+            int cols = widths[w], rows = row_counts[r], off = LD - cols < 5 ? LD - cols : 5;
+            bp_real got[150 + GUARD], want[150];
+            for (int j = 0; j < cols + GUARD; j++) got[j] = -7;
+            bp__column_sums(got, x + off, rows, cols, LD);
+            int wrong = 0;
+            for (int j = 0; j < cols; j++) {
+                bp_real s = x[off + j];
+                for (int i = 1; i < rows; i++) s += x[(size_t)i * LD + off + j];
+                want[j] = s;
+                wrong += memcmp(&got[j], &want[j], sizeof s) != 0;
+            }
+            for (int j = cols; j < cols + GUARD; j++) wrong += got[j] != -7;
+            CHECK(wrong == 0, "column sums of %d rows x %d columns: %d values wrong or written past",
+                  rows, cols, wrong);
+        }
+    free(x);
+}
+
 int main(void)
 {
     RUN(test_config_errors_name_the_field);
@@ -372,5 +407,6 @@ int main(void)
     RUN(test_nan_input_propagates);
     RUN(test_names_round_trip);
     RUN(test_two_threads_agree_with_one);
+    RUN(test_column_sums_in_row_order);
     return test_summary("test_model");
 }
