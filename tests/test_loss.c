@@ -284,6 +284,50 @@ static void test_xent_from_softmax_lse(void)
     bp_model_free(m);
 }
 
+/* The cross-entropy from softmax's row parts adds each row's terms over its
+ * nonzero targets in column order (loss.c, row_xent): soft targets, several
+ * nonzero a row (about a third of the rows' sums change in reverse order),
+ * rows wider than the 32 targets of one mask and nonzero on both sides of the
+ * boundary, a NaN target (taken: the row is NaN); bit for bit against the
+ * plain loop. Any precision: the row parts are made up here. */
+static void test_xent_terms_in_column_order(void)
+{
+    enum { ROWS = 64, MAXC = 70 };
+    static bp_real z[ROWS * MAXC], y[ROWS * MAXC];
+    static bp__row_lse lse[ROWS];
+    const int widths[] = {3, 10, 16, 31, 32, 33, 40, 64, 70};
+    for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
+        int cols = widths[w];
+        uint64_t s = 7 + w;
+        for (int i = 0; i < ROWS * cols; i++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            double u = (double)(s >> 11) * 0x1p-53;
+            int j = i % cols;
+            z[i] = (bp_real)(30 * (u - 0.5));
+            bool on = j == 0 || j == cols - 1 || j == 31 || j == 32 || (s >> 7) % 3 == 0;
+            y[i] = on ? (bp_real)(0.05 + 0.3 * u) : 0;
+        }
+        for (int r = 0; r < ROWS; r++) lse[r] = (bp__row_lse){(bp_real)(r % 5), 1 + 0.37 * r};
+        for (int nan_target = 0; nan_target < 2; nan_target++) {
+            if (nan_target) y[9 * cols + cols / 2] = NAN;
+            double want = 0;
+            for (int r = 0; r < ROWS; r++) {
+                double l = (double)lse[r].max + log(lse[r].sum), t = 0;
+                for (int j = 0; j < cols; j++) {
+                    bp_real yj = y[r * cols + j];
+                    if (yj != 0) t += (double)yj * (l - (double)z[r * cols + j]);
+                }
+                want += t;
+            }
+            want /= ROWS;
+            double got = bp__loss(BP_LOSS_XENT, z, z, y, ROWS, cols, lse);
+            CHECK(nan_target ? isnan(got) : memcmp(&got, &want, sizeof got) == 0,
+                  "%d classes%s: %.17g, the terms in column order %.17g", cols,
+                  nan_target ? ", a NaN target" : "", got, want);
+        }
+    }
+}
+
 /* scikit-learn's log_loss / binary_log_loss on probabilities clipped to
  * [eps, 1 - eps], summed in long double with logl. */
 static long double clipped_ref(const bp_real *p, const bp_real *y, size_t count, double eps,
@@ -388,6 +432,7 @@ int main(void)
     RUN(test_softmax_rows_bits);
     RUN(test_xent_matches_long_double);
     RUN(test_lanes_each_way);
+    RUN(test_xent_terms_in_column_order);
     RUN(test_xent_from_softmax_lse);
     RUN(test_bce_matches_long_double);
     RUN(test_clipped_xent);

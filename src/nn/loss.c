@@ -79,12 +79,24 @@ static inline double exp_shifted(double z, double mx)
 #endif
 }
 
-/* The row's term Σ_j y_j (lse - z_j). */
+/* The row's term Σ_j y_j (lse - z_j) over its nonzero targets, in column
+ * order. A test per target, `if (y_j != 0)`, is a branch that each new batch
+ * mispredicts about once a row (a one-hot row's 1 is anywhere): the nonzero
+ * targets are found as a bit mask first (no branch), then taken lowest bit
+ * first: the loss of 200 one-hot rows of 10 in training (digits), 3.9 -> 2.8
+ * us a step, though alone, one batch over and over, it took 1.4 -> 1.45. */
 static double row_xent(const bp_real *z, const bp_real *y, int cols, double lse)
 {
     double sum = 0;
-    for (int j = 0; j < cols; j++)
-        if (y[j] != 0) sum += (double)y[j] * (lse - (double)z[j]);
+    for (int j0 = 0; j0 < cols; j0 += 32) {
+        int n = cols - j0 < 32 ? cols - j0 : 32;
+        uint32_t nonzero = 0; /* NaN != 0: a NaN target is taken, as before */
+        for (int j = 0; j < n; j++) nonzero |= (uint32_t)(y[j0 + j] != 0) << j;
+        for (; nonzero; nonzero &= nonzero - 1) {
+            int j = j0 + __builtin_ctz(nonzero);
+            sum += (double)y[j] * (lse - (double)z[j]);
+        }
+    }
     return sum;
 }
 
