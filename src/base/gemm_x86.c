@@ -48,6 +48,8 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(BP_REAL_DOUBLE) && !defined(BP_NO_BLAS)
 #define HAVE_X86_KERNEL 1
 #include <immintrin.h>
+
+#include "transpose512.h"
 #endif
 
 const char *bp__gemm_isa_name(bp__gemm_isa isa)
@@ -232,41 +234,17 @@ __attribute__((target("avx512f"))) static void micro512(bool a_trans, int kc, co
 }
 
 /* dst (16, nr_full) <- the first 16 steps of `rows` rows of b (ld apart),
- * transposed: 16 x 16 blocks in registers (unpack 32-bit, then 64-bit
- * pairs, then 128-bit lanes twice); rows past `rows` are zeros. */
+ * transposed: 16 x 16 blocks in registers (transpose512.h); rows past
+ * `rows` are zeros. */
 __attribute__((target("avx512f"))) static void transpose512(const float *src, int ld, float *dst,
                                                             int nr_full, int rows)
 {
     for (int j0 = 0; j0 < nr_full; j0 += 16) {
-        __m512 r[16], t[16];
+        __m512 r[16];
         UNROLL
         for (int j = 0; j < 16; j++)
             r[j] = j0 + j < rows ? _mm512_loadu_ps(src + (size_t)(j0 + j) * ld) : _mm512_setzero_ps();
-        UNROLL
-        for (int j = 0; j < 16; j += 2) {
-            t[j] = _mm512_unpacklo_ps(r[j], r[j + 1]);
-            t[j + 1] = _mm512_unpackhi_ps(r[j], r[j + 1]);
-        }
-        UNROLL
-        for (int j = 0; j < 16; j += 4) {
-            __m512d t0 = _mm512_castps_pd(t[j]), t1 = _mm512_castps_pd(t[j + 1]);
-            __m512d t2 = _mm512_castps_pd(t[j + 2]), t3 = _mm512_castps_pd(t[j + 3]);
-            r[j] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
-            r[j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
-            r[j + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
-            r[j + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
-        }
-        UNROLL
-        for (int h = 0; h < 16; h += 8)
-            for (int j = 0; j < 4; j++) {
-                t[h + j] = _mm512_shuffle_f32x4(r[h + j], r[h + j + 4], 0x88);
-                t[h + j + 4] = _mm512_shuffle_f32x4(r[h + j], r[h + j + 4], 0xdd);
-            }
-        UNROLL
-        for (int j = 0; j < 8; j++) {
-            r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
-            r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
-        }
+        bp__transpose16(r);
         UNROLL
         for (int q = 0; q < 16; q++) _mm512_storeu_ps(dst + (size_t)q * nr_full + j0, r[q]);
     }
