@@ -63,8 +63,8 @@ void bp__dense_forward(bp_real *a, bp_real *z, const bp_real *a_prev, const bp_r
 void bp__dense_backward(bp_real *dw, bp_real *db, bp_real *dz_prev, const bp_real *dz,
                         const bp_real *a_prev, const bp_real *w, int m, int in, int out,
                         bp_activation prev_act, bp_real slope);
-/* sum[j] = x[0][j] + x[1][j] + ... + x[rows-1][j] for j < cols, rows ld apart,
- * each column's rows added in that order (a bias's gradient: db = Σ_i dZ[i]). */
+/* sum[j] = x[0][j] + x[1][j] + ... + x[rows-1][j] for j < cols, rows >= 1 ld
+ * apart, each column's rows added in that order (a bias's gradient: db = Σ_i dZ[i]). */
 void bp__column_sums(bp_real *sum, const bp_real *x, int rows, int cols, int ld);
 
 /* ------------------------------------------------------------- optimizer */
