@@ -20,14 +20,12 @@
  *   sgd, momentum, ..., rmsprop) instead of Adam's.
  *
  * Prints one line per repeat, "train <samples/s> predict <samples/s>", the last
- * one followed by "roofline <samples/s> predict_roofline <samples/s> rss_mb <MB>
- * update_us <us>":
+ * one followed by "roofline <samples/s> predict_roofline <samples/s> rss_mb <MB>":
  * roofline is the rate the same batches would reach if only their GEMMs ran
  * (the GEMM calls of forward and backward, timed alone on the same shapes, on
  * the same kernels and threads as training),
- * predict_roofline the same for inference (the forward GEMMs, batch 1024),
- * rss_mb the peak RSS of the training and inference, and update_us the
- * optimizer's step alone (norm and update) on the trained state, in us. */
+ * predict_roofline the same for inference (the forward GEMMs, batch 1024), and
+ * rss_mb the peak RSS of the training and inference. */
 #include "internal.h"
 
 #include "bench.h"
@@ -101,28 +99,6 @@ static double gemm_only_rate(const bp_model_config *c, int batch, size_t n, int 
     double rate = (double)(batches * batch) / (now() - t0);
     free(a), free(z), free(w), free(dw);
     return rate;
-}
-
-/* The optimizer's step alone (its norm pass and its update, as a training
- * step takes them), on the trained model's parameters, state and last
- * gradients: the median of `steps` steps, in us. What it changes no longer
- * matters: the caller has trained and timed already. */
-static double update_only_us(bp_optim *o, bp_model *m, int steps)
-{
-    enum { MAX_STEPS = 101 };
-    double t[MAX_STEPS];
-    steps = steps < MAX_STEPS ? steps : MAX_STEPS;
-    for (int i = 0; i < steps; i++) {
-        double t0 = now();
-        if (bp_optim_step(o, bp_model_params(m), bp_model_grads(m))) return -1;
-        t[i] = (now() - t0) * 1e6;
-    }
-    for (int i = 1; i < steps; i++) /* insertion sort: a few dozen values */
-        for (int j = i; j > 0 && t[j] < t[j - 1]; j--) {
-            double x = t[j];
-            t[j] = t[j - 1], t[j - 1] = x;
-        }
-    return t[steps / 2];
 }
 
 /* Fashion-MNIST's training images, pixels / 255 (the caller uses the first n). */
@@ -262,9 +238,7 @@ int main(int argc, char **argv)
             double rss = peak_rss_mb(); /* before the roofline's own buffers */
             double roof = gemm_only_rate(&mc, batch, n * (size_t)epochs, threads, 1);
             double pred_roof = gemm_only_rate(&mc, 1024, n, threads, 0);
-            double update = update_only_us(o, m, 51);
-            printf(" roofline %.0f predict_roofline %.0f rss_mb %.1f update_us %.3f", roof,
-                   pred_roof, rss, update);
+            printf(" roofline %.0f predict_roofline %.0f rss_mb %.1f", roof, pred_roof, rss);
         }
         printf("\n");
         fflush(stdout);

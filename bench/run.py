@@ -101,15 +101,6 @@ def adam_bound(layers, batch, top, adam_ns):
     return gemm_s / (gemm_s + params(layers) * adam_ns * 1e-9)
 
 
-def measured_bound(layers, batch, top, run):
-    """The fraction of the peak a step would reach if it did nothing but its
-    GEMMs and its optimizer's step, each at the rate one run measured alone
-    (bench_train's roofline and update_us): what the step's other passes
-    cannot be made to pass, with these kernels."""
-    step_s = batch / run["roofline"] + run["update_us"] * 1e-6
-    return step_flops(layers) * batch * 1e-9 / top / step_s
-
-
 def write_digits(path):
     """scikit-learn's digits, pixels / 16, the class in the last column."""
     from sklearn.datasets import load_digits
@@ -239,10 +230,9 @@ def main():
         frac = statistics.median(r["train"] * f for r in runs)
         gemm = statistics.median(r["roofline"] * f for r in runs)
         batch = next(c[2] for c in CONFIGS if c[0] == name)
-        measured = statistics.median(measured_bound(layers, batch, top, r) for r in runs)
         rows.append((what, f"{frac:.0%} ({frac * top:.0f} GFLOP/s)", f">= {target:.0%}",
-                     f"the GEMMs alone: {gemm:.0%}, and the optimizer's step: {measured:.0%}; "
-                     f"bound with PyTorch's Adam: {adam_bound(layers, batch, top, adam_ns):.0%}"))
+                     f"the GEMMs alone: {gemm:.0%}; bound with PyTorch's Adam: "
+                     f"{adam_bound(layers, batch, top, adam_ns):.0%}"))
     name, what, target = SCALING_TARGET
     rows.append((what, f"{scaled[name][0]:.2f}x" if name in scaled else "not run (BENCH_ONLY)",
                  f">= {target}x", ""))
@@ -250,9 +240,6 @@ def main():
     print(f"peak: {top:.1f} GFLOP/s ({isa}), the higher of bench_peak's runs before and after "
           f"({' and '.join(f'{p[0]:.1f}' for p in peaks)}); flops of a step: 2 x the multiply-adds "
           "of forward, dW, and dA but for the first layer")
-    print("the GEMMs alone, and the optimizer's step: the step if it ran only its GEMMs (and then "
-          "also its optimizer's\nstep, norm and update), each at the rate the same run measured "
-          "alone: what its other passes cannot pass")
     print(f"bound with PyTorch's Adam: the step's GEMMs at the peak and nothing else but the "
           f"update, {adam_ns:.3f} ns a parameter in the divider\n(two quotients and a root, "
           f"bench_peak's div_ns and sqrt_ns): what no kernel can pass")
