@@ -123,16 +123,20 @@ static __m512i lane_rows(int rows, int cols)
 
 #if EXP_INLINE
 #if LANES_GATHER
-/* Rows of at most 16 in registers: row r (lanes past cols zero; rows past
- * `rows` repeat row 0) transposed into t's columns. */
+/* Whether rows of `cols` go into the lanes by a register transpose: on AMD's
+ * cores, or as the test hook says. */
 static bool lanes_in_registers(int cols)
 {
     return cols <= 16 && (bp__lanes_by_value == 2 || (bp__lanes_by_value < 0 && bp__cpu_amd()));
 }
 
+static __mmask16 row_mask(int cols) { return (__mmask16)((1u << cols) - 1); }
+
+/* Rows of at most 16 in registers: row r (lanes past cols zero; rows past
+ * `rows` repeat row 0) transposed into t's columns. */
 static void lanes_in16(bp_real t[][SM_LANES], const bp_real *a, int rows, int cols)
 {
-    __mmask16 m = (__mmask16)((1u << cols) - 1);
+    __mmask16 m = row_mask(cols);
     __m512 r[16];
     for (int i = 0; i < 16; i++) r[i] = _mm512_maskz_loadu_ps(m, a + (size_t)(i < rows ? i : 0) * cols);
     bp__transpose16(r);
@@ -142,7 +146,7 @@ static void lanes_in16(bp_real t[][SM_LANES], const bp_real *a, int rows, int co
 /* a[r cols + j] = t[j][r] scale[r], the rows < `rows` stored through a mask. */
 static void lanes_out16(bp_real *a, bp_real t[][SM_LANES], const bp_real *scale, int rows, int cols)
 {
-    __mmask16 m = (__mmask16)((1u << cols) - 1);
+    __mmask16 m = row_mask(cols);
     __m512 r[16], s = _mm512_loadu_ps(scale);
     for (int j = 0; j < 16; j++) r[j] = j < cols ? _mm512_mul_ps(_mm512_loadu_ps(t[j]), s) : _mm512_setzero_ps();
     bp__transpose16(r);

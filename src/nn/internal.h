@@ -212,7 +212,8 @@ long bp__small_lanes(const float *x, float t, int bits);
 /* How activation.c and loss.c copy softmax's and the cross-entropy's row
  * blocks into their vector lanes where the build has AVX-512: -1 (the
  * default) by the core (bp__lanes_gathered), 0 by gathers, 1 value by value,
- * as a build without AVX-512 does (a test hook: both give the same bits). */
+ * as a build without AVX-512 does, 2 softmax's rows of up to 16 by a register
+ * transpose (the loss's value by value). A test hook: all give the same bits. */
 extern int bp__lanes_by_value;
 bool bp__lanes_gathered(void);
 
