@@ -3,7 +3,8 @@
  * BP_GEMM_ISA does the same for a whole program): AVX-512, AVX2 and "blas"
  * (the kernel off: bp__gemm). Each against the double reference bp__gemm_ref
  * on odd shapes (1, 7, 17, 33, 255 and ragged edges of the 8x32 and 6x16
- * tiles, k across the 256-step blocks), every transpose, alpha and beta,
+ * tiles, AVX-512's wide last panels of 33-48 columns, also past a block of
+ * 384, k across the 256-step blocks), every transpose, alpha and beta,
  * leading dimensions past the width (whose padding must stay untouched);
  * row and column splits of one product give the same bits (the threads'
  * parts), and the AVX-512 and AVX2 paths give the same bits. A path this
@@ -64,8 +65,9 @@ static void run_path(bp__gemm_isa isa)
              * the library's own shapes, k = 0 (C = beta C) */
             const int odd[][3] = {{9, 33, 257},  {8, 32, 256},  {6, 16, 513}, {13, 47, 784},
                                   {128, 256, 784}, {241, 385, 31}, {200, 10, 100}, {1, 64, 32},
-                                  {32, 1, 64},    {25, 49, 0}};
-            for (int s = 0; s < 10; s++)
+                                  {32, 1, 64},    {25, 49, 0},    {16, 48, 20}, {8, 40, 300},
+                                  {200, 100, 10}, {9, 424, 33}};
+            for (int s = 0; s < (int)(sizeof odd / sizeof odd[0]); s++)
                 for (int x = 0; x < 5; x++)
                     check((bp__trans)ta, (bp__trans)tb, odd[s][0], odd[s][1], odd[s][2], ab[x][0],
                           ab[x][1], name);

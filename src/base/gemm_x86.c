@@ -1,7 +1,7 @@
 /* gemm_x86.c - the library's own float32 GEMM for x86-64 (issue 25): packed
  * panels and an FMA micro-kernel, AVX-512 (a tile of C of up to 12 x 32 in
- * 24 zmm accumulators) or AVX2 (6 x 16 in 12 ymm), chosen at run time by what the
- * core supports. OpenBLAS on these machines runs its Haswell kernels
+ * 24 zmm accumulators, or 8 x 48 for a last panel of 33-48 columns) or AVX2
+ * (6 x 16 in 12 ymm), chosen at run time by what the core supports. OpenBLAS on these machines runs its Haswell kernels
  * (OPENBLAS_CORETYPE=Haswell), 256-bit wide even where the core has 512-bit
  * FMA units; this kernel is not bound by that variable.
  *
@@ -72,26 +72,44 @@ const char *bp__gemm_isa_name(bp__gemm_isa isa)
 
 static THREAD_LOCAL _Alignas(64) float bbuf[KC * NC]; /* NR-column micro-panels, (kc, NR) each */
 
+/* The micro-panels of a block of nc columns: nr_full columns each, but
+ * that a rest of at most nr_last columns is one panel (AVX-512's 8-row tiles
+ * take the last 33-48 columns as three vectors: as 32 + 16, the 16 columns
+ * were a tile of 8 accumulators, one broadcast per FMA, and digits' 100
+ * hidden units took 14.5 us where 112 took 13.7). The panel at jr has
+ * panel_cols(nc - jr) columns of C, and is panel_width() wide in bbuf. */
+static inline int panel_cols(int rest, int nr_full, int nr_last)
+{
+    return rest <= nr_last ? rest : nr_full;
+}
+
+static inline int panel_width(int cols, int nr_full)
+{
+    return cols <= nr_full ? nr_full : (cols + 15) / 16 * 16;
+}
+
 /* bbuf <- op(B)[p0 .. p0+kc, j0 .. j0+nc) for op(B) = Bᵀ (the forward's
- * W: the panel's columns are rows of b) as micro-panels of nr_full columns,
- * each (kc, nr_full) step-major, columns past nc zero. An op(B) of
- * contiguous rows is read in place. `transpose` packs a (16, nr_full)
- * piece of a panel, rows of b to columns, in the caller's ISA; the steps of
- * k past the last whole 16 are copied one by one. */
-typedef void (*transpose_fn)(const float *src, int ld, float *dst, int nr_full, int rows);
+ * W: the panel's columns are rows of b) as micro-panels (panel_cols), each
+ * (kc, width) step-major, columns past nc zero; the panel at column jr
+ * starts at jr kc (those before it are nr_full wide). An op(B) of
+ * contiguous rows is read in place. `transpose` packs a (16, width) piece
+ * of a panel, rows of b to columns, in the caller's ISA; the steps of k
+ * past the last whole 16 are copied one by one. */
+typedef void (*transpose_fn)(const float *src, int ld, float *dst, int width, int rows);
 
 static inline __attribute__((always_inline)) void pack_bt(transpose_fn transpose, const float *b,
                                                           int ldb, int p0, int j0, int kc, int nc,
-                                                          int nr_full)
+                                                          int nr_full, int nr_last)
 {
-    for (int jr = 0; jr < nc; jr += nr_full) {
+    for (int jr = 0, nr; jr < nc; jr += nr) {
+        nr = panel_cols(nc - jr, nr_full, nr_last);
+        int width = panel_width(nr, nr_full);
         float *dst = bbuf + (size_t)jr * kc;
-        int nr = nc - jr < nr_full ? nc - jr : nr_full;
         const float *src = b + (size_t)(j0 + jr) * ldb + p0;
         int p = 0;
-        for (; p + 16 <= kc; p += 16) transpose(src + p, ldb, dst + (size_t)p * nr_full, nr_full, nr);
-        for (int j = 0; j < nr_full; j++)
-            for (int q = p; q < kc; q++) dst[q * nr_full + j] = j < nr ? src[(size_t)j * ldb + q] : 0;
+        for (; p + 16 <= kc; p += 16) transpose(src + p, ldb, dst + (size_t)p * width, width, nr);
+        for (int j = 0; j < width; j++)
+            for (int q = p; q < kc; q++) dst[q * width + j] = j < nr ? src[(size_t)j * ldb + q] : 0;
     }
 }
 
@@ -103,14 +121,16 @@ static inline __attribute__((always_inline)) void pack_bt(transpose_fn transpose
 typedef void (*micro_fn)(bool a_trans, int kc, const float *a, int lda, const float *b, int ldb,
                          float *c, int ldc, int mr, int nr, float alpha, float beta);
 
-/* The blocked loops around a micro-kernel of at most (mr_max, nr_full), for
+/* The blocked loops around a micro-kernel of at most (mr_max, nr_full)
+ * (a last panel up to nr_last columns: panel_cols), for
  * each ISA compiled in that ISA's target (always_inline: the loops and
  * packing take the caller's target). A is read in place, in row tiles of
  * equal height (m = 10 is two tiles of 5, not 8 + 2: a tile of few rows has
  * too few independent sums to keep the FMA units busy); B in place when its
  * rows are contiguous (dW, dA), packed when transposed (the forward's W). */
 static inline __attribute__((always_inline)) void blocked(
-    micro_fn kernel, transpose_fn transpose, int mr_max, int nr_full, bp__trans ta, bp__trans tb,
+    micro_fn kernel, transpose_fn transpose, int mr_max, int nr_full, int nr_last, bp__trans ta,
+    bp__trans tb,
     int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb, float beta,
     float *c, int ldc)
 {
@@ -121,14 +141,14 @@ static inline __attribute__((always_inline)) void blocked(
         for (int pc = 0; pc < k; pc += kc) {
             int kcur = k - pc < kc ? k - pc : kc;
             float be = pc == 0 ? beta : 1;
-            if (tb == BP_TRANS) pack_bt(transpose, b, ldb, pc, jc, kcur, nc, nr_full);
+            if (tb == BP_TRANS) pack_bt(transpose, b, ldb, pc, jc, kcur, nc, nr_full, nr_last);
             for (int t0 = 0; t0 < tiles; t0 += TILES_PER_BLOCK) {
                 int t1 = tiles - t0 < TILES_PER_BLOCK ? tiles : t0 + TILES_PER_BLOCK;
-                for (int jr = 0; jr < nc; jr += nr_full) {
-                    int nr = nc - jr < nr_full ? nc - jr : nr_full;
+                for (int jr = 0, nr; jr < nc; jr += nr) {
+                    nr = panel_cols(nc - jr, nr_full, nr_last);
                     const float *bp = tb == BP_TRANS ? bbuf + (size_t)jr * kcur
                                                      : b + (size_t)pc * ldb + jc + jr;
-                    int ldbp = tb == BP_TRANS ? nr_full : ldb;
+                    int ldbp = tb == BP_TRANS ? panel_width(nr, nr_full) : ldb;
                     for (int t = t0; t < t1; t++) {
                         int i = (int)((long)t * m / tiles), rows = (int)((long)(t + 1) * m / tiles) - i;
                         const float *ap = ta == BP_TRANS ? a + (size_t)pc * lda + i
@@ -152,27 +172,32 @@ static inline __attribute__((always_inline)) void blocked(
 #define NR512 32
 
 /* The (rows, 16 nv) tile: rows up to 12 (the blocked loops cut m into tiles
- * of equal height), nv 1 for at most 16 columns. */
+ * of equal height), nv 1 for at most 16 columns, 3 (rows up to 8) for a
+ * wide last panel (panel_cols). */
 static inline __attribute__((always_inline, target("avx512f"))) void tile512(
     int rows, int nv, bool a_trans, int kc, const float *a, int lda, const float *b, int ldb, float *c,
     int ldc, int nr, float alpha, float beta)
 {
-    __mmask16 mask[2];
-    mask[0] = (__mmask16)(nr >= 16 ? 0xffff : (1u << nr) - 1);
-    mask[1] = (__mmask16)(nr >= 32 ? 0xffff : nr > 16 ? (1u << (nr - 16)) - 1 : 0);
-    __m512 acc[MR512][2];
+    __mmask16 mask[3];
+    UNROLL
+    for (int v = 0; v < 3; v++) {
+        int lanes = nr - 16 * v;
+        mask[v] = (__mmask16)(lanes >= 16 ? 0xffff : lanes > 0 ? (1u << lanes) - 1 : 0);
+    }
+    __m512 acc[MR512][3];
     UNROLL
     for (int i = 0; i < rows; i++)
-        for (int v = 0; v < 2; v++) acc[i][v] = _mm512_setzero_ps();
+        for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_ps();
     for (int p = 0; p < kc; p++) {
         const float *bp = b + (size_t)p * ldb;
-        __m512 b0 = _mm512_maskz_loadu_ps(mask[0], bp), b1 = b0;
-        if (nv == 2) b1 = _mm512_maskz_loadu_ps(mask[1], bp + 16);
+        __m512 bv[3];
+        UNROLL
+        for (int v = 0; v < nv; v++) bv[v] = _mm512_maskz_loadu_ps(mask[v], bp + 16 * v);
         UNROLL
         for (int i = 0; i < rows; i++) {
             __m512 ai = _mm512_set1_ps(a_trans ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p]);
-            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-            if (nv == 2) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+            UNROLL
+            for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
         }
     }
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
@@ -220,12 +245,23 @@ static inline __attribute__((always_inline, target("avx512f"))) void tile512(
             TILE(R, 1, false, kc, a, lda, b, ldb, c, ldc, nr, alpha, beta);                \
         return;
 #define ROWS512(R) ROWS_CASE(tile512, 16, R)
+#define WIDE512(R)                                                                         \
+    case R:                                                                                \
+        tile512(R, 3, false, kc, a, lda, b, ldb, c, ldc, nr, alpha, beta);                 \
+        return;
 
 __attribute__((target("avx512f"))) static void micro512(bool a_trans, int kc, const float *a,
                                                         int lda, const float *b, int ldb,
                                                         float *c, int ldc, int mr, int nr,
                                                         float alpha, float beta)
 {
+    if (nr > NR512) { /* a wide last panel: only for 8-row tiles of A not transposed */
+        BP_ASSERT(!a_trans);
+        switch (mr) {
+            WIDE512(1) WIDE512(2) WIDE512(3) WIDE512(4) WIDE512(5) WIDE512(6) WIDE512(7) WIDE512(8)
+        default: BP_ASSERT(0);
+        }
+    }
     switch (mr) {
         ROWS512(1) ROWS512(2) ROWS512(3) ROWS512(4) ROWS512(5) ROWS512(6) ROWS512(7) ROWS512(8)
         ROWS512(9) ROWS512(10) ROWS512(11) ROWS512(12)
@@ -259,7 +295,9 @@ __attribute__((target("avx512f"))) static void gemm512(bp__trans ta, bp__trans t
      * 1.10-1.17x 8 rows; where they are lda apart (forward, dA), 12 streams
      * measured no faster than 8 (0.97-1.05x). */
     int mr = ta == BP_TRANS ? MR512 : 8;
-    blocked(micro512, transpose512, mr, NR512, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    int nr_last = ta == BP_TRANS ? NR512 : NR512 + 16; /* 3 x 8 accumulators; 3 x 12 are too many */
+    blocked(micro512, transpose512, mr, NR512, nr_last, ta, tb, m, n, k, alpha, a, lda, b, ldb,
+            beta, c, ldc);
 }
 
 /* ---------------------------------------------------------------- AVX2 */
@@ -381,7 +419,8 @@ __attribute__((target("avx2,fma"))) static void gemm256(bp__trans ta, bp__trans 
                                                         int lda, const float *b, int ldb,
                                                         float beta, float *c, int ldc)
 {
-    blocked(micro256, transpose256, MR256, NR256, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    blocked(micro256, transpose256, MR256, NR256, NR256, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta,
+            c, ldc);
 }
 
 /* -------------------------------------------------------------- choice */
