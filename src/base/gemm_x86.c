@@ -1,9 +1,10 @@
 /* gemm_x86.c - the library's own float32 GEMM for x86-64 (issue 25): packed
  * panels and an FMA micro-kernel, AVX-512 (a tile of C of up to 12 x 32 in
  * 24 zmm accumulators, or 8 x 48 for a last panel of 33-48 columns) or AVX2
- * (6 x 16 in 12 ymm), chosen at run time by what the core supports. OpenBLAS on these machines runs its Haswell kernels
- * (OPENBLAS_CORETYPE=Haswell), 256-bit wide even where the core has 512-bit
- * FMA units; this kernel is not bound by that variable.
+ * (6 x 16 in 12 ymm), chosen at run time by what the core supports. OpenBLAS
+ * on these machines runs its Haswell kernels (OPENBLAS_CORETYPE=Haswell),
+ * 256-bit wide even where the core has 512-bit FMA units; this kernel is not
+ * bound by that variable.
  *
  * C (m, n) = alpha op(A) op(B) + beta C, row-major, bp__gemm's contract.
  * Blocking (Goto / BLIS), on the library's small training shapes with as
@@ -70,7 +71,7 @@ const char *bp__gemm_isa_name(bp__gemm_isa isa)
 #define THREAD_LOCAL _Thread_local
 #endif
 
-static THREAD_LOCAL _Alignas(64) float bbuf[KC * NC]; /* NR-column micro-panels, (kc, NR) each */
+static THREAD_LOCAL _Alignas(64) float bbuf[KC * NC]; /* micro-panels, (kc, width) each (pack_bt) */
 
 /* The micro-panels of a block of nc columns: nr_full columns each, but
  * that a rest of at most nr_last columns is one panel (AVX-512's 8-row tiles
@@ -117,14 +118,14 @@ static inline __attribute__((always_inline)) void pack_bt(transpose_fn transpose
  * alpha Σ_p op(A)[0 .. mr, p] op(B)[p, 0 .. nr) + beta C; beta 0 does not
  * read C. op(A) element (i, p) is a[p lda + i] when a_trans (an A stored
  * transposed), else a[i lda + p]; op(B) row p is b + p ldb (a packed panel
- * with ldb = NR, or B in place), read only in its first nr columns. */
+ * with ldb its width, or B in place), read only in its first nr columns. */
 typedef void (*micro_fn)(bool a_trans, int kc, const float *a, int lda, const float *b, int ldb,
                          float *c, int ldc, int mr, int nr, float alpha, float beta);
 
-/* The blocked loops around a micro-kernel of at most (mr_max, nr_full)
- * (a last panel up to nr_last columns: panel_cols), for
- * each ISA compiled in that ISA's target (always_inline: the loops and
- * packing take the caller's target). A is read in place, in row tiles of
+/* The blocked loops around a micro-kernel of at most (mr_max, nr_full), or
+ * nr_last columns in a block's last panel (panel_cols), for each ISA
+ * compiled in that ISA's target (always_inline: the loops and packing take
+ * the caller's target). A is read in place, in row tiles of
  * equal height (m = 10 is two tiles of 5, not 8 + 2: a tile of few rows has
  * too few independent sums to keep the FMA units busy); B in place when its
  * rows are contiguous (dW, dA), packed when transposed (the forward's W). */
