@@ -190,10 +190,12 @@ typedef enum { DECAY_NONE, DECAY_L2, DECAY_SHRINK } decay_kind;
  * bounds: tiny_for); the rest runs the float loop. The choice is only about
  * speed: both give the same bits (tests/test_optim.c compares them, with
  * bp__wide_form forcing each rule). On AMD's cores no run takes it: a Zen 5
- * core takes a subnormal operand in a few cycles, not an assist, and there
- * the float loop over all values measured faster in training (the tabular
- * model's update 4.8 -> 3.8 us a step with Adam, 2.0 -> 1.3 with momentum;
- * docs/PERFORMANCE.md). */
+ * core takes no assist, but runs a quotient, a root or a conversion with a
+ * subnormal operand at about half speed, the wide form's conversions
+ * included, and there the float loop over all values measured faster in
+ * training (the tabular model's update 4.8 -> 3.8 us a step with Adam, 2.0 ->
+ * 1.3 with momentum). Subnormal states still cost it: the tabular update
+ * takes 1.8 us with none, 3.7-4.2 with its dead units' (docs/PERFORMANCE.md). */
 #if !defined(BP_REAL_DOUBLE) && !defined(__OPTIMIZE_SIZE__) && (defined(__x86_64__) || defined(__i386__))
 #define WIDE_FORM 1
 #else
