@@ -549,25 +549,36 @@ static bp_real wide_grad(int t, int i)
     return (bp_real)(sign * mag[kind] * (1 + 0.01 * (i % 97)));
 }
 
-static void adam_by_hand(const bp_optim_config *c, bp_real *w, bp_real *m, bp_real *v)
+/* Step t of Adam (or AdamW) over n values, by hand in bp_real, operation by
+ * operation in the library's order. */
+static void adam_step_by_hand(const bp_optim_config *c, uint64_t t, bp_real *w, bp_real *m,
+                              bp_real *v, const bp_real *grad, int n)
 {
-    bool adamw = c->kind == BP_OPTIM_ADAMW;
+    bool adamw = c->kind == BP_OPTIM_ADAMW, folded = c->folded_bias_correction && !c->eps_inside_sqrt;
     bp_real b1 = (bp_real)c->beta1, b2 = (bp_real)c->beta2, one_b1 = (bp_real)(1 - c->beta1),
             one_b2 = (bp_real)(1 - c->beta2), eps = (bp_real)c->eps;
     bp_real d = adamw ? (bp_real)(1 - c->lr * c->weight_decay) : (bp_real)c->weight_decay;
+    double c1 = 1 - pow(c->beta1, (double)t), c2 = 1 - pow(c->beta2, (double)t);
+    bp_real step = (bp_real)(folded ? c->lr * sqrt(c2) / c1 : c->lr / c1);
+    bp_real c2_sqrt = folded ? 1 : (bp_real)sqrt(c2), inv_c2 = folded ? 1 : (bp_real)(1 / c2);
+    for (int i = 0; i < n; i++) {
+        bp_real g = grad[i];
+        if (!adamw && c->weight_decay != 0) g = g + d * w[i];
+        m[i] = b1 * m[i] + one_b1 * g;
+        v[i] = b2 * v[i] + one_b2 * g * g;
+        bp_real denom = c->eps_inside_sqrt ? R_SQRT(v[i] * inv_c2 + eps)
+                      : c2_sqrt != 1 ? R_SQRT(v[i]) / c2_sqrt + eps : R_SQRT(v[i]) + eps;
+        bp_real wi = adamw ? w[i] * d : w[i];
+        w[i] = wi - step * m[i] / denom;
+    }
+}
+
+static void adam_by_hand(const bp_optim_config *c, bp_real *w, bp_real *m, bp_real *v)
+{
+    static bp_real g[WN];
     for (int t = 1; t <= WSTEPS; t++) {
-        double c1 = 1 - pow(c->beta1, t), c2 = 1 - pow(c->beta2, t);
-        bp_real step = (bp_real)(c->lr / c1), c2_sqrt = (bp_real)sqrt(c2), inv_c2 = (bp_real)(1 / c2);
-        for (int i = 0; i < WN; i++) {
-            bp_real g = wide_grad(t, i);
-            if (!adamw && c->weight_decay != 0) g = g + d * w[i];
-            m[i] = b1 * m[i] + one_b1 * g;
-            v[i] = b2 * v[i] + one_b2 * g * g;
-            bp_real denom = c->eps_inside_sqrt ? R_SQRT(v[i] * inv_c2 + eps)
-                          : c2_sqrt != 1 ? R_SQRT(v[i]) / c2_sqrt + eps : R_SQRT(v[i]) + eps;
-            bp_real wi = adamw ? w[i] * d : w[i];
-            w[i] = wi - step * m[i] / denom;
-        }
+        for (int i = 0; i < WN; i++) g[i] = wide_grad(t, i);
+        adam_step_by_hand(c, (uint64_t)t, w, m, v, g, WN);
     }
 }
 
@@ -619,6 +630,101 @@ static void test_adam_wide_form_same_bits(void)
     bp_optim_free(o);
     CHECK(TEST_DOUBLE || (subnormal_m > 1000 && subnormal_v > 1000),
           "subnormal states seen: m %d, v %d", subnormal_m, subnormal_v);
+}
+
+/* One step of Adam from states of every kind, against the step by hand: the
+ * same bits on every path, above all AMD's lanes (optim.c: adam_lanes, taken
+ * with no run wide, bp__wide_form -1), which compute a stuck subnormal m
+ * from integers and must agree with the float operations everywhere. The
+ * values are bit patterns drawn towards the edges: zeros of both signs, m of
+ * ±k 2^-149 for k up to 40 (stuck, and just past the table), subnormal and
+ * tiny normal m, v, g and w, moderate values; a third of the gradients ±0,
+ * whole vectors of dead lanes among mixed ones; steps t from 1 to 30,000
+ * (the torch form with sqrt(c2), and past it without), eps inside the root,
+ * scikit-learn's folded correction, eps 0, learning rates up to 0.16 (where
+ * step m' no longer rounds to 0). States stay finite. */
+static uint64_t edge_state = 0x9E3779B97F4A7C15ull;
+
+static uint32_t edge_next(void)
+{
+    edge_state ^= edge_state << 13, edge_state ^= edge_state >> 7, edge_state ^= edge_state << 17;
+    return (uint32_t)(edge_state >> 16);
+}
+
+/* A finite float of the kind `kind` picks, either sign, at most `top` in size. */
+static float edge_value(int kind, float top)
+{
+    uint32_t u = edge_next(), sign = u & 0x80000000u;
+    float f;
+    switch (kind % 6) {
+    case 0: u = sign; break;                                         /* ±0 */
+    case 1: u = sign | (1 + edge_next() % 40); break;                /* ±k 2^-149 */
+    case 2: u = sign | (u & 0x7fffff); break;                        /* subnormal */
+    case 3: u = sign | (1 + edge_next() % 40) << 23 | (u & 0x7fffff); break; /* tiny normal */
+    default: u = sign | (97 + edge_next() % 40) << 23 | (u & 0x7fffff); break; /* 2^-30 .. 2^9 */
+    }
+    memcpy(&f, &u, sizeof f);
+    return fabsf(f) > top ? (f < 0 ? -top : top) : f;
+}
+
+static void test_adam_lanes_same_bits(void)
+{
+    if (TEST_DOUBLE) return; /* the lanes are float's (the double build's states do not reach its subnormals) */
+    enum { LN = 16 * 40 + 7 };
+    static float w[LN], m[LN], v[LN], g[LN], wh[LN], mh[LN], vh[LN];
+    int mismatches = 0, trials = 0, stuck_seen = 0;
+    for (int trial = 0; trial < 300; trial++) {
+        bp_optim_config c = bp_optim_config_default(BP_OPTIM_ADAM);
+        c.eps_inside_sqrt = trial % 5 == 1;
+        c.folded_bias_correction = trial % 5 == 2;
+        if (trial % 7 == 3) c.eps = 0;
+        if (trial % 6 == 5) c.lr = 0.01 + 0.05 * (trial % 4); /* steps where step m' reaches 2^-149 */
+        uint64_t t = trial % 3 == 0 ? 1 + edge_next() % 20 : 1 + edge_next() % 30000;
+        for (int i = 0; i < LN; i++) {
+            /* vectors of 16: dead lanes alone (m ±k 2^-149, k <= 31, or now and then up
+             * to 40), dead lanes among live ones, anything, live ones alone */
+            int kind = (i / 16) % 4;
+            bool dead = kind == 0 || (kind == 1 && edge_next() % 2) || (kind == 2 && edge_next() % 3 == 0);
+            g[i] = dead ? (edge_next() % 2 ? -0.0f : 0.0f) : edge_value(kind == 2 ? (int)(edge_next() % 6) : 4, 1e3f);
+            uint32_t k = edge_next() % (trial % 4 == 0 ? 41 : 32), mb = (edge_next() & 0x80000000u) | k;
+            if (dead && kind != 2) memcpy(&m[i], &mb, sizeof mb);
+            else m[i] = edge_value(kind == 2 ? (int)(edge_next() % 6) : 4, 1e3f);
+            v[i] = fabsf(edge_value(kind == 2 ? 1 + (int)(edge_next() % 5) : 4, 1e6f)); /* > 0: eps 0 has no 0 / 0 */
+            w[i] = edge_value((int)(edge_next() % 6), 1e3f);
+            stuck_seen += dead && kind != 2;
+        }
+        memcpy(wh, w, sizeof w), memcpy(mh, m, sizeof m), memcpy(vh, v, sizeof v);
+        adam_step_by_hand(&c, t, wh, mh, vh, g, LN);
+        for (int mode = -1; mode <= 2; mode++) {
+            bp_optim *o;
+            CHECK_OK(bp_optim_create(&o, &c, LN));
+            if (!o) return;
+            static float wl[LN];
+            memcpy(wl, w, sizeof w);
+            memcpy(bp_optim_state(o, 0), m, sizeof m), memcpy(bp_optim_state(o, 1), v, sizeof v);
+            bp_optim_set_steps(o, t - 1);
+            bp__wide_form = mode;
+            static float gl[LN];
+            memcpy(gl, g, sizeof g);
+            bp_status st = bp_optim_step(o, wl, gl);
+            bp__wide_form = 0;
+            const float *ml = bp_optim_state(o, 0), *vl = bp_optim_state(o, 1);
+            int diff = st ? 0 : -1;
+            for (int i = 0; i < LN && diff < 0; i++)
+                if (memcmp(&wl[i], &wh[i], 4) || memcmp(&ml[i], &mh[i], 4) || memcmp(&vl[i], &vh[i], 4))
+                    diff = i;
+            if (diff >= 0 && mismatches++ < 3)
+                CHECK(0, "trial %d (t %llu, wide %d, status %d): value %d: w %a m %a v %a, by hand %a %a %a; "
+                      "from w %a m %a v %a g %a", trial, (unsigned long long)t, mode, (int)st, diff,
+                      (double)wl[diff], (double)ml[diff], (double)vl[diff], (double)wh[diff],
+                      (double)mh[diff], (double)vh[diff], (double)w[diff], (double)m[diff],
+                      (double)v[diff], (double)g[diff]);
+            trials++;
+            bp_optim_free(o);
+        }
+    }
+    CHECK(mismatches == 0, "%d of %d steps differ from the step by hand", mismatches, trials);
+    CHECK(stuck_seen > 10000, "dead lanes with a zero or subnormal m: %d", stuck_seen);
 }
 
 /* The momentum rules' wide form, as Adam's above: torch's momentum and
@@ -769,6 +875,7 @@ int main(void)
     RUN(test_decay_fused_matches_separate_pass);
     RUN(test_l2_folded_matches_separate_pass);
     RUN(test_adam_wide_form_same_bits);
+    RUN(test_adam_lanes_same_bits);
     RUN(test_momentum_wide_form_same_bits);
     RUN(test_adam_run_choice);
     return test_summary("test_optim");
