@@ -425,8 +425,6 @@ typedef struct {
     bp_real step;          /* lr / c1 */
     bp_real eps, c2_sqrt, inv_c2;
     float tiny_g, tiny_m, tiny_v; /* under these, a product may be subnormal (adam_form_loop) */
-    int32_t stuck[32];            /* RN(b1 k) for k < 32 (adam_lanes) */
-    int32_t stuck_max;            /* the k <= this whose step RN(b1 k) 2^-149 rounds to 0 */
 } adam_consts;
 
 static adam_consts adam_consts_at(const bp_optim_config *c, uint64_t t)
@@ -457,25 +455,10 @@ static void tiny_bounds(adam_consts *k)
                       (float)sqrt(TINY_LEAST / tiny_factor(k->one_b2)));
 }
 
-/* A subnormal m = ±k 2^-149 with a gradient of 0 becomes ±RN(b1 k) 2^-149:
- * b1 k is exact in double. Its step m rounds to ±0 where step RN(b1 k) is at
- * most 1/4 (under half of 2^-149's, with room to spare), for every k up to
- * stuck_max (-1: none, as for a step that is not a positive number). */
-static void stuck_table(adam_consts *k)
-{
-    k->stuck_max = -1;
-    for (int i = 0; i < 32; i++) {
-        k->stuck[i] = (int32_t)nearbyint((double)k->b1 * i);
-        if (k->step > 0 && (double)k->step * k->stuck[i] <= 0.25 && k->stuck_max == i - 1)
-            k->stuck_max = i;
-    }
-}
-
 static adam_consts adam_at(const bp_optim_config *c, uint64_t t)
 {
     adam_consts k = adam_consts_at(c, t);
     tiny_bounds(&k);
-    stuck_table(&k);
     return k;
 }
 
@@ -575,86 +558,6 @@ int bp__adam_tiny_set(const float *g, const float *m, const float *v, size_t n, 
 }
 #endif
 
-#if WIDE_FORM && defined(__AVX512F__)
-/* Adam on AMD's cores (form_rule FORM_NONE), 16 values a vector, with the float
- * loop's bits and without most of its subnormal operations. A dead unit's m
- * (its gradient exactly 0) decays by b1 into the subnormals and stays there,
- * as b1 k 2^-149 rounds back to k 2^-149 for k <= 4 (b1 0.9): a Zen 5 core
- * runs the loop's quotients and roots on such values at about half speed, the
- * tabular model's update 1.8 -> 3.7-4.2 us a step (docs/PERFORMANCE.md). So
- * where a lane's gradient is ±0 and its m is ±k 2^-149 with k <= stuck_max
- * (a stuck m), m' = ±stuck[k] 2^-149 and step m' = ±0 come from integers (a
- * zero m' has the sign of m + g: - only where both are -0), and the lane's
- * float operations see 0 in m's place. Every other lane takes the float
- * loop's operations in its order: the same bits, at its speed where a value
- * is on its way into the subnormals. Which lanes hold a small value
- * (tiny_bounds) is found by integer operations on the bits: with a mask
- * register for each test, the loop ran slower than the float loop. */
-static inline __attribute__((always_inline)) __m512i small_bits512(__m512i mag, __m512i t)
-{
-    /* sign bit set where 0 < mag < t (mag, t: magnitudes' bits) */
-    return _mm512_andnot_si512(_mm512_sub_epi32(mag, _mm512_set1_epi32(1)), _mm512_sub_epi32(mag, t));
-}
-
-static inline __attribute__((always_inline)) __m512i bits512(__m512 x) { return _mm512_castps_si512(x); }
-
-INLINE int adam_lanes(bp_real *restrict w, bp_real *restrict m, bp_real *restrict v,
-                      const bp_real *restrict g, size_t n, const adam_consts *k, adam_form form)
-{
-    __m512 b1 = _mm512_set1_ps(k->b1), b2 = _mm512_set1_ps(k->b2), one_b1 = _mm512_set1_ps(k->one_b1);
-    __m512 one_b2 = _mm512_set1_ps(k->one_b2), step = _mm512_set1_ps(k->step), eps = _mm512_set1_ps(k->eps);
-    __m512 c2_sqrt = _mm512_set1_ps(k->c2_sqrt), inv_c2 = _mm512_set1_ps(k->inv_c2);
-    __m512i tiny_m = bits512(_mm512_set1_ps(k->tiny_m)), tiny_v = bits512(_mm512_set1_ps(k->tiny_v));
-    __m512i tiny_g = bits512(_mm512_set1_ps(k->tiny_g)), mag = _mm512_set1_epi32(0x7fffffff);
-    __m512i sign = _mm512_set1_epi32((int)0x80000000), expo = _mm512_set1_epi32(0x7f800000);
-    __m512i stuck_lo = _mm512_loadu_si512(k->stuck), stuck_hi = _mm512_loadu_si512(k->stuck + 16);
-    __m512i past_stuck = _mm512_set1_epi32(k->stuck_max + 1);
-    __m512i top = _mm512_setzero_si512(); /* the largest exponent field written */
-    size_t whole = n - n % 16;
-    for (size_t i = 0; i < whole; i += 16) {
-        __m512 gi = _mm512_loadu_ps(g + i), m0 = _mm512_loadu_ps(m + i);
-        __m512 v0 = _mm512_loadu_ps(v + i), wi = _mm512_loadu_ps(w + i);
-        __m512i gb = _mm512_and_si512(bits512(gi), mag), mb = _mm512_and_si512(bits512(m0), mag);
-        __m512i small = _mm512_ternarylogic_epi32(small_bits512(mb, tiny_m),
-                                                  small_bits512(_mm512_and_si512(bits512(v0), mag), tiny_v),
-                                                  small_bits512(gb, tiny_g), 0xfe); /* or */
-        __m512 mi, x;
-        if (__builtin_expect(!_mm512_test_epi32_mask(small, sign), 1)) {
-            mi = _mm512_add_ps(_mm512_mul_ps(b1, m0), _mm512_mul_ps(one_b1, gi));
-            x = _mm512_mul_ps(step, mi);
-        } else {
-            /* stuck lanes: g ±0 and |m| <= stuck_max 2^-149 */
-            __m512i g0 = _mm512_srai_epi32(_mm512_sub_epi32(gb, _mm512_set1_epi32(1)), 31);
-            __m512i mk = _mm512_srai_epi32(_mm512_sub_epi32(mb, past_stuck), 31);
-            __mmask16 s = _mm512_test_epi32_mask(g0, mk);
-            __m512i k1 = _mm512_permutex2var_epi32(stuck_lo, mb, stuck_hi);
-            __m512i nonzero = _mm512_srai_epi32(_mm512_sub_epi32(_mm512_setzero_si512(), k1), 31);
-            __m512i m1_sign = _mm512_and_si512(bits512(m0), /* (nonzero | g) & sign */
-                                               _mm512_ternarylogic_epi32(nonzero, bits512(gi), sign, 0xa8));
-            mi = _mm512_add_ps(_mm512_mul_ps(b1, _mm512_mask_mov_ps(m0, s, _mm512_setzero_ps())),
-                               _mm512_mul_ps(one_b1, gi));
-            x = _mm512_mask_mov_ps(_mm512_mul_ps(step, mi), s, _mm512_castsi512_ps(m1_sign));
-            mi = _mm512_mask_mov_ps(mi, s, _mm512_castsi512_ps(_mm512_or_si512(k1, m1_sign)));
-        }
-        __m512 vi = _mm512_add_ps(_mm512_mul_ps(b2, v0), _mm512_mul_ps(_mm512_mul_ps(one_b2, gi), gi));
-        __m512 denom = form == ADAM_NOTES ? _mm512_sqrt_ps(_mm512_add_ps(_mm512_mul_ps(vi, inv_c2), eps))
-                     : form == ADAM_TORCH_C2 ? _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(vi), c2_sqrt), eps)
-                     : _mm512_add_ps(_mm512_sqrt_ps(vi), eps);
-        __m512 wn = _mm512_sub_ps(wi, _mm512_div_ps(x, denom));
-        _mm512_storeu_ps(m + i, mi), _mm512_storeu_ps(v + i, vi), _mm512_storeu_ps(w + i, wn);
-        top = _mm512_max_epu32(top, _mm512_and_si512(bits512(mi), expo));
-        top = _mm512_max_epu32(top, _mm512_and_si512(bits512(vi), expo));
-        top = _mm512_max_epu32(top, _mm512_and_si512(bits512(wn), expo));
-    }
-    int bad = _mm512_reduce_max_epu32(top) == 0x7f800000;
-    return bad | adam_loop(w + whole, m + whole, v + whole, g + whole, n - whole, k, form, 0,
-                           DECAY_NONE, 0, false, WIDE_NONE);
-}
-#define ADAM_LANES 1
-#else
-#define ADAM_LANES 0
-#endif
-
 /* The form's loop by blocks of ADAM_BLOCK values: a block with nothing small
  * (nearly every one where no unit is dead) is one float loop; a block with
  * something small goes run by run, each run with its wide set (above), and so
@@ -671,8 +574,6 @@ INLINE int adam_form_loop(bp_real *restrict w, bp_real *restrict m, bp_real *res
 #if WIDE_FORM
     enum { ADAM_BLOCK = 16 * RUN };
     int rule = form_rule();
-    if (rule == FORM_NONE && ADAM_LANES && decay == DECAY_NONE && !l2)
-        return adam_lanes(w, m, v, g, n, k, form);
     if (rule == FORM_NONE) return adam_loop(w, m, v, g, n, k, form, d, decay, c, l2, WIDE_NONE);
     int bad = 0, sets = WIDE_NONE; /* of the last block that went run by run */
     size_t i = 0;
