@@ -682,8 +682,9 @@ static void test_adam_edge_states_same_bits(void)
         if (trial % 8 == 7) c.beta1 = 0.01; /* b1 k 2^-149 rounds to 0 up to k = 50 */
         uint64_t t = trial % 3 == 0 ? 1 + edge_next() % 20 : 1 + edge_next() % 30000;
         for (int i = 0; i < LN; i++) {
-            /* vectors of 16: dead lanes alone (m ±k 2^-149, k <= 31, or now and then up
-             * to 40), dead lanes among live ones, anything, live ones alone */
+            /* vectors of 16: dead lanes alone (an m stuck at ±k 2^-149, k <= 31, now and
+             * then up to 40, or on its way down), dead lanes among live ones,
+             * anything, live ones alone */
             int kind = (i / 16) % 4;
             bool dead = kind == 0 || (kind == 1 && edge_next() % 2) || (kind == 2 && edge_next() % 3 == 0);
             int any = (int)(edge_next() % 6); /* of the "anything" vectors */
