@@ -414,6 +414,67 @@ static void test_clipped_xent(void)
     CHECK(isnan(bp__loss_clipped(BP_LOSS_XENT, p, p, y, ROWS, COLS, eps)), "a NaN target");
 }
 
+/* A softmax layer in the lanes (bp__dense_softmax_lanes) gives the bits of
+ * its two steps, the own kernel's forward and bp__bias_activate_keep: z, a
+ * and the rows' lse parts, on ragged row blocks, k across the kernel's
+ * 256-step blocks, 1 to 16 outputs, NaN and infinities among the inputs. It
+ * runs where the own kernel's AVX-512 path and softmax's lanes in registers
+ * are there (the hook bp__lanes_by_value 2), and refuses the other lanes. */
+static bool same_or_both_nan(const bp_real *x, const bp_real *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(x + i, y + i, sizeof *x) && !(isnan(x[i]) && isnan(y[i]))) return false;
+    return true;
+}
+
+static bool same_double(double x, double y)
+{
+    return !memcmp(&x, &y, sizeof x) || (isnan(x) && isnan(y));
+}
+
+static void test_softmax_layer_in_lanes(void)
+{
+    const int rows_[] = {1, 5, 16, 17, 37, 200}, ins[] = {1, 3, 17, 100, 257, 600},
+              outs[] = {1, 2, 7, 10, 15, 16};
+    enum { MAXR = 200, MAXI = 600, MAXO = 16 };
+    static bp_real x[MAXR * MAXI], w[MAXO * MAXI], b[MAXO], a1[MAXR * MAXO], z1[MAXR * MAXO],
+        a2[MAXR * MAXO], z2[MAXR * MAXO];
+    static bp__row_lse l1[MAXR], l2[MAXR];
+    bp_rng r;
+    bp_rng_seed(&r, 29);
+    bool can = bp__gemm_x86_isa() == BP__GEMM_ISA_AVX512 && bp__softmax_gives_lse();
+    int ran = 0;
+    for (int i = 0; i < 6; i++)
+        for (int k = 0; k < 6; k++)
+            for (int o = 0; o < 6; o++) {
+                int m = rows_[i], in = ins[k], out = outs[o];
+                for (int e = 0; e < m * in; e++) x[e] = (bp_real)(4 * bp_rng_uniform(&r) - 2);
+                for (int e = 0; e < out * in; e++) w[e] = (bp_real)(bp_rng_uniform(&r) - 0.5);
+                for (int e = 0; e < out; e++) b[e] = (bp_real)(bp_rng_uniform(&r) - 0.5);
+                if (m > 5) x[2 * in] = NAN, x[3 * in + in / 2] = INFINITY, x[4 * in] = -INFINITY;
+                bp__lanes_by_value = 2;
+                bool done = bp__dense_softmax_lanes(a1, z1, x, w, b, m, in, out, l1);
+                CHECK(done == can, "rows %d in %d out %d: %s", m, in, out,
+                      done ? "ran without the AVX-512 path" : "refused");
+                bp__lanes_by_value = 0;
+                CHECK(!bp__dense_softmax_lanes(a2, z2, x, w, b, m, in, out, l2),
+                      "ran with the lanes gathered");
+                bp__lanes_by_value = -1;
+                if (!done) continue;
+                ran++;
+                bp__gemm_x86(BP_NO_TRANS, BP_TRANS, m, out, in, 1, x, in, w, in, 0, z2, out);
+                bp__bias_activate_keep(a2, z2, out, b, m, out, BP_ACT_SOFTMAX, 0, l2);
+                CHECK(same_or_both_nan(z1, z2, (size_t)m * out) && same_or_both_nan(a1, a2, (size_t)m * out),
+                      "rows %d in %d out %d: z or a differ from the product and softmax", m, in, out);
+                int lse_diff = 0;
+                for (int e = 0; e < m; e++)
+                    lse_diff += !same_double(l1[e].max, l2[e].max) || !same_double(l1[e].sum, l2[e].sum);
+                CHECK(lse_diff == 0, "rows %d in %d out %d: %d rows' lse parts differ", m, in, out, lse_diff);
+            }
+    if (!can) printf("     not run: no AVX-512 own kernel or inline exp in this build or core\n");
+    else CHECK(ran == 216, "ran %d of 216 shapes", ran);
+}
+
 /* The same tests with the lanes copied each way (bp__lanes_by_value): by
  * gathers, Intel's; value by value, the copy of a build without AVX-512; and
  * softmax's rows of up to 16 in registers, AMD's; whichever this core takes
@@ -436,6 +497,7 @@ int main(void)
     RUN(test_softmax_rows_bits);
     RUN(test_xent_matches_long_double);
     RUN(test_lanes_each_way);
+    RUN(test_softmax_layer_in_lanes);
     RUN(test_xent_terms_in_column_order);
     RUN(test_xent_from_softmax_lse);
     RUN(test_bce_matches_long_double);

@@ -129,6 +129,13 @@ bp__gemm_isa bp__gemm_x86_isa(void);
  * choice); false, and no change, where the core cannot run it. Not for use
  * while another thread computes. */
 bool bp__gemm_x86_isa_set(bp__gemm_isa isa);
+/* The forward's product Z = A Wᵀ for rows <= 16 of A (lda apart) and n <= 16
+ * rows of W (ldw apart, k long) with the rows in the lanes: t[c][r] = Z[r][c]
+ * for r < 16 (rows past `rows` zero), with bp__gemm_x86's bits. False, and
+ * nothing done, where its AVX-512 path is not the one taken (the caller then
+ * runs the product as tiles: the same bits). */
+bool bp__forward_lanes_x86(bp_real t[][16], const bp_real *a, int lda, const bp_real *w, int ldw,
+                           int rows, int n, int k);
 /* Whether the core is AMD's (cpu.c; false off x86): where a code path's
  * speed measured otherwise there, the same bits either way. */
 bool bp__cpu_amd(void);

@@ -304,6 +304,65 @@ __attribute__((target("avx512f"))) static void gemm512(bp__trans ta, bp__trans t
             beta, c, ldc);
 }
 
+/* The forward's product for a block of at most 16 rows and n <= 16 outputs
+ * with the rows in the lanes: t[c][r] = Σ_p a[r lda + p] w[c ldw + p], each
+ * sum in the tiles' order (one FMA a step of k from its block's first, the
+ * later blocks added as the tiles add them), so with their bits. A forward
+ * of 10 outputs as tiles fills 10 of a vector's 16 lanes with a broadcast an
+ * FMA; here 16 rows are transposed 16 steps at a time and every lane works,
+ * and softmax finds the block where it computes it (activation.c). Rows past
+ * `rows` are zeros. n is a constant in each instance: the sums stay in
+ * registers. */
+static inline __attribute__((always_inline, target("avx512f"))) void lanes512(
+    int n, float t[][16], const float *a, int lda, const float *w, int ldw, int rows, int k)
+{
+    int kb = (k + KC - 1) / KC, kc = (k + kb - 1) / kb; /* blocked()'s k blocks */
+    __m512 sum[16], acc[16];
+    UNROLL
+    for (int c = 0; c < n; c++) sum[c] = _mm512_setzero_ps();
+    for (int pc = 0; pc < k; pc += kc) {
+        int kcur = k - pc < kc ? k - pc : kc;
+        UNROLL
+        for (int c = 0; c < n; c++) acc[c] = _mm512_setzero_ps();
+        for (int p0 = 0; p0 < kcur; p0 += 16) {
+            int steps = kcur - p0 < 16 ? kcur - p0 : 16;
+            __mmask16 live = (__mmask16)((1u << steps) - 1);
+            __m512 col[16];
+            UNROLL
+            for (int r = 0; r < 16; r++)
+                col[r] = r < rows ? _mm512_maskz_loadu_ps(live, a + (size_t)r * lda + pc + p0)
+                                  : _mm512_setzero_ps();
+            bp__transpose16(col); /* col[q] lane r: a[r][pc + p0 + q] */
+            const float *wp = w + pc + p0;
+            for (int q = 0; q < steps; q++)
+                UNROLL
+                for (int c = 0; c < n; c++)
+                    acc[c] = _mm512_fmadd_ps(col[q], _mm512_set1_ps(wp[(size_t)c * ldw + q]), acc[c]);
+        }
+        UNROLL
+        for (int c = 0; c < n; c++) sum[c] = pc == 0 ? acc[c] : _mm512_add_ps(acc[c], sum[c]);
+    }
+    UNROLL
+    for (int c = 0; c < n; c++) _mm512_storeu_ps(t[c], sum[c]);
+}
+
+#define LANES_CASE(N)                                                                      \
+    case N:                                                                                \
+        lanes512(N, t, a, lda, w, ldw, rows, k);                                           \
+        return;
+
+__attribute__((target("avx512f"))) static void forward_lanes512(float t[][16], const float *a,
+                                                                int lda, const float *w, int ldw,
+                                                                int rows, int n, int k)
+{
+    switch (n) {
+        LANES_CASE(1) LANES_CASE(2) LANES_CASE(3) LANES_CASE(4) LANES_CASE(5) LANES_CASE(6)
+        LANES_CASE(7) LANES_CASE(8) LANES_CASE(9) LANES_CASE(10) LANES_CASE(11) LANES_CASE(12)
+        LANES_CASE(13) LANES_CASE(14) LANES_CASE(15) LANES_CASE(16)
+    default: BP_ASSERT(0);
+    }
+}
+
 /* ---------------------------------------------------------------- AVX2 */
 
 #define MR256 6
@@ -482,6 +541,15 @@ void bp__gemm_x86(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha
         gemm256(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+bool bp__forward_lanes_x86(bp_real t[][16], const bp_real *a, int lda, const bp_real *w, int ldw,
+                           int rows, int n, int k)
+{
+    if (bp__gemm_x86_isa() != BP__GEMM_ISA_AVX512 || rows < 1 || rows > 16 || n < 1 || n > 16 || k < 1)
+        return false;
+    forward_lanes512(t, a, lda, w, ldw, rows, n, k);
+    return true;
+}
+
 #else /* no x86-64 float kernel: the BLAS kernel under the same name */
 
 bp__gemm_isa bp__gemm_x86_isa(void)
@@ -499,6 +567,13 @@ void bp__gemm_x86(bp__trans ta, bp__trans tb, int m, int n, int k, bp_real alpha
                   bp_real *c, int ldc)
 {
     bp__gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+bool bp__forward_lanes_x86(bp_real t[][16], const bp_real *a, int lda, const bp_real *w, int ldw,
+                           int rows, int n, int k)
+{
+    (void)t, (void)a, (void)lda, (void)w, (void)ldw, (void)rows, (void)n, (void)k;
+    return false;
 }
 
 #endif

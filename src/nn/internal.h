@@ -48,6 +48,14 @@ double bp__loss_clipped(bp_loss loss, const bp_real *a, const bp_real *z, const 
 /* e^x for x <= 0 (0 below -708), double arithmetic alone, within 2 ulp: the
  * cross-entropy's exps, vectorized (loss.c). */
 double bp__exp_nonpos(double x);
+/* Z = A_prev Wᵀ + bias (kept in z unless it is NULL) and A = softmax(Z) for
+ * rows of A_prev (in wide) and out <= 16 outputs (rows contiguous), with the
+ * bits of bp__gemm_x86's forward followed by bp__bias_activate_keep; lse as
+ * there. False, and nothing done, where the own kernel's AVX-512 path or the
+ * lanes are not there (the caller then takes those two steps). */
+bool bp__dense_softmax_lanes(bp_real *a, bp_real *z, const bp_real *a_prev, const bp_real *w,
+                             const bp_real *bias, int rows, int in, int out, bp__row_lse *lse);
+
 /* dJ/dA for MSE, or dJ/dZ for the fused BCE/XENT (both (a - y) / count),
  * written into d (rows, cols), for a loss that is the mean over mean_rows
  * samples (rows, or more when these rows are one shard of a larger batch). */
