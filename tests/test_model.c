@@ -393,6 +393,48 @@ static void test_column_sums_in_row_order(void)
     free(x);
 }
 
+/* A softmax layer in the lanes (AMD's path; the hook bp__lanes_by_value 2
+ * takes it on any AVX-512 core) gives a model the outputs, loss and gradients
+ * of the tiles followed by softmax's own pass (the hook's 1), bit for bit:
+ * digits' 64-100-10 at a batch of 200, a 16-output layer on 37 rows, 1 and 2
+ * threads. (Without AVX-512 both take the tiles.) */
+static void test_softmax_layer_in_lanes_same_bits(void)
+{
+    const int shapes[][3] = {{64, 100, 10}, {30, 40, 16}}, batches[] = {200, 37};
+    const bp_activation acts[] = {BP_ACT_RELU, BP_ACT_SOFTMAX};
+    for (int s = 0; s < 2; s++)
+        for (int threads = 1; threads <= 2; threads++) {
+            int b = batches[s], in = shapes[s][0], out = shapes[s][2];
+            bp_real *x = malloc(sizeof *x * b * in), *y = malloc(sizeof *y * b * out);
+            random_data(x, y, b, in, out, BP_LOSS_XENT, 9);
+            bp_model *m[2];
+            bp_real *a[2], l[2];
+            bp_set_threads(threads);
+            for (int v = 0; v < 2; v++) {
+                bp__lanes_by_value = v ? 2 : 1;
+                m[v] = make_model(2, shapes[s], acts, BP_LOSS_XENT, 3);
+                for (int k = 0; k < 2; k++) /* nonzero, so that a misplaced bias shows */
+                    for (int j = 0; j < shapes[s][k + 1]; j++)
+                        bp_model_bias(m[v], k)[j] = (bp_real)(0.01 * (j % 17) - 0.08);
+                const bp_real *o;
+                CHECK_OK(bp_model_forward(m[v], x, b, &o));
+                a[v] = malloc(sizeof *a[v] * b * out);
+                memcpy(a[v], o, sizeof *a[v] * b * out);
+                CHECK_OK(bp_model_loss(m[v], y, b, &l[v]));
+                CHECK_OK(bp_model_backward(m[v], y, b));
+            }
+            bp__lanes_by_value = -1;
+            bp_set_threads(1);
+            size_t n = bp_model_param_count(m[0]);
+            CHECK(!memcmp(a[0], a[1], sizeof *a[0] * b * out) && !memcmp(&l[0], &l[1], sizeof l[0]) &&
+                      !memcmp(bp_model_grads(m[0]), bp_model_grads(m[1]), sizeof(bp_real) * n),
+                  "%d-%d-%d, %d rows, %d threads: outputs, loss or gradients differ", in, shapes[s][1],
+                  out, b, threads);
+            for (int v = 0; v < 2; v++) bp_model_free(m[v]), free(a[v]);
+            free(x), free(y);
+        }
+}
+
 int main(void)
 {
     RUN(test_config_errors_name_the_field);
@@ -408,5 +450,6 @@ int main(void)
     RUN(test_names_round_trip);
     RUN(test_two_threads_agree_with_one);
     RUN(test_column_sums_in_row_order);
+    RUN(test_softmax_layer_in_lanes_same_bits);
     return test_summary("test_model");
 }

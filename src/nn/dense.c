@@ -41,7 +41,7 @@ static void forward_block(const forward_job *j, size_t r0, size_t r1, size_t o0,
     if (rows == 0 || units == 0) return;
     size_t at = r0 * j->out + o0;
     bp_real *a = j->a + at, *z = j->z ? j->z + at : NULL;
-    if (j->act == BP_ACT_SOFTMAX && j->kernel == BP__KERNEL_X86 &&
+    if (j->act == BP_ACT_SOFTMAX && j->kernel == BP__KERNEL_X86 && units == j->out &&
         bp__dense_softmax_lanes(a, z, j->a_prev + r0 * j->in, j->w, j->b, rows, j->in, j->out,
                                 j->lse ? j->lse + r0 : NULL))
         return;

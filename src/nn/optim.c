@@ -728,10 +728,11 @@ static int run_of(const step_job *j, int b, int part, int parts, size_t *lo, siz
  * lanes sums 16 squares at bp_real precision (in float a relative error under
  * 16 · 2^-24, 8e-10 measured on the whole sum), and the lanes' sums of each
  * BLOCK are added in double: 11 us. A last BLOCK that the range does not
- * fill goes into the lanes the same way (added in double in order, it was a
- * chain of dependent adds: 0.45 us of the tabular model's 12 us step, whose
- * 5,569 values leave 449 past the last whole BLOCK). A float sum that overflows (|x| beyond ~4e18)
- * sends the whole range to the exact way: in double over 8 lanes.
+ * fill goes into the lanes the same way (its values were added one by one in
+ * double, a chain of dependent adds: 0.45 us of the tabular model's 12 us
+ * step, whose 5,569 values leave 449 past the last whole BLOCK). A float sum
+ * that overflows (|x| beyond ~4e18) sends the whole range to the exact way:
+ * in double over 8 lanes.
  * Σ w² over the penalized values (the penalty's) comes in the same pass, the
  * same way (in float 1e-10 to 1e-9 relative, measured on uniform weights; the
  * separate pass summed in double over 8 lanes, bound by the adds' latency,
