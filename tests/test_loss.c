@@ -475,6 +475,47 @@ static void test_softmax_layer_in_lanes(void)
     else CHECK(ran == 216, "ran %d of 216 shapes", ran);
 }
 
+/* The cross-entropy's dZ = s (a Σy - y), Σy added in column order from 0,
+ * against that done by hand, bit for bit: one-hot rows (which AVX-512 takes
+ * as a count), soft targets, -0, NaN and a 2 among the targets, 1 to 17
+ * classes, a ragged number of rows. */
+static void test_xent_grad_by_hand(void)
+{
+    enum { ROWS = 37, MAXC = 17 };
+    static bp_real a[ROWS * MAXC], y[ROWS * MAXC], d[ROWS * MAXC];
+    bp_rng r;
+    bp_rng_seed(&r, 41);
+    for (int cols = 1; cols <= MAXC; cols++) {
+        for (int i = 0; i < ROWS; i++) {
+            bp_real *yi = y + i * cols;
+            for (int j = 0; j < cols; j++) {
+                a[i * cols + j] = (bp_real)bp_rng_uniform(&r);
+                yi[j] = 0;
+            }
+            int kind = i % 6;
+            if (kind < 2) yi[bp_rng_below(&r, (uint64_t)cols)] = 1; /* one-hot */
+            else if (kind == 2) /* soft: smoothed labels */
+                for (int j = 0; j < cols; j++) yi[j] = (bp_real)(0.1 / cols + (j == 0 ? 0.9 : 0));
+            else if (kind == 3) yi[0] = (bp_real)-0.0, yi[cols - 1] = 1;
+            else if (kind == 4) yi[cols / 2] = cols > 1 ? NAN : 2;
+            /* kind 5: all zero */
+        }
+        int mean_rows = ROWS + 3;
+        bp__loss_grad(BP_LOSS_XENT, d, a, y, ROWS, cols, mean_rows);
+        bp_real s = (bp_real)(1.0 / mean_rows);
+        int wrong = 0;
+        for (int i = 0; i < ROWS; i++) {
+            bp_real ysum = 0;
+            for (int j = 0; j < cols; j++) ysum += y[i * cols + j];
+            for (int j = 0; j < cols; j++) {
+                bp_real want = s * (a[i * cols + j] * ysum - y[i * cols + j]);
+                wrong += !same_or_both_nan(&want, d + i * cols + j, 1);
+            }
+        }
+        CHECK(wrong == 0, "%d classes: %d of dZ's values differ from the step by hand", cols, wrong);
+    }
+}
+
 /* The same tests with the lanes copied each way (bp__lanes_by_value): by
  * gathers, Intel's; value by value, the copy of a build without AVX-512; and
  * softmax's rows of up to 16 in registers, AMD's; whichever this core takes
@@ -498,6 +539,7 @@ int main(void)
     RUN(test_xent_matches_long_double);
     RUN(test_lanes_each_way);
     RUN(test_softmax_layer_in_lanes);
+    RUN(test_xent_grad_by_hand);
     RUN(test_xent_terms_in_column_order);
     RUN(test_xent_from_softmax_lse);
     RUN(test_bce_matches_long_double);
