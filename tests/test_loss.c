@@ -419,7 +419,8 @@ static void test_clipped_xent(void)
  * and the rows' lse parts, on ragged row blocks, k across the kernel's
  * 256-step blocks, 1 to 16 outputs, NaN and infinities among the inputs. It
  * runs where the own kernel's AVX-512 path and softmax's lanes in registers
- * are there (the hook bp__lanes_by_value 2), and refuses the other lanes. */
+ * are there (the hook bp__lanes_by_value 2), and refuses the other lanes and
+ * the AVX2 path. Independently, z is near x Wᵀ + b in double (bp__gemm_ref). */
 static bool same_or_both_nan(const bp_real *x, const bp_real *y, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -438,7 +439,7 @@ static void test_softmax_layer_in_lanes(void)
               outs[] = {1, 2, 7, 10, 15, 16};
     enum { MAXR = 200, MAXI = 600, MAXO = 16 };
     static bp_real x[MAXR * MAXI], w[MAXO * MAXI], b[MAXO], a1[MAXR * MAXO], z1[MAXR * MAXO],
-        a2[MAXR * MAXO], z2[MAXR * MAXO];
+        a2[MAXR * MAXO], z2[MAXR * MAXO], zref[MAXR * MAXO];
     static bp__row_lse l1[MAXR], l2[MAXR];
     bp_rng r;
     bp_rng_seed(&r, 29);
@@ -459,6 +460,11 @@ static void test_softmax_layer_in_lanes(void)
                 bp__lanes_by_value = 0;
                 CHECK(!bp__dense_softmax_lanes(a2, z2, x, w, b, m, in, out, l2),
                       "ran with the lanes gathered");
+                bp__lanes_by_value = 2;
+                if (bp__gemm_x86_isa_set(BP__GEMM_ISA_AVX2))
+                    CHECK(!bp__dense_softmax_lanes(a2, z2, x, w, b, m, in, out, l2),
+                          "ran on the AVX2 path");
+                bp__gemm_x86_isa_set((bp__gemm_isa)-1);
                 bp__lanes_by_value = -1;
                 if (!done) continue;
                 ran++;
@@ -466,6 +472,17 @@ static void test_softmax_layer_in_lanes(void)
                 bp__bias_activate_keep(a2, z2, out, b, m, out, BP_ACT_SOFTMAX, 0, l2);
                 CHECK(same_or_both_nan(z1, z2, (size_t)m * out) && same_or_both_nan(a1, a2, (size_t)m * out),
                       "rows %d in %d out %d: z or a differ from the product and softmax", m, in, out);
+                bp__gemm_ref(BP_NO_TRANS, BP_TRANS, m, out, in, 1, x, in, w, in, 0, zref, out);
+                double worst = 0;
+                for (int e = 0; e < m * out; e++) {
+                    int row = e / out;
+                    if (m > 5 && row >= 2 && row <= 4) continue; /* NaN and infinities */
+                    double want = (double)zref[e] + b[e % out];
+                    double err = fabs((double)z1[e] - want) / (1 + fabs(want));
+                    worst = err > worst || err != err ? err : worst;
+                }
+                CHECK(worst <= 1e-5 * sqrt((double)in), "rows %d in %d out %d: z %g from x Wᵀ + b",
+                      m, in, out, worst);
                 int lse_diff = 0;
                 for (int e = 0; e < m; e++)
                     lse_diff += !same_double(l1[e].max, l2[e].max) || !same_double(l1[e].sum, l2[e].sum);

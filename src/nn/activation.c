@@ -322,12 +322,12 @@ bool bp__dense_softmax_lanes(bp_real *a, bp_real *z, const bp_real *a_prev, cons
                              const bp_real *bias, int rows, int in, int out, bp__row_lse *lse)
 {
 #if LANES_GATHER
-    if (!lanes_in_registers(out) || rows < 1 || bp__gemm_x86_isa() != BP__GEMM_ISA_AVX512)
-        return false;
+    if (!lanes_in_registers(out)) return false;
     _Alignas(64) bp_real t[SM_COLS][SM_LANES];
     static const bp_real one[SM_LANES] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     for (int r0 = 0; r0 < rows; r0 += SM_LANES) {
         int n = rows - r0 < SM_LANES ? rows - r0 : SM_LANES;
+        /* refused (not the AVX-512 path) at the first block, before anything is written */
         if (!bp__forward_lanes_x86(t, a_prev + (size_t)r0 * in, in, w, in, n, out, in)) return false;
         for (int j = 0; j < out; j++)
             _mm512_storeu_ps(t[j], _mm512_add_ps(_mm512_loadu_ps(t[j]), _mm512_set1_ps(bias[j])));

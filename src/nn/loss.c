@@ -9,10 +9,10 @@
 #include <stdint.h>
 #include <string.h>
 #if defined(__AVX512F__) && defined(__AVX512VL__) && !defined(BP_REAL_DOUBLE)
-#define XENT_GATHER 1 /* AVX-512 in float: the lanes by gathers (lanes past `rows` read row 0) */
+#define XENT_AVX512 1 /* the lanes by gathers (lanes past `rows` read row 0), the rows as vectors */
 #include <immintrin.h>
 #else
-#define XENT_GATHER 0
+#define XENT_AVX512 0
 #endif
 
 static const char *const loss_names[BP_LOSS_COUNT_] = {"mse", "bce", "xent", "half_sse", "bce_sum"};
@@ -90,7 +90,7 @@ static inline double exp_shifted(double z, double mx)
  * 1.46 -> 0.92 us alone), else a compare a target. */
 static inline uint32_t nonzero_bits(const bp_real *y, int n)
 {
-#if XENT_GATHER /* AVX-512, float */
+#if XENT_AVX512
     __mmask16 lo = (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1);
     __m512 zero = _mm512_setzero_ps();
     uint32_t bits = _mm512_mask_cmp_ps_mask(lo, _mm512_maskz_loadu_ps(lo, y), zero, _CMP_NEQ_UQ);
@@ -149,7 +149,7 @@ static void xent_rows(const bp_real *z, const bp_real *y, int rows, int cols, do
     double t[XENT_COLS][XENT_LANES], ty[XENT_COLS][XENT_LANES], zt[XENT_COLS][XENT_LANES];
     double mx[XENT_LANES], s[XENT_LANES], term[XENT_LANES];
     bool by_value = true;
-#if XENT_GATHER /* a gather per column, where bp__lanes_gathered (activation.c) */
+#if XENT_AVX512 /* a gather per column, where bp__lanes_gathered (activation.c) */
     if (bp__lanes_gathered()) {
         __m256i at = _mm256_maskz_mullo_epi32((__mmask8)((1u << rows) - 1),
                                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
@@ -372,7 +372,7 @@ double bp__loss(bp_loss loss, const bp_real *a, const bp_real *z, const bp_real 
 static bool xent_grad_rows16(bp_real *d, const bp_real *a, const bp_real *y, int rows, int cols,
                              bp_real s)
 {
-#if XENT_GATHER /* AVX-512, float */
+#if XENT_AVX512
     if (cols > 16) return false;
     __mmask16 m = (__mmask16)((1u << cols) - 1);
     __m512 vs = _mm512_set1_ps(s);

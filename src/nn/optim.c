@@ -749,7 +749,7 @@ typedef struct {
     bool exact;          /* the fallback: double over EXACT_LANES lanes */
     bp_real lane[LANES]; /* of the BLOCK being fed value by value */
     double total[LANES]; /* of each lane over the BLOCKs fed (exact: each lane's sum) */
-    double tail;         /* of the values past the last whole BLOCK (exact: 8-group) */
+    double tail;         /* exact: of the values past the last whole group of EXACT_LANES */
     double w2[LANES];    /* of the penalized values' w², over the BLOCKs fed and the rest */
 } sq_sum;
 
@@ -793,23 +793,20 @@ INLINE void in_row(sq_sum *a, size_t p, const bp_real *restrict g, const bp_real
 static void sq_feed(sq_sum *a, const bp_real *g, const bp_real *w, bp_real c, size_t len,
                     bool l2)
 {
-    size_t full = a->exact ? a->n - a->n % EXACT_LANES : a->n, p = a->pos;
+    size_t full = a->n - a->n % EXACT_LANES, p = a->pos; /* the exact way's groups */
     for (size_t i = 0, k; i < len; p += k, i += k) {
         k = len - i;
-        if (a->exact) { /* the exact way */
-            double tail = a->tail, w2 = 0; /* two chains of adds, side by side */
-            if (p < full && k > full - p) k = full - p; /* exact: up to its tail */
+        if (a->exact) { /* the exact way (its Σ w² is not read: the fast way's stands) */
+            double tail = a->tail;
+            if (p < full && k > full - p) k = full - p; /* up to its tail */
             for (size_t t = 0; t < k; t++) {
                 bp_real x = l2 ? g[i + t] + c * w[i + t] : g[i + t];
-                if (l2) w2 += (double)w[i + t] * w[i + t];
                 if (p < full) a->total[(p + t) % EXACT_LANES] += (double)x * x;
                 else tail += (double)x * x;
             }
             a->tail = tail;
-            if (!a->exact) a->w2[0] += w2;
             continue;
         }
-        if (k > full - p) k = full - p;
         if (p % BLOCK == 0 && k >= BLOCK) {
             k -= k % BLOCK;
             if (l2) whole_blocks(a, g + i, w + i, c, k, true);
